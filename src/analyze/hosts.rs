@@ -1,0 +1,133 @@
+//! Instance hosts in text: `<name>.service-now.com`, boundary-aware.
+//!
+//! In: any text (a field value, a script, an escaped payload: host names contain no escapable
+//! character, so raw bytes are searched as they are). Out: every [`HostMatch`], with its span.
+//! A match is a whole host name: `xdev1.service-now.com` is the instance `xdev1`, not `dev1`;
+//! `dev1.service-now.com.evil.example` is no ServiceNow host at all.
+
+use memchr::memmem;
+
+use crate::scan::Span;
+
+/// Domains whose hosts are ServiceNow instances.
+pub const INSTANCE_DOMAINS: [&str; 2] = [".service-now.com", ".servicenowservices.com"];
+
+/// One instance host found in text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostMatch<'a> {
+    /// The whole host, e.g. `dev12345.service-now.com`.
+    pub host: &'a str,
+    /// The instance name, e.g. `dev12345` (the labels before the domain).
+    pub instance: &'a str,
+    /// Where the host is in the searched text.
+    pub span: Span,
+}
+
+fn is_label_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-'
+}
+
+/// A reusable searcher for instance hosts.
+///
+/// ```
+/// use sn_retarget::analyze::hosts::HostFinder;
+/// let f = HostFinder::new();
+/// let text = "https://dev1.service-now.com/oauth_token.do, https://dev1.service-now.com.evil.example/";
+/// let hosts: Vec<_> = f.find_all(text.as_bytes()).map(|m| m.host).collect();
+/// assert_eq!(hosts, ["dev1.service-now.com"]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct HostFinder {
+    /// `.service`, the prefix both instance domains share: one pass finds both.
+    finder: memmem::Finder<'static>,
+}
+
+impl Default for HostFinder {
+    fn default() -> Self {
+        HostFinder::new()
+    }
+}
+
+impl HostFinder {
+    /// A finder for [`INSTANCE_DOMAINS`].
+    pub fn new() -> HostFinder {
+        HostFinder {
+            finder: memmem::Finder::new(b".service").into_owned(),
+        }
+    }
+
+    /// Every instance host in `text`, in order of position.
+    pub fn find_all<'t>(&'t self, text: &'t [u8]) -> impl Iterator<Item = HostMatch<'t>> + 't {
+        self.finder.find_iter(text).filter_map(move |at| {
+            let rest = &text[at..];
+            let dlen = INSTANCE_DOMAINS
+                .iter()
+                .find(|d| rest.starts_with(d.as_bytes()))?
+                .len();
+            host_at(text, at, dlen)
+        })
+    }
+
+    /// `true` when `text` holds at least one instance host.
+    pub fn contains(&self, text: &[u8]) -> bool {
+        self.find_all(text).next().is_some()
+    }
+}
+
+/// The host around a domain match at `at` (the domain's leading dot), if it is a whole host.
+fn host_at(text: &[u8], at: usize, dlen: usize) -> Option<HostMatch<'_>> {
+    let end = at + dlen;
+    // After the domain: not more of a host name (a label byte, or a dot and another label).
+    match text.get(end) {
+        Some(&b) if is_label_byte(b) => return None,
+        Some(b'.') if text.get(end + 1).is_some_and(|&b| is_label_byte(b)) => return None,
+        _ => {}
+    }
+    let mut start = at;
+    while start > 0 && (is_label_byte(text[start - 1]) || text[start - 1] == b'.') {
+        start -= 1;
+    }
+    // Trim leading dots or hyphens (not part of a host name).
+    while start < at && matches!(text[start], b'.' | b'-') {
+        start += 1;
+    }
+    if start == at {
+        return None;
+    }
+    let host = std::str::from_utf8(&text[start..end]).ok()?;
+    let instance = std::str::from_utf8(&text[start..at]).ok()?;
+    Some(HostMatch {
+        host,
+        instance,
+        span: Span::new(start, end),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hosts(s: &str) -> Vec<String> {
+        HostFinder::new()
+            .find_all(s.as_bytes())
+            .map(|m| m.host.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn boundaries() {
+        assert_eq!(
+            hosts("https://dev1.service-now.com"),
+            ["dev1.service-now.com"]
+        );
+        assert_eq!(hosts("x=dev1.service-now.com."), ["dev1.service-now.com"]);
+        assert_eq!(hosts("xdev1.service-now.com/a"), ["xdev1.service-now.com"]);
+        assert!(hosts("dev1.service-now.com.evil.example").is_empty());
+        assert!(hosts("dev1.service-now.community").is_empty());
+        assert!(hosts("https://.service-now.com").is_empty());
+        assert_eq!(
+            hosts("a.gov.servicenowservices.com, hi.service-now.com"),
+            ["a.gov.servicenowservices.com", "hi.service-now.com"]
+        );
+    }
+}

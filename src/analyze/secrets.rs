@@ -1,0 +1,271 @@
+//! Secret-bearing values: the rule list of secret columns and the ciphertext shapes.
+//!
+//! In: a record's table and field names and the field's text. Out: a [`SecretReason`] when the
+//! value is a secret: a known secret column (seeded from ServiceNow's password2 fields, extended
+//! by users and by dictionary records), a `sys_properties` value whose type is a password, or a
+//! value shaped like KMF ciphertext even without a rule. Also [`mask_secrets`], which every
+//! message and snippet goes through so that no secret is ever shown.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+/// `table.field` columns that hold secrets (password2 and friends), from DOMAIN.md.
+pub const KNOWN_SECRET_COLUMNS: &[(&str, &str)] = &[
+    ("oauth_entity", "client_secret"),
+    ("sys_auth_profile_oauth2", "password"),
+    ("sys_auth_profile_basic", "password"),
+    ("sys_rest_message", "basic_auth_password"),
+    ("sys_rest_message_fn", "basic_auth_password"),
+    ("sys_soap_message", "basic_auth_password"),
+    ("sys_soap_message_function", "basic_auth_password"),
+    ("sys_soap_message", "password"),
+    ("sys_soap_message_function", "password"),
+    ("jwt_keystore_aliases", "signing_key_password"),
+    ("jwt_verifier_map", "shared_key"),
+    ("ldap_server_config", "password"),
+    ("sys_data_source", "jdbc_password"),
+    ("sys_data_source", "scp_password"),
+    ("discovery_credentials", "password"),
+    ("basic_auth_credentials", "password"),
+    ("api_key_credentials", "api_key"),
+    ("oauth_credential", "token"),
+    ("oauth_credential", "refresh_token"),
+    ("oauth_credential", "token_received"),
+    ("oauth_credential", "refresh_token_received"),
+    ("ssh_credentials", "password"),
+    ("ssh_private_key_credentials", "ssh_passphrase"),
+    ("ssh_private_key_credentials", "ssh_private_key"),
+    ("sys_email_account", "password"),
+    ("sys_certificate", "key_store_password"),
+    ("ecc_agent_property", "password"),
+];
+
+/// Field types whose values are secrets.
+pub const SECRET_TYPES: [&str; 2] = ["password", "password2"];
+
+/// Why a value counts as a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretReason {
+    /// The column is on the rule list (built in, added by the user, or a password2 column
+    /// declared by a dictionary record of the input).
+    KnownColumn,
+    /// A `sys_properties` record whose `type` is password or password2.
+    PasswordProperty,
+    /// The value looks like KMF ciphertext (see [`ciphertext_shape`]), with no rule for it.
+    Ciphertext,
+}
+
+/// The ciphertext shapes ServiceNow exports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CipherShape {
+    /// U+FDDE U+FDDF U+FDD2 + key id + ... + U+FDEE U+FDEF (source control, KMF).
+    Noncharacter,
+    /// `)pR#` + base64 (password2 in update-set payloads).
+    PrefixPr,
+}
+
+const FDDE: &str = "\u{FDDE}";
+
+/// The ciphertext shape of `value`, if it has one.
+///
+/// ```
+/// use sn_retarget::analyze::secrets::{ciphertext_shape, CipherShape};
+/// assert_eq!(ciphertext_shape(")pR#nbSKvqP9LvXw/b5"), Some(CipherShape::PrefixPr));
+/// assert_eq!(ciphertext_shape("\u{FDDE}\u{FDDF}\u{FDD2}1543c7e9\u{FDEE}\u{FDEF}"), Some(CipherShape::Noncharacter));
+/// assert_eq!(ciphertext_shape("hello"), None);
+/// ```
+pub fn ciphertext_shape(value: &str) -> Option<CipherShape> {
+    let v = value.trim();
+    if v.starts_with(FDDE) || (v.contains("\u{FDDE}\u{FDDF}") && v.contains("\u{FDEE}\u{FDEF}")) {
+        return Some(CipherShape::Noncharacter);
+    }
+    if let Some(rest) = v.strip_prefix(")pR#") {
+        if rest.len() >= 8
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
+        {
+            return Some(CipherShape::PrefixPr);
+        }
+    }
+    None
+}
+
+/// The secret rules in force: known columns plus what users and dictionaries add.
+#[derive(Debug, Clone)]
+pub struct SecretRules {
+    /// table -> secret columns.
+    columns: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Default for SecretRules {
+    fn default() -> Self {
+        let mut rules = SecretRules {
+            columns: BTreeMap::new(),
+        };
+        for (t, f) in KNOWN_SECRET_COLUMNS {
+            rules.add_column(t, f);
+        }
+        rules
+    }
+}
+
+impl SecretRules {
+    /// Adds `table.field` to the rule list.
+    pub fn add_column(&mut self, table: &str, field: &str) {
+        self.columns
+            .entry(table.to_string())
+            .or_default()
+            .insert(field.to_string());
+    }
+
+    /// `true` when `table.field` is a secret column.
+    pub fn is_secret_column(&self, table: &str, field: &str) -> bool {
+        self.columns.get(table).is_some_and(|f| f.contains(field))
+    }
+
+    /// Why the value of `table.field` is a secret, if it is (`value` decoded).
+    ///
+    /// `property_type` is the record's `type` when the table is `sys_properties`. An empty
+    /// value is never a secret.
+    pub fn classify(
+        &self,
+        table: &str,
+        field: &str,
+        value: &str,
+        property_type: Option<&str>,
+    ) -> Option<SecretReason> {
+        if value.trim().is_empty() {
+            return None;
+        }
+        if self.is_secret_column(table, field) {
+            return Some(SecretReason::KnownColumn);
+        }
+        if table == "sys_properties"
+            && field == "value"
+            && property_type.is_some_and(|t| SECRET_TYPES.contains(&t.trim()))
+        {
+            return Some(SecretReason::PasswordProperty);
+        }
+        ciphertext_shape(value).map(|_| SecretReason::Ciphertext)
+    }
+
+    /// The columns in force, sorted.
+    pub fn columns(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.columns
+            .iter()
+            .flat_map(|(t, fs)| fs.iter().map(move |f| (t.as_str(), f.as_str())))
+    }
+}
+
+/// Column names whose text is masked in snippets (whatever the table).
+const MASKED_TAGS: [&str; 10] = [
+    "password",
+    "client_secret",
+    "basic_auth_password",
+    "signing_key_password",
+    "shared_key",
+    "jdbc_password",
+    "scp_password",
+    "api_key",
+    "secret_key",
+    "token",
+];
+
+/// Masks everything in `line` that may be a secret: ciphertext runs, and the text after the
+/// start tag of a secret-looking column (plain or escaped). Used for every snippet shown.
+///
+/// ```
+/// use sn_retarget::analyze::secrets::mask_secrets;
+/// let s = mask_secrets("<password>hunter2</password><v>)pR#abcdefghijkl</v>");
+/// assert!(!s.contains("hunter2") && !s.contains("abcdefghijkl"));
+/// ```
+pub fn mask_secrets(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    loop {
+        // The earliest of: a ciphertext start, a `)pR#`, a secret start tag.
+        let mut next: Option<(usize, usize)> = None; // (start of masked text, its end)
+        if let Some(i) = rest.find(|c: char| ('\u{FDD0}'..='\u{FDEF}').contains(&c)) {
+            let end = rest[i..]
+                .find(|c: char| c == '<' || c == '&' || c.is_whitespace())
+                .map_or(rest.len(), |k| i + k);
+            next = Some((i, end));
+        }
+        if let Some(i) = rest.find(")pR#") {
+            if next.is_none_or(|(s, _)| i < s) {
+                let end = rest[i..]
+                    .find(|c: char| c == '<' || c == '&' || c.is_whitespace())
+                    .map_or(rest.len(), |k| i + k);
+                next = Some((i, end));
+            }
+        }
+        for tag in MASKED_TAGS {
+            for open in [format!("<{tag}>"), format!("&lt;{tag}&gt;")] {
+                if let Some(i) = rest.find(&open) {
+                    let s = i + open.len();
+                    if next.is_none_or(|(ns, _)| s < ns) {
+                        let end = rest[s..].find(['<', '&']).map_or(rest.len(), |k| s + k);
+                        if end > s {
+                            next = Some((s, end));
+                        }
+                    }
+                }
+            }
+        }
+        match next {
+            Some((s, e)) => {
+                out.push_str(&rest[..s]);
+                out.push_str("***");
+                rest = &rest[e..];
+            }
+            None => {
+                out.push_str(rest);
+                return out;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules() {
+        let r = SecretRules::default();
+        assert_eq!(
+            r.classify("oauth_entity", "client_secret", "x", None),
+            Some(SecretReason::KnownColumn)
+        );
+        assert_eq!(r.classify("oauth_entity", "client_secret", " ", None), None);
+        assert_eq!(r.classify("oauth_entity", "client_id", "abc", None), None);
+        assert_eq!(
+            r.classify("sys_properties", "value", "s3cret", Some("password2")),
+            Some(SecretReason::PasswordProperty)
+        );
+        assert_eq!(
+            r.classify("sys_properties", "value", "s3cret", Some("string")),
+            None
+        );
+        assert_eq!(
+            r.classify("x_t", "secret_key", "\u{FDDE}\u{FDDF}\u{FDD2}abc", None),
+            Some(SecretReason::Ciphertext)
+        );
+        let mut r = r;
+        r.add_column("x_t", "pin");
+        assert!(r.is_secret_column("x_t", "pin"));
+        assert!(!r.is_secret_column("x_t", "pi"));
+    }
+
+    #[test]
+    fn masking() {
+        let line = "&lt;client_secret&gt;abc&lt;/client_secret&gt; \u{FDDE}\u{FDDF}zz\u{FDEF} ok";
+        let m = mask_secrets(line);
+        assert!(!m.contains("abc") && !m.contains("zz"), "{m}");
+        assert!(m.ends_with(" ok"));
+    }
+}

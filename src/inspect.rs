@@ -1,0 +1,623 @@
+//! The inventory of a set of exports: what `sn-retarget inspect` shows.
+//!
+//! In: files (name and bytes), read one after another. Out: an [`Inventory`]: for each file its
+//! shape, records (top level and inside payloads), references (resolved against every record of
+//! the input), instance hosts, scopes and secret-bearing fields (never their values), as text
+//! for people ([`std::fmt::Display`]) or JSON for tools (`serde`).
+//!
+//! ```
+//! use sn_retarget::inspect::Inspector;
+//! let xml = br#"<?xml version="1.0" encoding="UTF-8"?>
+//! <unload unload_date="2024-01-01 00:00:00">
+//! <oauth_entity action="INSERT_OR_UPDATE"><client_secret>)pR#c2VjcmV0c2VjcmV0</client_secret><name>OAuth Client Dev</name><redirect_url>https://dev1.service-now.com/oauth_redirect.do</redirect_url><sys_id>0123456789abcdef0123456789abcdef</sys_id></oauth_entity>
+//! </unload>"#;
+//! let mut inspector = Inspector::new();
+//! inspector.add("dev.xml", xml).unwrap();
+//! let inv = inspector.finish();
+//! let file = &inv.files[0];
+//! assert_eq!(file.records[0].name.as_deref(), Some("OAuth Client Dev"));
+//! assert_eq!(file.hosts[0].host, "dev1.service-now.com");
+//! assert_eq!(file.secrets[0].field, "client_secret");
+//! assert!(!inv.to_string().contains("c2VjcmV0"));
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::analyze::hosts::HostFinder;
+use crate::analyze::refs::{self, RefKind, ScopeRef};
+use crate::analyze::secrets::{CipherShape, SecretReason, SecretRules, ciphertext_shape};
+use crate::error::{Diagnostic, Location, ReadError};
+use crate::model::{self, Record, Shape, Visitor};
+
+/// One record in the inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordEntry {
+    /// Document order within the file.
+    pub index: usize,
+    /// Table.
+    pub table: String,
+    /// sys_id, or `null`.
+    pub sys_id: Option<String>,
+    /// `action` attribute, or `null`.
+    pub action: Option<String>,
+    /// Display name (name, sys_name, title, label, ...).
+    pub name: Option<String>,
+    /// 0 = top level, 1 = inside a payload, 2 = inside a payload inside a payload...
+    pub depth: usize,
+    /// Index of the record whose payload holds this one.
+    pub payload_of: Option<usize>,
+    /// Index of the record element this one is nested in.
+    pub parent: Option<usize>,
+}
+
+/// A reference from a record's field to a sys_id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reference {
+    /// Index of the referring record.
+    pub record: usize,
+    /// Its table.
+    pub table: String,
+    /// Its sys_id.
+    pub sys_id: Option<String>,
+    /// The field holding the reference.
+    pub field: String,
+    /// The sys_id referred to.
+    pub target: String,
+    /// The display value exported beside it.
+    pub display_value: Option<String>,
+    /// How it is written.
+    pub kind: RefKind,
+    /// Depth of the referring record.
+    pub depth: usize,
+    /// `true` when a record of the input (any file) has the target sys_id.
+    pub resolved: bool,
+}
+
+/// An instance host named in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostEntry {
+    /// e.g. `dev12345.service-now.com`.
+    pub host: String,
+    /// e.g. `dev12345`.
+    pub instance: String,
+    /// Occurrences.
+    pub count: usize,
+    /// Where it occurs, as `table.field` (sorted, distinct).
+    pub fields: Vec<String>,
+}
+
+/// A scope named in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScopeEntry {
+    /// sys_id (or `global`).
+    pub sys_id: Option<String>,
+    /// Display name.
+    pub name: Option<String>,
+    /// Namespace (`x_..._...`, `sn_...`, `global`).
+    pub namespace: Option<String>,
+    /// Mentions.
+    pub count: usize,
+}
+
+/// A field holding a secret (the value is never kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SecretEntry {
+    /// Index of the record.
+    pub record: usize,
+    /// Table.
+    pub table: String,
+    /// sys_id of the record.
+    pub sys_id: Option<String>,
+    /// Field name.
+    pub field: String,
+    /// Depth of the record.
+    pub depth: usize,
+    /// Why it is a secret.
+    pub why: SecretReason,
+    /// Its ciphertext shape, when it has one.
+    pub shape: Option<CipherShape>,
+}
+
+/// A file that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileError {
+    /// The full message (file, line:column, what is wrong).
+    pub message: String,
+    /// Where.
+    pub location: Location,
+}
+
+/// Everything found in one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileReport {
+    /// The name the file was given.
+    pub path: String,
+    /// Its size.
+    pub bytes: usize,
+    /// The kind of export (`null` when unreadable).
+    pub shape: Option<Shape>,
+    /// Records in document order.
+    pub records: Vec<RecordEntry>,
+    /// References in document order.
+    pub references: Vec<Reference>,
+    /// Instance hosts, sorted.
+    pub hosts: Vec<HostEntry>,
+    /// Scopes, sorted.
+    pub scopes: Vec<ScopeEntry>,
+    /// Secret-bearing fields in document order.
+    pub secrets: Vec<SecretEntry>,
+    /// Non-fatal findings.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Set when the file is not well-formed.
+    pub error: Option<FileError>,
+}
+
+/// The inventory of every file given to an [`Inspector`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Inventory {
+    /// One report per file, in the order given.
+    pub files: Vec<FileReport>,
+}
+
+impl Inventory {
+    /// `true` when some file could not be read.
+    pub fn has_errors(&self) -> bool {
+        self.files.iter().any(|f| f.error.is_some())
+    }
+}
+
+/// Builds an [`Inventory`] file by file.
+#[derive(Debug, Default)]
+pub struct Inspector {
+    rules: SecretRules,
+    hosts: HostFinder,
+    files: Vec<FileReport>,
+}
+
+impl Inspector {
+    /// An inspector with the built-in secret rules.
+    pub fn new() -> Inspector {
+        Inspector::default()
+    }
+
+    /// An inspector with rules of your own.
+    pub fn with_rules(rules: SecretRules) -> Inspector {
+        Inspector {
+            rules,
+            ..Inspector::default()
+        }
+    }
+
+    /// Reads one file. An unreadable file is kept in the inventory with its error, and the
+    /// error is returned too.
+    pub fn add(&mut self, path: &str, bytes: &[u8]) -> Result<(), ReadError> {
+        let mut v = FileVisitor {
+            rules: &mut self.rules,
+            hosts: &self.hosts,
+            records: Vec::new(),
+            references: Vec::new(),
+            host_hits: Vec::new(),
+            scopes: Vec::new(),
+            secrets: Vec::new(),
+            pending_columns: Vec::new(),
+        };
+        let result = model::read(bytes, &mut v);
+        let mut report = FileReport {
+            path: path.to_string(),
+            bytes: bytes.len(),
+            shape: None,
+            records: Vec::new(),
+            references: Vec::new(),
+            hosts: Vec::new(),
+            scopes: Vec::new(),
+            secrets: Vec::new(),
+            diagnostics: Vec::new(),
+            error: None,
+        };
+        match result {
+            Ok(outcome) => {
+                v.finish_into(&mut report);
+                report.shape = Some(outcome.shape);
+                report.diagnostics = outcome.diagnostics;
+                self.files.push(report);
+                Ok(())
+            }
+            Err(e) => {
+                let e = e.with_path(path);
+                report.error = Some(FileError {
+                    message: e.to_string(),
+                    location: e.location().clone(),
+                });
+                self.files.push(report);
+                Err(e)
+            }
+        }
+    }
+
+    /// Resolves references across all files and returns the inventory.
+    pub fn finish(mut self) -> Inventory {
+        let defined: BTreeSet<&str> = self
+            .files
+            .iter()
+            .flat_map(|f| f.records.iter().filter_map(|r| r.sys_id.as_deref()))
+            .collect();
+        let defined: BTreeSet<String> = defined.into_iter().map(str::to_string).collect();
+        for f in &mut self.files {
+            for r in &mut f.references {
+                r.resolved = defined.contains(&r.target);
+            }
+        }
+        Inventory { files: self.files }
+    }
+}
+
+struct HostHit {
+    record: usize,
+    host: String,
+    instance: String,
+    place: String,
+}
+
+struct FileVisitor<'i> {
+    rules: &'i mut SecretRules,
+    hosts: &'i HostFinder,
+    records: Vec<RecordEntry>,
+    references: Vec<Reference>,
+    host_hits: Vec<HostHit>,
+    scopes: Vec<(usize, ScopeRef)>,
+    secrets: Vec<SecretEntry>,
+    /// Dictionary-file password2 columns waiting for their table record: (parent, column).
+    pending_columns: Vec<(usize, String)>,
+}
+
+impl FileVisitor<'_> {
+    fn hosts_in(&mut self, index: usize, text: &[u8], place: impl Fn() -> String) {
+        for m in self.hosts.find_all(text) {
+            self.host_hits.push(HostHit {
+                record: index,
+                host: m.host.to_ascii_lowercase(),
+                instance: m.instance.to_ascii_lowercase(),
+                place: place(),
+            });
+        }
+    }
+
+    /// Learns password2 columns from dictionary records.
+    fn learn_dictionary(&mut self, r: &Record<'_>) {
+        let is_password2 = |t: Option<std::borrow::Cow<'_, str>>| {
+            t.is_some_and(|t| matches!(t.trim(), "password2" | "password"))
+        };
+        match r.table {
+            // A column of a `<database>` file: its table is the parent element.
+            "sys_dictionary"
+                if r.place.parent.is_some()
+                    && r.field("internal_type").is_none()
+                    && is_password2(r.value("type")) =>
+            {
+                if let (Some(p), Some(name)) = (r.place.parent, r.value("name")) {
+                    self.pending_columns.push((p, name.into_owned()));
+                }
+            }
+            "sys_dictionary" if is_password2(r.value("internal_type")) => {
+                let table = r
+                    .value("name")
+                    .or_else(|| r.attr("table").map(|a| a.value()));
+                let column = r
+                    .value("element")
+                    .or_else(|| r.attr("element").map(|a| a.value()));
+                if let (Some(t), Some(c)) = (table, column) {
+                    self.rules.add_column(t.trim(), c.trim());
+                }
+            }
+            "sys_db_object" => {
+                if let Some(name) = r.value("name") {
+                    let cols: Vec<String> = self
+                        .pending_columns
+                        .iter()
+                        .filter(|(p, _)| *p == r.index)
+                        .map(|(_, c)| c.clone())
+                        .collect();
+                    for c in cols {
+                        self.rules.add_column(name.trim(), &c);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn finish_into(self, report: &mut FileReport) {
+        let mut records = self.records;
+        records.sort_by_key(|r| r.index);
+        let mut references = self.references;
+        references.sort_by_key(|r| r.record);
+        let mut secrets = self.secrets;
+        secrets.sort_by_key(|s| s.record);
+
+        let mut hosts: BTreeMap<String, HostEntry> = BTreeMap::new();
+        for h in self.host_hits {
+            let e = hosts.entry(h.host.clone()).or_insert_with(|| HostEntry {
+                host: h.host,
+                instance: h.instance,
+                count: 0,
+                fields: Vec::new(),
+            });
+            e.count += 1;
+            e.fields.push(h.place);
+        }
+        for e in hosts.values_mut() {
+            e.fields.sort();
+            e.fields.dedup();
+        }
+
+        // Merge scope mentions by sys_id (or namespace when no id is written).
+        let mut scopes: BTreeMap<String, ScopeEntry> = BTreeMap::new();
+        for (_, s) in self.scopes {
+            let key = s
+                .sys_id
+                .clone()
+                .or_else(|| s.namespace.clone())
+                .unwrap_or_default();
+            let e = scopes.entry(key).or_insert(ScopeEntry {
+                sys_id: None,
+                name: None,
+                namespace: None,
+                count: 0,
+            });
+            e.count += 1;
+            e.sys_id = e.sys_id.take().or(s.sys_id);
+            e.name = e.name.take().or(s.name);
+            e.namespace = e.namespace.take().or(s.namespace);
+        }
+
+        report.records = records;
+        report.references = references;
+        report.hosts = hosts.into_values().collect();
+        report.scopes = scopes.into_values().collect();
+        report.secrets = secrets;
+    }
+}
+
+impl Visitor for FileVisitor<'_> {
+    fn record(&mut self, r: &Record<'_>) {
+        self.learn_dictionary(r);
+        let sys_id = r.sys_id().map(str::to_string);
+        self.records.push(RecordEntry {
+            index: r.index,
+            table: r.table.to_string(),
+            sys_id: sys_id.clone(),
+            action: r.action.map(str::to_string),
+            name: r.display_name().map(|n| n.trim().to_string()),
+            depth: r.place.depth,
+            payload_of: r.place.payload_of,
+            parent: r.place.parent,
+        });
+
+        for found in refs::references(r) {
+            self.references.push(Reference {
+                record: r.index,
+                table: r.table.to_string(),
+                sys_id: sys_id.clone(),
+                field: found.field.to_string(),
+                target: found.target,
+                display_value: found.display_value,
+                kind: found.kind,
+                depth: r.place.depth,
+                resolved: false,
+            });
+        }
+        for s in refs::scopes(r) {
+            self.scopes.push((r.index, s));
+        }
+
+        for a in r.attrs() {
+            self.hosts_in(r.index, a.raw.as_bytes(), || {
+                format!("{}@{}", r.table, a.name)
+            });
+        }
+        let property_type = (r.table == "sys_properties")
+            .then(|| r.value("type"))
+            .flatten();
+        for f in r.fields() {
+            if f.payload.is_some_and(|p| p.read) {
+                continue; // its records are inventoried themselves
+            }
+            let raw = r.raw(f);
+            self.hosts_in(r.index, raw, || format!("{}.{}", r.table, f.name));
+            for a in r.field_attrs(f) {
+                self.hosts_in(r.index, a.raw.as_bytes(), || {
+                    format!("{}.{}@{}", r.table, f.name, a.name)
+                });
+            }
+            if f.name == "instance_name" {
+                let v = r.text(f);
+                let v = v.trim();
+                if !v.is_empty()
+                    && v.len() <= 63
+                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                {
+                    self.host_hits.push(HostHit {
+                        record: r.index,
+                        host: format!("{}.service-now.com", v.to_ascii_lowercase()),
+                        instance: v.to_ascii_lowercase(),
+                        place: format!("{}.{}", r.table, f.name),
+                    });
+                }
+            }
+            // Secrets: decode only what a rule or a ciphertext marker points at.
+            let known = self.rules.is_secret_column(r.table, f.name)
+                || (r.table == "sys_properties" && f.name == "value" && property_type.is_some());
+            let marker =
+                memchr::memchr(0xEF, raw).is_some() || memchr::memmem::find(raw, b")pR#").is_some();
+            if known || marker {
+                let text = r.text(f);
+                let pt = property_type.as_deref();
+                if let Some(why) = self.rules.classify(r.table, f.name, &text, pt) {
+                    self.secrets.push(SecretEntry {
+                        record: r.index,
+                        table: r.table.to_string(),
+                        sys_id: sys_id.clone(),
+                        field: f.name.to_string(),
+                        depth: r.place.depth,
+                        why,
+                        shape: ciphertext_shape(&text),
+                    });
+                }
+            }
+        }
+    }
+
+    fn discard_from(&mut self, first_index: usize) {
+        self.records.retain(|r| r.index < first_index);
+        self.references.retain(|r| r.record < first_index);
+        self.host_hits.retain(|h| h.record < first_index);
+        self.scopes.retain(|(i, _)| *i < first_index);
+        self.secrets.retain(|s| s.record < first_index);
+        self.pending_columns.retain(|(p, _)| *p < first_index);
+    }
+}
+
+fn short(id: &Option<String>) -> &str {
+    id.as_deref().unwrap_or("-")
+}
+
+impl fmt::Display for Inventory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, file) in self.files.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{file}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for FileReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(e) = &self.error {
+            writeln!(f, "{}: error: {}", self.path, e.message)?;
+            if let Some(s) = &e.location.snippet {
+                writeln!(f, "{s}")?;
+            }
+            return Ok(());
+        }
+        let shape = self
+            .shape
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let nested = self.records.iter().filter(|r| r.depth > 0).count();
+        writeln!(
+            f,
+            "{}: {shape}, {} bytes, {} records ({} inside payloads)",
+            self.path,
+            self.bytes,
+            self.records.len(),
+            nested
+        )?;
+        if !self.records.is_empty() {
+            writeln!(f, "  records:")?;
+        }
+        for r in &self.records {
+            let indent = "  ".repeat(r.depth);
+            write!(
+                f,
+                "    {indent}#{} {} {} {}",
+                r.index,
+                r.table,
+                short(&r.sys_id),
+                r.action.as_deref().unwrap_or("-")
+            )?;
+            if let Some(n) = &r.name {
+                write!(f, " {n:?}")?;
+            }
+            match r.payload_of {
+                Some(p) => writeln!(f, " (payload of #{p}, depth {})", r.depth)?,
+                None => writeln!(f)?,
+            }
+        }
+        let outside = self.references.iter().filter(|r| !r.resolved).count();
+        if !self.references.is_empty() {
+            writeln!(
+                f,
+                "  references: {} ({} resolved in the input, {} outside it)",
+                self.references.len(),
+                self.references.len() - outside,
+                outside
+            )?;
+        }
+        // Grouped by target: one line per referenced record, with the fields pointing at it.
+        type Sources = BTreeMap<String, usize>;
+        let mut by_target: BTreeMap<(&str, &str), (bool, Sources)> = BTreeMap::new();
+        for r in &self.references {
+            let key = (r.target.as_str(), r.display_value.as_deref().unwrap_or(""));
+            let e = by_target
+                .entry(key)
+                .or_insert((r.resolved, BTreeMap::new()));
+            *e.1.entry(format!("{}.{}", r.table, r.field)).or_default() += 1;
+        }
+        for ((target, display), (resolved, fields)) in by_target {
+            let from: Vec<String> = fields
+                .into_iter()
+                .map(|(k, n)| if n > 1 { format!("{k} x{n}") } else { k })
+                .collect();
+            writeln!(
+                f,
+                "    -> {target} {display:?} [{}] from {}",
+                if resolved {
+                    "in input"
+                } else {
+                    "outside input"
+                },
+                from.join(", ")
+            )?;
+        }
+        if !self.hosts.is_empty() {
+            writeln!(f, "  instance hosts:")?;
+        }
+        for h in &self.hosts {
+            writeln!(f, "    {} x{} in {}", h.host, h.count, h.fields.join(", "))?;
+        }
+        if !self.scopes.is_empty() {
+            writeln!(f, "  scopes:")?;
+        }
+        for s in &self.scopes {
+            writeln!(
+                f,
+                "    {} {:?} {} x{}",
+                short(&s.sys_id),
+                s.name.as_deref().unwrap_or(""),
+                s.namespace.as_deref().unwrap_or("-"),
+                s.count
+            )?;
+        }
+        if !self.secrets.is_empty() {
+            writeln!(f, "  secrets (values not shown):")?;
+        }
+        for s in &self.secrets {
+            let why = match (s.why, s.shape) {
+                (SecretReason::KnownColumn, Some(_)) => "known secret column, ciphertext",
+                (SecretReason::KnownColumn, None) => "known secret column",
+                (SecretReason::PasswordProperty, _) => "password property",
+                (SecretReason::Ciphertext, _) => "ciphertext shape, no rule",
+            };
+            writeln!(
+                f,
+                "    #{} {}.{} {} depth {}: {why}",
+                s.record,
+                s.table,
+                s.field,
+                short(&s.sys_id),
+                s.depth
+            )?;
+        }
+        for d in &self.diagnostics {
+            writeln!(f, "  {d}")?;
+        }
+        Ok(())
+    }
+}

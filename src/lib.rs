@@ -1,0 +1,58 @@
+//! # sn-retarget
+//!
+//! Prepare ServiceNow XML exports for import into another instance, offline.
+//!
+//! ServiceNow moves configuration between instances as XML: record and list exports
+//! (`<unload>`), update-set exports (a `sys_remote_update_set` and its `sys_update_xml` rows,
+//! each carrying a whole XML document in its `<payload>`, CDATA-wrapped or entity-escaped) and
+//! source-control files (`<record_update>`, `<database>`). This crate reads every one of those
+//! shapes without losing a byte, descends into payloads at every depth, and writes documents
+//! back only as *the input bytes plus edits*: a document written back with no edits is the
+//! input, byte for byte.
+//!
+//! The data's path through the crate:
+//!
+//! | module | in | out |
+//! |---|---|---|
+//! | [`scan`] | bytes | tokens with byte spans; decoded payloads with offset maps |
+//! | [`model`] | tokens | records, fields, payload records (borrowed, streamed to a visitor) |
+//! | [`analyze`] | records | instance hosts, references, scopes, secrets |
+//! | [`inspect`] | files | the inventory `sn-retarget inspect` prints |
+//! | [`splice`] | input bytes + edits | output bytes (the only writer) |
+//! | [`io`] | paths | the files to read |
+//!
+//! ```
+//! use sn_retarget::inspect::Inspector;
+//! use sn_retarget::splice::Edits;
+//!
+//! let xml = br#"<?xml version="1.0" encoding="UTF-8"?><unload unload_date="2024-05-01 10:00:00">
+//! <sys_update_xml action="INSERT_OR_UPDATE"><name>sys_properties_0123456789abcdef0123456789abcdef</name><payload><![CDATA[<?xml version="1.0" encoding="UTF-8"?><record_update table="sys_properties"><sys_properties action="INSERT_OR_UPDATE"><name>x.url</name><sys_id>0123456789abcdef0123456789abcdef</sys_id><value>https://dev1.service-now.com</value></sys_properties></record_update>]]></payload><sys_id>fedcba9876543210fedcba9876543210</sys_id></sys_update_xml>
+//! </unload>"#;
+//!
+//! // Identity first: no edits, the same bytes.
+//! assert_eq!(Edits::new().apply_to_vec(xml).unwrap(), xml);
+//!
+//! let mut inspector = Inspector::new();
+//! inspector.add("set.xml", xml).unwrap();
+//! let inventory = inspector.finish();
+//! let file = &inventory.files[0];
+//! assert_eq!(file.records.len(), 2); // the row, and the record inside its payload
+//! assert_eq!(file.records[1].depth, 1);
+//! assert_eq!(file.hosts[0].instance, "dev1");
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod analyze;
+pub mod error;
+pub mod inspect;
+pub mod io;
+pub mod model;
+pub mod scan;
+pub mod splice;
+#[cfg(feature = "synth")]
+pub mod synth;
+
+pub use error::{Diagnostic, Location, Position, ReadError, Severity, SyntaxError};
+pub use scan::Span;

@@ -1,0 +1,108 @@
+//! A visitor that keeps owned copies of every record: the simple way in for small files,
+//! tests and library users who want a list rather than a stream.
+
+use serde::Serialize;
+
+use super::{Escaping, PayloadInfo, Place, Record, ValueKind, Visitor};
+use crate::scan::Span;
+
+/// An owned field: name, attributes, decoded text and the value's span in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OwnedField {
+    /// Column name.
+    pub name: String,
+    /// Attributes as `(name, unescaped value)`.
+    pub attrs: Vec<(String, String)>,
+    /// How the content is written.
+    pub kind: ValueKind,
+    /// Decoded text (see [`Record::text`]).
+    pub text: String,
+    /// The content's bytes in the file (for a payload record: mapped through every layer).
+    pub file_span: Span,
+    /// Set for payload fields.
+    pub payload: Option<PayloadInfo>,
+}
+
+/// An owned record (see [`Record`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OwnedRecord {
+    /// Document order.
+    pub index: usize,
+    /// Table.
+    pub table: String,
+    /// `action` attribute.
+    pub action: Option<String>,
+    /// sys_id, if any.
+    pub sys_id: Option<String>,
+    /// Where it lives.
+    pub place: Place,
+    /// Layers from the file inwards.
+    pub escapings: Vec<Escaping>,
+    /// The whole element's bytes in the file.
+    pub file_span: Span,
+    /// Attributes of the record element.
+    pub attrs: Vec<(String, String)>,
+    /// Fields in order.
+    pub fields: Vec<OwnedField>,
+}
+
+impl OwnedRecord {
+    /// The first field named `name`.
+    pub fn field(&self, name: &str) -> Option<&OwnedField> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// Collects [`OwnedRecord`]s in document order.
+#[derive(Debug, Default, Clone)]
+pub struct Collect {
+    /// The records, sorted by index once reading is done ([`crate::model::read`] does it).
+    pub records: Vec<OwnedRecord>,
+}
+
+impl Collect {
+    /// Sorts the records into document order.
+    pub fn sort(&mut self) {
+        self.records.sort_by_key(|r| r.index);
+    }
+}
+
+impl Visitor for Collect {
+    fn record(&mut self, r: &Record<'_>) {
+        let fields = r
+            .fields()
+            .iter()
+            .map(|f| OwnedField {
+                name: f.name.to_string(),
+                attrs: r
+                    .field_attrs(f)
+                    .iter()
+                    .map(|a| (a.name.to_string(), a.value().into_owned()))
+                    .collect(),
+                kind: f.kind,
+                text: r.text(f).into_owned(),
+                file_span: r.file_span(f.content),
+                payload: f.payload,
+            })
+            .collect();
+        self.records.push(OwnedRecord {
+            index: r.index,
+            table: r.table.to_string(),
+            action: r.action.map(str::to_string),
+            sys_id: r.sys_id().map(str::to_string),
+            place: r.place,
+            escapings: r.escapings(),
+            file_span: r.file_span(r.span),
+            attrs: r
+                .attrs()
+                .iter()
+                .map(|a| (a.name.to_string(), a.value().into_owned()))
+                .collect(),
+            fields,
+        });
+    }
+
+    fn discard_from(&mut self, first_index: usize) {
+        self.records.retain(|r| r.index < first_index);
+    }
+}

@@ -1,0 +1,572 @@
+//! The reader: drives the tokenizer over a document, builds records, descends into payloads.
+
+use std::ops::Range;
+
+use serde::Serialize;
+
+use super::record::Layer;
+use super::{Attr, Escaping, Field, PayloadInfo, Place, Record, Shape, ValueKind, Visitor};
+use crate::error::{
+    Diagnostic, Location, PayloadFrame, Position, ReadError, Severity, Snippet, SyntaxError,
+};
+use crate::scan::{OffsetMap, RawAttr, ScanError, Span, Token, Tokenizer, decode_escaped};
+
+/// Payloads nested deeper than this are kept as text (with a diagnostic).
+pub const MAX_PAYLOAD_DEPTH: usize = 8;
+
+/// Largest document accepted (spans in payload maps are 32-bit).
+pub const MAX_DOCUMENT_BYTES: u64 = u32::MAX as u64;
+
+/// What reading a document found besides its records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReadOutcome {
+    /// The kind of export.
+    pub shape: Shape,
+    /// Number of records, payloads included.
+    pub records: usize,
+    /// Number of payload documents read.
+    pub payloads: usize,
+    /// Findings that did not stop reading (malformed payloads, payloads nested too deep).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Reads a whole document, handing every record to `visitor`.
+///
+/// Fails on input that is not well-formed XML (with the position of the first problem), on
+/// invalid UTF-8 and on DOCTYPE declarations. A malformed payload does not fail the read: it is
+/// reported in [`ReadOutcome::diagnostics`] and its records are withdrawn from the visitor.
+/// On error, what the visitor received is incomplete and should be dropped.
+pub fn read<V: Visitor>(src: &[u8], visitor: &mut V) -> Result<ReadOutcome, ReadError> {
+    read_with(src, visitor, MAX_PAYLOAD_DEPTH)
+}
+
+/// [`read`] with a payload depth limit of your own (0 reads no payload at all).
+pub fn read_with<V: Visitor>(
+    src: &[u8],
+    visitor: &mut V,
+    max_payload_depth: usize,
+) -> Result<ReadOutcome, ReadError> {
+    if src.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(ReadError::new(
+            SyntaxError::TooLarge(MAX_DOCUMENT_BYTES),
+            Location::at(&[], 0),
+        ));
+    }
+    if let Err(e) = std::str::from_utf8(src) {
+        let at = e.valid_up_to();
+        return Err(ReadError::new(
+            SyntaxError::InvalidUtf8,
+            Location::at(src, at),
+        ));
+    }
+    let mut reader = Reader {
+        file: src,
+        visitor,
+        next_index: 0,
+        payloads: 0,
+        max_payload_depth,
+        diagnostics: Vec::new(),
+        scratch: Vec::new(),
+        chain: Vec::new(),
+    };
+    let shape = reader
+        .read_doc(src, &Layer::FILE, 0, None)
+        .map_err(|e| ReadError::new(e.kind, Location::at(src, e.offset)))?;
+    Ok(ReadOutcome {
+        shape,
+        records: reader.next_index,
+        payloads: reader.payloads,
+        diagnostics: reader.diagnostics,
+    })
+}
+
+struct ChainFrame {
+    table: String,
+    sys_id: Option<String>,
+    file_offset: usize,
+}
+
+struct Reader<'f, 'v, V> {
+    file: &'f [u8],
+    visitor: &'v mut V,
+    next_index: usize,
+    payloads: usize,
+    max_payload_depth: usize,
+    diagnostics: Vec<Diagnostic>,
+    /// One decode buffer per payload depth, reused.
+    scratch: Vec<(Vec<u8>, OffsetMap)>,
+    /// The payloads being read, outermost first.
+    chain: Vec<ChainFrame>,
+}
+
+struct RecordBuilder<'a> {
+    index: usize,
+    table: &'a str,
+    element_name: &'a str,
+    action: Option<&'a str>,
+    parent: Option<usize>,
+    start: usize,
+    attrs: Vec<Attr<'a>>,
+    fields: Vec<Field<'a>>,
+    field_attrs: Vec<Attr<'a>>,
+    diag_mark: usize,
+}
+
+struct FieldBuilder<'a> {
+    name: &'a str,
+    start: usize,
+    content_start: usize,
+    attrs: Range<usize>,
+    kind: Option<ValueKind>,
+    cdata: Option<Span>,
+}
+
+enum Frame<'a> {
+    Root,
+    Container { name: &'a str },
+    Record(RecordBuilder<'a>),
+    Field(FieldBuilder<'a>),
+    Inner,
+}
+
+/// Top-level tables seen, enough to classify the shape.
+#[derive(Default)]
+struct TopTables<'a> {
+    count: usize,
+    first: Option<&'a str>,
+    mixed: bool,
+    update_set: bool,
+}
+
+impl<'a> TopTables<'a> {
+    fn add(&mut self, table: &'a str) {
+        self.count += 1;
+        self.update_set |= table == "sys_remote_update_set" || table == "sys_update_xml";
+        match self.first {
+            None => self.first = Some(table),
+            Some(t) => self.mixed |= t != table,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Parent<'a> {
+    None,
+    Root,
+    Record,
+    Container(&'a str),
+    Value,
+}
+
+fn as_str(buf: &[u8], span: Span) -> &str {
+    std::str::from_utf8(&buf[span.range()]).unwrap_or_default()
+}
+
+fn convert_attrs<'a>(buf: &'a [u8], raw: &[RawAttr], out: &mut Vec<Attr<'a>>) {
+    out.extend(raw.iter().map(|a| Attr {
+        name: as_str(buf, a.name),
+        raw: as_str(buf, a.value),
+        span: a.value,
+    }));
+}
+
+impl<V: Visitor> Reader<'_, '_, V> {
+    /// Reads one document (the file or a payload) held in `buf`.
+    fn read_doc<'a>(
+        &mut self,
+        buf: &'a [u8],
+        layer: &'a Layer<'a>,
+        depth: usize,
+        payload_of: Option<usize>,
+    ) -> Result<Shape, ScanError> {
+        let mut tok = Tokenizer::new(buf);
+        let mut raw_attrs: Vec<RawAttr> = Vec::new();
+        let mut stack: Vec<Frame<'a>> = Vec::new();
+        let mut root: &str = "";
+        let mut dictionary = false;
+        let mut top = TopTables::default();
+
+        while let Some(token) = tok.next(&mut raw_attrs)? {
+            match token {
+                Token::Start { span, name, empty } => {
+                    let name = as_str(buf, name);
+                    let parent = match stack.last() {
+                        None => Parent::None,
+                        Some(Frame::Root) => Parent::Root,
+                        Some(Frame::Record(_)) => Parent::Record,
+                        Some(Frame::Container { name }) => Parent::Container(name),
+                        Some(Frame::Field(_) | Frame::Inner) => Parent::Value,
+                    };
+                    let frame = match parent {
+                        Parent::None => {
+                            root = name;
+                            dictionary = name == "database";
+                            Frame::Root
+                        }
+                        Parent::Value => {
+                            if let Some(Frame::Field(f)) = stack.last_mut() {
+                                f.kind = Some(ValueKind::Mixed);
+                            }
+                            Frame::Inner
+                        }
+                        _ => {
+                            let is_record = match parent {
+                                Parent::Root => true,
+                                _ if dictionary => name == "element",
+                                _ => raw_attrs.iter().any(|a| &buf[a.name.range()] == b"action"),
+                            };
+                            if is_record {
+                                let table = match (dictionary, parent) {
+                                    (false, _) => name,
+                                    (true, Parent::Root) => "sys_db_object",
+                                    (true, Parent::Container("choice")) => "sys_choice",
+                                    (true, _) => "sys_dictionary",
+                                };
+                                if parent == Parent::Root {
+                                    top.add(table);
+                                }
+                                let parent_index = stack.iter().rev().find_map(|f| match f {
+                                    Frame::Record(r) => Some(r.index),
+                                    _ => None,
+                                });
+                                Frame::Record(self.open_record(
+                                    buf,
+                                    name,
+                                    table,
+                                    parent_index,
+                                    span.start,
+                                    &raw_attrs,
+                                ))
+                            } else if dictionary || parent != Parent::Record {
+                                Frame::Container { name }
+                            } else {
+                                let Some(Frame::Record(r)) = stack.last_mut() else {
+                                    unreachable!("parent is a record")
+                                };
+                                let from = r.field_attrs.len();
+                                convert_attrs(buf, &raw_attrs, &mut r.field_attrs);
+                                let attrs = from..r.field_attrs.len();
+                                if empty {
+                                    r.fields.push(Field {
+                                        name,
+                                        kind: ValueKind::SelfClosing,
+                                        element: span,
+                                        content: Span::new(span.end, span.end),
+                                        cdata: None,
+                                        payload: None,
+                                        attrs,
+                                    });
+                                    continue;
+                                }
+                                Frame::Field(FieldBuilder {
+                                    name,
+                                    start: span.start,
+                                    content_start: span.end,
+                                    attrs,
+                                    kind: None,
+                                    cdata: None,
+                                })
+                            }
+                        }
+                    };
+                    let at = Span::new(span.end, span.end);
+                    if empty {
+                        self.close(frame, at, buf, layer, depth, payload_of, &mut stack);
+                    } else {
+                        stack.push(frame);
+                    }
+                }
+                Token::End { span, .. } => {
+                    let Some(frame) = stack.pop() else {
+                        unreachable!("the tokenizer balances tags")
+                    };
+                    self.close(frame, span, buf, layer, depth, payload_of, &mut stack);
+                }
+                Token::Text(_) => {
+                    if let Some(Frame::Field(f)) = stack.last_mut() {
+                        f.kind = Some(if f.kind.is_none() {
+                            ValueKind::Text
+                        } else {
+                            ValueKind::Mixed
+                        });
+                    }
+                }
+                Token::CData { content, .. } => {
+                    if let Some(Frame::Field(f)) = stack.last_mut() {
+                        if f.kind.is_none() {
+                            f.kind = Some(ValueKind::Cdata);
+                            f.cdata = Some(content);
+                        } else {
+                            f.kind = Some(ValueKind::Mixed);
+                        }
+                    }
+                }
+                Token::Comment(_) | Token::ProcessingInstruction(_) => {
+                    if let Some(Frame::Field(f)) = stack.last_mut() {
+                        f.kind = Some(ValueKind::Mixed);
+                    }
+                }
+                Token::Declaration(_) => {}
+            }
+        }
+        Ok(Shape::classify(root, top.count, top.mixed, top.update_set))
+    }
+
+    fn open_record<'a>(
+        &mut self,
+        buf: &'a [u8],
+        element_name: &'a str,
+        table: &'a str,
+        parent: Option<usize>,
+        start: usize,
+        raw_attrs: &[RawAttr],
+    ) -> RecordBuilder<'a> {
+        let mut attrs = Vec::with_capacity(raw_attrs.len());
+        convert_attrs(buf, raw_attrs, &mut attrs);
+        let action = attrs.iter().find(|a| a.name == "action").map(|a| a.raw);
+        let index = self.next_index;
+        self.next_index += 1;
+        RecordBuilder {
+            index,
+            table,
+            element_name,
+            action,
+            parent,
+            start,
+            attrs,
+            fields: Vec::new(),
+            field_attrs: Vec::new(),
+            diag_mark: self.diagnostics.len(),
+        }
+    }
+
+    /// Closes a frame: a field joins its record (reading its payload first), a record goes to
+    /// the visitor. `end_tag` is the end tag (an empty span after `<x/>`).
+    #[allow(clippy::too_many_arguments)]
+    fn close<'a>(
+        &mut self,
+        frame: Frame<'a>,
+        end_tag: Span,
+        buf: &'a [u8],
+        layer: &'a Layer<'a>,
+        depth: usize,
+        payload_of: Option<usize>,
+        stack: &mut [Frame<'a>],
+    ) {
+        match frame {
+            Frame::Field(f) => {
+                let content = Span::new(f.content_start, end_tag.start);
+                let kind = f.kind.unwrap_or(ValueKind::EmptyPair);
+                let mut field = Field {
+                    name: f.name,
+                    kind,
+                    element: Span::new(f.start, end_tag.end),
+                    content,
+                    cdata: f.cdata,
+                    payload: None,
+                    attrs: f.attrs,
+                };
+                let Some(Frame::Record(r)) = stack.last_mut() else {
+                    unreachable!("fields only open inside records")
+                };
+                if field.name == "payload" {
+                    let sys_id = r
+                        .fields
+                        .iter()
+                        .find(|f| f.name == "sys_id")
+                        .map(|f| as_str(buf, f.content).trim().to_string());
+                    field.payload =
+                        self.payload(&field, buf, layer, depth, r.index, r.table, sys_id);
+                }
+                r.fields.push(field);
+            }
+            Frame::Record(r) => {
+                let record = Record {
+                    index: r.index,
+                    table: r.table,
+                    element_name: r.element_name,
+                    action: r.action,
+                    place: Place {
+                        depth,
+                        payload_of,
+                        parent: r.parent,
+                    },
+                    span: Span::new(r.start, end_tag.end),
+                    attrs: r.attrs,
+                    fields: r.fields,
+                    field_attrs: r.field_attrs,
+                    buf,
+                    layer,
+                };
+                if self.diagnostics.len() > r.diag_mark {
+                    if let Some(id) = record.sys_id() {
+                        for d in &mut self.diagnostics[r.diag_mark..] {
+                            if let Some(p) = d.location.payloads.get_mut(depth) {
+                                p.sys_id.get_or_insert_with(|| id.to_string());
+                            }
+                        }
+                    }
+                }
+                self.visitor.record(&record);
+            }
+            Frame::Root | Frame::Container { .. } | Frame::Inner => {}
+        }
+    }
+
+    /// Reads the document in a `payload` field, if it holds one.
+    #[allow(clippy::too_many_arguments)]
+    fn payload<'a>(
+        &mut self,
+        field: &Field<'a>,
+        buf: &'a [u8],
+        layer: &'a Layer<'a>,
+        depth: usize,
+        owner: usize,
+        owner_table: &str,
+        owner_sys_id: Option<String>,
+    ) -> Option<PayloadInfo> {
+        let (escaping, text) = match field.kind {
+            ValueKind::Cdata => (Escaping::Cdata, field.cdata?),
+            ValueKind::Text => (Escaping::Escaped, field.content),
+            _ => return None,
+        };
+        let raw = &buf[text.range()];
+        let first = raw.iter().position(|b| !b.is_ascii_whitespace())?;
+        if raw[first] != b'<' && !raw[first..].starts_with(b"&lt;") {
+            return None;
+        }
+        let text_file_offset = layer.to_file(text.start);
+        if depth >= self.max_payload_depth {
+            self.diagnostics.push(Diagnostic {
+                severity: Severity::Warning,
+                code: "payload-too-deep",
+                message: format!(
+                    "payload nested deeper than {} levels is kept as text",
+                    self.max_payload_depth
+                ),
+                location: self.location_at(text_file_offset, None, None),
+            });
+            return Some(PayloadInfo {
+                escaping,
+                read: false,
+                records: 0,
+            });
+        }
+        self.chain.push(ChainFrame {
+            table: owner_table.to_string(),
+            sys_id: owner_sys_id.filter(|s| !s.is_empty()),
+            file_offset: text_file_offset,
+        });
+        let first_index = self.next_index;
+        let diag_mark = self.diagnostics.len();
+        let result = match escaping {
+            Escaping::Cdata => {
+                let inner = Layer {
+                    base: text.start,
+                    escaping: Some(escaping),
+                    map: None,
+                    parent: Some(layer),
+                };
+                let doc = &buf[text.range()];
+                self.read_doc(doc, &inner, depth + 1, Some(owner))
+                    .map_err(|e| {
+                        (
+                            inner.to_file(e.offset),
+                            Position::locate(doc, e.offset),
+                            Snippet::capture(doc, e.offset),
+                            e.kind,
+                        )
+                    })
+            }
+            Escaping::Escaped => {
+                if self.scratch.len() <= depth {
+                    self.scratch.resize_with(depth + 1, Default::default);
+                }
+                let (mut out, mut map) = std::mem::take(&mut self.scratch[depth]);
+                let result = if decode_escaped(raw, &mut out, &mut map) {
+                    let inner = Layer {
+                        base: text.start,
+                        escaping: Some(escaping),
+                        map: Some(&map),
+                        parent: Some(layer),
+                    };
+                    self.read_doc(&out, &inner, depth + 1, Some(owner))
+                        .map_err(|e| {
+                            (
+                                inner.to_file(e.offset),
+                                Position::locate(&out, e.offset),
+                                Snippet::capture(&out, e.offset),
+                                e.kind,
+                            )
+                        })
+                } else {
+                    let at = layer.to_file(text.start);
+                    Err((
+                        at,
+                        Position::locate(&[], 0),
+                        None,
+                        SyntaxError::BadReference("in payload".into()),
+                    ))
+                };
+                self.scratch[depth] = (out, map);
+                result
+            }
+        };
+        let chain_frame = self.chain.len() - 1;
+        let info = match result {
+            Ok(_) => {
+                self.payloads += 1;
+                PayloadInfo {
+                    escaping,
+                    read: true,
+                    records: self.next_index - first_index,
+                }
+            }
+            Err((file_offset, inner, snippet, kind)) => {
+                self.visitor.discard_from(first_index);
+                self.next_index = first_index;
+                self.diagnostics.truncate(diag_mark);
+                let mut location = self.location_at(file_offset, Some(inner), snippet);
+                location.payloads.truncate(chain_frame + 1);
+                self.diagnostics.push(Diagnostic {
+                    severity: Severity::Warning,
+                    code: "malformed-payload",
+                    message: format!(
+                        "payload is not well-formed ({kind}); it passes through untouched, as text"
+                    ),
+                    location,
+                });
+                PayloadInfo {
+                    escaping,
+                    read: false,
+                    records: 0,
+                }
+            }
+        };
+        self.chain.pop();
+        Some(info)
+    }
+
+    fn location_at(
+        &self,
+        file_offset: usize,
+        inner: Option<Position>,
+        snippet: Option<Snippet>,
+    ) -> Location {
+        let payloads = self
+            .chain
+            .iter()
+            .map(|c| PayloadFrame {
+                table: c.table.clone(),
+                sys_id: c.sys_id.clone(),
+                start: Position::locate(self.file, c.file_offset),
+            })
+            .collect();
+        Location {
+            file: Position::locate(self.file, file_offset),
+            payloads,
+            inner,
+            snippet: snippet.or_else(|| Snippet::capture(self.file, file_offset)),
+        }
+    }
+}
