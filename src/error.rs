@@ -128,21 +128,28 @@ pub struct Snippet {
 impl Snippet {
     const WIDTH: usize = 100;
 
-    /// Captures the line around `offset`, shortened to about 100 characters.
+    /// Captures the line around `offset`, secrets masked, shortened to about 100 characters.
     pub fn capture(buf: &[u8], offset: usize) -> Option<Snippet> {
         let offset = offset.min(buf.len());
         let start = memchr::memrchr(b'\n', &buf[..offset]).map_or(0, |i| i + 1);
         let end = memchr::memchr(b'\n', &buf[offset..]).map_or(buf.len(), |i| offset + i);
-        let line = String::from_utf8_lossy(&buf[start..end]);
+        let raw = &buf[start..end];
+        let caret_byte = String::from_utf8_lossy(&raw[..offset - start]).len();
+        let line = String::from_utf8_lossy(raw);
         let line = line.trim_end_matches('\r');
-        let caret_chars = count_chars(&buf[start..offset]);
-        let chars: Vec<char> = line.chars().collect();
+        let mut caret_byte = caret_byte.min(line.len());
+        while !line.is_char_boundary(caret_byte) {
+            caret_byte -= 1;
+        }
+        // Mask the whole line first, so that no window can cut a secret in two.
+        let (masked, caret_byte) = crate::analyze::secrets::mask_secrets_at(line, caret_byte);
+        let chars: Vec<char> = masked.chars().collect();
+        let caret_chars = masked[..caret_byte].chars().count();
         let from = caret_chars.saturating_sub(Self::WIDTH / 2);
         let to = (from + Self::WIDTH).min(chars.len());
         let from = from.min(to);
-        let shown: String = chars[from..to].iter().collect();
         Some(Snippet {
-            line: crate::analyze::secrets::mask_secrets(&shown),
+            line: chars[from..to].iter().collect(),
             caret: caret_chars - from,
         })
     }
@@ -200,6 +207,9 @@ pub enum SyntaxError {
     /// A DOCTYPE (and any entity declaration) is refused, never expanded.
     #[error("DOCTYPE declarations are refused (no entity is ever expanded)")]
     Doctype,
+    /// A character other than the one the syntax requires here.
+    #[error("expected {0}")]
+    Expected(&'static str),
     /// Markup that starts with `<!` but is neither a comment nor CDATA.
     #[error("unknown markup declaration")]
     UnknownDeclaration,
@@ -302,13 +312,22 @@ pub struct Diagnostic {
     pub location: Location,
 }
 
-impl fmt::Display for Diagnostic {
+impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sev = match self.severity {
+        f.write_str(match self {
             Severity::Info => "info",
             Severity::Warning => "warning",
             Severity::Error => "error",
-        };
-        write!(f, "{}: {sev}: {}", self.location, self.message)
+        })
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} [{}]: {}",
+            self.location, self.severity, self.code, self.message
+        )
     }
 }

@@ -616,7 +616,7 @@ impl fmt::Display for FileReport {
             )?;
         }
         for d in &self.diagnostics {
-            writeln!(f, "  {d}")?;
+            writeln!(f, "  {}:{d}", self.path)?;
         }
         Ok(())
     }

@@ -184,50 +184,73 @@ const MASKED_TAGS: [&str; 10] = [
 /// assert!(!s.contains("hunter2") && !s.contains("abcdefghijkl"));
 /// ```
 pub fn mask_secrets(line: &str) -> String {
+    mask_secrets_at(line, 0).0
+}
+
+/// [`mask_secrets`], also moving byte offset `caret` to where it lands in the masked line.
+pub fn mask_secrets_at(line: &str, caret: usize) -> (String, usize) {
+    let regions = secret_regions(line);
     let mut out = String::with_capacity(line.len());
-    let mut rest = line;
-    loop {
-        // The earliest of: a ciphertext start, a `)pR#`, a secret start tag.
-        let mut next: Option<(usize, usize)> = None; // (start of masked text, its end)
-        if let Some(i) = rest.find(|c: char| ('\u{FDD0}'..='\u{FDEF}').contains(&c)) {
-            let end = rest[i..]
-                .find(|c: char| c == '<' || c == '&' || c.is_whitespace())
-                .map_or(rest.len(), |k| i + k);
-            next = Some((i, end));
+    let mut new_caret = None;
+    let mut at = 0;
+    for (s, e) in regions {
+        if new_caret.is_none() && caret < e {
+            new_caret = Some(out.len() + caret.saturating_sub(at).min(s - at));
         }
-        if let Some(i) = rest.find(")pR#") {
-            if next.is_none_or(|(s, _)| i < s) {
-                let end = rest[i..]
-                    .find(|c: char| c == '<' || c == '&' || c.is_whitespace())
-                    .map_or(rest.len(), |k| i + k);
-                next = Some((i, end));
-            }
+        out.push_str(&line[at..s]);
+        out.push_str("***");
+        at = e;
+    }
+    let caret = new_caret.unwrap_or(out.len() + caret.saturating_sub(at));
+    out.push_str(&line[at..]);
+    (out, caret)
+}
+
+/// Byte ranges of `line` that may hold secrets, sorted and disjoint.
+fn secret_regions(line: &str) -> Vec<(usize, usize)> {
+    let stop = |from: usize| {
+        line[from..]
+            .find(|c: char| c == '<' || c == '&' || c.is_whitespace())
+            .map_or(line.len(), |k| from + k)
+    };
+    let mut regions = Vec::new();
+    // Ciphertext runs: from the first noncharacter back to the start of the value, on to its end.
+    let mut i = 0;
+    while let Some(k) = line[i..].find(|c: char| ('\u{FDD0}'..='\u{FDEF}').contains(&c)) {
+        let hit = i + k;
+        let start = line[..hit]
+            .rfind(|c: char| c == '>' || c == ';' || c.is_whitespace())
+            .map_or(0, |j| j + 1);
+        let end = stop(hit);
+        regions.push((start, end));
+        i = end.max(hit + 1);
+        while !line.is_char_boundary(i) {
+            i += 1;
         }
-        for tag in MASKED_TAGS {
-            for open in [format!("<{tag}>"), format!("&lt;{tag}&gt;")] {
-                if let Some(i) = rest.find(&open) {
-                    let s = i + open.len();
-                    if next.is_none_or(|(ns, _)| s < ns) {
-                        let end = rest[s..].find(['<', '&']).map_or(rest.len(), |k| s + k);
-                        if end > s {
-                            next = Some((s, end));
-                        }
-                    }
+    }
+    for (k, _) in line.match_indices(")pR#") {
+        regions.push((k, stop(k)));
+    }
+    for tag in MASKED_TAGS {
+        for open in [format!("<{tag}>"), format!("&lt;{tag}&gt;")] {
+            for (k, _) in line.match_indices(&open) {
+                let s = k + open.len();
+                let e = line[s..].find(['<', '&']).map_or(line.len(), |j| s + j);
+                if e > s {
+                    regions.push((s, e));
                 }
             }
         }
-        match next {
-            Some((s, e)) => {
-                out.push_str(&rest[..s]);
-                out.push_str("***");
-                rest = &rest[e..];
-            }
-            None => {
-                out.push_str(rest);
-                return out;
-            }
+    }
+    regions.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(regions.len());
+    for (s, e) in regions {
+        match merged.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => merged.push((s, e)),
         }
     }
+    merged
 }
 
 #[cfg(test)]
@@ -267,5 +290,11 @@ mod tests {
         let m = mask_secrets(line);
         assert!(!m.contains("abc") && !m.contains("zz"), "{m}");
         assert!(m.ends_with(" ok"));
+        // A window that starts inside a value still hides the part before the noncharacter.
+        let m = mask_secrets("GVha2Vk\u{FDEE}\u{FDEF}</client_secret><name>");
+        assert!(!m.contains("GVha2Vk"), "{m}");
+        // The caret moves with the text.
+        let (m, c) = mask_secrets_at("<password>hunter2</password><x", 28);
+        assert_eq!(&m[c..], "<x");
     }
 }

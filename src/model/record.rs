@@ -202,11 +202,16 @@ impl<'a> Record<'a> {
 
     /// The field's text: references decoded, CDATA unwrapped; for mixed content the
     /// character data of the field itself (child elements left out).
+    ///
+    /// Line ends are normalized as XML prescribes (a raw CR LF or CR reads as LF; `&#13;`
+    /// stays a CR).
     pub fn text(&self, field: &Field<'a>) -> Cow<'a, str> {
         match field.kind {
             ValueKind::SelfClosing | ValueKind::EmptyPair => Cow::Borrowed(""),
-            ValueKind::Text => unescape(self.str_at(field.content)),
-            ValueKind::Cdata => Cow::Borrowed(self.str_at(field.cdata.unwrap_or(field.content))),
+            ValueKind::Text => unescape_text(self.str_at(field.content)),
+            ValueKind::Cdata => {
+                normalize_newlines(self.str_at(field.cdata.unwrap_or(field.content)))
+            }
             ValueKind::Mixed => Cow::Owned(mixed_text(&self.buf[field.content.range()])),
         }
     }
@@ -266,6 +271,22 @@ impl<'a> Record<'a> {
 
     pub(crate) fn str_at(&self, span: Span) -> &'a str {
         std::str::from_utf8(&self.buf[span.range()]).unwrap_or_default()
+    }
+}
+
+/// XML line-end normalization: CR LF and lone CR become LF.
+fn normalize_newlines(s: &str) -> Cow<'_, str> {
+    if memchr::memchr(b'\r', s.as_bytes()).is_none() {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(s.replace("\r\n", "\n").replace('\r', "\n"))
+}
+
+/// Character data as it reads: line ends normalized, then references decoded.
+fn unescape_text(s: &str) -> Cow<'_, str> {
+    match normalize_newlines(s) {
+        Cow::Borrowed(b) => unescape(b),
+        Cow::Owned(o) => Cow::Owned(unescape(&o).into_owned()),
     }
 }
 

@@ -272,7 +272,7 @@ impl<'a> Tokenizer<'a> {
         }
         match src.get(i) {
             Some(b'>') => {}
-            Some(_) => return err(i, SyntaxError::InvalidName("in an end tag")),
+            Some(_) => return err(i, SyntaxError::Expected("'>' to close the end tag")),
             None => return err(start, SyntaxError::UnexpectedEof("in an end tag")),
         }
         let name = Span::new(name_start, name_stop);

@@ -1,0 +1,57 @@
+//! Shared helpers: reading fixtures, self-splicing, the corpus location.
+
+use std::path::{Path, PathBuf};
+
+use sn_retarget::model::{Collect, OwnedRecord, ReadOutcome, read};
+use sn_retarget::splice::{Edit, Edits};
+
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every `*.xml` under `dir`, sorted.
+pub fn xml_files(dir: &Path) -> Vec<PathBuf> {
+    sn_retarget::io::expand_inputs(&[dir.to_path_buf()]).expect("listing fixtures")
+}
+
+/// The well-formed fixtures (everything but `fixtures/malformed/`).
+pub fn good_fixtures() -> Vec<PathBuf> {
+    xml_files(&manifest_dir().join("fixtures"))
+        .into_iter()
+        .filter(|p| !p.components().any(|c| c.as_os_str() == "malformed"))
+        .collect()
+}
+
+pub fn malformed_fixtures() -> Vec<PathBuf> {
+    xml_files(&manifest_dir().join("fixtures/malformed"))
+}
+
+pub fn collect(bytes: &[u8]) -> (ReadOutcome, Vec<OwnedRecord>) {
+    let mut c = Collect::default();
+    let outcome = read(bytes, &mut c).expect("well-formed document");
+    c.sort();
+    (outcome, c.records)
+}
+
+/// Replaces every leaf value (fields not read as payloads) with its own bytes: the spans must
+/// lie inside the input, never overlap, and the result must be the input.
+pub fn self_splice(bytes: &[u8], records: &[OwnedRecord]) -> Vec<u8> {
+    let mut edits = Edits::new();
+    for r in records {
+        for f in &r.fields {
+            if f.payload.is_some_and(|p| p.read) {
+                continue;
+            }
+            edits.push(Edit::new(f.file_span, &bytes[f.file_span.range()]));
+        }
+    }
+    edits.apply_to_vec(bytes).expect("field spans are disjoint")
+}
+
+/// The corpus folder: `SN_RETARGET_CORPUS`, or `../shared/corpus` beside the crate.
+pub fn corpus_dir() -> PathBuf {
+    match std::env::var_os("SN_RETARGET_CORPUS") {
+        Some(p) => PathBuf::from(p),
+        None => manifest_dir().join("../shared/corpus"),
+    }
+}
