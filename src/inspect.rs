@@ -21,13 +21,16 @@
 //! assert!(!inv.to_string().contains("c2VjcmV0"));
 //! ```
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+
+use rustc_hash::FxHashMap;
 use std::fmt;
 
 use serde::Serialize;
 
 use crate::analyze::hosts::HostFinder;
-use crate::analyze::refs::{self, RefKind, ScopeRef};
+use crate::analyze::refs::{self, RefKind};
 use crate::analyze::secrets::{CipherShape, SecretReason, SecretRules, ciphertext_shape};
 use crate::error::{Diagnostic, Location, ReadError};
 use crate::model::{self, Record, Shape, Visitor};
@@ -193,10 +196,15 @@ impl Inspector {
 
     /// Reads one file. An unreadable file is kept in the inventory with its error, and the
     /// error is returned too.
-    pub fn add(&mut self, path: &str, bytes: &[u8]) -> Result<(), ReadError> {
+    ///
+    /// Pass the bytes by value (a `Vec<u8>`) to let the inspector free them before it builds
+    /// the file's report: for a large file that keeps peak memory near the file's own size.
+    pub fn add(&mut self, path: &str, bytes: impl AsRef<[u8]>) -> Result<(), ReadError> {
+        let len = bytes.as_ref().len();
         let mut v = FileVisitor {
             rules: &mut self.rules,
             hosts: &self.hosts,
+            strings: Interner::default(),
             records: Vec::new(),
             references: Vec::new(),
             host_hits: Vec::new(),
@@ -204,10 +212,11 @@ impl Inspector {
             secrets: Vec::new(),
             pending_columns: Vec::new(),
         };
-        let result = model::read(bytes, &mut v);
+        let result = model::read(bytes.as_ref(), &mut v);
+        drop(bytes);
         let mut report = FileReport {
             path: path.to_string(),
-            bytes: bytes.len(),
+            bytes: len,
             shape: None,
             records: Vec::new(),
             references: Vec::new(),
@@ -254,33 +263,125 @@ impl Inspector {
     }
 }
 
-struct HostHit {
-    record: usize,
-    host: String,
-    instance: String,
-    place: String,
+/// Strings seen while reading, stored once; rows refer to them by number. (Lookup only: no
+/// map order ever reaches the output.)
+#[derive(Default)]
+struct Interner {
+    ids: FxHashMap<Box<str>, u32>,
+    strs: Vec<Box<str>>,
+    /// `(table, field, separator)` -> id of the string `table.field` or `table@attr`.
+    places: FxHashMap<(u32, u32, char), u32>,
+}
+
+impl Interner {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.ids.get(s) {
+            return i;
+        }
+        let i = self.strs.len() as u32;
+        self.strs.push(s.into());
+        self.ids.insert(s.into(), i);
+        i
+    }
+
+    /// The id of the string `table<sep>field` (`sys_properties.value`, `sys_choice@table`).
+    fn place(&mut self, table: u32, field: u32, sep: char) -> u32 {
+        if let Some(&i) = self.places.get(&(table, field, sep)) {
+            return i;
+        }
+        let s = format!("{}{sep}{}", self.get(table), self.get(field));
+        let i = self.id(&s);
+        self.places.insert((table, field, sep), i);
+        i
+    }
+
+    fn get(&self, i: u32) -> &str {
+        &self.strs[i as usize]
+    }
+
+    fn string(&self, i: u32) -> String {
+        self.get(i).to_string()
+    }
+
+    fn opt(&self, i: Option<u32>) -> Option<String> {
+        i.map(|i| self.string(i))
+    }
+}
+
+// Compact rows kept while reading (a few machine words each); the report is built from them
+// once the input has been freed.
+struct RecRow {
+    index: u32,
+    table: u32,
+    sys_id: Option<u32>,
+    action: Option<u32>,
+    name: Option<Box<str>>,
+    depth: u32,
+    payload_of: Option<u32>,
+    parent: Option<u32>,
+}
+
+struct RefRow {
+    record: u32,
+    table: u32,
+    sys_id: Option<u32>,
+    field: u32,
+    target: u32,
+    display: Option<u32>,
+    kind: RefKind,
+    depth: u32,
+}
+
+struct HostRow {
+    record: u32,
+    host: u32,
+    instance: u32,
+    /// `table.field`, `table.field@attr` or `table@attr`.
+    place: u32,
+}
+
+struct ScopeRow {
+    record: u32,
+    sys_id: Option<u32>,
+    name: Option<u32>,
+    namespace: Option<u32>,
+}
+
+struct SecretRow {
+    record: u32,
+    table: u32,
+    sys_id: Option<u32>,
+    field: u32,
+    depth: u32,
+    why: SecretReason,
+    shape: Option<CipherShape>,
 }
 
 struct FileVisitor<'i> {
     rules: &'i mut SecretRules,
     hosts: &'i HostFinder,
-    records: Vec<RecordEntry>,
-    references: Vec<Reference>,
-    host_hits: Vec<HostHit>,
-    scopes: Vec<(usize, ScopeRef)>,
-    secrets: Vec<SecretEntry>,
+    strings: Interner,
+    records: Vec<RecRow>,
+    references: Vec<RefRow>,
+    host_hits: Vec<HostRow>,
+    scopes: Vec<ScopeRow>,
+    secrets: Vec<SecretRow>,
     /// Dictionary-file password2 columns waiting for their table record: (parent, column).
     pending_columns: Vec<(usize, String)>,
 }
 
 impl FileVisitor<'_> {
-    fn hosts_in(&mut self, index: usize, text: &[u8], place: impl Fn() -> String) {
+    fn hosts_in(&mut self, record: u32, text: &[u8], place: impl Fn(&mut Interner) -> u32) {
+        let mut place_id = None;
         for m in self.hosts.find_all(text) {
-            self.host_hits.push(HostHit {
-                record: index,
-                host: m.host.to_ascii_lowercase(),
-                instance: m.instance.to_ascii_lowercase(),
-                place: place(),
+            let place = *place_id.get_or_insert_with(|| place(&mut self.strings));
+            let host = self.strings.id(&lowercase(m.host));
+            let instance = self.strings.id(&lowercase(m.instance));
+            self.host_hits.push(HostRow {
+                record,
+                host,
+                instance,
+                place,
             });
         }
     }
@@ -330,37 +431,66 @@ impl FileVisitor<'_> {
     }
 
     fn finish_into(self, report: &mut FileReport) {
-        let mut records = self.records;
+        let st = &self.strings;
+        let mut records: Vec<RecordEntry> = self
+            .records
+            .into_iter()
+            .map(|r| RecordEntry {
+                index: r.index as usize,
+                table: st.string(r.table),
+                sys_id: st.opt(r.sys_id),
+                action: st.opt(r.action),
+                name: r.name.map(String::from),
+                depth: r.depth as usize,
+                payload_of: r.payload_of.map(|i| i as usize),
+                parent: r.parent.map(|i| i as usize),
+            })
+            .collect();
         records.sort_by_key(|r| r.index);
-        let mut references = self.references;
+        let mut references: Vec<Reference> = self
+            .references
+            .into_iter()
+            .map(|r| Reference {
+                record: r.record as usize,
+                table: st.string(r.table),
+                sys_id: st.opt(r.sys_id),
+                field: st.string(r.field),
+                target: st.string(r.target),
+                display_value: st.opt(r.display),
+                kind: r.kind,
+                depth: r.depth as usize,
+                resolved: false,
+            })
+            .collect();
         references.sort_by_key(|r| r.record);
-        let mut secrets = self.secrets;
+        let mut secrets: Vec<SecretEntry> = self
+            .secrets
+            .into_iter()
+            .map(|s| SecretEntry {
+                record: s.record as usize,
+                table: st.string(s.table),
+                sys_id: st.opt(s.sys_id),
+                field: st.string(s.field),
+                depth: s.depth as usize,
+                why: s.why,
+                shape: s.shape,
+            })
+            .collect();
         secrets.sort_by_key(|s| s.record);
 
-        let mut hosts: BTreeMap<String, HostEntry> = BTreeMap::new();
-        for h in self.host_hits {
-            let e = hosts.entry(h.host.clone()).or_insert_with(|| HostEntry {
-                host: h.host,
-                instance: h.instance,
-                count: 0,
-                fields: Vec::new(),
-            });
-            e.count += 1;
-            e.fields.push(h.place);
-        }
-        for e in hosts.values_mut() {
-            e.fields.sort();
-            e.fields.dedup();
+        let mut hosts: BTreeMap<&str, (u32, usize, BTreeSet<&str>)> = BTreeMap::new();
+        for h in &self.host_hits {
+            let e = hosts
+                .entry(st.get(h.host))
+                .or_insert((h.instance, 0, BTreeSet::new()));
+            e.1 += 1;
+            e.2.insert(st.get(h.place));
         }
 
         // Merge scope mentions by sys_id (or namespace when no id is written).
-        let mut scopes: BTreeMap<String, ScopeEntry> = BTreeMap::new();
-        for (_, s) in self.scopes {
-            let key = s
-                .sys_id
-                .clone()
-                .or_else(|| s.namespace.clone())
-                .unwrap_or_default();
+        let mut scopes: BTreeMap<&str, ScopeEntry> = BTreeMap::new();
+        for s in &self.scopes {
+            let key = s.sys_id.or(s.namespace).map_or("", |i| st.get(i));
             let e = scopes.entry(key).or_insert(ScopeEntry {
                 sys_id: None,
                 name: None,
@@ -368,14 +498,22 @@ impl FileVisitor<'_> {
                 count: 0,
             });
             e.count += 1;
-            e.sys_id = e.sys_id.take().or(s.sys_id);
-            e.name = e.name.take().or(s.name);
-            e.namespace = e.namespace.take().or(s.namespace);
+            e.sys_id = e.sys_id.take().or_else(|| st.opt(s.sys_id));
+            e.name = e.name.take().or_else(|| st.opt(s.name));
+            e.namespace = e.namespace.take().or_else(|| st.opt(s.namespace));
         }
 
         report.records = records;
         report.references = references;
-        report.hosts = hosts.into_values().collect();
+        report.hosts = hosts
+            .into_iter()
+            .map(|(host, (instance, count, places))| HostEntry {
+                host: host.to_string(),
+                instance: st.string(instance),
+                count,
+                fields: places.into_iter().map(str::to_string).collect(),
+            })
+            .collect();
         report.scopes = scopes.into_values().collect();
         report.secrets = secrets;
     }
@@ -384,52 +522,68 @@ impl FileVisitor<'_> {
 impl Visitor for FileVisitor<'_> {
     fn record(&mut self, r: &Record<'_>) {
         self.learn_dictionary(r);
-        let sys_id = r.sys_id().map(str::to_string);
-        self.records.push(RecordEntry {
-            index: r.index,
-            table: r.table.to_string(),
-            sys_id: sys_id.clone(),
-            action: r.action.map(str::to_string),
-            name: r.display_name().map(|n| n.trim().to_string()),
-            depth: r.place.depth,
-            payload_of: r.place.payload_of,
-            parent: r.place.parent,
+        let index = r.index as u32;
+        let depth = r.place.depth as u32;
+        let table = self.strings.id(r.table);
+        let sys_id = r.sys_id().map(|s| self.strings.id(s));
+        let action = r.action.map(|a| self.strings.id(a));
+        self.records.push(RecRow {
+            index,
+            table,
+            sys_id,
+            action,
+            name: r.display_name().map(|n| n.trim().into()),
+            depth,
+            payload_of: r.place.payload_of.map(|i| i as u32),
+            parent: r.place.parent.map(|i| i as u32),
         });
 
-        for found in refs::references(r) {
-            self.references.push(Reference {
-                record: r.index,
-                table: r.table.to_string(),
-                sys_id: sys_id.clone(),
-                field: found.field.to_string(),
-                target: found.target,
-                display_value: found.display_value,
+        let strings = &mut self.strings;
+        let references = &mut self.references;
+        refs::for_each_reference(r, |found| {
+            references.push(RefRow {
+                record: index,
+                table,
+                sys_id,
+                field: strings.id(found.field),
+                target: strings.id(found.target),
+                display: found.display_value.map(|d| strings.id(&d)),
                 kind: found.kind,
-                depth: r.place.depth,
-                resolved: false,
+                depth,
             });
-        }
-        for s in refs::scopes(r) {
-            self.scopes.push((r.index, s));
-        }
+        });
+        let scopes = &mut self.scopes;
+        refs::for_each_scope(r, |s| {
+            scopes.push(ScopeRow {
+                record: index,
+                sys_id: s.sys_id.map(|v| strings.id(&v)),
+                name: s.name.map(|v| strings.id(&v)),
+                namespace: s.namespace.map(|v| strings.id(&v)),
+            });
+        });
 
         for a in r.attrs() {
-            self.hosts_in(r.index, a.raw.as_bytes(), || {
-                format!("{}@{}", r.table, a.name)
+            self.hosts_in(index, a.raw.as_bytes(), |st| {
+                let attr = st.id(a.name);
+                st.place(table, attr, '@')
             });
         }
         let property_type = (r.table == "sys_properties")
             .then(|| r.value("type"))
             .flatten();
+        let has_secret_columns = self.rules.has_secret_columns(r.table);
         for f in r.fields() {
             if f.payload.is_some_and(|p| p.read) {
                 continue; // its records are inventoried themselves
             }
             let raw = r.raw(f);
-            self.hosts_in(r.index, raw, || format!("{}.{}", r.table, f.name));
+            self.hosts_in(index, raw, |st| {
+                let field = st.id(f.name);
+                st.place(table, field, '.')
+            });
             for a in r.field_attrs(f) {
-                self.hosts_in(r.index, a.raw.as_bytes(), || {
-                    format!("{}.{}@{}", r.table, f.name, a.name)
+                self.hosts_in(index, a.raw.as_bytes(), |st| {
+                    st.id(&format!("{}.{}@{}", r.table, f.name, a.name))
                 });
             }
             if f.name == "instance_name" {
@@ -439,44 +593,57 @@ impl Visitor for FileVisitor<'_> {
                     && v.len() <= 63
                     && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
                 {
-                    self.host_hits.push(HostHit {
-                        record: r.index,
-                        host: format!("{}.service-now.com", v.to_ascii_lowercase()),
-                        instance: v.to_ascii_lowercase(),
-                        place: format!("{}.{}", r.table, f.name),
-                    });
+                    let v = v.to_ascii_lowercase();
+                    let row = HostRow {
+                        record: index,
+                        host: self.strings.id(&format!("{v}.service-now.com")),
+                        instance: self.strings.id(&v),
+                        place: self.strings.id(&format!("{}.{}", r.table, f.name)),
+                    };
+                    self.host_hits.push(row);
                 }
             }
             // Secrets: decode only what a rule or a ciphertext marker points at.
-            let known = self.rules.is_secret_column(r.table, f.name)
-                || (r.table == "sys_properties" && f.name == "value" && property_type.is_some());
+            let known = (has_secret_columns && self.rules.is_secret_column(r.table, f.name))
+                || (property_type.is_some() && f.name == "value");
+            // Ciphertext starts with a noncharacter (UTF-8 lead byte 0xEF) or with `)pR#`.
             let marker =
-                memchr::memchr(0xEF, raw).is_some() || memchr::memmem::find(raw, b")pR#").is_some();
+                memchr::memchr(0xEF, raw).is_some() || raw.trim_ascii_start().starts_with(b")pR#");
             if known || marker {
                 let text = r.text(f);
                 let pt = property_type.as_deref();
                 if let Some(why) = self.rules.classify(r.table, f.name, &text, pt) {
-                    self.secrets.push(SecretEntry {
-                        record: r.index,
-                        table: r.table.to_string(),
-                        sys_id: sys_id.clone(),
-                        field: f.name.to_string(),
-                        depth: r.place.depth,
+                    let row = SecretRow {
+                        record: index,
+                        table,
+                        sys_id,
+                        field: self.strings.id(f.name),
+                        depth,
                         why,
                         shape: ciphertext_shape(&text),
-                    });
+                    };
+                    self.secrets.push(row);
                 }
             }
         }
     }
 
     fn discard_from(&mut self, first_index: usize) {
-        self.records.retain(|r| r.index < first_index);
-        self.references.retain(|r| r.record < first_index);
-        self.host_hits.retain(|h| h.record < first_index);
-        self.scopes.retain(|(i, _)| *i < first_index);
-        self.secrets.retain(|s| s.record < first_index);
+        let first = first_index as u32;
+        self.records.retain(|r| r.index < first);
+        self.references.retain(|r| r.record < first);
+        self.host_hits.retain(|h| h.record < first);
+        self.scopes.retain(|s| s.record < first);
+        self.secrets.retain(|s| s.record < first);
         self.pending_columns.retain(|(p, _)| *p < first_index);
+    }
+}
+
+fn lowercase(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
     }
 }
 

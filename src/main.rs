@@ -61,7 +61,7 @@ fn inspect(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
     let mut failed = false;
     for path in &files {
         let bytes = read_file(path)?;
-        if let Err(e) = inspector.add(&path.display().to_string(), &bytes) {
+        if let Err(e) = inspector.add(&path.display().to_string(), bytes) {
             failed = true;
             eprintln!("sn-retarget: error: {e}");
             if let Some(s) = &e.location().snippet {

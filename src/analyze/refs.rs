@@ -1,13 +1,15 @@
 //! References between records, and scope references.
 //!
-//! In: a [`Record`] and its fields. Out: the sys_ids it points at ([`references`]), and the
-//! application scopes it names ([`scopes`]). A reference is a field written with a
+//! In: a [`Record`] and its fields. Out: the sys_ids it points at ([`for_each_reference`]),
+//! and the application scopes it names ([`for_each_scope`]). A reference is a field written with a
 //! `display_value` attribute (how exports write reference columns), a glide list of sys_ids,
 //! or the `documentkey=<sys_id>` of a `delete_multiple` side record.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
-use crate::model::{Field, Record};
+use crate::model::Record;
 
 /// `true` for a sys_id: 32 lowercase hex digits.
 ///
@@ -22,6 +24,13 @@ pub fn is_sys_id(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// `true` for a sys_id written as bytes.
+fn is_sys_id_bytes(b: &[u8]) -> bool {
+    b.len() == 32
+        && b.iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+}
+
 /// How a reference is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -34,36 +43,72 @@ pub enum RefKind {
     DocumentKey,
 }
 
-/// One reference from a record.
+/// One reference from a record, borrowed from the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefFound<'a> {
     /// The field (or attribute, for [`RefKind::DocumentKey`]) holding it.
     pub field: &'a str,
     /// The sys_id pointed at.
-    pub target: String,
+    pub target: &'a str,
     /// The `display_value` written beside it, if any.
-    pub display_value: Option<String>,
+    pub display_value: Option<Cow<'a, str>>,
     /// How it is written.
     pub kind: RefKind,
 }
 
-/// Every sys_id reference of `record`, in field order.
-pub fn references<'a>(record: &Record<'a>) -> Vec<RefFound<'a>> {
-    let mut out = Vec::new();
+/// Calls `f` with every sys_id reference of `record`, in field order.
+///
+/// Works on the raw bytes: only values shaped like a sys_id or a list of them are decoded.
+pub fn for_each_reference<'a>(record: &Record<'a>, mut f: impl FnMut(RefFound<'a>)) {
     for field in record.fields() {
         if field.payload.is_some() || field.name == "sys_id" {
             continue;
         }
-        field_references(record, field, &mut out);
+        let trimmed = record.raw(field).trim_ascii();
+        if trimmed.len() == 32 {
+            // A reference: a sys_id with its display value beside it.
+            let Some(d) = record.field_attr(field, "display_value") else {
+                continue;
+            };
+            if let (true, Ok(id)) = (is_sys_id_bytes(trimmed), std::str::from_utf8(trimmed)) {
+                f(RefFound {
+                    field: field.name,
+                    target: id,
+                    display_value: Some(d.value()),
+                    kind: RefKind::Reference,
+                });
+            }
+        } else if trimmed.len() >= 65
+            && trimmed.len() <= 64 * 1024
+            && trimmed[32] == b','
+            && trimmed
+                .iter()
+                .all(|b| b.is_ascii_hexdigit() || matches!(b, b',' | b' '))
+        {
+            // A glide list: sys_ids separated by commas.
+            let Ok(text) = std::str::from_utf8(trimmed) else {
+                continue;
+            };
+            let ids = text.split(',').map(str::trim);
+            if ids.clone().all(is_sys_id) {
+                for id in ids {
+                    f(RefFound {
+                        field: field.name,
+                        target: id,
+                        display_value: None,
+                        kind: RefKind::GlideList,
+                    });
+                }
+            }
+        }
     }
     if let Some(q) = record.attr("query") {
-        let q = q.value();
-        for part in q.split('^') {
+        for part in q.raw.split('^') {
             if let Some(id) = part.strip_prefix("documentkey=") {
                 if is_sys_id(id) {
-                    out.push(RefFound {
+                    f(RefFound {
                         field: "query",
-                        target: id.to_string(),
+                        target: id,
                         display_value: None,
                         kind: RefKind::DocumentKey,
                     });
@@ -71,68 +116,38 @@ pub fn references<'a>(record: &Record<'a>) -> Vec<RefFound<'a>> {
             }
         }
     }
-    out
-}
-
-fn field_references<'a>(record: &Record<'a>, field: &Field<'a>, out: &mut Vec<RefFound<'a>>) {
-    let display = record.field_attr(field, "display_value");
-    let raw = record.raw(field);
-    // Cheap filter: references are short tokens of hex and commas.
-    if raw.is_empty() || raw.len() > 33 * 1024 || raw[0] == b'<' {
-        return;
-    }
-    let text = record.text(field);
-    let text = text.trim();
-    if let Some(d) = display {
-        if is_sys_id(text) {
-            out.push(RefFound {
-                field: field.name,
-                target: text.to_string(),
-                display_value: Some(d.value().into_owned()),
-                kind: RefKind::Reference,
-            });
-            return;
-        }
-    }
-    if text.len() >= 65 && text.contains(',') {
-        let ids: Vec<&str> = text.split(',').map(str::trim).collect();
-        if ids.iter().all(|id| is_sys_id(id)) {
-            out.extend(ids.into_iter().map(|id| RefFound {
-                field: field.name,
-                target: id.to_string(),
-                display_value: None,
-                kind: RefKind::GlideList,
-            }));
-        }
-    }
 }
 
 /// An application scope named by a record.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct ScopeRef {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeRef<'a> {
     /// The scope's sys_id (`global` for the global scope), when written.
-    pub sys_id: Option<String>,
+    pub sys_id: Option<Cow<'a, str>>,
     /// Its display name, when written.
-    pub name: Option<String>,
+    pub name: Option<Cow<'a, str>>,
     /// Its namespace (`x_snc_actionpack`, `global`, ...), when written.
-    pub namespace: Option<String>,
+    pub namespace: Option<Cow<'a, str>>,
 }
 
-/// Scope fields: references to the application, and the scope name on update sets.
+/// Scope fields: references to the application.
 const SCOPE_REF_FIELDS: [&str; 4] = ["sys_scope", "sys_package", "application", "scope_id"];
 
-/// Every scope `record` names: scope reference fields (with `source=` namespaces),
-/// `application_scope` text, and the record itself when it is a `sys_app`/`sys_scope`.
-pub fn scopes(record: &Record<'_>) -> Vec<ScopeRef> {
-    let mut out = Vec::new();
-    let nonempty = |s: std::borrow::Cow<'_, str>| {
-        let t = s.trim();
-        (!t.is_empty()).then(|| t.to_string())
-    };
+fn nonempty(s: Cow<'_, str>) -> Option<Cow<'_, str>> {
+    match s {
+        Cow::Borrowed(b) => Some(Cow::Borrowed(b.trim())).filter(|t| !t.is_empty()),
+        Cow::Owned(o) => Some(Cow::<str>::Owned(o.trim().to_string())).filter(|t| !t.is_empty()),
+    }
+}
+
+/// Calls `f` with every scope `record` names: scope reference fields (with `source=`
+/// namespaces), `application_scope` text, and the record itself when it is a `sys_app`,
+/// `sys_scope` or `sys_store_app`.
+pub fn for_each_scope<'a>(record: &Record<'a>, mut f: impl FnMut(ScopeRef<'a>)) {
     for field in record.fields() {
         if SCOPE_REF_FIELDS.contains(&field.name) {
-            let id = nonempty(record.text(field));
-            let Some(id) = id else { continue };
+            let Some(id) = nonempty(record.text(field)) else {
+                continue;
+            };
             if !(is_sys_id(&id) || id == "global") {
                 continue;
             }
@@ -142,21 +157,19 @@ pub fn scopes(record: &Record<'_>) -> Vec<ScopeRef> {
             let namespace = record
                 .field_attr(field, "source")
                 .and_then(|a| nonempty(a.value()))
-                .or_else(|| (id == "global").then(|| "global".to_string()));
-            out.push(ScopeRef {
+                .or_else(|| (id == "global").then_some(Cow::Borrowed("global")));
+            f(ScopeRef {
                 sys_id: Some(id),
                 name,
                 namespace,
             });
         } else if field.name == "application_scope" {
             if let Some(ns) = nonempty(record.text(field)) {
-                let name = record.value("application_name").and_then(nonempty);
-                let sys_id = record
-                    .field("application")
-                    .and_then(|f| nonempty(record.text(f)));
-                out.push(ScopeRef {
-                    sys_id,
-                    name,
+                f(ScopeRef {
+                    sys_id: record
+                        .field("application")
+                        .and_then(|a| nonempty(record.text(a))),
+                    name: record.value("application_name").and_then(nonempty),
                     namespace: Some(ns),
                 });
             }
@@ -164,12 +177,11 @@ pub fn scopes(record: &Record<'_>) -> Vec<ScopeRef> {
     }
     if matches!(record.table, "sys_app" | "sys_scope" | "sys_store_app") {
         if let Some(id) = record.sys_id() {
-            out.push(ScopeRef {
-                sys_id: Some(id.to_string()),
+            f(ScopeRef {
+                sys_id: Some(Cow::Borrowed(id)),
                 name: record.value("name").and_then(nonempty),
                 namespace: record.value("scope").and_then(nonempty),
             });
         }
     }
-    out
 }

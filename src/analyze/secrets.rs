@@ -122,6 +122,11 @@ impl SecretRules {
             .insert(field.to_string());
     }
 
+    /// `true` when some column of `table` is a secret column.
+    pub fn has_secret_columns(&self, table: &str) -> bool {
+        self.columns.contains_key(table)
+    }
+
     /// `true` when `table.field` is a secret column.
     pub fn is_secret_column(&self, table: &str, field: &str) -> bool {
         self.columns.get(table).is_some_and(|f| f.contains(field))

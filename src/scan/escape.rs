@@ -75,6 +75,18 @@ pub fn decode_escaped(raw: &[u8], out: &mut Vec<u8>, map: &mut OffsetMap) -> boo
     while let Some(k) = memchr(b'&', &raw[i..]) {
         let amp = i + k;
         out.extend_from_slice(&raw[i..amp]);
+        let fast = match raw.get(amp + 1..amp + 3) {
+            Some(b"lt") if raw.get(amp + 3) == Some(&b';') => Some((b'<', 4)),
+            Some(b"gt") if raw.get(amp + 3) == Some(&b';') => Some((b'>', 4)),
+            Some(b"am") if raw.get(amp + 3..amp + 5) == Some(b"p;") => Some((b'&', 5)),
+            _ => None,
+        };
+        if let Some((c, len)) = fast {
+            out.push(c);
+            i = amp + len;
+            map.marks.push((out.len() as u32, i as u32));
+            continue;
+        }
         let limit = (amp + 12).min(raw.len());
         let Some(semi) = memchr(b';', &raw[amp + 1..limit]) else {
             return false;

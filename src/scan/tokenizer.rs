@@ -410,7 +410,12 @@ fn parse_attr(src: &[u8], i: usize) -> Result<(RawAttr, usize), ScanError> {
 }
 
 /// Checks the reference starting with `&` at `amp`; returns the offset after its `;`.
+#[inline]
 pub(crate) fn check_reference(src: &[u8], amp: usize) -> Result<usize, ScanError> {
+    // Fast path for the references escaped payloads are made of.
+    if let Some(len) = common_reference(&src[amp + 1..]) {
+        return Ok(amp + 1 + len);
+    }
     let limit = (amp + 12).min(src.len());
     let Some(k) = memchr(b';', &src[amp + 1..limit]) else {
         return err(amp, SyntaxError::BadReference(reference_preview(src, amp)));
@@ -433,6 +438,18 @@ fn reference_preview(src: &[u8], amp: usize) -> String {
         s = "'&' not followed by a reference".to_string();
     }
     s
+}
+
+/// Length (after the `&`, `;` included) of `lt;`, `gt;`, `amp;` or `quot;` at the start of
+/// `rest`, and the character it stands for.
+#[inline]
+pub(crate) fn common_reference(rest: &[u8]) -> Option<usize> {
+    match rest {
+        [b'l' | b'g', b't', b';', ..] => Some(3),
+        [b'a', b'm', b'p', b';', ..] => Some(4),
+        [b'q', b'u', b'o', b't', b';', ..] => Some(5),
+        _ => None,
+    }
 }
 
 /// The character a reference body (between `&` and `;`) stands for.
