@@ -56,3 +56,8 @@ pub mod synth;
 
 pub use error::{Diagnostic, Location, Position, ReadError, Severity, SyntaxError};
 pub use scan::Span;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

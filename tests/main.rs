@@ -1,8 +1,10 @@
 //! One integration test binary; one module per concern.
 
+mod any_bytes;
 mod cli;
 mod corpus;
 mod fixtures;
 mod oracle;
 mod properties;
+mod regressions;
 mod support;
