@@ -52,3 +52,50 @@ fn corpus_identity_and_oracle() {
     println!("corpus: {good} well-formed files ({records_total} records), {bad} refused");
     assert!(good > 0);
 }
+
+/// The Done-when of the reader, through the binary: `inspect --json` over the whole corpus
+/// lists every record of every well-formed file (payloads included) and exits 2 naming
+/// line:column for every malformed one.
+#[test]
+fn corpus_through_the_cli() {
+    let dir = corpus_dir();
+    if !dir.is_dir() {
+        println!("corpus folder {} absent: skipped", dir.display());
+        return;
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sn-retarget"))
+        .args(["inspect", "--json"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let files = xml_files(&dir);
+    let reports = v["files"].as_array().unwrap();
+    assert_eq!(reports.len(), files.len());
+    let mut malformed = 0;
+    for (path, report) in files.iter().zip(reports) {
+        let text = std::fs::read_to_string(path).unwrap();
+        match oracle(&text) {
+            Ok(expected) => {
+                let records = report["records"].as_array().unwrap();
+                assert_eq!(records.len(), expected.len(), "{}", path.display());
+                for (r, e) in records.iter().zip(&expected) {
+                    assert_eq!(r["table"], e.table.as_str());
+                    assert_eq!(r["depth"], e.depth);
+                }
+            }
+            Err(_) => {
+                malformed += 1;
+                let loc = &report["error"]["location"]["file"];
+                let (line, column) = (
+                    loc["line"].as_u64().unwrap(),
+                    loc["column"].as_u64().unwrap(),
+                );
+                let needle = format!("{}:{line}:{column}: ", path.display());
+                assert!(stderr.contains(&needle), "{needle} not in {stderr}");
+            }
+        }
+    }
+    assert_eq!(out.status.code(), Some(if malformed > 0 { 2 } else { 0 }));
+}

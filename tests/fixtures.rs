@@ -53,6 +53,21 @@ fn inspect_snapshots() {
 }
 
 #[test]
+fn inspect_snapshots_of_malformed_files() {
+    for path in malformed_fixtures() {
+        let bytes = std::fs::read(&path).unwrap();
+        let mut inspector = Inspector::new();
+        let label = name(&path);
+        assert!(inspector.add(&label, &bytes).is_err());
+        let inventory = inspector.finish();
+        assert!(inventory.has_errors());
+        let json = serde_json::to_string_pretty(&inventory).unwrap();
+        insta::assert_snapshot!(format!("inspect_json__{label}"), json);
+        insta::assert_snapshot!(format!("inspect_text__{label}"), inventory.to_string());
+    }
+}
+
+#[test]
 fn seed000_bundle_inventory() {
     let dir = manifest_dir().join("fixtures/seed000_dev");
     let mut inspector = Inspector::new();

@@ -89,6 +89,12 @@ fn oracle_payload(text: &str, depth: usize, out: &mut Vec<ORecord>) -> Result<()
     if depth > sn_retarget::model::MAX_PAYLOAD_DEPTH {
         return Ok(());
     }
+    // Only `<record_update>` documents are payloads; other XML in the field stays text.
+    let stripped = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+    let doc = Document::parse(stripped).map_err(|e| e.to_string())?;
+    if doc.root_element().tag_name().name() != "record_update" {
+        return Ok(());
+    }
     let inner = oracle(text)?;
     out.extend(inner.into_iter().map(|mut r| {
         r.depth += depth;

@@ -80,6 +80,24 @@ pub fn read_with<V: Visitor>(
     })
 }
 
+/// `true` when `raw` (a payload field's text, stored with `escaping`) holds a
+/// `<record_update>` document, optionally after an XML declaration: what ServiceNow writes in
+/// payloads. Other XML-looking text in a field named `payload` stays text.
+fn is_update_document(raw: &[u8], escaping: Escaping) -> bool {
+    let (lt, gt): (&[u8], &[u8]) = match escaping {
+        Escaping::Cdata => (b"<", b">"),
+        Escaping::Escaped => (b"&lt;", b"&gt;"),
+    };
+    let mut rest = raw.trim_ascii_start();
+    if rest.starts_with(lt) && rest[lt.len()..].starts_with(b"?xml") {
+        let Some(end) = memchr::memmem::find(rest, gt) else {
+            return false;
+        };
+        rest = rest[end + gt.len()..].trim_ascii_start();
+    }
+    rest.starts_with(lt) && rest[lt.len()..].starts_with(b"record_update")
+}
+
 struct ChainFrame {
     table: String,
     sys_id: Option<String>,
@@ -431,8 +449,7 @@ impl<V: Visitor> Reader<'_, '_, V> {
             _ => return None,
         };
         let raw = &buf[text.range()];
-        let first = raw.iter().position(|b| !b.is_ascii_whitespace())?;
-        if raw[first] != b'<' && !raw[first..].starts_with(b"&lt;") {
+        if !is_update_document(raw, escaping) {
             return None;
         }
         let text_file_offset = layer.to_file(text.start);
