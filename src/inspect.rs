@@ -31,7 +31,9 @@ use serde::Serialize;
 
 use crate::analyze::hosts::HostFinder;
 use crate::analyze::refs::{self, RefKind};
-use crate::analyze::secrets::{CipherShape, SecretReason, SecretRules, ciphertext_shape};
+use crate::analyze::secrets::{
+    CipherShape, DictionaryLearner, SecretReason, SecretRules, ciphertext_shape,
+};
 use crate::error::{Diagnostic, Location, ReadError};
 use crate::model::{self, Record, Shape, Visitor};
 
@@ -210,7 +212,7 @@ impl Inspector {
             host_hits: Vec::new(),
             scopes: Vec::new(),
             secrets: Vec::new(),
-            pending_columns: Vec::new(),
+            dictionary: DictionaryLearner::default(),
         };
         let result = model::read(bytes.as_ref(), &mut v);
         drop(bytes);
@@ -366,8 +368,7 @@ struct FileVisitor<'i> {
     host_hits: Vec<HostRow>,
     scopes: Vec<ScopeRow>,
     secrets: Vec<SecretRow>,
-    /// Dictionary-file password2 columns waiting for their table record: (parent, column).
-    pending_columns: Vec<(usize, String)>,
+    dictionary: DictionaryLearner,
 }
 
 impl FileVisitor<'_> {
@@ -383,50 +384,6 @@ impl FileVisitor<'_> {
                 instance,
                 place,
             });
-        }
-    }
-
-    /// Learns password2 columns from dictionary records.
-    fn learn_dictionary(&mut self, r: &Record<'_>) {
-        let is_password2 = |t: Option<std::borrow::Cow<'_, str>>| {
-            t.is_some_and(|t| matches!(t.trim(), "password2" | "password"))
-        };
-        match r.table {
-            // A column of a `<database>` file: its table is the parent element.
-            "sys_dictionary"
-                if r.place.parent.is_some()
-                    && r.field("internal_type").is_none()
-                    && is_password2(r.value("type")) =>
-            {
-                if let (Some(p), Some(name)) = (r.place.parent, r.value("name")) {
-                    self.pending_columns.push((p, name.into_owned()));
-                }
-            }
-            "sys_dictionary" if is_password2(r.value("internal_type")) => {
-                let table = r
-                    .value("name")
-                    .or_else(|| r.attr("table").map(|a| a.value()));
-                let column = r
-                    .value("element")
-                    .or_else(|| r.attr("element").map(|a| a.value()));
-                if let (Some(t), Some(c)) = (table, column) {
-                    self.rules.add_column(t.trim(), c.trim());
-                }
-            }
-            "sys_db_object" => {
-                if let Some(name) = r.value("name") {
-                    let cols: Vec<String> = self
-                        .pending_columns
-                        .iter()
-                        .filter(|(p, _)| *p == r.index)
-                        .map(|(_, c)| c.clone())
-                        .collect();
-                    for c in cols {
-                        self.rules.add_column(name.trim(), &c);
-                    }
-                }
-            }
-            _ => {}
         }
     }
 
@@ -521,7 +478,7 @@ impl FileVisitor<'_> {
 
 impl Visitor for FileVisitor<'_> {
     fn record(&mut self, r: &Record<'_>) {
-        self.learn_dictionary(r);
+        self.dictionary.learn(self.rules, r);
         let index = r.index as u32;
         let depth = r.place.depth as u32;
         let table = self.strings.id(r.table);
@@ -573,6 +530,11 @@ impl Visitor for FileVisitor<'_> {
             .flatten();
         let has_secret_columns = self.rules.has_secret_columns(r.table);
         for f in r.fields() {
+            for a in r.field_attrs(f) {
+                self.hosts_in(index, a.raw.as_bytes(), |st| {
+                    st.id(&format!("{}.{}@{}", r.table, f.name, a.name))
+                });
+            }
             if f.payload.is_some_and(|p| p.read) {
                 continue; // its records are inventoried themselves
             }
@@ -581,11 +543,6 @@ impl Visitor for FileVisitor<'_> {
                 let field = st.id(f.name);
                 st.place(table, field, '.')
             });
-            for a in r.field_attrs(f) {
-                self.hosts_in(index, a.raw.as_bytes(), |st| {
-                    st.id(&format!("{}.{}@{}", r.table, f.name, a.name))
-                });
-            }
             if f.name == "instance_name" {
                 let v = r.text(f);
                 let v = v.trim();
@@ -635,7 +592,7 @@ impl Visitor for FileVisitor<'_> {
         self.host_hits.retain(|h| h.record < first);
         self.scopes.retain(|s| s.record < first);
         self.secrets.retain(|s| s.record < first);
-        self.pending_columns.retain(|(p, _)| *p < first_index);
+        self.dictionary.discard_from(first_index);
     }
 }
 

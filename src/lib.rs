@@ -45,10 +45,12 @@
 #![warn(missing_docs)]
 
 pub mod analyze;
+pub mod apply;
 pub mod error;
 pub mod inspect;
 pub mod io;
 pub mod model;
+pub mod plan;
 pub mod scan;
 pub mod splice;
 #[cfg(feature = "synth")]

@@ -16,6 +16,8 @@
 
 use std::io::{self, Write};
 
+use rustc_hash::FxHashMap;
+
 use crate::scan::Span;
 
 /// Replace the bytes of `span` in the input with `replacement`.
@@ -60,10 +62,24 @@ pub enum SpliceError {
 }
 
 /// A set of edits to one input, applied in order of position.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Replacement bytes are stored once however many edits use them (a rewrite repeats the same
+/// host or id thousands of times), so an edit costs a span and an index.
+#[derive(Debug, Clone, Default)]
 pub struct Edits {
-    edits: Vec<Edit>,
+    edits: Vec<(Span, u32)>,
+    pool: Vec<Box<[u8]>>,
+    index: FxHashMap<Box<[u8]>, u32>,
+    sorted: bool,
 }
+
+impl PartialEq for Edits {
+    fn eq(&self, other: &Edits) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Edits {}
 
 impl Edits {
     /// No edits.
@@ -73,7 +89,32 @@ impl Edits {
 
     /// Adds an edit (any order; they are sorted when applied).
     pub fn push(&mut self, edit: Edit) {
-        self.edits.push(edit);
+        self.replace(edit.span, &edit.replacement);
+    }
+
+    /// Adds an edit replacing `span` with `replacement`.
+    pub fn replace(&mut self, span: Span, replacement: &[u8]) {
+        let id = match self.index.get(replacement) {
+            Some(&id) => id,
+            None => {
+                let id = self.pool.len() as u32;
+                self.pool.push(replacement.into());
+                self.index.insert(replacement.into(), id);
+                id
+            }
+        };
+        self.edits.push((span, id));
+        self.sorted = false;
+    }
+
+    /// Keeps the first `len` edits added (in the order they were added), drops the rest.
+    pub fn truncate(&mut self, len: usize) {
+        if self.sorted {
+            // Insertion order is gone once sorted; only a no-op truncation is meaningful then.
+            debug_assert!(len >= self.edits.len());
+            return;
+        }
+        self.edits.truncate(len);
     }
 
     /// Number of edits.
@@ -86,59 +127,66 @@ impl Edits {
         self.edits.is_empty()
     }
 
-    /// The edits sorted by position (stable: equal spans keep insertion order), checked to
+    /// The edits as `(span, replacement)`, in the order they are held.
+    pub fn iter(&self) -> impl Iterator<Item = (Span, &[u8])> {
+        self.edits
+            .iter()
+            .map(|(s, id)| (*s, &*self.pool[*id as usize]))
+    }
+
+    /// Sorts by position (stable: equal spans keep insertion order) and checks that the edits
     /// lie inside an input of `len` bytes without overlapping.
-    pub fn sorted(&mut self, len: usize) -> Result<&[Edit], SpliceError> {
-        self.edits.sort_by_key(|e| (e.span.start, e.span.end));
+    pub fn sort_and_check(&mut self, len: usize) -> Result<(), SpliceError> {
+        if !self.sorted {
+            self.edits.sort_by_key(|(s, _)| (s.start, s.end));
+            self.sorted = true;
+        }
         let mut prev: Option<Span> = None;
-        for e in &self.edits {
-            if e.span.end > len || e.span.start > e.span.end {
-                return Err(SpliceError::OutOfBounds { span: e.span, len });
+        for &(span, _) in &self.edits {
+            if span.end > len || span.start > span.end {
+                return Err(SpliceError::OutOfBounds { span, len });
             }
             if let Some(p) = prev {
                 // Two insertions at one point, or any byte shared, is ambiguous.
-                if e.span.start < p.end || (e.span.start == p.start && e.span.is_empty()) {
+                if span.start < p.end || (span.start == p.start && span.is_empty()) {
                     return Err(SpliceError::Overlap {
                         first: p,
-                        second: e.span,
+                        second: span,
                     });
                 }
             }
-            prev = Some(e.span);
+            prev = Some(span);
         }
-        Ok(&self.edits)
+        Ok(())
     }
 
     /// Size of the output for an input of `len` bytes.
     pub fn output_len(&self, len: usize) -> usize {
-        self.edits
-            .iter()
-            .fold(len, |n, e| n - e.span.len() + e.replacement.len())
+        self.iter().fold(len, |n, (s, r)| n - s.len() + r.len())
     }
 
     /// Writes `input` with the edits applied to `out`.
     pub fn apply<W: Write>(&mut self, input: &[u8], out: &mut W) -> io::Result<()> {
-        let edits = self
-            .sorted(input.len())
+        self.sort_and_check(input.len())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let mut at = 0;
-        for e in edits {
-            out.write_all(&input[at..e.span.start])?;
-            out.write_all(&e.replacement)?;
-            at = e.span.end;
+        for (span, r) in self.iter() {
+            out.write_all(&input[at..span.start])?;
+            out.write_all(r)?;
+            at = span.end;
         }
         out.write_all(&input[at..])
     }
 
     /// The input with the edits applied, as a new vector.
     pub fn apply_to_vec(&mut self, input: &[u8]) -> Result<Vec<u8>, SpliceError> {
-        self.sorted(input.len())?;
+        self.sort_and_check(input.len())?;
         let mut out = Vec::with_capacity(self.output_len(input.len()));
         let mut at = 0;
-        for e in &self.edits {
-            out.extend_from_slice(&input[at..e.span.start]);
-            out.extend_from_slice(&e.replacement);
-            at = e.span.end;
+        for (span, r) in self.iter() {
+            out.extend_from_slice(&input[at..span.start]);
+            out.extend_from_slice(r);
+            at = span.end;
         }
         out.extend_from_slice(&input[at..]);
         Ok(out)

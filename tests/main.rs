@@ -1,6 +1,7 @@
 //! One integration test binary; one module per concern.
 
 mod any_bytes;
+mod apply;
 mod cli;
 mod corpus;
 mod fixtures;

@@ -314,3 +314,49 @@ proptest! {
         prop_assert_eq!(crate::oracle::oracle(&text).unwrap(), ours(&records));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// apply on generated documents: well-formed output, only the reported bytes change, ids
+    /// consistently mapped, no old id or ciphertext left, idempotent, and reversible.
+    #[test]
+    fn apply_keeps_its_promises(doc in doc_strategy(0), style in style_strategy()) {
+        use sn_retarget::plan::{NATURAL_KEY_TABLES, Plan, SecretMode};
+        use crate::apply::{check_consistency, check_locality, defined_ids, no_ciphertext, regenerate_plan, run, well_formed};
+
+        let mut w = Writer { style: &style, n: 0 };
+        let mut text = w.doc(&doc);
+        if style.bom {
+            text.insert(0, '\u{FEFF}');
+        }
+        let bytes = text.as_bytes();
+        let plan = regenerate_plan(vec!["dev1.service-now.com".into()]);
+        let applied = run(&plan, "generated", bytes);
+        let out = applied.outputs[0].bytes.clone();
+        well_formed("generated", &out);
+        check_locality(bytes, &applied);
+        check_consistency(&applied);
+        no_ciphertext("generated", &out);
+        let out_text = String::from_utf8_lossy(&out);
+        prop_assert!(!out_text.contains("dev1.service-now.com"));
+        for (table, id) in defined_ids(bytes) {
+            if !NATURAL_KEY_TABLES.contains(&table.as_str()) {
+                prop_assert!(!out_text.contains(&id), "old id {} left", id);
+            }
+        }
+        prop_assert_eq!(run(&plan, "again", &out).outputs[0].edits, 0);
+
+        let keep = Plan { secrets: SecretMode::Keep, ..plan.clone() };
+        let kept = run(&keep, "keep", bytes);
+        let inverse = kept.report.id_map.iter().map(|p| (p.new.clone(), p.old.clone())).collect();
+        let back = Plan {
+            target: Some("dev1.service-now.com".into()),
+            sources: vec!["acme.service-now.com".into()],
+            map: inverse,
+            secrets: SecretMode::Keep,
+            ..Plan::default()
+        };
+        prop_assert_eq!(run(&back, "back", &kept.outputs[0].bytes).outputs.remove(0).bytes, bytes.to_vec());
+    }
+}

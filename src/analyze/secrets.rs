@@ -58,6 +58,9 @@ pub enum SecretReason {
 }
 
 /// The ciphertext shapes ServiceNow exports.
+///
+/// A value is [`CipherShape::Noncharacter`] when it holds any of U+FDD0..U+FDEF (the framing of
+/// KMF values, never found in real text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CipherShape {
@@ -79,7 +82,9 @@ const FDDE: &str = "\u{FDDE}";
 /// ```
 pub fn ciphertext_shape(value: &str) -> Option<CipherShape> {
     let v = value.trim();
-    if v.starts_with(FDDE) || (v.contains("\u{FDDE}\u{FDDF}") && v.contains("\u{FDEE}\u{FDEF}")) {
+    // KMF framing uses noncharacters U+FDD0..U+FDEF, which no real text contains: any of them
+    // marks the value.
+    if v.starts_with(FDDE) || v.contains(|c: char| ('\u{FDD0}'..='\u{FDEF}').contains(&c)) {
         return Some(CipherShape::Noncharacter);
     }
     if let Some(rest) = v.strip_prefix(")pR#") {
@@ -163,6 +168,60 @@ impl SecretRules {
         self.columns
             .iter()
             .flat_map(|(t, fs)| fs.iter().map(move |f| (t.as_str(), f.as_str())))
+    }
+}
+
+/// Learns password2 columns from dictionary records as they are read: `sys_dictionary`
+/// records in payloads (`internal_type` password2) and `<database>` files (columns with
+/// `type="password2"`, whose table is the enclosing element).
+#[derive(Debug, Default, Clone)]
+pub struct DictionaryLearner {
+    /// `<database>` columns waiting for their table record: (parent index, column).
+    pending: Vec<(usize, String)>,
+}
+
+impl DictionaryLearner {
+    /// Looks at one record; adds what it declares to `rules`.
+    pub fn learn(&mut self, rules: &mut SecretRules, r: &crate::model::Record<'_>) {
+        let is_secret_type = |t: Option<std::borrow::Cow<'_, str>>| {
+            t.is_some_and(|t| SECRET_TYPES.contains(&t.trim()))
+        };
+        match r.table {
+            "sys_dictionary"
+                if r.place.parent.is_some()
+                    && r.field("internal_type").is_none()
+                    && is_secret_type(r.value("type")) =>
+            {
+                if let (Some(p), Some(name)) = (r.place.parent, r.value("name")) {
+                    self.pending.push((p, name.trim().to_string()));
+                }
+            }
+            "sys_dictionary" if is_secret_type(r.value("internal_type")) => {
+                let table = r
+                    .value("name")
+                    .or_else(|| r.attr("table").map(|a| a.value()));
+                let column = r
+                    .value("element")
+                    .or_else(|| r.attr("element").map(|a| a.value()));
+                if let (Some(t), Some(c)) = (table, column) {
+                    rules.add_column(t.trim(), c.trim());
+                }
+            }
+            "sys_db_object" => {
+                if let Some(name) = r.value("name") {
+                    for (_, c) in self.pending.iter().filter(|(p, _)| *p == r.index) {
+                        rules.add_column(name.trim(), c);
+                    }
+                    self.pending.retain(|(p, _)| *p != r.index);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Forgets columns seen in records withdrawn by the reader.
+    pub fn discard_from(&mut self, first_index: usize) {
+        self.pending.retain(|(p, _)| *p < first_index);
     }
 }
 

@@ -225,14 +225,18 @@ impl<'a> Record<'a> {
         }
     }
 
-    /// The sys_id: the `sys_id` field's text when it is one plain token.
+    /// The sys_id: the `sys_id` field's text when it is one plain token (ASCII letters,
+    /// digits, `_`, `-`, `.`: 32 hex digits in practice, `global` for the global scope).
     pub fn sys_id(&self) -> Option<&'a str> {
         let f = self.field("sys_id")?;
         if f.kind != ValueKind::Text {
             return None;
         }
         let s = self.str_at(f.content).trim();
-        (!s.is_empty() && !s.contains('&')).then_some(s)
+        let plain = s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        (!s.is_empty() && plain).then_some(s)
     }
 
     /// A name for people: the first of `name`, `sys_name`, `title`, `label`, `element`, ...

@@ -1,0 +1,200 @@
+//! The whole `apply` job: inputs in, outputs and a report out.
+//!
+//! In: a [`Plan`] and named inputs (bytes). Out: one output per input (the input plus its
+//! edits) and an [`ApplyReport`]: every edit when details are asked for, edit counts, the id
+//! map, the natural-key records whose ids were kept, and the secrets to re-enter. Nothing is
+//! written here; `io::write_atomic` writes, and only once every output is ready.
+//!
+//! ```
+//! use sn_retarget::apply::apply;
+//! use sn_retarget::plan::Plan;
+//! let input = br#"<unload><oauth_entity action="INSERT_OR_UPDATE"><client_secret>)pR#c2VjcmV0c2VjcmV0</client_secret><redirect_url>https://dev1.service-now.com/oauth_redirect.do</redirect_url><sys_id>0123456789abcdef0123456789abcdef</sys_id></oauth_entity></unload>"#;
+//! let plan = Plan { target: Some("prod1".into()), sources: vec!["dev1".into()], ..Plan::default() };
+//! let applied = apply(&plan, &[("dev.xml", &input[..])], true).unwrap();
+//! let out = String::from_utf8(applied.outputs[0].bytes.clone()).unwrap();
+//! assert!(out.contains("https://prod1.service-now.com/oauth_redirect.do"));
+//! assert!(out.contains("SN-RETARGET-SECRET(oauth_entity.client_secret:0123456789abcdef0123456789abcdef)"));
+//! assert_eq!(applied.report.secrets.len(), 1);
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::error::ReadError;
+use crate::plan::survey::Survey;
+use crate::plan::tokens::Rule;
+use crate::plan::{EditEntry, Plan, PlanError, RewriteError, Rewritten, SecretNote};
+
+/// Why `apply` stopped (nothing has been written).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApplyError {
+    /// The plan is not usable.
+    #[error("plan: {0}")]
+    Plan(#[from] PlanError),
+    /// An input is not well-formed.
+    #[error("{0}")]
+    Read(ReadError),
+    /// An input could not be rewritten safely.
+    #[error("{name}: {source}")]
+    Rewrite {
+        /// The input.
+        name: String,
+        /// Why.
+        #[source]
+        source: RewriteError,
+    },
+}
+
+/// One output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// The input's name.
+    pub name: String,
+    /// The output bytes.
+    pub bytes: Vec<u8>,
+    /// Number of edits made.
+    pub edits: usize,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileEdits {
+    /// The input's name.
+    pub input: String,
+    /// Where the output went (filled in by whoever writes it).
+    pub output: Option<String>,
+    /// Number of edits.
+    pub edits: usize,
+    /// Edits per rule.
+    pub counts: BTreeMap<Rule, usize>,
+    /// Every edit (when details were asked for).
+    pub entries: Vec<EditEntry>,
+    /// Things worth a look.
+    pub warnings: Vec<String>,
+}
+
+/// A secret to re-enter, with the file it is in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileSecret {
+    /// The input's name.
+    pub file: String,
+    /// The record and field.
+    #[serde(flatten)]
+    pub note: SecretNote,
+}
+
+/// An old -> new sys_id pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IdPair {
+    /// Before.
+    pub old: String,
+    /// After.
+    pub new: String,
+}
+
+/// A natural-key record whose id was kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeptId {
+    /// Its table (matched by natural key on import).
+    pub table: String,
+    /// Its sys_id, unchanged.
+    pub sys_id: String,
+}
+
+/// The report of an `apply` run (`--report FILE.json`). Secret values never appear in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApplyReport {
+    /// The plan as given.
+    pub plan: Plan,
+    /// Per file, in input order.
+    pub files: Vec<FileEdits>,
+    /// Edits per rule, all files.
+    pub totals: BTreeMap<Rule, usize>,
+    /// Every sys_id changed, sorted by old id (feed it back, reversed, to undo).
+    pub id_map: Vec<IdPair>,
+    /// Records of natural-key tables whose ids were kept.
+    pub natural_keys_kept: Vec<KeptId>,
+    /// Every secret replaced, in input order: what to re-enter, where.
+    pub secrets: Vec<FileSecret>,
+}
+
+/// The outputs and the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// One per input, in input order.
+    pub outputs: Vec<Output>,
+    /// What was done.
+    pub report: ApplyReport,
+}
+
+/// Applies `plan` to `inputs` (name, bytes). `details` keeps every edit in the report.
+pub fn apply(plan: &Plan, inputs: &[(&str, &[u8])], details: bool) -> Result<Applied, ApplyError> {
+    let rules = plan.compile()?;
+    let mut survey = Survey::new(rules);
+    for (name, bytes) in inputs {
+        survey
+            .add(bytes)
+            .map_err(|e| ApplyError::Read(e.with_path(name)))?;
+    }
+    let rewriter = survey.finish();
+    let mut outputs = Vec::with_capacity(inputs.len());
+    let mut files = Vec::with_capacity(inputs.len());
+    let mut secrets = Vec::new();
+    let mut totals = BTreeMap::new();
+    for (name, bytes) in inputs {
+        let r: Rewritten = rewriter
+            .rewrite(bytes, details)
+            .map_err(|source| match source {
+                RewriteError::Read(e) => ApplyError::Read(e.with_path(name)),
+                source => ApplyError::Rewrite {
+                    name: name.to_string(),
+                    source,
+                },
+            })?;
+        for (rule, n) in &r.counts {
+            *totals.entry(*rule).or_insert(0) += n;
+        }
+        secrets.extend(r.secrets.into_iter().map(|note| FileSecret {
+            file: name.to_string(),
+            note,
+        }));
+        files.push(FileEdits {
+            input: name.to_string(),
+            output: None,
+            edits: r.edits,
+            counts: r.counts,
+            entries: r.entries,
+            warnings: r.warnings,
+        });
+        outputs.push(Output {
+            name: name.to_string(),
+            bytes: r.bytes,
+            edits: r.edits,
+        });
+    }
+    let report = ApplyReport {
+        plan: plan.clone(),
+        files,
+        totals,
+        id_map: rewriter
+            .id_map()
+            .pairs()
+            .map(|(o, n)| IdPair {
+                old: o.to_string(),
+                new: n.to_string(),
+            })
+            .collect(),
+        natural_keys_kept: rewriter
+            .kept_natural_keys()
+            .iter()
+            .map(|(t, id)| KeptId {
+                table: t.clone(),
+                sys_id: id.clone(),
+            })
+            .collect(),
+        secrets,
+    };
+    Ok(Applied { outputs, report })
+}

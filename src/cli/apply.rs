@@ -1,0 +1,199 @@
+//! `sn-retarget apply`: flags and plan file to a [`Plan`], inputs to outputs, written safely.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use sn_retarget::apply::{ApplyError, apply};
+use sn_retarget::io::{expand_inputs_relative, read_file, same_file, write_atomic};
+use sn_retarget::plan::{IdMode, Plan, SecretMode, parse_id_map};
+
+use super::{ApplyArgs, EXIT_BAD_INPUT, IdModeArg, SecretArg};
+
+/// The plan file, with the flags laid over it.
+fn plan_from(a: &ApplyArgs) -> anyhow::Result<Plan> {
+    let mut plan = match &a.plan {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
+            toml::from_str(&text).with_context(|| format!("{}: not a valid plan", p.display()))?
+        }
+        None => Plan::default(),
+    };
+    if let Some(t) = &a.target {
+        plan.target = Some(t.clone());
+    }
+    if !a.sources.is_empty() {
+        plan.sources.clone_from(&a.sources);
+    }
+    if let Some(m) = a.sys_ids {
+        plan.sys_ids = match m {
+            IdModeArg::Keep => IdMode::Keep,
+            IdModeArg::Regenerate => IdMode::Regenerate,
+        };
+    }
+    if let Some(s) = &a.seed {
+        plan.seed.clone_from(s);
+    }
+    if let Some(path) = &a.map {
+        let text = std::fs::read_to_string(path).with_context(|| path.display().to_string())?;
+        let map = parse_id_map(&text, a.map_reverse).with_context(|| path.display().to_string())?;
+        plan.map.extend(map);
+    }
+    plan.force_natural_keys |= a.force_natural_keys;
+    if !a.regenerate_fields.is_empty() {
+        plan.regenerate_fields.clone_from(&a.regenerate_fields);
+    }
+    if !a.scopes.is_empty() {
+        plan.scopes.clone_from(&a.scopes);
+    }
+    plan.scope_prefix |= a.scope_prefix;
+    if let Some(s) = a.secrets {
+        plan.secrets = match s {
+            SecretArg::Placeholder => SecretMode::Placeholder,
+            SecretArg::Blank => SecretMode::Blank,
+            SecretArg::Keep => SecretMode::Keep,
+        };
+    }
+    if !a.secret_fields.is_empty() {
+        plan.secret_fields.clone_from(&a.secret_fields);
+    }
+    if let Some(p) = &a.placeholder {
+        plan.placeholder.clone_from(p);
+    }
+    if !a.set.is_empty() {
+        plan.set.clone_from(&a.set);
+    }
+    if !a.replace.is_empty() {
+        plan.replace.clone_from(&a.replace);
+    }
+    Ok(plan)
+}
+
+pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
+    let plan = plan_from(&a)?;
+    plan.compile()?;
+    let files = expand_inputs_relative(&a.inputs)?;
+    if files.is_empty() {
+        bail!("no *.xml input found");
+    }
+    let mut contents = Vec::with_capacity(files.len());
+    for f in &files {
+        contents.push(read_file(&f.path)?);
+    }
+    let names: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
+    let inputs: Vec<(&str, &[u8])> = names
+        .iter()
+        .zip(&contents)
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let details = a.report.is_some() || a.dry_run;
+    let mut applied = match apply(&plan, &inputs, details) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("sn-retarget: error: {e}");
+            if let ApplyError::Read(e) = &e {
+                if let Some(s) = &e.location().snippet {
+                    eprintln!("{s}");
+                }
+            }
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    drop(contents);
+
+    // Where each output goes; every problem is found before anything is written.
+    let dests: Vec<PathBuf> = match &a.out {
+        None => Vec::new(),
+        Some(out) => {
+            let single = files.len() == 1
+                && !out.is_dir()
+                && out
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("xml"));
+            if single {
+                vec![out.clone()]
+            } else {
+                files.iter().map(|f| out.join(&f.relative)).collect()
+            }
+        }
+    };
+    let mut seen = BTreeSet::new();
+    for d in &dests {
+        if !seen.insert(d.clone()) {
+            bail!(
+                "{}: two inputs would be written to the same output",
+                d.display()
+            );
+        }
+        if files.iter().any(|f| same_file(&f.path, d)) {
+            bail!("{}: is an input; inputs are never modified", d.display());
+        }
+        if !a.force && !a.dry_run && d.exists() {
+            bail!(
+                "{}: already exists (use --force to replace it)",
+                d.display()
+            );
+        }
+    }
+    if !a.dry_run {
+        for (output, dest) in applied.outputs.iter().zip(&dests) {
+            write_atomic(dest, &output.bytes, a.force)?;
+        }
+    }
+    for (file, dest) in applied.report.files.iter_mut().zip(&dests) {
+        file.output = Some(dest.display().to_string());
+    }
+
+    let report = serde_json::to_vec_pretty(&applied.report)?;
+    match (&a.report, a.dry_run) {
+        (Some(path), _) => write_atomic(path, &report, a.force)?,
+        (None, true) => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&report)?;
+            writeln!(out)?;
+        }
+        (None, false) => {}
+    }
+
+    let r = &applied.report;
+    let edits: usize = r.files.iter().map(|f| f.edits).sum();
+    let by_rule: Vec<String> = r
+        .totals
+        .iter()
+        .map(|(k, n)| format!("{} {n}", rule_name(*k)))
+        .collect();
+    for f in &r.files {
+        for w in &f.warnings {
+            eprintln!("sn-retarget: warning: {}: {w}", f.input);
+        }
+    }
+    let whereto = match (&a.out, a.dry_run) {
+        (_, true) => "dry run, nothing written".to_string(),
+        (Some(o), false) => format!("written to {}", o.display()),
+        (None, false) => String::new(),
+    };
+    eprintln!(
+        "sn-retarget apply: {} file(s), {edits} edit(s){}{}, {} secret(s) to re-enter; {whereto}",
+        r.files.len(),
+        if by_rule.is_empty() { "" } else { ": " },
+        by_rule.join(", "),
+        r.secrets.len(),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rule_name(rule: sn_retarget::plan::tokens::Rule) -> &'static str {
+    use sn_retarget::plan::tokens::Rule::*;
+    match rule {
+        SysId => "sys_id",
+        Host => "host",
+        InstanceName => "instance_name",
+        Namespace => "namespace",
+        Secret => "secret",
+        Set => "set",
+        Replace => "replace",
+        RegenerateField => "regenerate_field",
+    }
+}

@@ -1,0 +1,44 @@
+//! `sn-retarget inspect`.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use sn_retarget::inspect::Inspector;
+use sn_retarget::io::{expand_inputs, read_file};
+
+use super::EXIT_BAD_INPUT;
+
+pub fn run(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
+    let files = expand_inputs(inputs)?;
+    let mut inspector = Inspector::new();
+    let mut failed = false;
+    for path in &files {
+        let bytes = read_file(path)?;
+        if let Err(e) = inspector.add(&path.display().to_string(), bytes) {
+            failed = true;
+            eprintln!("sn-retarget: error: {e}");
+            if let Some(s) = &e.location().snippet {
+                eprintln!("{s}");
+            }
+        }
+    }
+    let inventory = inspector.finish();
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    if json {
+        serde_json::to_writer_pretty(&mut out, &inventory)?;
+        writeln!(out)?;
+    } else {
+        // Unreadable files were reported on stderr already.
+        for file in inventory.files.iter().filter(|f| f.error.is_none()) {
+            write!(out, "{file}")?;
+        }
+    }
+    out.flush()?;
+    Ok(if failed {
+        ExitCode::from(EXIT_BAD_INPUT)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

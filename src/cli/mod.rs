@@ -1,0 +1,146 @@
+//! Command-line arguments, and one function per command.
+
+mod apply;
+mod inspect;
+mod plan;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit code for bad input, an unusable plan, or an output that cannot be written.
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Prepare ServiceNow XML exports for import into another instance, offline.
+#[derive(Parser)]
+#[command(name = "sn-retarget", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List what exports hold: shape, records (also inside payloads), references, instance
+    /// hosts, scopes and secret-bearing fields (never their values).
+    Inspect {
+        /// Export files, or folders to search for *.xml.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// JSON for tools instead of text for people (schema in the README).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rewrite exports for a target instance: sys_ids, instance URLs, scopes, secrets, fields.
+    Apply(Box<ApplyArgs>),
+    /// Write a commented plan inferred from the input, to edit and pass to `apply --plan`.
+    Plan {
+        /// Export files, or folders to search for *.xml.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// The instance the output will be imported into.
+        #[arg(long)]
+        target: String,
+        /// Where to write the plan (default: standard output).
+        #[arg(short = 'o', long)]
+        out: Option<PathBuf>,
+        /// Replace an existing plan file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum IdModeArg {
+    Keep,
+    Regenerate,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SecretArg {
+    Placeholder,
+    Blank,
+    Keep,
+}
+
+#[derive(Args)]
+struct ApplyArgs {
+    /// Export files, or folders to search for *.xml.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output: a FILE.xml for one input, else a folder (created if needed).
+    #[arg(long, required_unless_present = "dry_run")]
+    out: Option<PathBuf>,
+    /// A plan file (TOML); flags given here override it.
+    #[arg(long)]
+    plan: Option<PathBuf>,
+    /// The instance the output will be imported into.
+    #[arg(long)]
+    target: Option<String>,
+    /// An instance whose URLs become the target's (repeatable).
+    #[arg(long = "source")]
+    sources: Vec<String>,
+    /// Keep sys_ids, or regenerate those of every record the input defines.
+    #[arg(long = "sys-ids", value_enum)]
+    sys_ids: Option<IdModeArg>,
+    /// Re-point sys_ids: a CSV (`old,new`) or TOML (`old = "new"`) file.
+    #[arg(long)]
+    map: Option<PathBuf>,
+    /// Read the --map file the other way round (new,old): undo an earlier apply.
+    #[arg(long, requires = "map")]
+    map_reverse: bool,
+    /// Seed for generated ids and values.
+    #[arg(long)]
+    seed: Option<String>,
+    /// Regenerate natural-key tables' ids too (sys_properties, sys_user_group, ...).
+    #[arg(long)]
+    force_natural_keys: bool,
+    /// Give `table.field` values new deterministic values, consistently (repeatable).
+    #[arg(long = "regenerate-field")]
+    regenerate_fields: Vec<String>,
+    /// Rename a scope, OLD=NEW: two sys_ids or two namespaces (repeatable).
+    #[arg(long = "scope")]
+    scopes: Vec<String>,
+    /// Also rename renamed namespaces where they prefix names in text.
+    #[arg(long)]
+    scope_prefix: bool,
+    /// What to do with secret values.
+    #[arg(long, value_enum)]
+    secrets: Option<SecretArg>,
+    /// Another secret column, `table.field` (repeatable).
+    #[arg(long = "secret-field")]
+    secret_fields: Vec<String>,
+    /// Placeholder template: {table}, {field}, {sys_id}, {name}.
+    #[arg(long)]
+    placeholder: Option<String>,
+    /// Set a field: `table.field=VALUE` (repeatable).
+    #[arg(long = "set")]
+    set: Vec<String>,
+    /// Replace inside a field: `table.field:OLD=NEW` (repeatable).
+    #[arg(long = "replace")]
+    replace: Vec<String>,
+    /// Write every edit to this JSON file.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Compute and report, write no output (the report goes to standard output without --report).
+    #[arg(long)]
+    dry_run: bool,
+    /// Replace existing outputs.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Runs one command.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Inspect { inputs, json } => inspect::run(&inputs, json),
+        Command::Apply(args) => apply::run(*args),
+        Command::Plan {
+            inputs,
+            target,
+            out,
+            force,
+        } => plan::run(&inputs, &target, out.as_deref(), force),
+    }
+}

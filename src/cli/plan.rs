@@ -1,0 +1,36 @@
+//! `sn-retarget plan`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use sn_retarget::inspect::Inspector;
+use sn_retarget::io::{expand_inputs, read_file, write_atomic};
+use sn_retarget::plan::infer_plan;
+
+use super::EXIT_BAD_INPUT;
+
+pub fn run(
+    inputs: &[PathBuf],
+    target: &str,
+    out: Option<&Path>,
+    force: bool,
+) -> anyhow::Result<ExitCode> {
+    let mut inspector = Inspector::new();
+    for path in expand_inputs(inputs)? {
+        let bytes = read_file(&path)?;
+        if let Err(e) = inspector.add(&path.display().to_string(), bytes) {
+            eprintln!("sn-retarget: error: {e}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    }
+    let text = infer_plan(&inspector.finish(), target)?;
+    match out {
+        Some(path) => {
+            write_atomic(path, text.as_bytes(), force)?;
+            eprintln!("sn-retarget plan: wrote {}", path.display());
+        }
+        None => std::io::stdout().write_all(text.as_bytes())?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,420 @@
+//! A [`Plan`] as written to checked [`Rules`]: hosts parsed, columns split, edits parsed.
+
+use std::collections::BTreeMap;
+
+use super::{IdMode, Plan, SecretMode};
+use crate::analyze::refs::is_sys_id;
+use crate::analyze::secrets::SecretRules;
+
+/// Why a plan cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// Not an instance name, host or URL.
+    #[error(
+        "not an instance host: {0:?} (give `name`, `name.service-now.com` or `https://name.service-now.com`)"
+    )]
+    BadHost(String),
+    /// Not `table.field`.
+    #[error("not a column: {0:?} (expected table.field)")]
+    BadColumn(String),
+    /// A malformed `--set`, `--replace` or `--scope`.
+    #[error("malformed {what}: {value:?} (expected {expected})")]
+    BadEdit {
+        /// Which option.
+        what: &'static str,
+        /// What was given (never a secret: these are names and field edits).
+        value: String,
+        /// The expected form.
+        expected: &'static str,
+    },
+    /// A map entry that is not `sys_id -> sys_id`.
+    #[error("id map entry {0:?} -> {1:?} is not a pair of sys_ids (32 lowercase hex digits)")]
+    BadMapEntry(String, String),
+    /// Sources given without a target.
+    #[error("--source needs --target: the instance the URLs should name instead")]
+    SourcesWithoutTarget,
+    /// A placeholder that is empty, or that needs escaping.
+    #[error("the placeholder must be non-empty text without < > & \" ' or ]]>")]
+    BadPlaceholder,
+}
+
+/// An instance host, lower case, e.g. `dev12345.service-now.com`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Instance {
+    host: String,
+}
+
+impl Instance {
+    /// Parses `dev12345`, `dev12345.service-now.com` or `https://dev12345.service-now.com/`.
+    ///
+    /// ```
+    /// use sn_retarget::plan::Instance;
+    /// assert_eq!(Instance::parse("DEV1").unwrap().host(), "dev1.service-now.com");
+    /// assert_eq!(Instance::parse("https://a.service-now.com/").unwrap().name(), "a");
+    /// assert!(Instance::parse("https://a.service-now.com/x y").is_err());
+    /// ```
+    pub fn parse(s: &str) -> Result<Instance, PlanError> {
+        let bad = || PlanError::BadHost(s.to_string());
+        let t = s.trim();
+        let t = t
+            .strip_prefix("https://")
+            .or_else(|| t.strip_prefix("http://"))
+            .unwrap_or(t);
+        let t = t.trim_end_matches('/');
+        if t.is_empty()
+            || !t
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            || t.starts_with(['.', '-'])
+            || t.ends_with('.')
+            || t.contains("..")
+        {
+            return Err(bad());
+        }
+        let host = if t.contains('.') {
+            t.to_ascii_lowercase()
+        } else {
+            format!("{}.service-now.com", t.to_ascii_lowercase())
+        };
+        Ok(Instance { host })
+    }
+
+    /// The host, e.g. `dev12345.service-now.com`.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The instance name: the first label, e.g. `dev12345`.
+    pub fn name(&self) -> &str {
+        self.host.split('.').next().unwrap_or(&self.host)
+    }
+}
+
+/// A `table.field` column.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Column {
+    /// Table name.
+    pub table: String,
+    /// Field name.
+    pub field: String,
+}
+
+impl Column {
+    /// Parses `table.field`.
+    pub fn parse(s: &str) -> Result<Column, PlanError> {
+        let (t, f) = s
+            .trim()
+            .split_once('.')
+            .ok_or_else(|| PlanError::BadColumn(s.to_string()))?;
+        let ok = |x: &str| {
+            !x.is_empty()
+                && x.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        };
+        if !ok(t) || !ok(f) {
+            return Err(PlanError::BadColumn(s.to_string()));
+        }
+        Ok(Column {
+            table: t.to_string(),
+            field: f.to_string(),
+        })
+    }
+}
+
+/// `table.field=VALUE`: set the field on every record of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSet {
+    /// Where.
+    pub column: Column,
+    /// The new text.
+    pub value: String,
+}
+
+/// `table.field:OLD=NEW`: replace every `OLD` inside the field's text with `NEW`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldReplace {
+    /// Where.
+    pub column: Column,
+    /// Text to find (non-empty).
+    pub old: String,
+    /// Its replacement.
+    pub new: String,
+}
+
+/// A checked plan, ready to drive the rewrite.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// The target instance.
+    pub target: Option<Instance>,
+    /// The source instances (their hosts become the target's).
+    pub sources: Vec<Instance>,
+    /// Keep or regenerate.
+    pub sys_ids: IdMode,
+    /// Seed for generated values.
+    pub seed: String,
+    /// Explicit id map (user map plus scope sys_id renames).
+    pub map: BTreeMap<String, String>,
+    /// Natural-key tables regenerate too.
+    pub force_natural_keys: bool,
+    /// Columns whose values are regenerated.
+    pub regenerate_fields: Vec<Column>,
+    /// Namespace renames.
+    pub namespaces: Vec<(String, String)>,
+    /// Rename namespace prefixes in text too.
+    pub scope_prefix: bool,
+    /// Secret handling.
+    pub secrets: SecretMode,
+    /// Secret columns in force (built in plus the plan's).
+    pub secret_rules: SecretRules,
+    /// Placeholder template.
+    pub placeholder: String,
+    /// Field sets.
+    pub set: Vec<FieldSet>,
+    /// Field replacements.
+    pub replace: Vec<FieldReplace>,
+}
+
+impl Plan {
+    /// Checks the plan and turns it into [`Rules`].
+    pub fn compile(&self) -> Result<Rules, PlanError> {
+        let target = self.target.as_deref().map(Instance::parse).transpose()?;
+        let mut sources = self
+            .sources
+            .iter()
+            .map(|s| Instance::parse(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        sources.sort();
+        sources.dedup();
+        if target.is_none() && !sources.is_empty() {
+            return Err(PlanError::SourcesWithoutTarget);
+        }
+        // A source equal to the target rewrites nothing.
+        sources.retain(|s| Some(s) != target.as_ref());
+
+        let mut map = BTreeMap::new();
+        for (old, new) in &self.map {
+            let (o, n) = (old.trim(), new.trim());
+            if !is_sys_id(o) || !is_sys_id(n) {
+                return Err(PlanError::BadMapEntry(old.clone(), new.clone()));
+            }
+            map.insert(o.to_string(), n.to_string());
+        }
+        let mut namespaces = Vec::new();
+        for s in &self.scopes {
+            let bad = || PlanError::BadEdit {
+                what: "--scope",
+                value: s.clone(),
+                expected: "OLD=NEW, two sys_ids or two namespaces",
+            };
+            let (old, new) = s.split_once('=').ok_or_else(bad)?;
+            let (old, new) = (old.trim(), new.trim());
+            if old.is_empty() || new.is_empty() {
+                return Err(bad());
+            }
+            match (is_sys_id(old), is_sys_id(new)) {
+                (true, true) => {
+                    map.insert(old.to_string(), new.to_string());
+                }
+                (false, false) if is_namespace(old) && is_namespace(new) => {
+                    namespaces.push((old.to_string(), new.to_string()));
+                }
+                _ => return Err(bad()),
+            }
+        }
+
+        let regenerate_fields = self
+            .regenerate_fields
+            .iter()
+            .map(|c| Column::parse(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut secret_rules = SecretRules::default();
+        for c in &self.secret_fields {
+            let c = Column::parse(c)?;
+            secret_rules.add_column(&c.table, &c.field);
+        }
+        let placeholder = self.placeholder.clone();
+        if placeholder.is_empty()
+            || placeholder.contains(['<', '>', '&', '"', '\''])
+            || placeholder.contains("]]>")
+        {
+            return Err(PlanError::BadPlaceholder);
+        }
+        let set = self
+            .set
+            .iter()
+            .map(|s| {
+                let (col, value) = s.split_once('=').ok_or_else(|| PlanError::BadEdit {
+                    what: "--set",
+                    value: s.clone(),
+                    expected: "table.field=VALUE",
+                })?;
+                Ok(FieldSet {
+                    column: Column::parse(col)?,
+                    value: value.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, PlanError>>()?;
+        let replace = self
+            .replace
+            .iter()
+            .map(|s| {
+                let bad = || PlanError::BadEdit {
+                    what: "--replace",
+                    value: s.clone(),
+                    expected: "table.field:OLD=NEW",
+                };
+                let (col, rest) = s.split_once(':').ok_or_else(bad)?;
+                let (old, new) = rest.split_once('=').ok_or_else(bad)?;
+                if old.is_empty() {
+                    return Err(bad());
+                }
+                Ok(FieldReplace {
+                    column: Column::parse(col)?,
+                    old: old.to_string(),
+                    new: new.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, PlanError>>()?;
+        Ok(Rules {
+            target,
+            sources,
+            sys_ids: self.sys_ids,
+            seed: self.seed.clone(),
+            map,
+            force_natural_keys: self.force_natural_keys,
+            regenerate_fields,
+            namespaces,
+            scope_prefix: self.scope_prefix,
+            secrets: self.secrets,
+            secret_rules,
+            placeholder,
+            set,
+            replace,
+        })
+    }
+}
+
+/// `true` for a scope namespace: `global`, `x_..`, `sn_..` and other `[a-z0-9_]` names.
+fn is_namespace(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Reads an id map file: CSV lines `old,new` (a header line and `#` comments are skipped), or
+/// TOML (`old = "new"` pairs, at the top or under `[map]`). `reverse` swaps every pair.
+///
+/// ```
+/// use sn_retarget::plan::parse_id_map;
+/// let a = "0123456789abcdef0123456789abcdef";
+/// let b = "fedcba9876543210fedcba9876543210";
+/// let csv = format!("old,new\n{a},{b}\n");
+/// assert_eq!(parse_id_map(&csv, false).unwrap()[a], b);
+/// let toml = format!("[map]\n{a} = \"{b}\"\n");
+/// assert_eq!(parse_id_map(&toml, true).unwrap()[b], a);
+/// ```
+pub fn parse_id_map(text: &str, reverse: bool) -> Result<BTreeMap<String, String>, PlanError> {
+    let mut pairs = Vec::new();
+    if let Ok(table) = text.parse::<toml::Table>() {
+        let table = match table.get("map") {
+            Some(toml::Value::Table(t)) => t.clone(),
+            _ => table,
+        };
+        for (k, v) in table {
+            let v = v.as_str().map(str::to_string).unwrap_or_default();
+            pairs.push((k, v));
+        }
+    } else {
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (a, b) = line
+                .split_once(',')
+                .map(|(a, b)| (a.trim().trim_matches('"'), b.trim().trim_matches('"')))
+                .unwrap_or((line, ""));
+            if pairs.is_empty() && !is_sys_id(a) && !is_sys_id(b) {
+                continue; // a header
+            }
+            pairs.push((a.to_string(), b.to_string()));
+        }
+    }
+    let mut map = BTreeMap::new();
+    for (a, b) in pairs {
+        if !is_sys_id(&a) || !is_sys_id(&b) {
+            return Err(PlanError::BadMapEntry(a, b));
+        }
+        if reverse {
+            map.insert(b, a);
+        } else {
+            map.insert(a, b);
+        }
+    }
+    Ok(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_parse_every_way() {
+        for s in [
+            "dev1",
+            "dev1.service-now.com",
+            "https://dev1.service-now.com",
+            "https://dev1.service-now.com/",
+            "HTTPS://DEV1.service-now.com",
+        ] {
+            let i = Instance::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert_eq!(i.host(), "dev1.service-now.com", "{s}");
+        }
+        for s in ["", "https://", "dev 1", "a..b", ".a", "a/b/c"] {
+            assert!(Instance::parse(s).is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn edits_parse() {
+        let plan = Plan {
+            target: Some("prod".into()),
+            set: vec!["oauth_entity.name=a=b".into()],
+            replace: vec!["oauth_entity.name:Dev=Prod".into()],
+            scopes: vec!["x_old=x_new".into()],
+            ..Plan::default()
+        };
+        let r = plan.compile().unwrap();
+        assert_eq!(r.set[0].value, "a=b");
+        assert_eq!(
+            (r.replace[0].old.as_str(), r.replace[0].new.as_str()),
+            ("Dev", "Prod")
+        );
+        assert_eq!(r.namespaces, [("x_old".to_string(), "x_new".to_string())]);
+        for bad in [
+            Plan {
+                sources: vec!["dev1".into()],
+                ..Plan::default()
+            },
+            Plan {
+                set: vec!["oauth_entity=x".into()],
+                ..Plan::default()
+            },
+            Plan {
+                replace: vec!["a.b:=x".into()],
+                ..Plan::default()
+            },
+            Plan {
+                scopes: vec!["x_a=0123456789abcdef0123456789abcdef".into()],
+                ..Plan::default()
+            },
+            Plan {
+                placeholder: "<x>".into(),
+                ..Plan::default()
+            },
+        ] {
+            assert!(bad.compile().is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! Deterministic new identifiers, and the map from old sys_ids to new ones.
+//!
+//! A new value is a UUID v5 (from the project's namespace, the seed, the target host and the
+//! old value) written as 32 lowercase hex digits, whose last 8 digits are a keyed tag of the
+//! first 24. The tag makes regeneration idempotent: a value this seed and target already
+//! generated is recognised and kept, so applying a plan to its own output changes nothing.
+
+use std::collections::BTreeMap;
+
+use uuid::Uuid;
+
+/// The namespace all generated values derive from.
+pub const NAMESPACE: Uuid = Uuid::from_bytes([
+    0x6f, 0x1c, 0x2b, 0x9e, 0x51, 0x7a, 0x4d, 0x0b, 0x9a, 0x3e, 0x21, 0x5c, 0x80, 0x47, 0xd2, 0x13,
+]);
+
+/// Generates values for one seed and target.
+///
+/// ```
+/// use sn_retarget::plan::ids::IdGen;
+/// let g = IdGen::new("s1", "acme.service-now.com");
+/// let old = "e31343e9c37c721038ef5375e40131ac";
+/// let new = g.sys_id(old);
+/// assert_eq!(new.len(), 32);
+/// assert_ne!(new, old);
+/// assert_eq!(new, IdGen::new("s1", "acme.service-now.com").sys_id(old)); // deterministic
+/// assert!(g.is_generated(&new) && !g.is_generated(old));                  // recognisable
+/// assert_ne!(new, IdGen::new("s2", "acme.service-now.com").sys_id(old)); // seeded
+/// ```
+#[derive(Debug, Clone)]
+pub struct IdGen {
+    key: String,
+}
+
+impl IdGen {
+    /// A generator for `seed` and the target host.
+    pub fn new(seed: &str, target: &str) -> IdGen {
+        IdGen {
+            key: format!("sn-retarget\0{seed}\0{target}\0"),
+        }
+    }
+
+    fn tagged(&self, kind: &str, old: &str) -> [u8; 16] {
+        let mut name = String::with_capacity(self.key.len() + kind.len() + old.len() + 1);
+        name.push_str(&self.key);
+        name.push_str(kind);
+        name.push('\0');
+        name.push_str(old);
+        let mut bytes = *Uuid::new_v5(&NAMESPACE, name.as_bytes()).as_bytes();
+        let tag = self.tag(&bytes[..12]);
+        bytes[12..].copy_from_slice(&tag);
+        bytes
+    }
+
+    fn tag(&self, head: &[u8]) -> [u8; 4] {
+        let mut name = Vec::with_capacity(self.key.len() + 4 + head.len());
+        name.extend_from_slice(self.key.as_bytes());
+        name.extend_from_slice(b"tag\0");
+        name.extend_from_slice(head);
+        let u = Uuid::new_v5(&NAMESPACE, &name);
+        let b = u.as_bytes();
+        [b[0], b[1], b[2], b[3]]
+    }
+
+    /// The new sys_id for `old`.
+    pub fn sys_id(&self, old: &str) -> String {
+        hex(&self.tagged("sys_id", old))
+    }
+
+    /// The new value of `old` in the column `table.field` (`--regenerate-field`).
+    pub fn value(&self, table: &str, field: &str, old: &str) -> String {
+        hex(&self.tagged(&format!("{table}.{field}"), old))
+    }
+
+    /// `true` when `value` is one this generator made (for any input).
+    pub fn is_generated(&self, value: &str) -> bool {
+        let Some(bytes) = unhex(value) else {
+            return false;
+        };
+        bytes[12..] == self.tag(&bytes[..12])
+    }
+}
+
+fn hex(bytes: &[u8; 16]) -> String {
+    let mut s = String::with_capacity(32);
+    for b in bytes {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+fn unhex(s: &str) -> Option<[u8; 16]> {
+    if s.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Old sys_id -> new sys_id, as 32-byte ASCII keys for fast lookup while scanning text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdMap {
+    map: BTreeMap<[u8; 32], [u8; 32]>,
+}
+
+impl IdMap {
+    /// Adds (or replaces) `old -> new`; both must be 32 ASCII characters.
+    pub fn insert(&mut self, old: &str, new: &str) {
+        if let (Ok(o), Ok(n)) = (old.as_bytes().try_into(), new.as_bytes().try_into()) {
+            if o != n {
+                self.map.insert(o, n);
+            } else {
+                self.map.remove(&o);
+            }
+        }
+    }
+
+    /// The new id of `old`, if it is mapped.
+    pub fn get(&self, old: &[u8]) -> Option<&[u8; 32]> {
+        let key: &[u8; 32] = old.try_into().ok()?;
+        self.map.get(key)
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// `true` when nothing is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// The pairs, sorted by old id.
+    pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.map.iter().map(|(o, n)| {
+            (
+                std::str::from_utf8(o).unwrap_or_default(),
+                std::str::from_utf8(n).unwrap_or_default(),
+            )
+        })
+    }
+}

@@ -1,0 +1,405 @@
+//! The rewrite engine: the corpus Done-when, the properties (identity, locality, idempotence,
+//! determinism, reversibility, reference integrity, well-formedness, no secret left), escaping
+//! at every depth, and the seed-000 flows.
+
+use std::collections::BTreeSet;
+
+use sn_retarget::apply::{Applied, apply};
+use sn_retarget::inspect::Inspector;
+use sn_retarget::plan::survey::Survey;
+use sn_retarget::plan::{IdMode, NATURAL_KEY_TABLES, Plan, SecretMode};
+use sn_retarget::splice::{Edit, Edits};
+
+use crate::oracle::oracle;
+use crate::support::{collect, corpus_dir, good_fixtures, manifest_dir, xml_files};
+
+pub(crate) fn hosts_of(bytes: &[u8]) -> Vec<String> {
+    let mut i = Inspector::new();
+    i.add("x", bytes).unwrap();
+    i.finish().files[0]
+        .hosts
+        .iter()
+        .map(|h| h.host.clone())
+        .collect()
+}
+
+pub(crate) fn run(plan: &Plan, name: &str, bytes: &[u8]) -> Applied {
+    apply(plan, &[(name, bytes)], true).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+pub(crate) fn regenerate_plan(sources: Vec<String>) -> Plan {
+    Plan {
+        target: Some("acme.service-now.com".into()),
+        sources,
+        sys_ids: IdMode::Regenerate,
+        ..Plan::default()
+    }
+}
+
+/// Output = input + exactly the report's edits.
+pub(crate) fn check_locality(input: &[u8], applied: &Applied) {
+    let mut edits = Edits::new();
+    for e in &applied.report.files[0].entries {
+        edits.push(Edit::new(e.at, e.new.as_bytes()));
+    }
+    assert_eq!(
+        edits.apply_to_vec(input).unwrap(),
+        applied.outputs[0].bytes,
+        "output differs from input + report"
+    );
+}
+
+/// Every sys_id edit follows the id map; every host edit names the target.
+pub(crate) fn check_consistency(applied: &Applied) {
+    let map: std::collections::BTreeMap<&str, &str> = applied
+        .report
+        .id_map
+        .iter()
+        .map(|p| (p.old.as_str(), p.new.as_str()))
+        .collect();
+    for e in &applied.report.files[0].entries {
+        match e.rule {
+            sn_retarget::plan::tokens::Rule::SysId => {
+                assert_eq!(map.get(e.old.as_str()), Some(&e.new.as_str()))
+            }
+            sn_retarget::plan::tokens::Rule::Host => assert_eq!(e.new, "acme.service-now.com"),
+            _ => {}
+        }
+    }
+}
+
+pub(crate) fn defined_ids(bytes: &[u8]) -> Vec<(String, String)> {
+    let (_, records) = collect(bytes);
+    records
+        .into_iter()
+        .filter_map(|r| r.sys_id.map(|id| (r.table, id)))
+        .filter(|(_, id)| sn_retarget::analyze::refs::is_sys_id(id))
+        .collect()
+}
+
+pub(crate) fn well_formed(name: &str, out: &[u8]) {
+    let text = std::str::from_utf8(out).unwrap();
+    oracle(text).unwrap_or_else(|e| panic!("{name}: output not well-formed: {e}"));
+    let (outcome, _) = collect(out);
+    assert!(
+        outcome
+            .diagnostics
+            .iter()
+            .all(|d| d.code != "malformed-payload")
+            || name.contains("bad_payload"),
+        "{name}: {:?}\n{}",
+        outcome.diagnostics,
+        String::from_utf8_lossy(out)
+    );
+}
+
+pub(crate) fn no_ciphertext(name: &str, out: &[u8]) {
+    let text = String::from_utf8_lossy(out);
+    assert!(
+        !text.contains('\u{FDDE}') && !text.contains(")pR#"),
+        "{name}: ciphertext left"
+    );
+}
+
+/// The Done-when, over every well-formed corpus file and every fixture.
+fn done_when(name: &str, bytes: &[u8]) {
+    let sources = hosts_of(bytes);
+    let plan = regenerate_plan(sources.clone());
+    let applied = run(&plan, name, bytes);
+    let out = &applied.outputs[0].bytes;
+    well_formed(name, out);
+    check_locality(bytes, &applied);
+    check_consistency(&applied);
+    let left = hosts_of(out);
+    for s in &sources {
+        assert!(
+            !left.contains(s) || s == "acme.service-now.com",
+            "{name}: {s} left"
+        );
+    }
+    let out_text = String::from_utf8_lossy(out);
+    for (table, id) in defined_ids(bytes) {
+        if NATURAL_KEY_TABLES.contains(&table.as_str()) {
+            continue; // kept by design, listed in the report
+        }
+        assert!(
+            !out_text.contains(&id),
+            "{name}: old id {id} of {table} left"
+        );
+    }
+    no_ciphertext(name, out);
+
+    // Forcing natural keys leaves no old id at all.
+    let forced = Plan {
+        force_natural_keys: true,
+        ..plan.clone()
+    };
+    let out = run(&forced, name, bytes).outputs.remove(0).bytes;
+    let out_text = String::from_utf8_lossy(&out);
+    for (table, id) in defined_ids(bytes) {
+        assert!(
+            !out_text.contains(&id),
+            "{name}: old id {id} of {table} left with force"
+        );
+    }
+
+    // Identity: secrets kept and nothing else, byte for byte.
+    let keep = Plan {
+        secrets: SecretMode::Keep,
+        ..Plan::default()
+    };
+    assert_eq!(
+        run(&keep, name, bytes).outputs[0].bytes,
+        bytes,
+        "{name}: identity"
+    );
+
+    // Idempotence: the same plan on the output changes nothing.
+    let first = run(&plan, name, bytes).outputs.remove(0).bytes;
+    let again = run(&plan, name, &first);
+    assert_eq!(
+        again.outputs[0].edits,
+        0,
+        "{name}: not idempotent: {:?}",
+        again.report.files[0].entries.first()
+    );
+
+    // Determinism.
+    assert_eq!(
+        run(&plan, name, bytes).outputs[0].bytes,
+        first,
+        "{name}: not deterministic"
+    );
+}
+
+fn inputs() -> Vec<std::path::PathBuf> {
+    let mut files = good_fixtures();
+    let dir = corpus_dir();
+    if dir.is_dir() {
+        for p in xml_files(&dir) {
+            let text = std::fs::read_to_string(&p).unwrap();
+            if oracle(&text).is_ok() {
+                files.push(p);
+            }
+        }
+    } else {
+        println!("corpus folder {} absent: only fixtures", dir.display());
+    }
+    files
+}
+
+#[test]
+fn regenerate_on_every_file_meets_the_done_when() {
+    for path in inputs() {
+        let bytes = std::fs::read(&path).unwrap();
+        done_when(&path.display().to_string(), &bytes);
+    }
+}
+
+#[test]
+fn reversible_with_the_inverse_map_and_hosts() {
+    let mut checked = 0;
+    for path in inputs() {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(&path).unwrap();
+        let sources = hosts_of(&bytes);
+        if sources.len() > 1 {
+            continue; // several sources merge into one target: not reversible by a host map
+        }
+        let plan = Plan {
+            secrets: SecretMode::Keep,
+            ..regenerate_plan(sources.clone())
+        };
+        let applied = run(&plan, &name, &bytes);
+        let inverse = applied
+            .report
+            .id_map
+            .iter()
+            .map(|p| (p.new.clone(), p.old.clone()))
+            .collect();
+        let back = Plan {
+            target: sources.first().cloned(),
+            sources: if sources.is_empty() {
+                vec![]
+            } else {
+                vec!["acme.service-now.com".into()]
+            },
+            map: inverse,
+            secrets: SecretMode::Keep,
+            ..Plan::default()
+        };
+        let restored = run(&back, &name, &applied.outputs[0].bytes)
+            .outputs
+            .remove(0)
+            .bytes;
+        if restored != bytes {
+            // Only host names written in upper case may differ: they come back in lower case.
+            let upper = sn_retarget::analyze::hosts::HostFinder::new()
+                .find_all(&bytes)
+                .any(|m| m.host.bytes().any(|b| b.is_ascii_uppercase()));
+            assert!(upper, "{name}: not restored");
+            assert_eq!(
+                String::from_utf8_lossy(&restored).to_lowercase(),
+                String::from_utf8_lossy(&bytes).to_lowercase(),
+                "{name}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} files checked");
+}
+
+#[test]
+fn shuffled_records_give_the_same_records() {
+    let path = manifest_dir().join("fixtures/unload_list.xml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let start = text.find("<sys_properties").unwrap();
+    let end = text.rfind("</unload>").unwrap();
+    let mut records: Vec<&str> = text[start..end]
+        .split_inclusive("</sys_properties>\n")
+        .collect();
+    let plan = regenerate_plan(vec!["dev12345.service-now.com".into()]);
+    let a = String::from_utf8(run(&plan, "a", text.as_bytes()).outputs.remove(0).bytes).unwrap();
+    records.reverse();
+    let shuffled = format!("{}{}{}", &text[..start], records.concat(), &text[end..]);
+    let b =
+        String::from_utf8(run(&plan, "b", shuffled.as_bytes()).outputs.remove(0).bytes).unwrap();
+    let set = |s: &str| {
+        s.split_inclusive("</sys_properties>\n")
+            .map(str::to_string)
+            .collect::<BTreeSet<_>>()
+    };
+    assert_eq!(set(&a[start..]), set(&b[start..]));
+}
+
+#[test]
+fn replacements_are_escaped_for_every_layer() {
+    let path = manifest_dir().join("fixtures/update_set_escaped.xml");
+    let bytes = std::fs::read(path).unwrap();
+    let tricky = "a <b> & \"c\" ]]> d";
+    let plan = Plan {
+        set: vec![
+            format!("sys_script_include.name={tricky}"), // depth 1, escaped payload
+            format!("sys_script.name={tricky}"),         // depth 1 and depth 2
+            format!("sys_remote_update_set.description={tricky}"), // depth 0
+        ],
+        replace: vec!["sys_script.script:was on=moved from".into()], // CDATA at depth 2
+        ..Plan::default()
+    };
+    let applied = run(&plan, "set", &bytes);
+    let out = &applied.outputs[0].bytes;
+    well_formed("set", out);
+    check_locality(&bytes, &applied);
+    let (_, records) = collect(out);
+    let names: Vec<(usize, &str)> = records
+        .iter()
+        .filter(|r| matches!(r.table.as_str(), "sys_script_include" | "sys_script"))
+        .map(|r| (r.place.depth, r.field("name").unwrap().text.as_str()))
+        .collect();
+    assert_eq!(names, [(1, tricky), (1, tricky), (2, tricky)]);
+    let header = records
+        .iter()
+        .find(|r| r.table == "sys_remote_update_set")
+        .unwrap();
+    assert_eq!(header.field("description").unwrap().text, tricky);
+    let deep = records.iter().find(|r| r.place.depth == 2).unwrap();
+    assert!(
+        deep.field("script")
+            .unwrap()
+            .text
+            .contains("moved from https://")
+    );
+    // Idempotent too.
+    assert_eq!(run(&plan, "again", out).outputs[0].edits, 0);
+}
+
+#[test]
+fn secrets_in_cdata_and_escaped_payloads_become_placeholders() {
+    for (file, expected) in [
+        ("source_control_delete.xml", 2),
+        ("unload_list.xml", 1),
+        ("source_control_oauth_entity.xml", 1),
+    ] {
+        let bytes = std::fs::read(manifest_dir().join("fixtures").join(file)).unwrap();
+        let applied = run(&Plan::default(), file, &bytes);
+        assert_eq!(applied.report.secrets.len(), expected, "{file}");
+        let out = &applied.outputs[0].bytes;
+        well_formed(file, out);
+        no_ciphertext(file, out);
+        let text = String::from_utf8_lossy(out);
+        assert!(text.contains("SN-RETARGET-SECRET("), "{file}");
+        // The report never holds a secret value.
+        let report = format!("{:?}", applied.report);
+        assert!(
+            !report.contains('\u{FDDE}') && !report.contains(")pR#"),
+            "{file}"
+        );
+        let blank = Plan {
+            secrets: SecretMode::Blank,
+            ..Plan::default()
+        };
+        no_ciphertext(file, &run(&blank, file, &bytes).outputs[0].bytes);
+    }
+}
+
+#[test]
+fn dictionary_declared_secret_columns_are_found() {
+    let dict = std::fs::read(manifest_dir().join("fixtures/dictionary.xml")).unwrap();
+    let data =
+        std::fs::read(manifest_dir().join("fixtures/source_control_custom_secret.xml")).unwrap();
+    let applied = apply(
+        &Plan::default(),
+        &[("dictionary.xml", &dict), ("data.xml", &data)],
+        false,
+    )
+    .unwrap();
+    assert_eq!(applied.report.secrets.len(), 1);
+    assert_eq!(applied.report.secrets[0].note.field, "secret_key");
+}
+
+#[test]
+fn ciphertext_without_a_rule_is_caught_and_fail_closed() {
+    // A ciphertext on the root element: no record holds it, so no rule replaces it, and the
+    // output is refused.
+    let input = "<unload note=\"\u{FDDE}\u{FDDF}abc\u{FDEE}\u{FDEF}\"><x_t action=\"INSERT_OR_UPDATE\"><name>a</name></x_t></unload>";
+    let err = apply(&Plan::default(), &[("x.xml", input.as_bytes())], false).unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("ciphertext left") && msg.contains("1:"),
+        "{msg}"
+    );
+    assert!(!msg.contains("abc"));
+    // With `keep` it passes through.
+    let keep = Plan {
+        secrets: SecretMode::Keep,
+        ..Plan::default()
+    };
+    assert_eq!(
+        apply(&keep, &[("x.xml", input.as_bytes())], false)
+            .unwrap()
+            .outputs[0]
+            .bytes,
+        input.as_bytes()
+    );
+}
+
+#[test]
+fn natural_key_records_keep_their_ids_with_a_note() {
+    let bytes = std::fs::read(manifest_dir().join("fixtures/unload_list.xml")).unwrap();
+    let applied = run(&regenerate_plan(vec![]), "list", &bytes);
+    assert_eq!(applied.report.natural_keys_kept.len(), 3);
+    assert!(applied.report.id_map.is_empty());
+}
+
+#[test]
+fn survey_sees_every_defined_record() {
+    let bytes = std::fs::read(manifest_dir().join("fixtures/update_set_escaped.xml")).unwrap();
+    let mut s = Survey::new(regenerate_plan(vec![]).compile().unwrap());
+    s.add(&bytes).unwrap();
+    assert_eq!(
+        s.defined().len(),
+        8,
+        "{:?}",
+        s.defined().keys().collect::<Vec<_>>()
+    );
+}
