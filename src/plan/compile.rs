@@ -56,7 +56,8 @@ impl Instance {
     /// ```
     pub fn parse(s: &str) -> Result<Instance, PlanError> {
         let bad = || PlanError::BadHost(s.to_string());
-        let t = s.trim();
+        let lower = s.trim().to_ascii_lowercase();
+        let t = lower.as_str();
         let t = t
             .strip_prefix("https://")
             .or_else(|| t.strip_prefix("http://"))
@@ -73,9 +74,9 @@ impl Instance {
             return Err(bad());
         }
         let host = if t.contains('.') {
-            t.to_ascii_lowercase()
+            t.to_string()
         } else {
-            format!("{}.service-now.com", t.to_ascii_lowercase())
+            format!("{t}.service-now.com")
         };
         Ok(Instance { host })
     }
