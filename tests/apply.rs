@@ -77,6 +77,15 @@ pub(crate) fn defined_ids(bytes: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `true` when `id` occurs in `text` as a whole token (no digit or lower-case letter beside it).
+pub(crate) fn contains_token(text: &str, id: &str) -> bool {
+    let b = text.as_bytes();
+    let touching = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_digit() || c.is_ascii_lowercase());
+    text.match_indices(id).any(|(i, _)| {
+        !touching(i.checked_sub(1).and_then(|j| b.get(j))) && !touching(b.get(i + id.len()))
+    })
+}
+
 pub(crate) fn well_formed(name: &str, out: &[u8]) {
     let text = std::str::from_utf8(out).unwrap();
     oracle(text).unwrap_or_else(|e| panic!("{name}: output not well-formed: {e}"));

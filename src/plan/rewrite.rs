@@ -234,6 +234,16 @@ impl Rewriter {
         })
     }
 
+    /// The record's sys_id as it reads after the rewrite.
+    fn new_sys_id(&self, r: &Record<'_>) -> Option<String> {
+        r.sys_id().map(|id| {
+            self.tokens
+                .ids
+                .get(id.as_bytes())
+                .map_or(id.to_string(), |n| String::from_utf8_lossy(n).into_owned())
+        })
+    }
+
     fn placeholder(
         &self,
         table: &str,
@@ -434,9 +444,10 @@ impl Planner<'_, '_> {
         if self.w.rules.secrets == SecretMode::Keep || ciphertext_shape(&a.value()).is_none() {
             return false;
         }
+        let new_id = self.w.new_sys_id(r);
         let value = match self.w.rules.secrets {
             SecretMode::Blank => String::new(),
-            _ => self.w.placeholder(r.table, name, r.sys_id(), None),
+            _ => self.w.placeholder(r.table, name, new_id.as_deref(), None),
         };
         let layers = r.escapings();
         let bytes = through_layers(
@@ -456,7 +467,7 @@ impl Planner<'_, '_> {
             r.index,
             SecretNote {
                 table: r.table.to_string(),
-                sys_id: r.sys_id().map(str::to_string),
+                sys_id: new_id,
                 name: None,
                 field: name.to_string(),
                 depth: r.place.depth,
@@ -592,13 +603,7 @@ impl Visitor for Planner<'_, '_> {
                     let text = r.text(f);
                     let pt = property_type.as_deref();
                     if let Some(why) = self.secret_rules.classify(r.table, f.name, &text, pt) {
-                        let new_id = sys_id.map(|id| {
-                            self.w
-                                .tokens
-                                .ids
-                                .get(id.as_bytes())
-                                .map_or(id.to_string(), |n| String::from_utf8_lossy(n).into_owned())
-                        });
+                        let new_id = self.w.new_sys_id(r);
                         let name = r.display_name().map(|n| n.trim().to_string());
                         let value = match self.w.rules.secrets {
                             SecretMode::Blank => String::new(),
