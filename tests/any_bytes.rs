@@ -39,3 +39,54 @@ pub fn check(data: &[u8]) {
         }
     }
 }
+
+/// The rewrite on arbitrary bytes: when the input reads, `apply` (regenerate ids, the hosts it
+/// names retargeted, secrets placeholdered) gives output that reads with no more malformed
+/// payloads than the input, holds no ciphertext, and is a fixed point of the same plan.
+pub fn check_apply(data: &[u8]) {
+    use sn_retarget::apply::{ApplyError, apply};
+    use sn_retarget::plan::{IdMode, Plan, RewriteError};
+
+    let mut c = Collect::default();
+    let Ok(before) = read(data, &mut c) else {
+        return;
+    };
+    let mut i = Inspector::new();
+    i.add("in.xml", data).expect("reads");
+    let sources: Vec<String> = i.finish().files[0]
+        .hosts
+        .iter()
+        .map(|h| h.host.clone())
+        .collect();
+    let plan = Plan {
+        target: Some("acme.service-now.com".into()),
+        sources,
+        sys_ids: IdMode::Regenerate,
+        ..Plan::default()
+    };
+    let applied = match apply(&plan, &[("in.xml", data)], false) {
+        Ok(a) => a,
+        // Ciphertext where no rule reaches (outside any record): refused, as promised.
+        Err(ApplyError::Rewrite {
+            source: RewriteError::SecretLeft { .. },
+            ..
+        }) => return,
+        Err(e) => panic!("apply failed on readable input: {e}"),
+    };
+    let out = &applied.outputs[0].bytes;
+    let after = read(out, &mut Collect::default()).expect("output reads");
+    let malformed = |o: &sn_retarget::model::ReadOutcome| {
+        o.diagnostics
+            .iter()
+            .filter(|d| d.code == "malformed-payload")
+            .count()
+    };
+    assert!(malformed(&after) <= malformed(&before), "a payload broke");
+    let text = String::from_utf8_lossy(out);
+    assert!(
+        !text.contains(|c: char| ('\u{FDD0}'..='\u{FDEF}').contains(&c)),
+        "ciphertext left"
+    );
+    let again = apply(&plan, &[("out.xml", out)], false).expect("output applies");
+    assert_eq!(again.outputs[0].edits, 0, "not idempotent");
+}

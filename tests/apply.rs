@@ -412,3 +412,82 @@ fn survey_sees_every_defined_record() {
         s.defined().keys().collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn only_whole_source_hosts_are_rewritten() {
+    let input = br#"<unload><sys_script action="INSERT_OR_UPDATE"><script><![CDATA[
+a("https://dev12345.service-now.com/x"); b("https://xdev12345.service-now.com/");
+c("https://dev12345.service-now.com.evil.example/"); d("https://hi.service-now.com/");
+e("https://DEV12345.service-now.com"); f("dev12345.service-now.com, https://dev12345.service-now.com/oauth_redirect.do");
+]]></script><sys_id>0123456789abcdef0123456789abcdef</sys_id></sys_script></unload>"#;
+    let plan = Plan {
+        target: Some("https://acme.service-now.com/".into()),
+        sources: vec!["dev12345".into()],
+        ..Plan::default()
+    };
+    let out = String::from_utf8(run(&plan, "hosts", input).outputs.remove(0).bytes).unwrap();
+    assert!(out.contains(r#"a("https://acme.service-now.com/x")"#));
+    assert!(out.contains("xdev12345.service-now.com"));
+    assert!(out.contains("dev12345.service-now.com.evil.example"));
+    assert!(out.contains("hi.service-now.com"));
+    assert!(out.contains(r#"e("https://acme.service-now.com")"#));
+    assert!(out.contains("acme.service-now.com, https://acme.service-now.com/oauth_redirect.do"));
+}
+
+#[test]
+fn scopes_rename_by_id_and_namespace() {
+    let old_id = "b812ceb69337a210633378917cba10bc";
+    let new_id = "c923dfc7a448b321744489028dcb21cd";
+    let input = format!(
+        r#"<record_update table="sys_script_include"><sys_script_include action="INSERT_OR_UPDATE"><api_name>x_old_app.Util</api_name><name>Util</name><sys_id>0123456789abcdef0123456789abcdef</sys_id><sys_package display_value="Old App" source="x_old_app">{old_id}</sys_package><sys_scope display_value="Old App">{old_id}</sys_scope><table>x_old_app_thing</table></sys_script_include></record_update>"#
+    );
+    let plan = Plan {
+        scopes: vec![format!("{old_id}={new_id}"), "x_old_app=x_new_app".into()],
+        ..Plan::default()
+    };
+    let out = String::from_utf8(
+        run(&plan, "scope", input.as_bytes())
+            .outputs
+            .remove(0)
+            .bytes,
+    )
+    .unwrap();
+    assert!(
+        out.contains(&format!(r#"source="x_new_app">{new_id}</sys_package>"#)),
+        "{out}"
+    );
+    assert!(out.contains(&format!(
+        r#"<sys_scope display_value="Old App">{new_id}</sys_scope>"#
+    )));
+    assert!(
+        out.contains("<api_name>x_old_app.Util</api_name>"),
+        "prefixes only with scope_prefix"
+    );
+    let prefixed = Plan {
+        scope_prefix: true,
+        ..plan
+    };
+    let out = String::from_utf8(
+        run(&prefixed, "scope", input.as_bytes())
+            .outputs
+            .remove(0)
+            .bytes,
+    )
+    .unwrap();
+    assert!(out.contains("<api_name>x_new_app.Util</api_name>"));
+    assert!(out.contains("<table>x_new_app_thing</table>"));
+}
+
+#[test]
+fn user_secret_columns_and_placeholder_templates() {
+    let input = br#"<unload><x_vault action="INSERT_OR_UPDATE"><name>Lab</name><pin>s3cr3t-pin</pin><sys_id>0123456789abcdef0123456789abcdef</sys_id></x_vault></unload>"#;
+    let plan = Plan {
+        secret_fields: vec!["x_vault.pin".into()],
+        placeholder: "RE-ENTER {name} {field}".into(),
+        ..Plan::default()
+    };
+    let applied = run(&plan, "vault", input);
+    let out = String::from_utf8(applied.outputs[0].bytes.clone()).unwrap();
+    assert!(out.contains("<pin>RE-ENTER Lab pin</pin>"), "{out}");
+    assert!(!format!("{:?}", applied.report).contains("s3cr3t"));
+}

@@ -80,3 +80,229 @@ fn missing_input_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/file.xml"));
 }
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("snr-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn apply_folder_to_folder_with_report() {
+    let d = tmp("apply");
+    let out = d.join("out");
+    let report = d.join("report.json");
+    let st = bin()
+        .args([
+            "apply",
+            "--target",
+            "acme",
+            "--source",
+            "dev12345",
+            "--sys-ids",
+            "regenerate",
+        ])
+        .arg(manifest_dir().join("fixtures/seed000_dev"))
+        .arg("--out")
+        .arg(&out)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let summary = String::from_utf8_lossy(&st.stderr);
+    assert!(
+        summary.contains("4 file(s)") && summary.contains("3 secret(s) to re-enter"),
+        "{summary}"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 4);
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["files"].as_array().unwrap().len(), 4);
+    assert!(r["id_map"].as_array().unwrap().len() >= 5);
+    assert!(!String::from_utf8_lossy(&std::fs::read(&report).unwrap()).contains('\u{FDDE}'));
+
+    // A second run refuses to overwrite; --force replaces.
+    let again = bin()
+        .args(["apply", "--target", "acme"])
+        .arg(manifest_dir().join("fixtures/seed000_dev"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let forced = bin()
+        .args(["apply", "--target", "acme", "--force"])
+        .arg(manifest_dir().join("fixtures/seed000_dev"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(forced.status.success());
+}
+
+#[test]
+fn apply_refuses_bad_input_and_writes_nothing() {
+    let d = tmp("bad");
+    let out = d.join("out.xml");
+    let st = bin()
+        .args(["apply", "--target", "acme"])
+        .arg(manifest_dir().join("fixtures/malformed/nested_cdata.xml"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&st.stderr).contains("nested_cdata.xml:4:166"));
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(&d).unwrap().count(),
+        0,
+        "no temporary file left"
+    );
+    // An unusable plan: exit 2, nothing written.
+    let st = bin()
+        .args(["apply", "--source", "dev1"])
+        .arg(manifest_dir().join("fixtures/unload_record.xml"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(2));
+    assert!(!out.exists());
+}
+
+#[test]
+fn apply_never_writes_over_an_input() {
+    let d = tmp("input");
+    let input = d.join("x.xml");
+    std::fs::copy(manifest_dir().join("fixtures/unload_record.xml"), &input).unwrap();
+    let st = bin()
+        .args(["apply", "--target", "acme", "--force"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read(&input).unwrap(),
+        std::fs::read(manifest_dir().join("fixtures/unload_record.xml")).unwrap()
+    );
+}
+
+#[test]
+fn dry_run_reports_and_writes_nothing() {
+    let d = tmp("dry");
+    let out = d.join("o.xml");
+    let st = bin()
+        .args([
+            "apply",
+            "--dry-run",
+            "--target",
+            "acme",
+            "--source",
+            "dev12345",
+        ])
+        .arg(manifest_dir().join("fixtures/update_set_cdata.xml"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(st.status.success());
+    assert!(!out.exists());
+    let r: serde_json::Value = serde_json::from_slice(&st.stdout).unwrap();
+    assert_eq!(r["totals"]["host"], 2);
+}
+
+#[test]
+fn plan_then_apply_with_the_plan_and_undo_with_the_reversed_map() {
+    let d = tmp("plan");
+    let plan = d.join("plan.toml");
+    let input = manifest_dir().join("fixtures/update_set_escaped.xml");
+    let st = bin()
+        .args(["plan", "--target", "acme"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&plan)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let text = std::fs::read_to_string(&plan).unwrap();
+    assert!(
+        text.contains("sources = [\"dev12345.service-now.com\"]"),
+        "{text}"
+    );
+    // Edit it as a user would: regenerate ids.
+    std::fs::write(
+        &plan,
+        text.replace("sys_ids = \"keep\"", "sys_ids = \"regenerate\""),
+    )
+    .unwrap();
+    let out = d.join("out.xml");
+    let report = d.join("r.json");
+    let st = bin()
+        .arg("apply")
+        .arg(&input)
+        .arg("--plan")
+        .arg(&plan)
+        .args(["--secrets", "keep", "--out"])
+        .arg(&out)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let mut csv = String::from("old,new\n");
+    for p in r["id_map"].as_array().unwrap() {
+        csv.push_str(&format!(
+            "{},{}\n",
+            p["old"].as_str().unwrap(),
+            p["new"].as_str().unwrap()
+        ));
+    }
+    let map = d.join("map.csv");
+    std::fs::write(&map, csv).unwrap();
+    let back = d.join("back.xml");
+    let st = bin()
+        .arg("apply")
+        .arg(&out)
+        .args([
+            "--target",
+            "dev12345",
+            "--source",
+            "acme",
+            "--secrets",
+            "keep",
+            "--map-reverse",
+            "--map",
+        ])
+        .arg(&map)
+        .arg("--out")
+        .arg(&back)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    assert_eq!(
+        std::fs::read(&back).unwrap(),
+        std::fs::read(&input).unwrap()
+    );
+}

@@ -8,4 +8,5 @@ mod fixtures;
 mod oracle;
 mod properties;
 mod regressions;
+mod seed000;
 mod support;

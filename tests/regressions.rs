@@ -1,7 +1,7 @@
 //! Every input kept in `fuzz/regressions/` (crashes found by fuzzing, minimized, and hand-made
 //! hostile inputs), run through the fuzz target's check. Named inputs say what they caught.
 
-use crate::any_bytes::check;
+use crate::any_bytes::{check, check_apply};
 use crate::support::manifest_dir;
 
 #[test]
@@ -12,6 +12,7 @@ fn fuzz_regressions() {
         let path = entry.unwrap().path();
         let data = std::fs::read(&path).unwrap();
         check(&data);
+        check_apply(&data);
         n += 1;
     }
     assert!(n > 0, "no regression inputs in {}", dir.display());
@@ -23,6 +24,11 @@ fn truncated_fixtures_never_panic() {
     let bytes = std::fs::read(manifest_dir().join("fixtures/update_set_escaped.xml")).unwrap();
     for end in 0..bytes.len() {
         check(&bytes[..end]);
+    }
+    // And apply on every readable prefix of a smaller one.
+    let small = std::fs::read(manifest_dir().join("fixtures/source_control_delete.xml")).unwrap();
+    for end in 0..small.len() {
+        check_apply(&small[..end]);
     }
 }
 
