@@ -19,6 +19,7 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::ReadError;
@@ -131,28 +132,54 @@ pub struct Applied {
 
 /// Applies `plan` to `inputs` (name, bytes). `details` keeps every edit in the report.
 pub fn apply(plan: &Plan, inputs: &[(&str, &[u8])], details: bool) -> Result<Applied, ApplyError> {
+    apply_with(plan, inputs, details, &|| {})
+}
+
+/// [`apply`], calling `progress` once per file rewritten. Files are surveyed and rewritten in
+/// parallel (rayon); results are merged in input order, so the output does not depend on the
+/// number of threads.
+pub fn apply_with(
+    plan: &Plan,
+    inputs: &[(&str, &[u8])],
+    details: bool,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Applied, ApplyError> {
     let rules = plan.compile()?;
     let mut survey = Survey::new(rules);
-    for (name, bytes) in inputs {
-        survey
-            .add(bytes)
-            .map_err(|e| ApplyError::Read(e.with_path(name)))?;
+    let facts: Vec<_> = inputs
+        .par_iter()
+        .map(|(name, bytes)| {
+            survey
+                .scan(bytes)
+                .map_err(|e| ApplyError::Read(e.with_path(name)))
+        })
+        .collect();
+    for f in facts {
+        survey.merge(f?);
     }
     let rewriter = survey.finish();
+    let rewritten: Vec<Result<Rewritten, ApplyError>> = inputs
+        .par_iter()
+        .map(|(name, bytes)| {
+            let r = rewriter
+                .rewrite(bytes, details)
+                .map_err(|source| match source {
+                    RewriteError::Read(e) => ApplyError::Read(e.with_path(name)),
+                    source => ApplyError::Rewrite {
+                        name: name.to_string(),
+                        source,
+                    },
+                });
+            progress();
+            r
+        })
+        .collect();
     let mut outputs = Vec::with_capacity(inputs.len());
     let mut files = Vec::with_capacity(inputs.len());
     let mut secrets = Vec::new();
     let mut totals = BTreeMap::new();
-    for (name, bytes) in inputs {
-        let r: Rewritten = rewriter
-            .rewrite(bytes, details)
-            .map_err(|source| match source {
-                RewriteError::Read(e) => ApplyError::Read(e.with_path(name)),
-                source => ApplyError::Rewrite {
-                    name: name.to_string(),
-                    source,
-                },
-            })?;
+    for ((name, _), r) in inputs.iter().zip(rewritten) {
+        let r = r?;
         for (rule, n) in &r.counts {
             *totals.entry(*rule).or_insert(0) += n;
         }

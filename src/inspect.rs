@@ -248,6 +248,20 @@ impl Inspector {
         }
     }
 
+    /// The reports so far, unresolved (to read files in parallel, each with its own
+    /// inspector, then join them with [`Inspector::from_reports`]).
+    pub fn into_reports(self) -> Vec<FileReport> {
+        self.files
+    }
+
+    /// An inspector holding reports made elsewhere, ready for [`Inspector::finish`].
+    pub fn from_reports(files: Vec<FileReport>) -> Inspector {
+        Inspector {
+            files,
+            ..Inspector::default()
+        }
+    }
+
     /// Resolves references across all files and returns the inventory.
     pub fn finish(mut self) -> Inventory {
         let defined: BTreeSet<&str> = self

@@ -46,6 +46,7 @@
 
 pub mod analyze;
 pub mod apply;
+pub mod bundle;
 pub mod error;
 pub mod inspect;
 pub mod io;

@@ -9,6 +9,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    cli::install_cleanup();
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {

@@ -2,6 +2,7 @@
 
 mod any_bytes;
 mod apply;
+mod bundle;
 mod cli;
 mod corpus;
 mod fixtures;

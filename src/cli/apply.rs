@@ -7,13 +7,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use sn_retarget::apply::{ApplyError, apply};
-use sn_retarget::io::{expand_inputs_relative, read_file, same_file, write_atomic};
+use sn_retarget::io::{Limits, load_inputs, same_file, write_atomic};
 use sn_retarget::plan::{IdMode, Plan, SecretMode, parse_id_map};
 
-use super::{ApplyArgs, EXIT_BAD_INPUT, IdModeArg, SecretArg};
+use super::{ApplyArgs, EXIT_BAD_INPUT, IdModeArg, PlanArgs, SecretArg};
 
 /// The plan file, with the flags laid over it.
-fn plan_from(a: &ApplyArgs) -> anyhow::Result<Plan> {
+pub(super) fn plan_from(a: &PlanArgs) -> anyhow::Result<Plan> {
     let mut plan = match &a.plan {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| p.display().to_string())?;
@@ -72,21 +72,15 @@ fn plan_from(a: &ApplyArgs) -> anyhow::Result<Plan> {
 }
 
 pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
-    let plan = plan_from(&a)?;
+    let plan = plan_from(&a.plan)?;
     plan.compile()?;
-    let files = expand_inputs_relative(&a.inputs)?;
+    let files = load_inputs(&a.inputs, &Limits::default())?;
     if files.is_empty() {
         bail!("no *.xml input found");
     }
-    let mut contents = Vec::with_capacity(files.len());
-    for f in &files {
-        contents.push(read_file(&f.path)?);
-    }
-    let names: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
-    let inputs: Vec<(&str, &[u8])> = names
+    let inputs: Vec<(&str, &[u8])> = files
         .iter()
-        .zip(&contents)
-        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .map(|f| (f.name.as_str(), f.bytes.as_slice()))
         .collect();
     let details = a.report.is_some() || a.dry_run;
     let mut applied = match apply(&plan, &inputs, details) {
@@ -101,7 +95,6 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
-    drop(contents);
 
     // Where each output goes; every problem is found before anything is written.
     let dests: Vec<PathBuf> = match &a.out {
@@ -159,11 +152,7 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
 
     let r = &applied.report;
     let edits: usize = r.files.iter().map(|f| f.edits).sum();
-    let by_rule: Vec<String> = r
-        .totals
-        .iter()
-        .map(|(k, n)| format!("{} {n}", rule_name(*k)))
-        .collect();
+    let by_rule: Vec<String> = r.totals.iter().map(|(k, n)| format!("{k} {n}")).collect();
     for f in &r.files {
         for w in &f.warnings {
             eprintln!("sn-retarget: warning: {}: {w}", f.input);
@@ -182,18 +171,4 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         r.secrets.len(),
     );
     Ok(ExitCode::SUCCESS)
-}
-
-fn rule_name(rule: sn_retarget::plan::tokens::Rule) -> &'static str {
-    use sn_retarget::plan::tokens::Rule::*;
-    match rule {
-        SysId => "sys_id",
-        Host => "host",
-        InstanceName => "instance_name",
-        Namespace => "namespace",
-        Secret => "secret",
-        Set => "set",
-        Replace => "replace",
-        RegenerateField => "regenerate_field",
-    }
 }

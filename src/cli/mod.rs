@@ -1,8 +1,11 @@
 //! Command-line arguments, and one function per command.
 
 mod apply;
+mod bundle;
+mod cleanup;
 mod inspect;
 mod plan;
+mod progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +37,18 @@ enum Command {
     },
     /// Rewrite exports for a target instance: sys_ids, instance URLs, scopes, secrets, fields.
     Apply(Box<ApplyArgs>),
+    /// Rewrite a bundle (files, folders, zips) into an ordered folder or zip with
+    /// manifest.json and CHECKLIST.md.
+    Bundle(Box<BundleArgs>),
+    /// Print the import order of a bundle, one file a line, with the reason for its place.
+    Order {
+        /// Export files, folders or zip archives.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write a commented plan inferred from the input, to edit and pass to `apply --plan`.
     Plan {
         /// Export files, or folders to search for *.xml.
@@ -65,13 +80,54 @@ enum SecretArg {
 }
 
 #[derive(Args)]
+struct BundleArgs {
+    /// Export files, folders (searched for *.xml and *.zip) or zip archives.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output: a folder, or a FILE.zip.
+    #[arg(long)]
+    out: PathBuf,
+    /// Write one <unload> holding every top-level record in import order, instead of one file
+    /// per input.
+    #[arg(long)]
+    combine: bool,
+    /// No progress bar.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Exit 1 when warnings were raised.
+    #[arg(long)]
+    strict: bool,
+    /// Replace an existing bundle.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    plan: PlanArgs,
+}
+
+#[derive(Args)]
 struct ApplyArgs {
-    /// Export files, or folders to search for *.xml.
+    /// Export files, folders (searched for *.xml and *.zip) or zip archives.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
     /// Output: a FILE.xml for one input, else a folder (created if needed).
     #[arg(long, required_unless_present = "dry_run")]
     out: Option<PathBuf>,
+    /// Write every edit to this JSON file.
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Compute and report, write no output (the report goes to standard output without --report).
+    #[arg(long)]
+    dry_run: bool,
+    /// Replace existing outputs.
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    plan: PlanArgs,
+}
+
+/// What to rewrite: the plan file and the flags laid over it.
+#[derive(Args)]
+struct PlanArgs {
     /// A plan file (TOML); flags given here override it.
     #[arg(long)]
     plan: Option<PathBuf>,
@@ -120,15 +176,11 @@ struct ApplyArgs {
     /// Replace inside a field: `table.field:OLD=NEW` (repeatable).
     #[arg(long = "replace")]
     replace: Vec<String>,
-    /// Write every edit to this JSON file.
-    #[arg(long)]
-    report: Option<PathBuf>,
-    /// Compute and report, write no output (the report goes to standard output without --report).
-    #[arg(long)]
-    dry_run: bool,
-    /// Replace existing outputs.
-    #[arg(long)]
-    force: bool,
+}
+
+/// Removes partial outputs on Ctrl-C.
+pub fn install_cleanup() {
+    cleanup::install();
 }
 
 /// Runs one command.
@@ -136,6 +188,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Inspect { inputs, json } => inspect::run(&inputs, json),
         Command::Apply(args) => apply::run(*args),
+        Command::Bundle(args) => bundle::run(*args),
+        Command::Order { inputs, json } => bundle::order(&inputs, json),
         Command::Plan {
             inputs,
             target,

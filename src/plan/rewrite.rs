@@ -93,6 +93,9 @@ pub enum RewriteError {
     /// The computed edits overlap (a bug; nothing is written).
     #[error("internal error: {0}")]
     Splice(#[from] crate::splice::SpliceError),
+    /// Another internal failure (a bug; nothing is written).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// Rewrites files with the maps a [`super::survey::Survey`] built.

@@ -40,26 +40,34 @@ pub struct Defined {
 #[derive(Debug)]
 pub struct Survey {
     rules: Rules,
-    dictionary: DictionaryLearner,
     defined: BTreeMap<String, Defined>,
     values: BTreeSet<(usize, String)>,
 }
 
+/// What one file defines (see [`Survey::scan`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileFacts {
+    defined: Vec<(String, String)>,
+    values: Vec<(usize, String)>,
+    learned: Vec<(String, String)>,
+}
+
 struct FileSurvey<'s> {
-    survey: &'s mut Survey,
+    rules: &'s Rules,
+    secret_rules: &'s mut crate::analyze::secrets::SecretRules,
+    dictionary: DictionaryLearner,
     defined: Vec<(usize, String, String)>,
     values: Vec<(usize, usize, String)>,
 }
 
 impl Visitor for FileSurvey<'_> {
     fn record(&mut self, r: &Record<'_>) {
-        let s = &mut *self.survey;
-        s.dictionary.learn(&mut s.rules.secret_rules, r);
+        self.dictionary.learn(self.secret_rules, r);
         if let Some(id) = r.sys_id().filter(|id| is_sys_id(id)) {
             self.defined
                 .push((r.index, id.to_string(), r.table.to_string()));
         }
-        for (i, col) in s.rules.regenerate_fields.iter().enumerate() {
+        for (i, col) in self.rules.regenerate_fields.iter().enumerate() {
             if col.table == r.table {
                 if let Some(f) = r.field(&col.field) {
                     let v = r.text(f);
@@ -74,7 +82,7 @@ impl Visitor for FileSurvey<'_> {
     fn discard_from(&mut self, first_index: usize) {
         self.defined.retain(|(i, _, _)| *i < first_index);
         self.values.retain(|(i, _, _)| *i < first_index);
-        self.survey.dictionary.discard_from(first_index);
+        self.dictionary.discard_from(first_index);
     }
 }
 
@@ -83,7 +91,6 @@ impl Survey {
     pub fn new(rules: Rules) -> Survey {
         Survey {
             rules,
-            dictionary: DictionaryLearner::default(),
             defined: BTreeMap::new(),
             values: BTreeSet::new(),
         }
@@ -91,22 +98,48 @@ impl Survey {
 
     /// Reads one input file.
     pub fn add(&mut self, bytes: &[u8]) -> Result<(), ReadError> {
+        let facts = self.scan(bytes)?;
+        self.merge(facts);
+        Ok(())
+    }
+
+    /// Reads one input file without changing the survey (files can be scanned in parallel,
+    /// then merged in order with [`Survey::merge`]).
+    pub fn scan(&self, bytes: &[u8]) -> Result<FileFacts, ReadError> {
+        let mut secret_rules = self.rules.secret_rules.clone();
         let mut v = FileSurvey {
-            survey: self,
+            rules: &self.rules,
+            secret_rules: &mut secret_rules,
+            dictionary: DictionaryLearner::default(),
             defined: Vec::new(),
             values: Vec::new(),
         };
         model::read(bytes, &mut v)?;
         let (defined, values) = (v.defined, v.values);
-        for (_, id, table) in defined {
+        let learned = secret_rules
+            .columns()
+            .filter(|(t, f)| !self.rules.secret_rules.is_secret_column(t, f))
+            .map(|(t, f)| (t.to_string(), f.to_string()))
+            .collect();
+        Ok(FileFacts {
+            defined: defined.into_iter().map(|(_, id, t)| (id, t)).collect(),
+            values: values.into_iter().map(|(_, c, v)| (c, v)).collect(),
+            learned,
+        })
+    }
+
+    /// Adds what [`Survey::scan`] found in one file.
+    pub fn merge(&mut self, facts: FileFacts) {
+        for (id, table) in facts.defined {
             self.defined.entry(id).or_insert_with(|| Defined {
                 natural_key: NATURAL_KEY_TABLES.contains(&table.as_str()),
                 table,
             });
         }
-        self.values
-            .extend(values.into_iter().map(|(_, c, v)| (c, v)));
-        Ok(())
+        self.values.extend(facts.values);
+        for (t, f) in facts.learned {
+            self.rules.secret_rules.add_column(&t, &f);
+        }
     }
 
     /// The record ids defined so far.

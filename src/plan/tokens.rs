@@ -38,6 +38,21 @@ pub enum Rule {
     RegenerateField,
 }
 
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Rule::SysId => "sys_id",
+            Rule::Host => "host",
+            Rule::InstanceName => "instance_name",
+            Rule::Namespace => "namespace",
+            Rule::Secret => "secret",
+            Rule::Set => "set",
+            Rule::Replace => "replace",
+            Rule::RegenerateField => "regenerate_field",
+        })
+    }
+}
+
 /// One substitution found in a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subst<'t> {

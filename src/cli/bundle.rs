@@ -1,0 +1,158 @@
+//! `sn-retarget bundle` and `sn-retarget order`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use sn_retarget::bundle::{self, order::Reason};
+use sn_retarget::io::{Limits, is_zip, load_inputs, temp_path, write_atomic, zip_bytes};
+
+use super::apply::plan_from;
+use super::cleanup::Pending;
+use super::{BundleArgs, EXIT_BAD_INPUT};
+
+pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
+    let plan = plan_from(&a.plan)?;
+    plan.compile()?;
+    let sources = load_inputs(&a.inputs, &Limits::default())?;
+    if sources.is_empty() {
+        bail!("no *.xml input found");
+    }
+    check_destination(&a.out, a.force)?;
+    let progress = super::progress::bar(sources.len(), a.quiet);
+    let built = bundle::build_with(&plan, &sources, &|| progress.inc(1));
+    progress.finish_and_clear();
+    let mut b = match built {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("sn-retarget: error: {e}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    if a.combine {
+        let outputs: Vec<(String, Vec<u8>)> = b
+            .files
+            .iter()
+            .filter(|(n, _)| n != "manifest.json" && n != "CHECKLIST.md")
+            .cloned()
+            .collect();
+        let (combined, _) = bundle::combine(&outputs)?;
+        b.files
+            .retain(|(n, _)| n == "manifest.json" || n == "CHECKLIST.md");
+        b.files.insert(0, ("01_combined.xml".to_string(), combined));
+    }
+    write_bundle(&a.out, &b.files, a.force)?;
+    for w in &b.warnings {
+        eprintln!("sn-retarget: warning: {w}");
+    }
+    let edits: usize = b.manifest.order.iter().map(|e| e.edits).sum();
+    eprintln!(
+        "sn-retarget bundle: {} file(s) in import order, {edits} edit(s), {} secret(s) to re-enter (see CHECKLIST.md); written to {}",
+        b.manifest.order.len(),
+        b.manifest.secrets,
+        a.out.display()
+    );
+    Ok(if a.strict && !b.warnings.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Refuses an existing destination unless forced, and then only a previous bundle.
+fn check_destination(out: &Path, force: bool) -> anyhow::Result<()> {
+    if std::fs::symlink_metadata(out).is_err() {
+        return Ok(());
+    }
+    if !force {
+        bail!(
+            "{}: already exists (use --force to replace it)",
+            out.display()
+        );
+    }
+    if out.is_dir() && !out.join("manifest.json").is_file() {
+        bail!(
+            "{}: exists and is not an sn-retarget bundle (no manifest.json); not replaced",
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes the bundle all at once: a zip atomically, or a folder staged beside the destination
+/// and renamed into place.
+fn write_bundle(out: &Path, files: &[(String, Vec<u8>)], force: bool) -> anyhow::Result<()> {
+    if is_zip(out) {
+        let bytes = zip_bytes(files)?;
+        let _pending = Pending::new(&temp_path(out));
+        write_atomic(out, &bytes, force)?;
+        return Ok(());
+    }
+    let stage = temp_path(out);
+    let _pending = Pending::new(&stage);
+    let result = (|| -> anyhow::Result<()> {
+        std::fs::create_dir_all(&stage).with_context(|| stage.display().to_string())?;
+        for (name, bytes) in files {
+            let path = stage.join(name);
+            let mut f = std::fs::File::create(&path).with_context(|| path.display().to_string())?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+        }
+        if out.is_dir() {
+            std::fs::remove_dir_all(out).with_context(|| out.display().to_string())?;
+        }
+        std::fs::rename(&stage, out).with_context(|| out.display().to_string())?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&stage);
+    }
+    result
+}
+
+pub fn order(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
+    let sources = load_inputs(inputs, &Limits::default())?;
+    let (inventory, order) = match bundle::order_sources(&sources) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("sn-retarget: error: {e}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &order)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let name = |u: usize| inventory.files[u].path.as_str();
+    for (k, p) in order.sequence.iter().enumerate() {
+        let why = match &p.reason {
+            Reason::After { depends_on } => {
+                let deps: Vec<String> = depends_on
+                    .iter()
+                    .map(|(u, why)| format!("{} ({why})", name(*u)))
+                    .collect();
+                format!("after {}", deps.join("; "))
+            }
+            Reason::Priority { table, rank } => {
+                if *rank < 6 {
+                    format!("nothing it references is in the bundle; {table} records go early")
+                } else {
+                    "nothing it references is in the bundle; kept in input order".to_string()
+                }
+            }
+            Reason::CycleBroken { members } => {
+                let m: Vec<&str> = members.iter().map(|u| name(*u)).collect();
+                format!("first of a reference cycle ({}), by priority", m.join(", "))
+            }
+        };
+        writeln!(out, "{:>3}. {}  -- {why}", k + 1, name(p.unit))?;
+    }
+    for c in &order.cycles {
+        let m: Vec<&str> = c.iter().map(|u| name(*u)).collect();
+        eprintln!("sn-retarget: warning: reference cycle: {}", m.join(" <-> "));
+    }
+    Ok(ExitCode::SUCCESS)
+}

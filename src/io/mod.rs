@@ -1,0 +1,197 @@
+//! Files, folders and zip archives in; atomic writes out.
+//!
+//! In: paths given by the user (files, folders, `.zip` archives). Out: the exports to read, in
+//! a stable order (a folder's `*.xml` files recursively, sorted by path; an archive's `*.xml`
+//! entries in archive order), each read whole into memory. Symbolic links inside folders are
+//! not followed, so a walk never leaves the folder given; archive entries with `..` or absolute
+//! names are refused, and limits on entry count and sizes stop zip bombs.
+//! Out: [`write_atomic`] (temporary file, then rename) and zip archives ([`zip_bytes`]).
+
+mod archive;
+mod write;
+
+pub use archive::{Limits, read_zip, zip_bytes};
+pub use write::{OutputError, temp_path, write_atomic};
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// An input that could not be listed or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// The system refused.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not a readable zip archive.
+    #[error("{}: not a readable zip archive: {message}", path.display())]
+    Zip {
+        /// The archive.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// An archive entry whose name would leave the output folder.
+    #[error("{}: entry {entry:?} has an absolute or `..` path; refused", path.display())]
+    UnsafeEntry {
+        /// The archive.
+        path: PathBuf,
+        /// The entry name.
+        entry: String,
+    },
+    /// An archive over a limit (entries, entry size, total size).
+    #[error("{}: {what} over the limit of {limit}; refused (a zip bomb?)", path.display())]
+    OverLimit {
+        /// The archive.
+        path: PathBuf,
+        /// Which limit.
+        what: &'static str,
+        /// The limit.
+        limit: u64,
+    },
+}
+
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> InputError + Copy + '_ {
+    move |source| InputError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Expands `paths` into the files to read: files as given, folders walked for `*.xml`.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("snr-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(dir.join("b")).unwrap();
+/// # std::fs::write(dir.join("b/2.xml"), "<unload/>").unwrap();
+/// # std::fs::write(dir.join("1.XML"), "<unload/>").unwrap();
+/// # std::fs::write(dir.join("notes.txt"), "").unwrap();
+/// let files = sn_retarget::io::expand_inputs(&[dir.clone()]).unwrap();
+/// assert_eq!(files, [dir.join("1.XML"), dir.join("b/2.xml")]);
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = fs::metadata(p).map_err(io_error(p))?;
+        if meta.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found)?;
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
+    let err = io_error(dir);
+    for entry in fs::read_dir(dir).map_err(err)? {
+        let entry = entry.map_err(err)?;
+        let kind = entry.file_type().map_err(err)?;
+        let path = entry.path();
+        if kind.is_dir() {
+            walk(&path, out)?;
+        } else if kind.is_file() && (is_xml(&path) || is_zip(&path)) {
+            out.push(path);
+        }
+        // Symbolic links are skipped: never followed out of the folder.
+    }
+    Ok(())
+}
+
+fn has_extension(path: &Path, ext: &str) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case(ext))
+}
+
+fn is_xml(path: &Path) -> bool {
+    has_extension(path, "xml")
+}
+
+/// `true` for a `.zip` path.
+pub fn is_zip(path: &Path) -> bool {
+    has_extension(path, "zip")
+}
+
+/// Reads a whole input file.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, InputError> {
+    fs::read(path).map_err(io_error(path))
+}
+
+/// One export to read: its name, where its output goes, and its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// For messages: the file's path, or `archive.zip!entry/name.xml`.
+    pub name: String,
+    /// The file it came from (the archive, for an entry).
+    pub path: PathBuf,
+    /// Its name under an output folder: the path below the folder or archive given, or the
+    /// file name.
+    pub relative: PathBuf,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Reads every export the paths name: files as given, folders walked for `*.xml` (and
+/// `*.zip`), archives opened in memory (their `*.xml` entries).
+pub fn load_inputs(paths: &[PathBuf], limits: &Limits) -> Result<Vec<Source>, InputError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = fs::metadata(p).map_err(io_error(p))?;
+        let files: Vec<(PathBuf, PathBuf)> = if meta.is_dir() {
+            let mut found = Vec::new();
+            walk(p, &mut found)?;
+            found.sort();
+            found
+                .into_iter()
+                .map(|f| (f.strip_prefix(p).unwrap_or(&f).to_path_buf(), f))
+                .collect()
+        } else {
+            let name = p
+                .file_name()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| p.clone());
+            vec![(name, p.clone())]
+        };
+        for (relative, path) in files {
+            let bytes = read_file(&path)?;
+            if is_zip(&path) {
+                let parent = relative.parent().map(Path::to_path_buf).unwrap_or_default();
+                for (entry, bytes) in read_zip(&path, &bytes, limits)? {
+                    out.push(Source {
+                        name: format!("{}!{}", path.display(), entry.display()),
+                        path: path.clone(),
+                        relative: parent.join(&entry),
+                        bytes,
+                    });
+                }
+            } else {
+                out.push(Source {
+                    name: path.display().to_string(),
+                    path,
+                    relative,
+                    bytes,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `true` when `a` and `b` name the same existing file.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}

@@ -1,0 +1,97 @@
+//! Files out: atomic writes.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// An output that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OutputError {
+    /// The output exists and overwriting was not asked for.
+    #[error("{}: already exists (use --force to replace it)", .0.display())]
+    Exists(PathBuf),
+    /// The output would replace an input.
+    #[error("{}: is an input; inputs are never modified", .0.display())]
+    IsInput(PathBuf),
+    /// The system refused.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Writes `bytes` to `path` atomically: into a temporary file beside it, flushed to disk, then
+/// renamed over the destination. An existing `path` is refused unless `force`. On any error the
+/// temporary file is removed and `path` is untouched.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("snr-atomic-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// use sn_retarget::io::write_atomic;
+/// let out = dir.join("out.xml");
+/// write_atomic(&out, b"<unload/>", false).unwrap();
+/// assert!(write_atomic(&out, b"<unload/>", false).is_err()); // refuses to overwrite
+/// write_atomic(&out, b"<unload></unload>", true).unwrap();
+/// assert_eq!(std::fs::read(&out).unwrap(), b"<unload></unload>");
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<(), OutputError> {
+    use std::io::Write;
+    let io = |source| OutputError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if !force && fs::symlink_metadata(path).is_ok() {
+        return Err(OutputError::Exists(path.to_path_buf()));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&dir).map_err(io)?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy());
+    let tmp = dir.join(format!(".{name}.sn-retarget-{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        if !force && fs::symlink_metadata(path).is_ok() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "appeared while writing",
+            ));
+        }
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            return Err(OutputError::Exists(path.to_path_buf()));
+        }
+        return Err(io(e));
+    }
+    Ok(())
+}
+
+/// The temporary path [`write_atomic`] writes `path` through (beside it, named after it and
+/// this process), for whoever must clean up after an interruption.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy());
+    dir.join(format!(".{name}.sn-retarget-{}.tmp", std::process::id()))
+}
