@@ -225,3 +225,49 @@ pub fn update_set(target_bytes: usize, seed: u64) -> Vec<u8> {
     out.push_str("</unload>\n");
     out.into_bytes()
 }
+
+/// `count` small record exports (one to three records each, 1-6 KB), as `(file name, bytes)`,
+/// from `seed`: the shape of a folder of thousands of exports. Some reference records of other
+/// files, so that the batch has an import order to find.
+///
+/// ```
+/// use sn_retarget::synth::small_exports;
+/// let files = small_exports(10, 3);
+/// assert_eq!(files.len(), 10);
+/// assert_eq!(files, small_exports(10, 3));
+/// ```
+pub fn small_exports(count: usize, seed: u64) -> Vec<(String, Vec<u8>)> {
+    let mut rng = Rng::new(seed);
+    let pool: Vec<String> = (0..64).map(|_| rng.sys_id()).collect();
+    let mut defined: Vec<String> = Vec::new();
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count {
+        let mut doc = String::from(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<unload unload_date=\"2024-03-01 10:06:00\">\n",
+        );
+        let records = 1 + rng.below(3);
+        for _ in 0..records {
+            let id = rng.sys_id();
+            let kind = rng.below(4);
+            let (table, inner) = inner_record(&mut rng, kind, &id, &pool, true);
+            // The record of the payload document, as a record export writes it.
+            let start = inner.find(&format!("<{table} ")).unwrap_or(0);
+            let end = inner
+                .rfind(&format!("</{table}>"))
+                .map_or(inner.len(), |e| e + table.len() + 3);
+            doc.push_str(&inner[start..end]);
+            if let Some(other) = defined.get(rng.below(defined.len().max(1) as u64) as usize) {
+                doc.truncate(doc.len() - (table.len() + 3));
+                let _ = write!(
+                    doc,
+                    "<parent display_value=\"Generated\">{other}</parent></{table}>"
+                );
+            }
+            doc.push('\n');
+            defined.push(id);
+        }
+        doc.push_str("</unload>\n");
+        out.push((format!("export_{i:05}.xml"), doc.into_bytes()));
+    }
+    out
+}

@@ -398,3 +398,70 @@ fn one_thread_or_two_the_same_bytes() {
     }
     assert_eq!(outs[0], outs[1]);
 }
+
+#[test]
+fn strict_turns_warnings_into_exit_1() {
+    let d = tmp("strict");
+    let run = |strict: bool, out: &str| {
+        let mut c = bin();
+        c.args(["bundle", "--target", "acme", "-q"])
+            .arg(manifest_dir().join("fixtures/update_set_bad_payload.xml"))
+            .arg("--out")
+            .arg(d.join(out));
+        if strict {
+            c.arg("--strict");
+        }
+        c.output().unwrap()
+    };
+    let lax = run(false, "a");
+    assert_eq!(lax.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&lax.stderr).contains("warning"));
+    assert_eq!(run(true, "b").status.code(), Some(1));
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_leaves_nothing_behind() {
+    let d = tmp("ctrlc");
+    let input = d.join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let one = std::fs::read(manifest_dir().join("fixtures/update_set_escaped.xml")).unwrap();
+    for i in 0..3000 {
+        std::fs::write(input.join(format!("f{i:04}.xml")), &one).unwrap();
+    }
+    let out = d.join("out");
+    let mut child = bin()
+        .args([
+            "bundle",
+            "--target",
+            "acme",
+            "--source",
+            "dev12345",
+            "--sys-ids",
+            "regenerate",
+            "-q",
+        ])
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    let left: Vec<String> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    if status.code() == Some(130) {
+        assert!(!out.exists(), "partial output left");
+        assert_eq!(left, ["in"], "staging left: {left:?}");
+    } else {
+        // Finished before the signal: then it is whole.
+        assert!(status.success());
+        assert!(out.join("manifest.json").exists());
+    }
+}

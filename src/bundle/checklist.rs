@@ -94,10 +94,12 @@ pub fn checklist(
 
     // Follow-up steps the procedures call for, where they apply.
     let mut steps = Vec::new();
+    let files_with_secrets: BTreeSet<&str> =
+        report.secrets.iter().map(|s| s.file.as_str()).collect();
     let scoped_secrets: BTreeSet<String> = inventory
         .files
         .iter()
-        .filter(|f| report.secrets.iter().any(|s| s.file == f.path))
+        .filter(|f| files_with_secrets.contains(f.path.as_str()))
         .flat_map(|f| f.scopes.iter())
         .filter(|s| s.namespace.as_deref().is_some_and(|n| n != "global"))
         .map(|s| s.name.clone().or(s.namespace.clone()).unwrap_or_default())
@@ -110,6 +112,11 @@ pub fn checklist(
             scoped_secrets.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
+    let id_map: BTreeMap<&str, &str> = report
+        .id_map
+        .iter()
+        .map(|p| (p.old.as_str(), p.new.as_str()))
+        .collect();
     let instances: Vec<(String, String, String)> = inventory
         .files
         .iter()
@@ -119,7 +126,10 @@ pub fn checklist(
             (
                 r.table.clone(),
                 r.name.clone().unwrap_or_default(),
-                new_id(report, r.sys_id.as_deref()),
+                r.sys_id.as_deref().map_or_else(
+                    || "-".to_string(),
+                    |old| id_map.get(old).unwrap_or(&old).to_string(),
+                ),
             )
         })
         .collect();
@@ -141,15 +151,4 @@ pub fn checklist(
 /// My SN Instances and similar instance-connection records.
 fn is_instance_record(table: &str) -> bool {
     table == "sn_se_instance" || table.ends_with("_instance") && table.starts_with("sn_")
-}
-
-fn new_id(report: &ApplyReport, old: Option<&str>) -> String {
-    let Some(old) = old else {
-        return "-".into();
-    };
-    report
-        .id_map
-        .iter()
-        .find(|p| p.old == old)
-        .map_or_else(|| old.to_string(), |p| p.new.clone())
 }

@@ -171,7 +171,17 @@ pub fn build_with(
         .iter()
         .map(|s| (s.name.as_str(), s.bytes.as_slice()))
         .collect();
-    let applied = apply_with(plan, &inputs, false, progress)?;
+    let mut applied = apply_with(plan, &inputs, false, progress)?;
+    let digests: Vec<String> = applied
+        .outputs
+        .par_iter()
+        .map(|o| sha256_hex(&o.bytes))
+        .collect();
+    let mut bytes: Vec<Option<Vec<u8>>> = applied
+        .outputs
+        .iter_mut()
+        .map(|o| Some(std::mem::take(&mut o.bytes)))
+        .collect();
     let count = sources.len();
     let mut names = vec![String::new(); count];
     for (k, p) in order.sequence.iter().enumerate() {
@@ -204,11 +214,14 @@ pub fn build_with(
                 })
                 .collect(),
             payload_records: report.records.iter().filter(|r| r.depth > 0).count(),
-            sha256: sha256_hex(&out.bytes),
+            sha256: digests[p.unit].clone(),
             edits: out.edits,
             counts: fe.counts.clone(),
         });
-        files.push((names[p.unit].clone(), out.bytes.clone()));
+        files.push((
+            names[p.unit].clone(),
+            bytes[p.unit].take().unwrap_or_default(),
+        ));
         for d in &report.diagnostics {
             warnings.push(format!("{}: {d}", report.path));
         }

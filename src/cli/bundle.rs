@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use rayon::prelude::*;
 use sn_retarget::bundle::{self, order::Reason};
 use sn_retarget::io::{Limits, is_zip, load_inputs, temp_path, write_atomic, zip_bytes};
 
@@ -93,12 +94,16 @@ fn write_bundle(out: &Path, files: &[(String, Vec<u8>)], force: bool) -> anyhow:
     let _pending = Pending::new(&stage);
     let result = (|| -> anyhow::Result<()> {
         std::fs::create_dir_all(&stage).with_context(|| stage.display().to_string())?;
-        for (name, bytes) in files {
-            let path = stage.join(name);
-            let mut f = std::fs::File::create(&path).with_context(|| path.display().to_string())?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-        }
+        files
+            .par_iter()
+            .try_for_each(|(name, bytes)| -> anyhow::Result<()> {
+                let path = stage.join(name);
+                let mut f =
+                    std::fs::File::create(&path).with_context(|| path.display().to_string())?;
+                f.write_all(bytes)?;
+                f.sync_all()?;
+                Ok(())
+            })?;
         if out.is_dir() {
             std::fs::remove_dir_all(out).with_context(|| out.display().to_string())?;
         }

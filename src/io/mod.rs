@@ -145,45 +145,55 @@ pub struct Source {
 /// Reads every export the paths name: files as given, folders walked for `*.xml` (and
 /// `*.zip`), archives opened in memory (their `*.xml` entries).
 pub fn load_inputs(paths: &[PathBuf], limits: &Limits) -> Result<Vec<Source>, InputError> {
-    let mut out = Vec::new();
+    use rayon::prelude::*;
+    let mut files: Vec<(PathBuf, PathBuf)> = Vec::new();
     for p in paths {
         let meta = fs::metadata(p).map_err(io_error(p))?;
-        let files: Vec<(PathBuf, PathBuf)> = if meta.is_dir() {
+        if meta.is_dir() {
             let mut found = Vec::new();
             walk(p, &mut found)?;
             found.sort();
-            found
-                .into_iter()
-                .map(|f| (f.strip_prefix(p).unwrap_or(&f).to_path_buf(), f))
-                .collect()
+            files.extend(
+                found
+                    .into_iter()
+                    .map(|f| (f.strip_prefix(p).unwrap_or(&f).to_path_buf(), f)),
+            );
         } else {
             let name = p
                 .file_name()
                 .map(PathBuf::from)
                 .unwrap_or_else(|| p.clone());
-            vec![(name, p.clone())]
-        };
-        for (relative, path) in files {
+            files.push((name, p.clone()));
+        }
+    }
+    // Read (and unpack) in parallel; the order stays the order above.
+    let loaded: Vec<Result<Vec<Source>, InputError>> = files
+        .into_par_iter()
+        .map(|(relative, path)| {
             let bytes = read_file(&path)?;
-            if is_zip(&path) {
-                let parent = relative.parent().map(Path::to_path_buf).unwrap_or_default();
-                for (entry, bytes) in read_zip(&path, &bytes, limits)? {
-                    out.push(Source {
-                        name: format!("{}!{}", path.display(), entry.display()),
-                        path: path.clone(),
-                        relative: parent.join(&entry),
-                        bytes,
-                    });
-                }
-            } else {
-                out.push(Source {
+            if !is_zip(&path) {
+                return Ok(vec![Source {
                     name: path.display().to_string(),
                     path,
                     relative,
                     bytes,
-                });
+                }]);
             }
-        }
+            let parent = relative.parent().map(Path::to_path_buf).unwrap_or_default();
+            Ok(read_zip(&path, &bytes, limits)?
+                .into_iter()
+                .map(|(entry, bytes)| Source {
+                    name: format!("{}!{}", path.display(), entry.display()),
+                    path: path.clone(),
+                    relative: parent.join(&entry),
+                    bytes,
+                })
+                .collect())
+        })
+        .collect();
+    let mut out = Vec::new();
+    for l in loaded {
+        out.extend(l?);
     }
     Ok(out)
 }

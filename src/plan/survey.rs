@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::ids::{IdGen, IdMap};
@@ -156,15 +157,27 @@ impl Survey {
         let mut ids = IdMap::default();
         let mut kept_natural = Vec::new();
         if rules.sys_ids == IdMode::Regenerate {
-            for (id, d) in &self.defined {
-                if generator.is_generated(id) {
-                    continue; // made by this plan already: idempotent
+            // Two SHA-1s per id: generated in parallel, inserted in id order.
+            let defined: Vec<(&String, &Defined)> = self.defined.iter().collect();
+            let fresh: Vec<Option<String>> = defined
+                .par_iter()
+                .map(|(id, d)| {
+                    let kept = generator.is_generated(id) // made by this plan: idempotent
+                        || (d.natural_key && !rules.force_natural_keys);
+                    (!kept).then(|| generator.sys_id(id))
+                })
+                .collect();
+            for ((id, d), new) in defined.into_iter().zip(fresh) {
+                match new {
+                    Some(new) => ids.insert(id, &new),
+                    None if d.natural_key
+                        && !rules.force_natural_keys
+                        && !generator.is_generated(id) =>
+                    {
+                        kept_natural.push((d.table.clone(), id.clone()));
+                    }
+                    None => {}
                 }
-                if d.natural_key && !rules.force_natural_keys {
-                    kept_natural.push((d.table.clone(), id.clone()));
-                    continue;
-                }
-                ids.insert(id, &generator.sys_id(id));
             }
         }
         for (old, new) in &rules.map {
