@@ -37,6 +37,9 @@ pub enum ApplyError {
     /// An input is not well-formed.
     #[error("{0}")]
     Read(ReadError),
+    /// The inputs cannot make the bundle asked for (e.g. `--combine` of a non-`<unload>` file).
+    #[error("{0}")]
+    Bundle(String),
     /// An input could not be rewritten safely.
     #[error("{name}: {source}")]
     Rewrite {

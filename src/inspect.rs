@@ -31,9 +31,7 @@ use serde::Serialize;
 
 use crate::analyze::hosts::HostFinder;
 use crate::analyze::refs::{self, RefKind};
-use crate::analyze::secrets::{
-    CipherShape, DictionaryLearner, SecretReason, SecretRules, ciphertext_shape,
-};
+use crate::analyze::secrets::{CipherShape, DictionaryLearner, SecretReason, SecretRules};
 use crate::error::{Diagnostic, Location, ReadError};
 use crate::model::{self, Record, Shape, Visitor};
 
@@ -539,10 +537,6 @@ impl Visitor for FileVisitor<'_> {
                 st.place(table, attr, '@')
             });
         }
-        let property_type = (r.table == "sys_properties")
-            .then(|| r.value("type"))
-            .flatten();
-        let has_secret_columns = self.rules.has_secret_columns(r.table);
         for f in r.fields() {
             for a in r.field_attrs(f) {
                 self.hosts_in(index, a.raw.as_bytes(), |st| {
@@ -574,27 +568,17 @@ impl Visitor for FileVisitor<'_> {
                     self.host_hits.push(row);
                 }
             }
-            // Secrets: decode only what a rule or a ciphertext marker points at.
-            let known = (has_secret_columns && self.rules.is_secret_column(r.table, f.name))
-                || (property_type.is_some() && f.name == "value");
-            // Ciphertext starts with a noncharacter (UTF-8 lead byte 0xEF) or with `)pR#`.
-            let marker =
-                memchr::memchr(0xEF, raw).is_some() || raw.trim_ascii_start().starts_with(b")pR#");
-            if known || marker {
-                let text = r.text(f);
-                let pt = property_type.as_deref();
-                if let Some(why) = self.rules.classify(r.table, f.name, &text, pt) {
-                    let row = SecretRow {
-                        record: index,
-                        table,
-                        sys_id,
-                        field: self.strings.id(f.name),
-                        depth,
-                        why,
-                        shape: ciphertext_shape(&text),
-                    };
-                    self.secrets.push(row);
-                }
+            if let Some((why, shape)) = self.rules.field_secret(r, f) {
+                let row = SecretRow {
+                    record: index,
+                    table,
+                    sys_id,
+                    field: self.strings.id(f.name),
+                    depth,
+                    why,
+                    shape,
+                };
+                self.secrets.push(row);
             }
         }
     }

@@ -491,3 +491,77 @@ fn user_secret_columns_and_placeholder_templates() {
     assert!(out.contains("<pin>RE-ENTER Lab pin</pin>"), "{out}");
     assert!(!format!("{:?}", applied.report).contains("s3cr3t"));
 }
+
+// Regressions from the first independent review.
+
+#[test]
+fn review_ciphertext_in_cdata_without_a_rule_is_replaced() {
+    let input = br#"<unload><x_t action="INSERT_OR_UPDATE"><u_key><![CDATA[)pR#c2VjcmV0c2VjcmV0]]></u_key><sys_id>0123456789abcdef0123456789abcdef</sys_id></x_t></unload>"#;
+    let applied = run(&Plan::default(), "cdata", input);
+    no_ciphertext("cdata", &applied.outputs[0].bytes);
+    assert_eq!(applied.report.secrets.len(), 1);
+    let mut i = Inspector::new();
+    i.add("x", &input[..]).unwrap();
+    assert_eq!(i.finish().files[0].secrets.len(), 1, "inspect sees it too");
+}
+
+#[test]
+fn review_bad_reference_messages_do_not_echo_values() {
+    let input =
+        b"<unload><x action=\"INSERT_OR_UPDATE\"><password>ab&Hunter2;</password></x></unload>";
+    let err =
+        sn_retarget::model::read(input, &mut sn_retarget::model::Collect::default()).unwrap_err();
+    let shown = format!("{err}\n{}", err.location().snippet.as_ref().unwrap());
+    assert!(!shown.contains("Hunter2"), "{shown}");
+}
+
+#[test]
+fn review_self_closing_field_with_attribute_edit_and_set() {
+    let input = br#"<unload><t action="INSERT_OR_UPDATE"><u_ep display_value="https://dev1.service-now.com/"/><sys_id>0123456789abcdef0123456789abcdef</sys_id></t></unload>"#;
+    let plan = Plan {
+        target: Some("prod1".into()),
+        sources: vec!["dev1".into()],
+        set: vec!["t.u_ep=X".into()],
+        ..Plan::default()
+    };
+    let out = String::from_utf8(run(&plan, "sc", input).outputs.remove(0).bytes).unwrap();
+    assert!(
+        out.contains(r#"<u_ep display_value="https://prod1.service-now.com/">X</u_ep>"#),
+        "{out}"
+    );
+}
+
+#[test]
+fn review_unreadable_payload_with_ciphertext_fails_closed() {
+    let input = "<unload><sys_update_xml action=\"INSERT_OR_UPDATE\"><payload>&lt;record_update&gt;&lt;x action=\"I\"&gt;&lt;password&gt;\u{FDDE}\u{FDDF}abc&lt;/passw&gt;&lt;/x&gt;&lt;/record_update&gt;</payload></sys_update_xml></unload>";
+    let err = apply(&Plan::default(), &[("p.xml", input.as_bytes())], false).unwrap_err();
+    assert!(err.to_string().contains("ciphertext left"), "{err}");
+}
+
+#[test]
+fn review_kept_secret_edited_by_set_stays_out_of_the_report() {
+    let input = br#"<unload><oauth_entity action="INSERT_OR_UPDATE"><client_secret>plain-s3cret</client_secret><sys_id>0123456789abcdef0123456789abcdef</sys_id></oauth_entity></unload>"#;
+    let plan = Plan {
+        secrets: SecretMode::Keep,
+        replace: vec!["oauth_entity.client_secret:s3cret=other".into()],
+        ..Plan::default()
+    };
+    let applied = run(&plan, "keep", input);
+    assert_eq!(applied.outputs[0].edits, 1);
+    assert!(!format!("{:?}", applied.report).contains("plain-s3cret"));
+}
+
+#[test]
+fn review_mixed_content_keeps_its_child_elements() {
+    let path = manifest_dir().join("fixtures/unload_mixed.xml");
+    let bytes = std::fs::read(path).unwrap();
+    let plan = Plan {
+        replace: vec!["sys_script.filter_condition:active=true=active=false".into()],
+        ..Plan::default()
+    };
+    let out = String::from_utf8(run(&plan, "mixed", &bytes).outputs.remove(0).bytes).unwrap();
+    assert!(
+        out.contains("<item display_value=\"\" endquery=\"false\""),
+        "child elements kept"
+    );
+}

@@ -465,3 +465,57 @@ fn ctrl_c_leaves_nothing_behind() {
         assert!(out.join("manifest.json").exists());
     }
 }
+
+#[test]
+fn combine_through_the_cli_describes_one_file() {
+    let d = tmp("combine");
+    let out = d.join("c");
+    let st = bin()
+        .args(["bundle", "--combine", "--target", "acme", "-q"])
+        .arg(manifest_dir().join("fixtures/seed000_dev"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["order"].as_array().unwrap().len(), 1);
+    assert_eq!(m["order"][0]["file"], "01_combined.xml");
+    assert_eq!(m["order"][0]["records"].as_array().unwrap().len(), 5);
+    let checklist = std::fs::read_to_string(out.join("CHECKLIST.md")).unwrap();
+    assert!(
+        checklist.contains("in `01_combined.xml`") && !checklist.contains("04_"),
+        "{checklist}"
+    );
+    // Only <unload> exports combine.
+    let st = bin()
+        .args(["bundle", "--combine", "--target", "acme", "-q"])
+        .arg(manifest_dir().join("fixtures/dictionary.xml"))
+        .arg("--out")
+        .arg(d.join("bad"))
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&st.stderr).contains("--combine takes <unload> exports only"));
+}
+
+#[test]
+fn force_never_replaces_an_input_archive() {
+    let d = tmp("forcezip");
+    let zip = seed_zip(&d);
+    let before = std::fs::read(&zip).unwrap();
+    let st = bin()
+        .args(["bundle", "--target", "acme", "--force", "-q"])
+        .arg(&zip)
+        .arg("--out")
+        .arg(&zip)
+        .output()
+        .unwrap();
+    assert_eq!(st.status.code(), Some(2));
+    assert_eq!(std::fs::read(&zip).unwrap(), before);
+}

@@ -38,8 +38,9 @@ fn is_label_byte(b: u8) -> bool {
 /// ```
 #[derive(Debug, Clone)]
 pub struct HostFinder {
-    /// `.service`, the prefix both instance domains share: one pass finds both.
-    finder: memmem::Finder<'static>,
+    /// `.service` and `.SERVICE`, the prefix both instance domains share: a pass each finds
+    /// both domains in lower or upper case (mixed case such as `.Service-Now.com` is not seen).
+    finders: [memmem::Finder<'static>; 2],
 }
 
 impl Default for HostFinder {
@@ -52,17 +53,30 @@ impl HostFinder {
     /// A finder for [`INSTANCE_DOMAINS`].
     pub fn new() -> HostFinder {
         HostFinder {
-            finder: memmem::Finder::new(b".service").into_owned(),
+            finders: [
+                memmem::Finder::new(b".service").into_owned(),
+                memmem::Finder::new(b".SERVICE").into_owned(),
+            ],
         }
     }
 
     /// Every instance host in `text`, in order of position.
     pub fn find_all<'t>(&'t self, text: &'t [u8]) -> impl Iterator<Item = HostMatch<'t>> + 't {
-        self.finder.find_iter(text).filter_map(move |at| {
+        let lower = self.finders[0].find_iter(text);
+        // Upper case is rare: only looked for when the text has an `S` at all.
+        let upper = memchr::memchr(b'S', text)
+            .map(|_| self.finders[1].find_iter(text))
+            .into_iter()
+            .flatten();
+        let mut hits: Vec<usize> = lower.chain(upper).collect();
+        hits.sort_unstable();
+        hits.into_iter().filter_map(move |at| {
             let rest = &text[at..];
             let dlen = INSTANCE_DOMAINS
                 .iter()
-                .find(|d| rest.starts_with(d.as_bytes()))?
+                .find(|d| {
+                    rest.len() >= d.len() && rest[..d.len()].eq_ignore_ascii_case(d.as_bytes())
+                })?
                 .len();
             host_at(text, at, dlen)
         })
@@ -125,6 +139,10 @@ mod tests {
         assert!(hosts("dev1.service-now.com.evil.example").is_empty());
         assert!(hosts("dev1.service-now.community").is_empty());
         assert!(hosts("https://.service-now.com").is_empty());
+        assert_eq!(
+            hosts("HTTPS://DEV1.SERVICE-NOW.COM/x"),
+            ["DEV1.SERVICE-NOW.COM"]
+        );
         assert_eq!(
             hosts("a.gov.servicenowservices.com, hi.service-now.com"),
             ["a.gov.servicenowservices.com", "hi.service-now.com"]

@@ -72,6 +72,20 @@ pub enum CipherShape {
 
 const FDDE: &str = "\u{FDDE}";
 
+/// `true` for the noncharacters U+FDD0..U+FDEF that frame KMF values (no real text has them).
+pub fn is_kmf_char(c: char) -> bool {
+    ('\u{FDD0}'..='\u{FDEF}').contains(&c)
+}
+
+/// `true` when `bytes` may hold ciphertext: a KMF noncharacter (UTF-8 `EF B7 90..AF`) or
+/// `)pR#`. A quick filter before decoding; [`ciphertext_shape`] decides.
+pub fn may_hold_ciphertext(bytes: &[u8]) -> bool {
+    memchr::memchr_iter(0xEF, bytes).any(|i| {
+        bytes.get(i + 1) == Some(&0xB7)
+            && bytes.get(i + 2).is_some_and(|b| (0x90..=0xAF).contains(b))
+    }) || memchr::memmem::find(bytes, b")pR#").is_some()
+}
+
 /// The ciphertext shape of `value`, if it has one.
 ///
 /// ```
@@ -84,7 +98,7 @@ pub fn ciphertext_shape(value: &str) -> Option<CipherShape> {
     let v = value.trim();
     // KMF framing uses noncharacters U+FDD0..U+FDEF, which no real text contains: any of them
     // marks the value.
-    if v.starts_with(FDDE) || v.contains(|c: char| ('\u{FDD0}'..='\u{FDEF}').contains(&c)) {
+    if v.starts_with(FDDE) || v.contains(is_kmf_char) {
         return Some(CipherShape::Noncharacter);
     }
     if let Some(rest) = v.strip_prefix(")pR#") {
@@ -163,6 +177,30 @@ impl SecretRules {
         ciphertext_shape(value).map(|_| SecretReason::Ciphertext)
     }
 
+    /// Why the value of `field` of `record` is a secret, if it is, and its ciphertext shape.
+    ///
+    /// The one place both `inspect` and the rewrite decide: a known column, a password
+    /// property, or a value shaped like ciphertext (CDATA-wrapped too). Payload fields are
+    /// never secrets themselves (their records are read, or they pass through untouched).
+    pub fn field_secret(
+        &self,
+        record: &crate::model::Record<'_>,
+        field: &crate::model::Field<'_>,
+    ) -> Option<(SecretReason, Option<CipherShape>)> {
+        if field.payload.is_some() {
+            return None;
+        }
+        let property = record.table == "sys_properties" && field.name == "value";
+        let known = self.is_secret_column(record.table, field.name);
+        if !known && !property && !may_hold_ciphertext(record.raw(field)) {
+            return None;
+        }
+        let property_type = if property { record.value("type") } else { None };
+        let text = record.text(field);
+        let why = self.classify(record.table, field.name, &text, property_type.as_deref())?;
+        Some((why, ciphertext_shape(&text)))
+    }
+
     /// The columns in force, sorted.
     pub fn columns(&self) -> impl Iterator<Item = (&str, &str)> {
         self.columns
@@ -225,19 +263,18 @@ impl DictionaryLearner {
     }
 }
 
-/// Column names whose text is masked in snippets (whatever the table).
-const MASKED_TAGS: [&str; 10] = [
-    "password",
-    "client_secret",
-    "basic_auth_password",
-    "signing_key_password",
-    "shared_key",
-    "jdbc_password",
-    "scp_password",
-    "api_key",
-    "secret_key",
-    "token",
-];
+/// Column names whose text is masked in snippets (whatever the table): every known secret
+/// column, `value` (a password property's), and names that say what they hold.
+fn masked_tags() -> impl Iterator<Item = &'static str> {
+    KNOWN_SECRET_COLUMNS.iter().map(|(_, f)| *f).chain([
+        "value",
+        "secret",
+        "secret_key",
+        "client_secret",
+        "private_key",
+        "passphrase",
+    ])
+}
 
 /// Masks everything in `line` that may be a secret: ciphertext runs, and the text after the
 /// start tag of a secret-looking column (plain or escaped). Used for every snippet shown.
@@ -280,7 +317,7 @@ fn secret_regions(line: &str) -> Vec<(usize, usize)> {
     let mut regions = Vec::new();
     // Ciphertext runs: from the first noncharacter back to the start of the value, on to its end.
     let mut i = 0;
-    while let Some(k) = line[i..].find(|c: char| ('\u{FDD0}'..='\u{FDEF}').contains(&c)) {
+    while let Some(k) = line[i..].find(is_kmf_char) {
         let hit = i + k;
         let start = line[..hit]
             .rfind(|c: char| c == '>' || c == ';' || c.is_whitespace())
@@ -295,11 +332,21 @@ fn secret_regions(line: &str) -> Vec<(usize, usize)> {
     for (k, _) in line.match_indices(")pR#") {
         regions.push((k, stop(k)));
     }
-    for tag in MASKED_TAGS {
-        for open in [format!("<{tag}>"), format!("&lt;{tag}&gt;")] {
+    for tag in masked_tags() {
+        for (lt, gt) in [("<", ">"), ("&lt;", "&gt;")] {
+            let open = format!("{lt}{tag}");
+            let close = format!("{lt}/{tag}");
             for (k, _) in line.match_indices(&open) {
-                let s = k + open.len();
-                let e = line[s..].find(['<', '&']).map_or(line.len(), |j| s + j);
+                let after = k + open.len();
+                // `<tag>` or `<tag attr="...">`, not `<tag_other>`.
+                if !line[after..].starts_with(gt) && !line[after..].starts_with(' ') {
+                    continue;
+                }
+                let Some(g) = line[after..].find(gt) else {
+                    continue;
+                };
+                let s = after + g + gt.len();
+                let e = line[s..].find(&close).map_or(line.len(), |j| s + j);
                 if e > s {
                     regions.push((s, e));
                 }
@@ -357,6 +404,15 @@ mod tests {
         // A window that starts inside a value still hides the part before the noncharacter.
         let m = mask_secrets("GVha2Vk\u{FDEE}\u{FDEF}</client_secret><name>");
         assert!(!m.contains("GVha2Vk"), "{m}");
+        // Entities and CDATA inside a secret, and attributes on its tag, are masked too.
+        for line in [
+            "<password>p&amp;Sup3r</password>",
+            "<password><![CDATA[Sup3r]]></password>",
+            "<client_secret display_value=\"\">Sup3r</client_secret>",
+            "&lt;password&gt;p&amp;amp;Sup3r&lt;/password&gt;",
+        ] {
+            assert!(!mask_secrets(line).contains("Sup3r"), "{line}");
+        }
         // The caret moves with the text.
         let (m, c) = mask_secrets_at("<password>hunter2</password><x", 28);
         assert_eq!(&m[c..], "<x");

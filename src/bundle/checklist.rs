@@ -50,7 +50,17 @@ pub fn checklist(
     let mut secrets: Vec<_> = report.secrets.iter().collect();
     secrets.sort_by_key(|s| position.get(s.file.as_str()).copied().unwrap_or(usize::MAX));
     let _ = writeln!(t, "\n## Secrets to re-enter ({})\n", secrets.len());
-    if secrets.is_empty() {
+    let kept: usize = inventory.files.iter().map(|f| f.secrets.len()).sum();
+    if secrets.is_empty() && plan.secrets == crate::plan::SecretMode::Keep && kept > 0 {
+        let _ = writeln!(
+            t,
+            "Secrets were kept (--secrets keep): {kept} encrypted value(s) travel as they are and will not"
+        );
+        let _ = writeln!(
+            t,
+            "decrypt on the target unless KMF Key Exchange is set up. Re-enter them after import."
+        );
+    } else if secrets.is_empty() {
         let _ = writeln!(t, "None: no secret value was found in the bundle.");
     } else {
         let _ = writeln!(

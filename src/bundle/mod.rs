@@ -20,6 +20,7 @@ use rayon::prelude::*;
 use crate::apply::{ApplyError, ApplyReport, apply_with};
 use crate::inspect::{FileReport, Inspector, Inventory};
 use crate::io::Source;
+use crate::model::Shape;
 use crate::plan::Plan;
 use crate::plan::tokens::Rule;
 use order::{Order, Reason, Unit, UnitRef};
@@ -157,16 +158,40 @@ fn numbered(position: usize, count: usize, original: &str) -> String {
 ///     "03_2_oauth_user_profile.xml", "04_1_my_sn_instance.xml", "manifest.json", "CHECKLIST.md"]);
 /// ```
 pub fn build(plan: &Plan, sources: &[Source]) -> Result<Bundle, ApplyError> {
-    build_with(plan, sources, &|| {})
+    build_with(plan, sources, false, &|| {})
 }
 
-/// [`build`], calling `progress` once per file rewritten.
+/// [`build`], calling `progress` once per file rewritten; with `combine`, the outputs become
+/// one `<unload>` (`01_combined.xml`, see [`combine`]), and the manifest and checklist say so.
 pub fn build_with(
     plan: &Plan,
     sources: &[Source],
+    combine_all: bool,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Bundle, ApplyError> {
     let (inventory, order) = order_sources(sources)?;
+    if combine_all {
+        if let Some(f) = inventory.files.iter().find(|f| {
+            !matches!(
+                f.shape,
+                Some(
+                    Shape::UpdateSet
+                        | Shape::RecordExport
+                        | Shape::ListExport
+                        | Shape::MixedExport
+                        | Shape::EmptyUnload
+                )
+            )
+        }) {
+            return Err(ApplyError::Bundle(format!(
+                "{}: --combine takes <unload> exports only (this is a {})",
+                f.path,
+                f.shape
+                    .as_ref()
+                    .map_or_else(|| "file".to_string(), ToString::to_string)
+            )));
+        }
+    }
     let inputs: Vec<(&str, &[u8])> = sources
         .iter()
         .map(|s| (s.name.as_str(), s.bytes.as_slice()))
@@ -239,6 +264,47 @@ pub fn build_with(
             "reference cycle between {}: broken by import priority",
             c.join(", ")
         ));
+    }
+    if combine_all {
+        let outputs = std::mem::take(&mut files);
+        let (combined, corder) =
+            combine(&outputs).map_err(|e| ApplyError::Bundle(format!("--combine: {e}")))?;
+        let mut counts = BTreeMap::new();
+        for e in &entries {
+            for (rule, n) in &e.counts {
+                *counts.entry(*rule).or_insert(0) += n;
+            }
+        }
+        let (_, records) = {
+            let mut c = crate::model::Collect::default();
+            let outcome = crate::model::read(&combined, &mut c)
+                .map_err(|e| ApplyError::Bundle(format!("--combine: {e}")))?;
+            c.sort();
+            (outcome, c.records)
+        };
+        entries = vec![ManifestEntry {
+            position: 1,
+            file: "01_combined.xml".into(),
+            input: format!("{} input file(s)", sources.len()),
+            reason: Reason::Combined {
+                units: corder.sequence.len(),
+            },
+            records: records
+                .iter()
+                .filter(|r| r.place.depth == 0 && r.place.parent.is_none())
+                .map(|r| ManifestRecord {
+                    table: r.table.clone(),
+                    sys_id: r.sys_id.clone(),
+                    name: r.field("name").map(|f| f.text.clone()),
+                })
+                .collect(),
+            payload_records: records.iter().filter(|r| r.place.depth > 0).count(),
+            sha256: sha256_hex(&combined),
+            edits: entries.iter().map(|e| e.edits).sum(),
+            counts,
+        }];
+        names = vec!["01_combined.xml".to_string(); count];
+        files.push(("01_combined.xml".to_string(), combined));
     }
     let manifest = Manifest {
         tool: format!("sn-retarget {}", env!("CARGO_PKG_VERSION")),

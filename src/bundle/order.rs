@@ -66,6 +66,11 @@ pub enum Reason {
         /// The priority (0 first).
         rank: u8,
     },
+    /// All units combined into one document (`--combine`), records in import order.
+    Combined {
+        /// How many units (top-level records, or whole update sets) it holds.
+        units: usize,
+    },
     /// Placed first among the members of a reference cycle.
     CycleBroken {
         /// Unit indexes of the cycle's members.
@@ -156,13 +161,15 @@ pub fn order(units: &[Unit]) -> Order {
         let u = match ready.pop() {
             Some(Reverse((_, u))) => u,
             None => {
-                // A cycle: break it at its best-ranked member.
-                let remaining: Vec<usize> = (0..n).filter(|&u| !placed[u]).collect();
-                let &start = remaining
+                // A cycle: break it at the best-ranked unit that is on one (a unit merely
+                // waiting behind a cycle is not a member).
+                let mut remaining: Vec<usize> = (0..n).filter(|&u| !placed[u]).collect();
+                remaining.sort_by_key(|&u| (ranks[u].0, u));
+                let (start, members) = remaining
                     .iter()
-                    .min_by_key(|&&u| (ranks[u].0, u))
-                    .expect("units remain");
-                let members = cycle_members(start, &preds, &succs, &placed);
+                    .map(|&u| (u, cycle_members(u, &preds, &succs, &placed)))
+                    .find(|(_, m)| m.len() > 1)
+                    .unwrap_or_else(|| (remaining[0], vec![remaining[0]]));
                 cycles.push(members.clone());
                 forced.insert(start, members);
                 start
@@ -252,6 +259,21 @@ mod tests {
         let o = order(&units);
         let seq: Vec<usize> = o.sequence.iter().map(|p| p.unit).collect();
         assert_eq!(seq, [3, 1, 0, 2]);
+    }
+
+    #[test]
+    fn a_unit_waiting_behind_a_cycle_is_not_its_member() {
+        // 0 needs 1; 1 and 2 need each other: the cycle is {1, 2}, broken at 1; then 0 (an app
+        // record, ranked first) may go, since all it needs is placed.
+        let units = [
+            unit("a", "sys_app", "0", &["1"]),
+            unit("b", "sys_script", "1", &["2"]),
+            unit("c", "sys_script", "2", &["1"]),
+        ];
+        let o = order(&units);
+        assert_eq!(o.cycles, [vec![1, 2]]);
+        let seq: Vec<usize> = o.sequence.iter().map(|p| p.unit).collect();
+        assert_eq!(seq, [1, 0, 2]);
     }
 
     #[test]

@@ -130,6 +130,20 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    if let Some(report) = &a.report {
+        if dests.contains(report) || files.iter().any(|f| same_file(&f.path, report)) {
+            bail!(
+                "{}: the report would replace an input or an output",
+                report.display()
+            );
+        }
+        if !a.force && report.exists() {
+            bail!(
+                "{}: already exists (use --force to replace it)",
+                report.display()
+            );
+        }
+    }
     if !a.dry_run {
         for (output, dest) in applied.outputs.iter().zip(&dests) {
             write_atomic(dest, &output.bytes, a.force)?;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use rayon::prelude::*;
 use sn_retarget::bundle::{self, order::Reason};
-use sn_retarget::io::{Limits, is_zip, load_inputs, temp_path, write_atomic, zip_bytes};
+use sn_retarget::io::{Limits, is_zip, load_inputs, same_file, temp_path, write_atomic, zip_bytes};
 
 use super::apply::plan_from;
 use super::cleanup::Pending;
@@ -20,29 +20,17 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
     if sources.is_empty() {
         bail!("no *.xml input found");
     }
-    check_destination(&a.out, a.force)?;
+    check_destination(&a.out, a.force, &a.inputs)?;
     let progress = super::progress::bar(sources.len(), a.quiet);
-    let built = bundle::build_with(&plan, &sources, &|| progress.inc(1));
+    let built = bundle::build_with(&plan, &sources, a.combine, &|| progress.inc(1));
     progress.finish_and_clear();
-    let mut b = match built {
+    let b = match built {
         Ok(b) => b,
         Err(e) => {
             eprintln!("sn-retarget: error: {e}");
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
-    if a.combine {
-        let outputs: Vec<(String, Vec<u8>)> = b
-            .files
-            .iter()
-            .filter(|(n, _)| n != "manifest.json" && n != "CHECKLIST.md")
-            .cloned()
-            .collect();
-        let (combined, _) = bundle::combine(&outputs)?;
-        b.files
-            .retain(|(n, _)| n == "manifest.json" || n == "CHECKLIST.md");
-        b.files.insert(0, ("01_combined.xml".to_string(), combined));
-    }
     write_bundle(&a.out, &b.files, a.force)?;
     for w in &b.warnings {
         eprintln!("sn-retarget: warning: {w}");
@@ -61,8 +49,9 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Refuses an existing destination unless forced, and then only a previous bundle.
-fn check_destination(out: &Path, force: bool) -> anyhow::Result<()> {
+/// Refuses an existing destination unless forced, and then replaces only a previous bundle
+/// (a folder or zip holding `manifest.json`), never an input.
+fn check_destination(out: &Path, force: bool, inputs: &[PathBuf]) -> anyhow::Result<()> {
     if std::fs::symlink_metadata(out).is_err() {
         return Ok(());
     }
@@ -72,7 +61,23 @@ fn check_destination(out: &Path, force: bool) -> anyhow::Result<()> {
             out.display()
         );
     }
-    if out.is_dir() && !out.join("manifest.json").is_file() {
+    if inputs
+        .iter()
+        .any(|i| same_file(i, out) || i.starts_with(out))
+    {
+        bail!("{}: is an input; inputs are never modified", out.display());
+    }
+    let is_bundle = if out.is_dir() {
+        out.join("manifest.json").is_file()
+    } else if is_zip(out) {
+        std::fs::read(out).ok().is_some_and(|b| {
+            zip::ZipArchive::new(std::io::Cursor::new(b))
+                .is_ok_and(|z| z.file_names().any(|n| n == "manifest.json"))
+        })
+    } else {
+        false
+    };
+    if !is_bundle {
         bail!(
             "{}: exists and is not an sn-retarget bundle (no manifest.json); not replaced",
             out.display()
@@ -104,10 +109,21 @@ fn write_bundle(out: &Path, files: &[(String, Vec<u8>)], force: bool) -> anyhow:
                 f.sync_all()?;
                 Ok(())
             })?;
-        if out.is_dir() {
-            std::fs::remove_dir_all(out).with_context(|| out.display().to_string())?;
+        // The old bundle is moved aside first and removed only once the new one is in place.
+        let old = out.with_extension(format!("sn-retarget-old-{}", std::process::id()));
+        let had_old = out.is_dir();
+        if had_old {
+            std::fs::rename(out, &old).with_context(|| out.display().to_string())?;
         }
-        std::fs::rename(&stage, out).with_context(|| out.display().to_string())?;
+        if let Err(e) = std::fs::rename(&stage, out) {
+            if had_old {
+                let _ = std::fs::rename(&old, out);
+            }
+            return Err(e).with_context(|| out.display().to_string());
+        }
+        if had_old {
+            let _ = std::fs::remove_dir_all(&old);
+        }
         Ok(())
     })();
     if result.is_err() {
@@ -148,6 +164,7 @@ pub fn order(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
                     "nothing it references is in the bundle; kept in input order".to_string()
                 }
             }
+            Reason::Combined { units } => format!("{units} units combined"),
             Reason::CycleBroken { members } => {
                 let m: Vec<&str> = members.iter().map(|u| name(*u)).collect();
                 format!("first of a reference cycle ({}), by priority", m.join(", "))

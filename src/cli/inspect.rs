@@ -5,17 +5,16 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use sn_retarget::inspect::Inspector;
-use sn_retarget::io::{expand_inputs, read_file};
+use sn_retarget::io::{Limits, load_inputs};
 
 use super::EXIT_BAD_INPUT;
 
 pub fn run(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
-    let files = expand_inputs(inputs)?;
+    let sources = load_inputs(inputs, &Limits::default())?;
     let mut inspector = Inspector::new();
     let mut failed = false;
-    for path in &files {
-        let bytes = read_file(path)?;
-        if let Err(e) = inspector.add(&path.display().to_string(), bytes) {
+    for source in sources {
+        if let Err(e) = inspector.add(&source.name, source.bytes) {
             failed = true;
             eprintln!("sn-retarget: error: {e}");
             if let Some(s) = &e.location().snippet {

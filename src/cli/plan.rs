@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use sn_retarget::inspect::Inspector;
-use sn_retarget::io::{expand_inputs, read_file, write_atomic};
+use sn_retarget::io::{Limits, load_inputs, write_atomic};
 use sn_retarget::plan::infer_plan;
 
 use super::EXIT_BAD_INPUT;
@@ -17,9 +17,8 @@ pub fn run(
     force: bool,
 ) -> anyhow::Result<ExitCode> {
     let mut inspector = Inspector::new();
-    for path in expand_inputs(inputs)? {
-        let bytes = read_file(&path)?;
-        if let Err(e) = inspector.add(&path.display().to_string(), bytes) {
+    for source in load_inputs(inputs, &Limits::default())? {
+        if let Err(e) = inspector.add(&source.name, source.bytes) {
             eprintln!("sn-retarget: error: {e}");
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }

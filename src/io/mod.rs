@@ -64,7 +64,8 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> InputError + Copy + '_ {
     }
 }
 
-/// Expands `paths` into the files to read: files as given, folders walked for `*.xml`.
+/// Expands `paths` into the files to read: files as given, folders walked for `*.xml` (zip
+/// archives are for [`load_inputs`]).
 ///
 /// ```
 /// # let dir = std::env::temp_dir().join(format!("snr-doc-{}", std::process::id()));
@@ -83,6 +84,7 @@ pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
         if meta.is_dir() {
             let mut found = Vec::new();
             walk(p, &mut found)?;
+            found.retain(|f| is_xml(f));
             found.sort();
             out.extend(found);
         } else {

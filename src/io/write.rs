@@ -48,15 +48,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<(), Output
     if !force && fs::symlink_metadata(path).is_ok() {
         return Err(OutputError::Exists(path.to_path_buf()));
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&dir).map_err(io)?;
-    let name = path
-        .file_name()
-        .map_or_else(|| "out".into(), |n| n.to_string_lossy());
-    let tmp = dir.join(format!(".{name}.sn-retarget-{}.tmp", std::process::id()));
+    let tmp = temp_path(path);
+    if let Some(dir) = tmp.parent() {
+        fs::create_dir_all(dir).map_err(io)?;
+    }
     let result = (|| {
         let mut f = fs::OpenOptions::new()
             .write(true)

@@ -56,7 +56,8 @@ impl OwnedRecord {
 /// Collects [`OwnedRecord`]s in document order.
 #[derive(Debug, Default, Clone)]
 pub struct Collect {
-    /// The records, sorted by index once reading is done ([`crate::model::read`] does it).
+    /// The records, in the order the reader hands them over (a nested record before the record
+    /// holding it); call [`Collect::sort`] for document order.
     pub records: Vec<OwnedRecord>,
 }
 

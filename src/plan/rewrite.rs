@@ -232,7 +232,11 @@ impl Rewriter {
             edits: edits.len(),
             counts,
             entries,
-            secrets: secrets.into_iter().map(|(_, n)| n).collect(),
+            secrets: {
+                let mut secrets = secrets;
+                secrets.sort_by_key(|(i, _)| *i);
+                secrets.into_iter().map(|(_, n)| n).collect()
+            },
             warnings,
         })
     }
@@ -270,9 +274,9 @@ impl Visitor for NoVisit {
     fn discard_from(&mut self, _: usize) {}
 }
 
-/// The first ciphertext-looking byte offset in `bytes`, if any.
+/// The first ciphertext-looking byte offset in `bytes`, if any: a KMF noncharacter, or
+/// `)pR#` followed by base64 (up to the end of the value, CDATA included).
 fn find_ciphertext(bytes: &[u8]) -> Option<usize> {
-    // U+FDD0..U+FDEF encode as EF B7 90..AF.
     let mut at = 0;
     while let Some(k) = memchr::memchr(0xEF, &bytes[at..]) {
         let i = at + k;
@@ -286,7 +290,7 @@ fn find_ciphertext(bytes: &[u8]) -> Option<usize> {
     for i in memchr::memmem::find_iter(bytes, b")pR#") {
         let end = bytes[i..]
             .iter()
-            .position(|b| matches!(b, b'<' | b'&' | b'"' | b'\'') || b.is_ascii_whitespace())
+            .position(|b| matches!(b, b'<' | b'&' | b'"' | b'\'' | b']') || b.is_ascii_whitespace())
             .map_or(bytes.len(), |k| i + k);
         if std::str::from_utf8(&bytes[i..end]).is_ok_and(|s| ciphertext_shape(s).is_some()) {
             return Some(i);
@@ -415,12 +419,12 @@ impl Planner<'_, '_> {
         let (local_span, local) = match f.kind {
             ValueKind::SelfClosing if text.is_empty() => return,
             ValueKind::SelfClosing => {
-                let element =
-                    std::str::from_utf8(&r.buffer()[f.element.range()]).unwrap_or_default();
-                let open = element.trim_end_matches("/>").trim_end();
+                // Only the closing `/>` changes, so edits inside the tag's attributes stay
+                // disjoint: `<x a="1"/>` becomes `<x a="1">value</x>`.
+                let end = f.element.end;
                 (
-                    f.element,
-                    format!("{open}>{}</{}>", escape_text(text, self.quot), f.name),
+                    Span::new(end - 2, end),
+                    format!(">{}</{}>", escape_text(text, self.quot), f.name),
                 )
             }
             ValueKind::Cdata if !text.is_empty() => (f.content, cdata_section(text)),
@@ -530,6 +534,11 @@ impl Planner<'_, '_> {
             }
         }
         let rule = rule?;
+        if f.kind == ValueKind::Mixed {
+            // Rebuilding mixed content from its text would drop its child elements: only
+            // --set (which replaces the value on purpose) may; tokens are edited in place.
+            return None;
+        }
         let new = self.w.tokens.apply_to(&new);
         (new != cur).then_some((new, rule))
     }
@@ -561,9 +570,6 @@ impl Visitor for Planner<'_, '_> {
                     .or_insert(0) += 1;
             }
         }
-        let property_type = (r.table == "sys_properties")
-            .then(|| r.value("type"))
-            .flatten();
         let keep_secrets = self.w.rules.secrets == SecretMode::Keep;
         for f in r.fields() {
             for a in r.field_attrs(f) {
@@ -596,46 +602,35 @@ impl Visitor for Planner<'_, '_> {
             if f.payload.is_some_and(|p| p.read) {
                 continue; // its records are rewritten themselves
             }
-            if !keep_secrets {
-                let raw = r.raw(f);
-                let candidate = self.secret_rules.is_secret_column(r.table, f.name)
-                    || (property_type.is_some() && f.name == "value")
-                    || memchr::memchr(0xEF, raw).is_some()
-                    || raw.trim_ascii_start().starts_with(b")pR#");
-                if candidate {
-                    let text = r.text(f);
-                    let pt = property_type.as_deref();
-                    if let Some(why) = self.secret_rules.classify(r.table, f.name, &text, pt) {
-                        let new_id = self.w.new_sys_id(r);
-                        let name = r.display_name().map(|n| n.trim().to_string());
-                        let value = match self.w.rules.secrets {
-                            SecretMode::Blank => String::new(),
-                            _ => self.w.placeholder(
-                                r.table,
-                                f.name,
-                                new_id.as_deref(),
-                                name.as_deref(),
-                            ),
-                        };
-                        let shown = format!("(secret: {})", serde_plain(why));
-                        self.whole_value(r, f, &value, Rule::Secret, Some(shown));
-                        self.secrets.push((
-                            index,
-                            SecretNote {
-                                table: r.table.to_string(),
-                                sys_id: new_id,
-                                name,
-                                field: f.name.to_string(),
-                                depth: r.place.depth,
-                                placeholder: value,
-                            },
-                        ));
-                        continue;
-                    }
-                }
+            let secret = self.secret_rules.field_secret(r, f);
+            if let (false, Some((why, _))) = (keep_secrets, secret) {
+                let new_id = self.w.new_sys_id(r);
+                let name = r.display_name().map(|n| n.trim().to_string());
+                let value = match self.w.rules.secrets {
+                    SecretMode::Blank => String::new(),
+                    _ => self
+                        .w
+                        .placeholder(r.table, f.name, new_id.as_deref(), name.as_deref()),
+                };
+                let shown = format!("(secret: {})", serde_plain(why));
+                self.whole_value(r, f, &value, Rule::Secret, Some(shown));
+                self.secrets.push((
+                    index,
+                    SecretNote {
+                        table: r.table.to_string(),
+                        sys_id: new_id,
+                        name,
+                        field: f.name.to_string(),
+                        depth: r.place.depth,
+                        placeholder: value,
+                    },
+                ));
+                continue;
             }
+            // A kept secret edited by --set or --replace: its old value stays out of the report.
+            let shown = secret.map(|(why, _)| format!("(secret: {})", serde_plain(why)));
             match self.field_rules(r, f) {
-                Some((new, rule)) => self.whole_value(r, f, &new, rule, None),
+                Some((new, rule)) => self.whole_value(r, f, &new, rule, shown),
                 None => self.tokens_in(index, f.name, r.file_span(f.content)),
             }
         }

@@ -99,11 +99,7 @@ pub struct Tokenizer<'a> {
 impl<'a> Tokenizer<'a> {
     /// A tokenizer over `src`. A UTF-8 BOM at the start is skipped.
     pub fn new(src: &'a [u8]) -> Tokenizer<'a> {
-        let pos = if src.starts_with(b"\xEF\xBB\xBF") {
-            3
-        } else {
-            0
-        };
+        let pos = bom_len(src);
         Tokenizer {
             src,
             pos,
@@ -208,12 +204,7 @@ impl<'a> Tokenizer<'a> {
         let span = Span::new(start, end);
         let target = &src[start + 2..target_end];
         if target.eq_ignore_ascii_case(b"xml") {
-            let bom = if src.starts_with(b"\xEF\xBB\xBF") {
-                3
-            } else {
-                0
-            };
-            if start != bom {
+            if start != bom_len(src) {
                 return err(start, SyntaxError::MisplacedDeclaration);
             }
             return Ok(Token::Declaration(span));
@@ -428,16 +419,21 @@ pub(crate) fn check_reference(src: &[u8], amp: usize) -> Result<usize, ScanError
 }
 
 fn reference_preview(src: &[u8], amp: usize) -> String {
-    // References are markup, not values: at most a short name is shown.
-    let end = (amp + 10).min(src.len());
-    let mut s: String = lossy(&src[amp..end])
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '&' | '#' | ';'))
-        .collect();
-    if s.len() <= 1 {
-        s = "'&' not followed by a reference".to_string();
+    // What follows a bad `&` may be part of a secret value: only its shape is described.
+    match src.get(amp + 1) {
+        Some(b'#') => "(a malformed character reference)".to_string(),
+        Some(b) if b.is_ascii_alphabetic() => "(an undefined entity name)".to_string(),
+        _ => "('&' not followed by a reference; write &amp;)".to_string(),
     }
-    s
+}
+
+/// Length of a UTF-8 byte order mark at the start of `src` (0 or 3).
+fn bom_len(src: &[u8]) -> usize {
+    if src.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    }
 }
 
 /// Length (after the `&`, `;` included) of `lt;`, `gt;`, `amp;` or `quot;` at the start of
