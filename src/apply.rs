@@ -122,6 +122,37 @@ pub struct ApplyReport {
     pub natural_keys_kept: Vec<KeptId>,
     /// Every secret replaced, in input order: what to re-enter, where.
     pub secrets: Vec<FileSecret>,
+    /// What `check` finds in the outputs (filled by [`check_outputs`]; empty otherwise).
+    pub findings: Vec<crate::check::Finding>,
+}
+
+/// Runs `check` on the outputs of `applied`, with what the plan removed (source hosts, old
+/// sys_ids), and keeps the findings in the report.
+pub fn check_outputs(plan: &Plan, applied: &mut Applied) -> Result<(), ApplyError> {
+    let rules = plan.compile()?;
+    let sources: Vec<crate::io::Source> = applied
+        .outputs
+        .iter()
+        .map(|o| crate::io::Source {
+            name: o.name.clone(),
+            path: o.name.clone().into(),
+            relative: o.name.clone().into(),
+            bytes: o.bytes.clone(),
+        })
+        .collect();
+    let options = crate::check::CheckOptions {
+        target: rules.target.clone(),
+        sources: rules.sources.clone(),
+        old_ids: applied
+            .report
+            .id_map
+            .iter()
+            .map(|p| p.old.clone())
+            .collect(),
+    };
+    let report = crate::check::check(&sources, &options).map_err(ApplyError::Read)?;
+    applied.report.findings = report.findings;
+    Ok(())
 }
 
 /// The outputs and the report.
@@ -225,6 +256,7 @@ pub fn apply_with(
             })
             .collect(),
         secrets,
+        findings: Vec::new(),
     };
     Ok(Applied { outputs, report })
 }

@@ -47,6 +47,7 @@
 pub mod analyze;
 pub mod apply;
 pub mod bundle;
+pub mod check;
 pub mod error;
 pub mod inspect;
 pub mod io;

@@ -3,6 +3,7 @@
 mod any_bytes;
 mod apply;
 mod bundle;
+mod check;
 mod cli;
 mod corpus;
 mod fixtures;

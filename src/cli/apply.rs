@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use sn_retarget::apply::{ApplyError, apply};
+use sn_retarget::apply::{ApplyError, apply, check_outputs};
 use sn_retarget::io::{Limits, load_inputs, same_file, write_atomic};
 use sn_retarget::plan::{IdMode, Plan, SecretMode, parse_id_map};
 
@@ -95,6 +95,21 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
+
+    // The same checks as `check`, on the outputs.
+    check_outputs(&plan, &mut applied)?;
+    for f in applied
+        .report
+        .findings
+        .iter()
+        .filter(|f| f.severity >= sn_retarget::Severity::Warning)
+    {
+        let l = &f.location;
+        eprintln!(
+            "sn-retarget: check: {}:{}:{}: {}[{}]: {}",
+            l.file, l.line, l.column, f.severity, f.rule, f.message
+        );
+    }
 
     // Where each output goes; every problem is found before anything is written.
     let dests: Vec<PathBuf> = match &a.out {

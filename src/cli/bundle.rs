@@ -31,6 +31,35 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
+    // The same checks as `check`, on the outputs.
+    let rules = plan.compile()?;
+    let outputs: Vec<sn_retarget::io::Source> = b
+        .files
+        .iter()
+        .filter(|(n, _)| n.ends_with(".xml"))
+        .map(|(n, bytes)| sn_retarget::io::Source {
+            name: n.clone(),
+            path: n.into(),
+            relative: n.into(),
+            bytes: bytes.clone(),
+        })
+        .collect();
+    let options = sn_retarget::check::CheckOptions {
+        target: rules.target.clone(),
+        sources: rules.sources.clone(),
+        old_ids: b.report.id_map.iter().map(|p| p.old.clone()).collect(),
+    };
+    let findings = sn_retarget::check::check(&outputs, &options)?.findings;
+    for f in findings
+        .iter()
+        .filter(|f| f.severity >= sn_retarget::Severity::Warning)
+    {
+        let l = &f.location;
+        eprintln!(
+            "sn-retarget: check: {}:{}:{}: {}[{}]: {}",
+            l.file, l.line, l.column, f.severity, f.rule, f.message
+        );
+    }
     write_bundle(&a.out, &b.files, a.force)?;
     for w in &b.warnings {
         eprintln!("sn-retarget: warning: {w}");

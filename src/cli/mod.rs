@@ -2,6 +2,7 @@
 
 mod apply;
 mod bundle;
+mod check;
 mod cleanup;
 mod inspect;
 mod plan;
@@ -40,6 +41,19 @@ enum Command {
     /// Rewrite a bundle (files, folders, zips) into an ordered folder or zip with
     /// manifest.json and CHECKLIST.md.
     Bundle(Box<BundleArgs>),
+    /// Check a bundle offline: dangling references, secrets left, URL forms, OAuth consistency.
+    /// Exit 1 when an error is found.
+    Check {
+        /// Export files, folders or zip archives.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// The instance the bundle is for.
+        #[arg(long)]
+        target: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: CheckFormat,
+    },
     /// Print the import order of a bundle, one file a line, with the reason for its place.
     Order {
         /// Export files, folders or zip archives.
@@ -64,6 +78,13 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CheckFormat {
+    Text,
+    Json,
+    Sarif,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -190,6 +211,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => apply::run(*args),
         Command::Bundle(args) => bundle::run(*args),
         Command::Order { inputs, json } => bundle::order(&inputs, json),
+        Command::Check {
+            inputs,
+            target,
+            format,
+        } => check::run(&inputs, target.as_deref(), format),
         Command::Plan {
             inputs,
             target,

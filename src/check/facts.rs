@@ -1,0 +1,194 @@
+//! The records of a bundle as the rules see them: every record of every file (payloads
+//! included), its fields' texts and their places in the file.
+
+use std::collections::BTreeMap;
+
+use super::{Finding, FindingLocation};
+use crate::error::{Position, ReadError, Severity, Snippet};
+use crate::inspect::{Inspector, Reference};
+use crate::io::Source;
+use crate::model::{Collect, OwnedRecord, read};
+
+/// One record of the bundle.
+#[derive(Debug, Clone)]
+pub struct Rec {
+    /// Index of its file in the bundle.
+    pub file: usize,
+    /// The record as read.
+    pub record: OwnedRecord,
+    /// `table[sys_id] > payload > ...`.
+    pub path: String,
+}
+
+impl Rec {
+    /// The text of `field` (empty when absent).
+    pub fn get(&self, field: &str) -> &str {
+        self.record.field(field).map_or("", |f| f.text.trim())
+    }
+
+    /// The table.
+    pub fn table(&self) -> &str {
+        &self.record.table
+    }
+
+    /// The sys_id.
+    pub fn sys_id(&self) -> Option<&str> {
+        self.record.sys_id.as_deref()
+    }
+
+    /// `true` for DELETE and delete_multiple records (they define nothing on the target).
+    pub fn is_deletion(&self) -> bool {
+        self.record
+            .action
+            .as_deref()
+            .is_some_and(|a| a.eq_ignore_ascii_case("delete") || a == "delete_multiple")
+    }
+
+    /// Its display name.
+    pub fn name(&self) -> &str {
+        let n = self.get("name");
+        if n.is_empty() {
+            self.get("sys_name")
+        } else {
+            n
+        }
+    }
+}
+
+/// Everything the rules look at.
+#[derive(Debug)]
+pub struct Facts<'s> {
+    /// The bundle's files.
+    pub sources: &'s [Source],
+    /// Every record, in file order then document order.
+    pub records: Vec<Rec>,
+    /// Every reference, with the index of the referring record in `records`.
+    pub references: Vec<(usize, Reference)>,
+    /// sys_id -> index in `records` of the (first) record defining it.
+    pub defined: BTreeMap<String, usize>,
+}
+
+impl<'s> Facts<'s> {
+    /// Reads every file.
+    pub fn gather(sources: &'s [Source]) -> Result<Facts<'s>, ReadError> {
+        let mut records = Vec::new();
+        let mut references = Vec::new();
+        for (i, s) in sources.iter().enumerate() {
+            let mut c = Collect::default();
+            read(&s.bytes, &mut c).map_err(|e| e.with_path(&s.name))?;
+            c.sort();
+            let base = records.len();
+            let by_index: BTreeMap<usize, usize> = c
+                .records
+                .iter()
+                .enumerate()
+                .map(|(k, r)| (r.index, base + k))
+                .collect();
+            let paths: Vec<String> = {
+                let mut paths: Vec<String> = Vec::with_capacity(c.records.len());
+                for r in &c.records {
+                    let me = format!("{}[{}]", r.table, r.sys_id.as_deref().unwrap_or("-"));
+                    let up = r
+                        .place
+                        .payload_of
+                        .and_then(|p| by_index.get(&p))
+                        .map(|&k| paths[k - base].clone());
+                    paths.push(match up {
+                        Some(u) => format!("{u} > payload > {me}"),
+                        None => me,
+                    });
+                }
+                paths
+            };
+            for (r, path) in c.records.into_iter().zip(paths) {
+                records.push(Rec {
+                    file: i,
+                    record: r,
+                    path,
+                });
+            }
+            let mut inspector = Inspector::new();
+            inspector.add(&s.name, &s.bytes)?;
+            for r in inspector.into_reports().remove(0).references {
+                if let Some(&k) = by_index.get(&r.record) {
+                    references.push((k, r));
+                }
+            }
+        }
+        let mut defined = BTreeMap::new();
+        for (k, r) in records.iter().enumerate() {
+            if let Some(id) = r.sys_id() {
+                if !r.is_deletion() {
+                    defined.entry(id.to_string()).or_insert(k);
+                }
+            }
+        }
+        Ok(Facts {
+            sources,
+            records,
+            references,
+            defined,
+        })
+    }
+
+    /// Index of the file named `name`.
+    pub fn file_index(&self, name: &str) -> usize {
+        self.sources
+            .iter()
+            .position(|s| s.name == name)
+            .unwrap_or(usize::MAX)
+    }
+
+    /// A finding at record `k`, field `field` (or the record itself). (Every argument is a
+    /// part of the finding the rules spell out at the call, so they stay separate.)
+    #[allow(clippy::too_many_arguments)]
+    pub fn finding(
+        &self,
+        k: usize,
+        field: Option<&str>,
+        rule: &'static str,
+        severity: Severity,
+        message: String,
+        instance_error: Option<&'static str>,
+        hint: &str,
+    ) -> Finding {
+        let r = &self.records[k];
+        let bytes = &self.sources[r.file].bytes;
+        let offset = field
+            .and_then(|f| r.record.field(f))
+            .map_or(r.record.file_span.start, |f| f.file_span.start);
+        let p = Position::locate(bytes, offset);
+        Finding {
+            rule,
+            severity,
+            message,
+            instance_error,
+            hint: hint.to_string(),
+            location: FindingLocation {
+                file: self.sources[r.file].name.clone(),
+                line: p.line,
+                column: p.column,
+                table: Some(r.table().to_string()),
+                sys_id: r.sys_id().map(str::to_string),
+                field: field.map(str::to_string),
+                path: Some(r.path.clone()),
+                snippet: Snippet::capture(bytes, offset),
+            },
+        }
+    }
+
+    /// Records of `table`, as indexes.
+    pub fn of_table<'a>(&'a self, table: &'a str) -> impl Iterator<Item = usize> + 'a {
+        self.records
+            .iter()
+            .enumerate()
+            .filter(move |(_, r)| r.table() == table && !r.is_deletion() && !in_version(r))
+            .map(|(k, _)| k)
+    }
+}
+
+/// `true` for a record inside a `sys_update_version` payload (a previous version, not what
+/// will be imported).
+pub fn in_version(r: &Rec) -> bool {
+    r.path.contains("sys_update_version[")
+}

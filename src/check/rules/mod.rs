@@ -1,0 +1,87 @@
+//! The rules. Each names the error the user would otherwise meet on the instance.
+//!
+//! | rule | severity | finds |
+//! |---|---|---|
+//! | `missing-reference` | error / warning / info | references to records not in the bundle |
+//! | `duplicate-sys-id` | error | one sys_id defined twice with different content |
+//! | `several-source-instances` | warning | records exported from more than one instance |
+//! | `secret-left` | error | ciphertext, or a secret column with a value in it |
+//! | `secret-placeholder` | info | a placeholder to replace (see CHECKLIST.md) |
+//! | `instance-url-form` | error | an instance URL that is not bare `https://<name>.service-now.com` |
+//! | `http-instance-url` | warning | `http://` to an instance |
+//! | `oauth-url-path` | error | instance-to-instance OAuth URLs not ending in `/oauth_*.do` |
+//! | `oauth-client-id` | error | a provider whose client_id matches no endpoint of the bundle |
+//! | `oauth-token-url-host` | error | an instance record whose provider asks another host for tokens |
+//! | `oauth-redirect-missing` | error | an endpoint whose redirect list misses a caller's redirect URL |
+//! | `oauth-default-profile` | error | a provider with no default profile, or several |
+//! | `oauth-grant-type` | error | default_grant_type unlike the default profile's grant_type |
+//! | `oauth-inactive` | error | an inactive registry that something uses |
+//! | `oauth-scope-undefined` | error | a profile scope naming a scope the bundle does not define |
+//! | `several-production` | error | more than one instance record marked production |
+//! | `source-host-left`, `old-id-left` | error | after `apply`: what the rewrite should have removed |
+
+mod identity;
+mod leftovers;
+mod oauth;
+mod references;
+mod secrets;
+mod urls;
+
+use super::{CheckOptions, Facts, Finding};
+
+/// Every rule's id.
+pub const RULES: &[&str] = &[
+    "missing-reference",
+    "duplicate-sys-id",
+    "several-source-instances",
+    "secret-left",
+    "secret-placeholder",
+    "instance-url-form",
+    "http-instance-url",
+    "oauth-url-path",
+    "oauth-client-id",
+    "oauth-token-url-host",
+    "oauth-redirect-missing",
+    "oauth-default-profile",
+    "oauth-grant-type",
+    "oauth-inactive",
+    "oauth-scope-undefined",
+    "several-production",
+    "source-host-left",
+    "old-id-left",
+];
+
+/// Runs every rule.
+pub fn run_all(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) {
+    references::check(facts, out);
+    identity::check(facts, out);
+    secrets::check(facts, out);
+    urls::check(facts, out);
+    oauth::check(facts, out);
+    leftovers::check(facts, options, out);
+}
+
+/// `https://host/...` URLs in a text (comma lists split), with their host.
+pub(crate) fn urls(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .map(|u| {
+            let rest = u.split_once("://").map_or("", |(_, r)| r);
+            let host = rest.split(['/', '?', '#', ':']).next().unwrap_or("");
+            (u, host)
+        })
+}
+
+/// `true` for a ServiceNow instance host.
+pub(crate) fn is_instance_host(host: &str) -> bool {
+    let h = host.to_ascii_lowercase();
+    crate::analyze::hosts::INSTANCE_DOMAINS
+        .iter()
+        .any(|d| h.ends_with(d) && h.len() > d.len())
+}
+
+/// My SN Instances and similar instance-connection records.
+pub(crate) fn is_instance_record(table: &str) -> bool {
+    table == "sn_se_instance" || (table.starts_with("sn_") && table.ends_with("_instance"))
+}

@@ -1,0 +1,233 @@
+//! OAuth consistency: what makes "Validate Connection" fail.
+
+use std::collections::BTreeMap;
+
+use super::{is_instance_host, is_instance_record, urls};
+use crate::check::{Facts, Finding};
+use crate::error::Severity;
+
+fn is_true(v: &str) -> bool {
+    v.eq_ignore_ascii_case("true") || v == "1"
+}
+
+fn first_host(text: &str) -> Option<String> {
+    urls(text).next().map(|(_, h)| h.to_ascii_lowercase())
+}
+
+pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
+    let entities: Vec<usize> = facts.of_table("oauth_entity").collect();
+    let kind = |k: usize| facts.records[k].get("type").to_string();
+    let providers: Vec<usize> = entities
+        .iter()
+        .copied()
+        .filter(|&k| kind(k) == "oauth_provider")
+        .collect();
+    let endpoints: Vec<usize> = entities
+        .iter()
+        .copied()
+        .filter(|&k| kind(k) == "client")
+        .collect();
+    let profiles: Vec<usize> = facts.of_table("oauth_entity_profile").collect();
+
+    // A provider talking to an instance must use the client_id of an endpoint of the bundle.
+    if !endpoints.is_empty() {
+        for &p in &providers {
+            let pr = &facts.records[p];
+            let to_instance = urls(pr.get("token_url")).any(|(_, h)| is_instance_host(h));
+            let id = pr.get("client_id");
+            if to_instance
+                && !endpoints
+                    .iter()
+                    .any(|&e| facts.records[e].get("client_id") == id)
+            {
+                out.push(facts.finding(
+                    p,
+                    Some("client_id"),
+                    "oauth-client-id",
+                    Severity::Error,
+                    format!("provider \"{}\" uses a client_id that no endpoint of the bundle has", pr.name()),
+                    Some("invalid_client"),
+                    "copy the Client ID of the endpoint record on the other instance into the provider",
+                ));
+            }
+        }
+    }
+
+    // An instance record's provider must ask that instance for tokens.
+    for k in (0..facts.records.len()).filter(|&k| is_instance_record(facts.records[k].table())) {
+        let inst = &facts.records[k];
+        let registry = inst.get("oauth_application_registry");
+        let Some(&p) = facts.defined.get(registry) else {
+            continue;
+        };
+        let (Some(want), Some(got)) = (
+            first_host(inst.get("url")),
+            first_host(facts.records[p].get("token_url")),
+        ) else {
+            continue;
+        };
+        if want != got {
+            out.push(facts.finding(
+                p,
+                Some("token_url"),
+                "oauth-token-url-host",
+                Severity::Error,
+                format!(
+                    "provider \"{}\" asks {got} for tokens, but the instance record \"{}\" using it is {want}",
+                    facts.records[p].name(),
+                    inst.name()
+                ),
+                Some("invalid_client / Validate Connection fails"),
+                "point the provider's token URL at https://<that instance>/oauth_token.do",
+            ));
+        }
+    }
+
+    // An endpoint's redirect list must hold the redirect URL of every provider calling it.
+    for &e in &endpoints {
+        let er = &facts.records[e];
+        let listed: Vec<String> = urls(er.get("redirect_url"))
+            .map(|(u, _)| u.trim_end_matches('/').to_string())
+            .collect();
+        for &p in &providers {
+            let pr = &facts.records[p];
+            if pr.get("client_id") != er.get("client_id") || pr.get("client_id").is_empty() {
+                continue;
+            }
+            for (u, _) in urls(pr.get("redirect_url")).take(1) {
+                let u = u.trim_end_matches('/');
+                if !listed.iter().any(|l| l == u) {
+                    out.push(facts.finding(
+                        e,
+                        Some("redirect_url"),
+                        "oauth-redirect-missing",
+                        Severity::Error,
+                        format!("endpoint \"{}\" does not list {u}, the redirect URL of \"{}\", which calls it", er.name(), pr.name()),
+                        Some("invalid_redirect_uri (redirect URL mismatch)"),
+                        "add it to the endpoint's Redirect URLs (comma and space separated)",
+                    ));
+                }
+            }
+        }
+    }
+
+    // Default profiles and grant types.
+    let mut by_entity: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for &pf in &profiles {
+        by_entity
+            .entry(facts.records[pf].get("oauth_entity"))
+            .or_default()
+            .push(pf);
+    }
+    for &p in &providers {
+        let pr = &facts.records[p];
+        let Some(id) = pr.sys_id() else { continue };
+        let defaults: Vec<usize> = by_entity
+            .get(id)
+            .map(|v| {
+                v.iter()
+                    .copied()
+                    .filter(|&pf| is_true(facts.records[pf].get("default")))
+                    .collect()
+            })
+            .unwrap_or_default();
+        match defaults.len() {
+            1 => {
+                let grant = facts.records[defaults[0]].get("grant_type");
+                let default_grant = pr.get("default_grant_type");
+                if !default_grant.is_empty() && !grant.is_empty() && grant != default_grant {
+                    out.push(facts.finding(
+                        p,
+                        Some("default_grant_type"),
+                        "oauth-grant-type",
+                        Severity::Error,
+                        format!(
+                            "provider \"{}\" has default grant type {default_grant:?}, its default profile {grant:?}",
+                            pr.name()
+                        ),
+                        Some("invalid_grant"),
+                        "make the default profile's grant type match the registry's default grant type",
+                    ));
+                }
+            }
+            0 => out.push(facts.finding(
+                p,
+                None,
+                "oauth-default-profile",
+                Severity::Error,
+                format!("provider \"{}\" has no default oauth_entity_profile in the bundle", pr.name()),
+                Some("no OAuth profile to request tokens with"),
+                "export the profile ServiceNow generated with the registry and add it (import runs no business rule to recreate it)",
+            )),
+            n => out.push(facts.finding(
+                defaults[1],
+                Some("default"),
+                "oauth-default-profile",
+                Severity::Error,
+                format!("provider \"{}\" has {n} default profiles", pr.name()),
+                Some("the instance picks one of them"),
+                "keep default=true on one profile only",
+            )),
+        }
+    }
+
+    // An inactive registry that something uses.
+    for &en in &entities {
+        let er = &facts.records[en];
+        if er.get("active").is_empty() || is_true(er.get("active")) {
+            continue;
+        }
+        let Some(id) = er.sys_id() else { continue };
+        if let Some((k, r)) = facts.references.iter().find(|(_, r)| r.target == id) {
+            out.push(facts.finding(
+                en,
+                Some("active"),
+                "oauth-inactive",
+                Severity::Error,
+                format!(
+                    "registry \"{}\" is inactive but {}.{} uses it",
+                    er.name(),
+                    facts.records[*k].table(),
+                    r.field
+                ),
+                Some("invalid_client"),
+                "set active to true",
+            ));
+        }
+    }
+
+    // Scopes requested by profiles must exist, on the same registry.
+    for k in facts.of_table("oauth_entity_profile_scope") {
+        let ps = &facts.records[k];
+        let scope = ps.get("oauth_entity_scope");
+        match facts.defined.get(scope) {
+            None => out.push(facts.finding(
+                k,
+                Some("oauth_entity_scope"),
+                "oauth-scope-undefined",
+                Severity::Error,
+                format!("profile scope requests scope {scope} that the bundle does not define"),
+                Some("invalid_scope"),
+                "add the oauth_entity_scope record to the bundle",
+            )),
+            Some(&s) => {
+                let profile = facts
+                    .defined
+                    .get(ps.get("oauth_entity_profile"))
+                    .map(|&p| facts.records[p].get("oauth_entity"));
+                let owner = facts.records[s].get("oauth_entity");
+                if profile.is_some_and(|p| !p.is_empty() && p != owner) {
+                    out.push(facts.finding(
+                        k,
+                        Some("oauth_entity_scope"),
+                        "oauth-scope-undefined",
+                        Severity::Error,
+                        format!("scope \"{}\" belongs to another registry than the profile requesting it", facts.records[s].get("oauth_entity_scope")),
+                        Some("invalid_scope"),
+                        "define the scope on the profile's own registry",
+                    ));
+                }
+            }
+        }
+    }
+}

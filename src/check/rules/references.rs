@@ -1,0 +1,107 @@
+//! `missing-reference`: references to records the bundle does not hold.
+
+use std::collections::BTreeMap;
+
+use crate::check::facts::in_version;
+use crate::check::{Facts, Finding};
+use crate::error::Severity;
+
+/// Reference columns whose table is known.
+fn referenced_table(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "oauth_entity" | "oauth_application_registry" => "oauth_entity",
+        "oauth_entity_profile" | "oauth2_profile" => "oauth_entity_profile",
+        "oauth_entity_scope" => "oauth_entity_scope",
+        "oauth_user_profile" => "sys_auth_profile_oauth2",
+        "basic_auth_profile" => "sys_auth_profile_basic",
+        "remote_update_set" => "sys_remote_update_set",
+        "rest_message" => "sys_rest_message",
+        "sys_scope" | "sys_package" | "application" => "sys_scope",
+        "user" | "sys_user" | "assigned_to" | "manager" | "opened_by" | "requested_for"
+        | "caller_id" | "recipient_users" => "sys_user",
+        "group" | "assignment_group" | "sys_user_group" => "sys_user_group",
+        "role" | "sys_user_role" => "sys_user_role",
+        _ => return None,
+    })
+}
+
+pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
+    let tables: std::collections::BTreeSet<&str> =
+        facts.records.iter().map(|r| r.table()).collect();
+    // One finding per missing target, at its first reference, naming every field pointing at it.
+    // target -> (first referring record, referring columns, display value, field)
+    type Missing<'a> = (usize, Vec<String>, Option<&'a str>, &'a str);
+    let mut missing: BTreeMap<&str, Missing<'_>> = BTreeMap::new();
+    for (k, r) in &facts.references {
+        let rec = &facts.records[*k];
+        if in_version(rec) || rec.is_deletion() || facts.defined.contains_key(&r.target) {
+            continue;
+        }
+        let e = missing.entry(r.target.as_str()).or_insert((
+            *k,
+            Vec::new(),
+            r.display_value.as_deref(),
+            r.field.as_str(),
+        ));
+        let from = format!("{}.{}", r.table, r.field);
+        if !e.1.contains(&from) {
+            e.1.push(from);
+        }
+    }
+    for (target, (k, from, display, field)) in missing {
+        let table = referenced_table(field);
+        let display = display
+            .filter(|d| !d.is_empty())
+            .map(|d| format!(" \"{d}\""))
+            .unwrap_or_default();
+        let (severity, message, hint): (Severity, String, &str) = match table {
+            Some(t @ ("sys_user" | "sys_user_group" | "sys_user_role")) => (
+                Severity::Info,
+                format!(
+                    "{t} {target}{display} is not in the bundle; import matches {t} references by display value"
+                ),
+                "make sure a record with that display value exists on the target",
+            ),
+            Some("sys_scope") => (
+                Severity::Info,
+                format!("application {target}{display} is not in the bundle"),
+                "install the application on the target before importing",
+            ),
+            Some(t) if tables.contains(t) => (
+                Severity::Error,
+                format!(
+                    "{t} {target}{display} is not in the bundle, which holds other {t} records (from {})",
+                    from.join(", ")
+                ),
+                "add the record to the bundle, or map the reference to the target's record with --map",
+            ),
+            Some(t) => (
+                Severity::Warning,
+                format!(
+                    "{t} {target}{display} is not in the bundle (from {})",
+                    from.join(", ")
+                ),
+                "make sure it exists on the target with this sys_id, or map it with --map",
+            ),
+            None => (
+                Severity::Warning,
+                format!(
+                    "record {target}{display} is not in the bundle (from {})",
+                    from.join(", ")
+                ),
+                "make sure it exists on the target with this sys_id, or map it with --map",
+            ),
+        };
+        let instance_error = (severity != Severity::Info)
+            .then_some("Could not find a record ... referenced in this update");
+        out.push(facts.finding(
+            k,
+            Some(field),
+            "missing-reference",
+            severity,
+            message,
+            instance_error,
+            hint,
+        ));
+    }
+}

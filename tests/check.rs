@@ -1,0 +1,389 @@
+//! `check`: every rule triggered by a one-field break of a clean fixture, and silent on it; the
+//! seed scenarios clean when right; SARIF valid; the corpus checked without a crash.
+
+use sn_retarget::apply::apply;
+use sn_retarget::check::{CheckOptions, CheckReport, check, render};
+use sn_retarget::io::{Limits, Source, load_inputs};
+use sn_retarget::plan::{Instance, Plan};
+
+use crate::support::{corpus_dir, manifest_dir};
+
+fn source(name: &str, bytes: Vec<u8>) -> Source {
+    Source {
+        name: name.into(),
+        path: name.into(),
+        relative: name.into(),
+        bytes,
+    }
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(manifest_dir().join("fixtures").join(name)).unwrap()
+}
+
+fn run(sources: &[Source]) -> CheckReport {
+    check(sources, &CheckOptions::default()).unwrap()
+}
+
+fn errors(r: &CheckReport) -> Vec<&'static str> {
+    r.findings
+        .iter()
+        .filter(|f| f.severity == sn_retarget::Severity::Error)
+        .map(|f| f.rule)
+        .collect()
+}
+
+/// (fixture, text to replace (first occurrence), replacement, rule that must fire)
+const BREAKS: &[(&str, &str, &str, &str)] = &[
+    (
+        "check/third_party_provider.xml",
+        "<default>true</default>",
+        "<default>false</default>",
+        "oauth-default-profile",
+    ),
+    (
+        "check/third_party_provider.xml",
+        "<default_grant_type>authorization_code",
+        "<default_grant_type>client_credentials",
+        "oauth-grant-type",
+    ),
+    (
+        "check/third_party_provider.xml",
+        "<active>true</active>",
+        "<active>false</active>",
+        "oauth-inactive",
+    ),
+    (
+        "check/third_party_provider.xml",
+        "<oauth_entity display_value=\"Calendar service\">10000000000000000000000000000001",
+        "<oauth_entity display_value=\"Calendar service\">10000000000000000000000000000009",
+        "missing-reference",
+    ),
+    (
+        "check/endpoint_five_scopes.xml",
+        "<oauth_entity_scope display_value=\"email\">20000000000000000000000000000103",
+        "<oauth_entity_scope display_value=\"email\">20000000000000000000000000000199",
+        "oauth-scope-undefined",
+    ),
+    (
+        "check/pipeline_controller.xml",
+        ", https://test1.service-now.com/oauth_redirect.do</redirect_url>",
+        "</redirect_url>",
+        "oauth-redirect-missing",
+    ),
+    (
+        "check/pipeline_controller.xml",
+        "<client_id>c0ffee00c0ffee00c0ffee00c0ffee00</client_id>\n<client_secret>SN-RETARGET-SECRET(oauth_entity.client_secret:30000000000000000000000000000011)",
+        "<client_id>badbadbadbadbadbadbadbadbadbadba</client_id>\n<client_secret>SN-RETARGET-SECRET(oauth_entity.client_secret:30000000000000000000000000000011)",
+        "oauth-client-id",
+    ),
+    (
+        "check/pipeline_controller.xml",
+        "prod1.service-now.com/oauth_token.do",
+        "prod1.service-now.com/oauth/token",
+        "oauth-url-path",
+    ),
+    (
+        "check/instances.xml",
+        "<url>https://prod1.service-now.com</url>",
+        "<url>https://prod1.service-now.com/</url>",
+        "instance-url-form",
+    ),
+    (
+        "check/instances.xml",
+        "<environment>development</environment>",
+        "<environment>production</environment>",
+        "several-production",
+    ),
+    (
+        "check/instances.xml",
+        "<token_url>https://prod1.service-now.com/oauth_token.do",
+        "<token_url>https://dev1.service-now.com/oauth_token.do",
+        "oauth-token-url-host",
+    ),
+    (
+        "check/third_party_provider.xml",
+        "<client_secret>SN-RETARGET-SECRET(oauth_entity.client_secret:10000000000000000000000000000001)",
+        "<client_secret>)pR#c2VjcmV0c2VjcmV0",
+        "secret-left",
+    ),
+];
+
+#[test]
+fn every_rule_fires_on_its_break_and_not_on_the_clean_fixture() {
+    for (file, old, new, rule) in BREAKS {
+        let clean = fixture(file);
+        assert!(clean.contains(old), "{file}: {old:?} not found");
+        let report = run(&[source(file, clean.clone().into_bytes())]);
+        assert!(
+            report.of(rule).next().is_none(),
+            "{file}: {rule} fires on the clean fixture: {:?}",
+            report.findings
+        );
+        assert!(
+            errors(&report).is_empty(),
+            "{file}: clean fixture has errors {:?}",
+            errors(&report)
+        );
+        let broken = clean.replacen(old, new, 1);
+        let report = run(&[source(file, broken.into_bytes())]);
+        let f = report
+            .of(rule)
+            .next()
+            .unwrap_or_else(|| panic!("{file}: {rule} did not fire: {:?}", report.findings));
+        assert!(f.location.line >= 1 && f.location.table.is_some(), "{f:?}");
+        assert!(!f.hint.is_empty());
+    }
+}
+
+#[test]
+fn warnings_and_notes_fire_too() {
+    // http to an instance: a warning.
+    let clean = fixture("check/pipeline_controller.xml");
+    let broken = clean.replacen(
+        "https://prod1.service-now.com/oauth_auth.do",
+        "http://prod1.service-now.com/oauth_auth.do",
+        1,
+    );
+    assert!(
+        run(&[source("p", broken.into_bytes())])
+            .of("http-instance-url")
+            .next()
+            .is_some()
+    );
+    // Placeholders: a note pointing at the checklist.
+    assert!(
+        run(&[source("p", clean.into_bytes())])
+            .of("secret-placeholder")
+            .next()
+            .is_some()
+    );
+    // Several source instances.
+    let a = fixture("source_control_delete.xml");
+    let b = a.replace("dev12345", "dev99999").replace(
+        "a1c3e5f7091b2d3f4a5b6c7d8e9f0a1b",
+        "a1c3e5f7091b2d3f4a5b6c7d8e9f0a1c",
+    );
+    let r = run(&[
+        source("a", a.clone().into_bytes()),
+        source("b", b.into_bytes()),
+    ]);
+    assert!(r.of("several-source-instances").next().is_some());
+    assert!(
+        run(&[source("a", a.into_bytes())])
+            .of("several-source-instances")
+            .next()
+            .is_none()
+    );
+    // The same sys_id, different content.
+    let list = fixture("unload_list.xml");
+    let start = list.find("<sys_properties").unwrap();
+    let end = list.find("</sys_properties>").unwrap() + "</sys_properties>\n".len();
+    let twice = format!(
+        "{}{}{}",
+        &list[..end],
+        list[start..end].replace("x.integration.endpoint", "x.other"),
+        &list[end..]
+    );
+    assert!(
+        run(&[source("l", twice.into_bytes())])
+            .of("duplicate-sys-id")
+            .next()
+            .is_some()
+    );
+    assert!(
+        run(&[source("l", list.into_bytes())])
+            .of("duplicate-sys-id")
+            .next()
+            .is_none()
+    );
+}
+
+#[test]
+fn seed000_both_directions_pass_once_applied() {
+    let dev = load_inputs(
+        &[manifest_dir().join("fixtures/seed000_dev")],
+        &Limits::default(),
+    )
+    .unwrap();
+    // As exported: the three secrets are errors.
+    assert_eq!(errors(&run(&dev)), ["secret-left"; 3]);
+    // Dev made ready for prod, and prod derived from dev: clean.
+    for plan in [
+        Plan {
+            target: Some("prod12345".into()),
+            ..Plan::default()
+        },
+        Plan {
+            target: Some("prod12345".into()),
+            sources: vec!["dev12345".into()],
+            sys_ids: sn_retarget::plan::IdMode::Regenerate,
+            regenerate_fields: vec!["oauth_entity.client_id".into()],
+            ..Plan::default()
+        },
+    ] {
+        let inputs: Vec<(&str, &[u8])> = dev
+            .iter()
+            .map(|s| (s.name.as_str(), s.bytes.as_slice()))
+            .collect();
+        let applied = apply(&plan, &inputs, false).unwrap();
+        let out: Vec<Source> = applied
+            .outputs
+            .iter()
+            .map(|o| source(&o.name, o.bytes.clone()))
+            .collect();
+        let options = CheckOptions {
+            sources: plan
+                .sources
+                .iter()
+                .map(|s| Instance::parse(s).unwrap())
+                .collect(),
+            old_ids: applied
+                .report
+                .id_map
+                .iter()
+                .map(|p| p.old.clone())
+                .collect(),
+            ..CheckOptions::default()
+        };
+        let report = check(&out, &options).unwrap();
+        assert!(errors(&report).is_empty(), "{:?}", report.findings);
+        // One field broken: the provider no longer shares the endpoint's client id.
+        let mut broken = out.clone();
+        let text = String::from_utf8(broken[2].bytes.clone()).unwrap();
+        let cid = text
+            .split("<client_id>")
+            .nth(2)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_string();
+        broken[2].bytes = text
+            .replacen(&format!("<client_id>{cid}"), "<client_id>x", 1)
+            .into_bytes();
+        // (the first client_id is the endpoint's; changing it leaves the provider unmatched)
+        assert!(
+            check(&broken, &options)
+                .unwrap()
+                .of("oauth-client-id")
+                .next()
+                .is_some()
+        );
+        // After apply, a source host or an old id left is an error.
+        if !options.sources.is_empty() {
+            let mut left = out.clone();
+            left[0].bytes = String::from_utf8(left[0].bytes.clone())
+                .unwrap()
+                .replace("prod12345.service-now.com", "dev12345.service-now.com")
+                .into_bytes();
+            assert!(
+                check(&left, &options)
+                    .unwrap()
+                    .of("source-host-left")
+                    .next()
+                    .is_some()
+            );
+            let old = applied.report.id_map[0].old.clone();
+            left[1].bytes = String::from_utf8(left[1].bytes.clone())
+                .unwrap()
+                .replace("<username>", &format!("<username>{old}"))
+                .into_bytes();
+            assert!(
+                check(&left, &options)
+                    .unwrap()
+                    .of("old-id-left")
+                    .next()
+                    .is_some()
+            );
+        }
+    }
+}
+
+#[test]
+fn sarif_validates_against_its_schema() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(manifest_dir().join("tests/data/sarif-schema-2.1.0.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let dev = load_inputs(
+        &[
+            manifest_dir().join("fixtures/seed000_dev"),
+            manifest_dir().join("fixtures/check"),
+        ],
+        &Limits::default(),
+    )
+    .unwrap();
+    let sarif = render::sarif(&run(&dev));
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(!sarif["runs"][0]["results"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn cli_exit_codes_and_formats() {
+    let bin = env!("CARGO_BIN_EXE_sn-retarget");
+    let clean = std::process::Command::new(bin)
+        .arg("check")
+        .arg(manifest_dir().join("fixtures/check/pipeline_controller.xml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&clean.stdout)
+    );
+    let dirty = std::process::Command::new(bin)
+        .args(["check", "--format", "json"])
+        .arg(manifest_dir().join("fixtures/seed000_dev"))
+        .output()
+        .unwrap();
+    assert_eq!(dirty.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&dirty.stdout).unwrap();
+    assert_eq!(v["findings"][1]["rule"], "secret-left");
+    assert!(!String::from_utf8_lossy(&dirty.stdout).contains('\u{FDDE}'));
+    let text = std::process::Command::new(bin)
+        .arg("check")
+        .arg(manifest_dir().join("fixtures/seed000_dev"))
+        .output()
+        .unwrap();
+    let t = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        t.contains("^") && t.contains("hint:") && t.contains("invalid") || t.contains("garbage"),
+        "{t}"
+    );
+    let bad = std::process::Command::new(bin)
+        .arg("check")
+        .arg(manifest_dir().join("fixtures/malformed/doctype.xml"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn the_corpus_is_checked_without_a_crash() {
+    let dir = corpus_dir();
+    if !dir.is_dir() {
+        println!("corpus folder {} absent: skipped", dir.display());
+        return;
+    }
+    let mut rules = std::collections::BTreeMap::new();
+    for p in crate::support::xml_files(&dir) {
+        let bytes = std::fs::read(&p).unwrap();
+        if let Ok(report) = check(
+            &[source(&p.display().to_string(), bytes)],
+            &CheckOptions::default(),
+        ) {
+            for f in report.findings {
+                *rules.entry((f.rule, f.severity)).or_insert(0) += 1;
+            }
+        }
+    }
+    println!("corpus findings: {rules:?}");
+}
