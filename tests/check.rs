@@ -248,6 +248,23 @@ fn seed000_both_directions_pass_once_applied() {
         };
         let report = check(&out, &options).unwrap();
         assert!(errors(&report).is_empty(), "{:?}", report.findings);
+        // And back: those records made ready for development are clean too.
+        let back: Vec<(&str, &[u8])> = out
+            .iter()
+            .map(|s| (s.name.as_str(), s.bytes.as_slice()))
+            .collect();
+        let to_dev = Plan {
+            target: Some("dev12345".into()),
+            ..Plan::default()
+        };
+        let again = apply(&to_dev, &back, false).unwrap();
+        let again: Vec<Source> = again
+            .outputs
+            .iter()
+            .map(|o| source(&o.name, o.bytes.clone()))
+            .collect();
+        let report = check(&again, &CheckOptions::default()).unwrap();
+        assert!(errors(&report).is_empty(), "{:?}", report.findings);
         // One field broken: the provider no longer shares the endpoint's client id.
         let mut broken = out.clone();
         let text = String::from_utf8(broken[2].bytes.clone()).unwrap();
