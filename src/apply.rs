@@ -149,6 +149,7 @@ pub fn check_outputs(plan: &Plan, applied: &mut Applied) -> Result<(), ApplyErro
             .iter()
             .map(|p| p.old.clone())
             .collect(),
+        placeholder: Some(rules.placeholder.clone()),
     };
     let report = crate::check::check(&sources, &options).map_err(ApplyError::Read)?;
     applied.report.findings = report.findings;

@@ -158,7 +158,14 @@ impl Snippet {
 impl fmt::Display for Snippet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "  | {}", self.line)?;
-        write!(f, "  | {}^", " ".repeat(self.caret))
+        // Tabs stay tabs under the line, so the caret lands under the character.
+        let pad: String = self
+            .line
+            .chars()
+            .take(self.caret)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect();
+        write!(f, "  | {pad}^")
     }
 }
 

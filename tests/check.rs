@@ -48,7 +48,7 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
         "oauth-grant-type",
     ),
     (
-        "check/third_party_provider.xml",
+        "check/instances.xml",
         "<active>true</active>",
         "<active>false</active>",
         "oauth-inactive",
@@ -134,6 +134,48 @@ fn every_rule_fires_on_its_break_and_not_on_the_clean_fixture() {
         assert!(f.location.line >= 1 && f.location.table.is_some(), "{f:?}");
         assert!(!f.hint.is_empty());
     }
+}
+
+#[test]
+fn an_inactive_registry_used_only_by_its_own_profile_is_fine() {
+    let broken = fixture("check/third_party_provider.xml").replacen(
+        "<active>true</active>",
+        "<active>false</active>",
+        1,
+    );
+    assert!(
+        run(&[source("t", broken.into_bytes())])
+            .of("oauth-inactive")
+            .next()
+            .is_none()
+    );
+}
+
+#[test]
+fn review_duplicates_across_files_count_once() {
+    // The same export given twice: one production record, one default profile.
+    let a = fixture("check/instances.xml");
+    let r = run(&[
+        source("a", a.clone().into_bytes()),
+        source("b", a.into_bytes()),
+    ]);
+    assert!(
+        r.of("several-production").next().is_none(),
+        "{:?}",
+        r.findings
+    );
+    assert!(
+        r.of("oauth-default-profile").next().is_none(),
+        "{:?}",
+        r.findings
+    );
+}
+
+#[test]
+fn malformed_payloads_are_reported() {
+    let bytes = std::fs::read(manifest_dir().join("fixtures/update_set_bad_payload.xml")).unwrap();
+    let r = run(&[source("bad", bytes)]);
+    assert_eq!(r.of("malformed-payload").count(), 1);
 }
 
 #[test]

@@ -371,3 +371,18 @@ proptest! {
         prop_assert_eq!(run(&back, "back", &kept.outputs[0].bytes).outputs.remove(0).bytes, bytes.to_vec());
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases(2000)))]
+
+    /// Masking any line, with the caret anywhere, never panics and keeps the caret on a
+    /// character boundary (a fuzz crash: a noncharacter after a wide space).
+    #[test]
+    fn masking_never_panics(line in "(\\PC|\u{FDDE}|\u{3000}|<password>|&lt;|\\)pR#){0,40}", caret in 0usize..200) {
+        let caret = (0..=caret.min(line.len())).rev().find(|&c| line.is_char_boundary(c)).unwrap_or(0);
+        let (masked, at) = sn_retarget::analyze::secrets::mask_secrets_at(&line, caret);
+        prop_assert!(masked.is_char_boundary(at));
+        let kmf = '\u{FDDE}';
+        prop_assert!(!masked.contains(kmf), "noncharacter left");
+    }
+}

@@ -320,8 +320,10 @@ fn secret_regions(line: &str) -> Vec<(usize, usize)> {
     while let Some(k) = line[i..].find(is_kmf_char) {
         let hit = i + k;
         let start = line[..hit]
-            .rfind(|c: char| c == '>' || c == ';' || c.is_whitespace())
-            .map_or(0, |j| j + 1);
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| c == '>' || c == ';' || c.is_whitespace())
+            .map_or(0, |(j, c)| j + c.len_utf8());
         let end = stop(hit);
         regions.push((start, end));
         i = end.max(hit + 1);

@@ -64,8 +64,11 @@ pub struct Facts<'s> {
     pub records: Vec<Rec>,
     /// Every reference, with the index of the referring record in `records`.
     pub references: Vec<(usize, Reference)>,
-    /// sys_id -> index in `records` of the (first) record defining it.
+    /// sys_id -> index in `records` of the (first) record defining it, not counting deletions
+    /// and previous versions.
     pub defined: BTreeMap<String, usize>,
+    /// The reader's findings (malformed payloads), by file index.
+    pub diagnostics: Vec<(usize, crate::error::Diagnostic)>,
 }
 
 impl<'s> Facts<'s> {
@@ -73,9 +76,11 @@ impl<'s> Facts<'s> {
     pub fn gather(sources: &'s [Source]) -> Result<Facts<'s>, ReadError> {
         let mut records = Vec::new();
         let mut references = Vec::new();
+        let mut diagnostics = Vec::new();
         for (i, s) in sources.iter().enumerate() {
             let mut c = Collect::default();
-            read(&s.bytes, &mut c).map_err(|e| e.with_path(&s.name))?;
+            let outcome = read(&s.bytes, &mut c).map_err(|e| e.with_path(&s.name))?;
+            diagnostics.extend(outcome.diagnostics.into_iter().map(|d| (i, d)));
             c.sort();
             let base = records.len();
             let by_index: BTreeMap<usize, usize> = c
@@ -118,7 +123,7 @@ impl<'s> Facts<'s> {
         let mut defined = BTreeMap::new();
         for (k, r) in records.iter().enumerate() {
             if let Some(id) = r.sys_id() {
-                if !r.is_deletion() {
+                if !r.is_deletion() && !in_version(r) {
                     defined.entry(id.to_string()).or_insert(k);
                 }
             }
@@ -128,6 +133,7 @@ impl<'s> Facts<'s> {
             records,
             references,
             defined,
+            diagnostics,
         })
     }
 
@@ -177,13 +183,32 @@ impl<'s> Facts<'s> {
         }
     }
 
-    /// Records of `table`, as indexes.
+    /// Records of `table`, as indexes: one per sys_id (the copy `defined` points at), no
+    /// deletions, no previous versions.
     pub fn of_table<'a>(&'a self, table: &'a str) -> impl Iterator<Item = usize> + 'a {
         self.records
             .iter()
             .enumerate()
-            .filter(move |(_, r)| r.table() == table && !r.is_deletion() && !in_version(r))
+            .filter(move |(k, r)| {
+                r.table() == table
+                    && !r.is_deletion()
+                    && !in_version(r)
+                    && r.sys_id().is_none_or(|id| self.defined.get(id) == Some(k))
+            })
             .map(|(k, _)| k)
+    }
+
+    /// Instance-connection records (My SN Instances), one per sys_id.
+    pub fn instance_records(&self) -> Vec<usize> {
+        let tables: std::collections::BTreeSet<&str> = self
+            .records
+            .iter()
+            .map(|r| r.table())
+            .filter(|t| super::rules::is_instance_record(t))
+            .collect();
+        let mut out: Vec<usize> = tables.into_iter().flat_map(|t| self.of_table(t)).collect();
+        out.sort_unstable();
+        out
     }
 }
 

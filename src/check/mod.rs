@@ -68,6 +68,8 @@ pub struct CheckOptions {
     pub sources: Vec<Instance>,
     /// After `apply`: sys_ids that should no longer occur.
     pub old_ids: BTreeSet<String>,
+    /// The placeholder template secrets were replaced with (the default one is always known).
+    pub placeholder: Option<String>,
 }
 
 /// The findings for a bundle, sorted by file order, then position.

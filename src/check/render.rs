@@ -93,6 +93,7 @@ pub fn sarif(report: &CheckReport) -> Value {
                 "version": env!("CARGO_PKG_VERSION"),
                 "rules": rules
             }},
+            "columnKind": "unicodeCodePoints",
             "results": results
         }]
     })

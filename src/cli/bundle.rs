@@ -48,6 +48,7 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
         target: rules.target.clone(),
         sources: rules.sources.clone(),
         old_ids: b.report.id_map.iter().map(|p| p.old.clone()).collect(),
+        placeholder: Some(rules.placeholder.clone()),
     };
     let findings = sn_retarget::check::check(&outputs, &options)?.findings;
     for f in findings
@@ -71,7 +72,10 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
         b.manifest.secrets,
         a.out.display()
     );
-    Ok(if a.strict && !b.warnings.is_empty() {
+    let flagged = findings
+        .iter()
+        .any(|f| f.severity >= sn_retarget::Severity::Warning);
+    Ok(if a.strict && (!b.warnings.is_empty() || flagged) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

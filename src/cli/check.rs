@@ -16,6 +16,10 @@ pub fn run(
     format: CheckFormat,
 ) -> anyhow::Result<ExitCode> {
     let sources = load_inputs(inputs, &Limits::default())?;
+    if sources.is_empty() {
+        eprintln!("sn-retarget: error: no *.xml input found");
+        return Ok(ExitCode::from(EXIT_BAD_INPUT));
+    }
     let options = CheckOptions {
         target: target.map(Instance::parse).transpose()?,
         ..CheckOptions::default()

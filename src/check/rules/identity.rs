@@ -87,13 +87,13 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
     }
 
     let production: Vec<usize> = facts
-        .records
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| {
-            is_instance_record(r.table()) && r.get("environment").eq_ignore_ascii_case("production")
+        .instance_records()
+        .into_iter()
+        .filter(|&k| {
+            facts.records[k]
+                .get("environment")
+                .eq_ignore_ascii_case("production")
         })
-        .map(|(k, _)| k)
         .collect();
     if production.len() > 1 {
         let names: BTreeSet<&str> = production

@@ -11,8 +11,8 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
     let finder = HostFinder::new();
     for (k, r) in facts.records.iter().enumerate() {
         for f in &r.record.fields {
-            if f.payload.is_some() {
-                continue;
+            if f.payload.is_some_and(|p| p.read) {
+                continue; // its records are checked themselves
             }
             for m in finder.find_all(f.text.as_bytes()) {
                 if options
@@ -36,19 +36,40 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
                     ));
                 }
             }
-            for id in &options.old_ids {
-                if f.text.contains(id.as_str()) {
-                    out.push(facts.finding(
-                        k,
-                        Some(&f.name),
-                        "old-id-left",
-                        Severity::Error,
-                        format!("{}.{} still holds the old sys_id {id}", r.table(), f.name),
-                        Some("a reference to a record that will not exist"),
-                        "check how the id is written there; the rewrite only replaces whole 32-hex tokens",
-                    ));
-                }
+            for id in sys_id_tokens(&f.text).filter(|t| options.old_ids.contains(*t)) {
+                out.push(facts.finding(
+                    k,
+                    Some(&f.name),
+                    "old-id-left",
+                    Severity::Error,
+                    format!("{}.{} still holds the old sys_id {id}", r.table(), f.name),
+                    Some("a reference to a record that will not exist"),
+                    "check how the id is written there; the rewrite only replaces whole 32-hex tokens",
+                ));
             }
         }
     }
+}
+
+/// Every run of exactly 32 lowercase hex digits in `text`.
+fn sys_id_tokens(text: &str) -> impl Iterator<Item = &str> {
+    let b = text.as_bytes();
+    let hex = |c: u8| c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            if !hex(b[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < b.len() && hex(b[i]) {
+                i += 1;
+            }
+            if i - start == 32 {
+                return Some(&text[start..i]);
+            }
+        }
+        None
+    })
 }

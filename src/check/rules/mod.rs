@@ -18,6 +18,7 @@
 //! | `oauth-inactive` | error | an inactive registry that something uses |
 //! | `oauth-scope-undefined` | error | a profile scope naming a scope the bundle does not define |
 //! | `several-production` | error | more than one instance record marked production |
+//! | `malformed-payload` | warning | a payload that is not well-formed (it passes through as text) |
 //! | `source-host-left`, `old-id-left` | error | after `apply`: what the rewrite should have removed |
 
 mod identity;
@@ -47,6 +48,7 @@ pub const RULES: &[&str] = &[
     "oauth-inactive",
     "oauth-scope-undefined",
     "several-production",
+    "malformed-payload",
     "source-host-left",
     "old-id-left",
 ];
@@ -55,10 +57,38 @@ pub const RULES: &[&str] = &[
 pub fn run_all(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) {
     references::check(facts, out);
     identity::check(facts, out);
-    secrets::check(facts, out);
+    secrets::check(facts, options, out);
     urls::check(facts, out);
-    oauth::check(facts, out);
+    oauth::check(facts, options, out);
+    for (file, d) in &facts.diagnostics {
+        out.push(super::Finding {
+            rule: "malformed-payload",
+            severity: crate::error::Severity::Warning,
+            message: d.message.clone(),
+            instance_error: Some("the update set preview fails on this update"),
+            hint: "re-export the update, or fix the payload's XML".to_string(),
+            location: super::FindingLocation {
+                file: facts.sources[*file].name.clone(),
+                line: d.location.file.line,
+                column: d.location.file.column,
+                table: d.location.payloads.first().map(|p| p.table.clone()),
+                sys_id: d.location.payloads.first().and_then(|p| p.sys_id.clone()),
+                field: Some("payload".into()),
+                path: None,
+                snippet: d.location.snippet.clone(),
+            },
+        });
+    }
     leftovers::check(facts, options, out);
+}
+
+/// A URL as shown in messages: scheme, host and path only (user info and query may hold
+/// secrets).
+pub(crate) fn shown(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    format!("{scheme}://{rest}")
 }
 
 /// `https://host/...` URLs in a text (comma lists split), with their host.

@@ -2,8 +2,11 @@
 
 use std::collections::BTreeMap;
 
-use super::{is_instance_host, is_instance_record, urls};
-use crate::check::{Facts, Finding};
+use std::collections::BTreeSet;
+
+use super::{is_instance_host, shown, urls};
+use crate::check::facts::in_version;
+use crate::check::{CheckOptions, Facts, Finding};
 use crate::error::Severity;
 
 fn is_true(v: &str) -> bool {
@@ -14,7 +17,7 @@ fn first_host(text: &str) -> Option<String> {
     urls(text).next().map(|(_, h)| h.to_ascii_lowercase())
 }
 
-pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
+pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) {
     let entities: Vec<usize> = facts.of_table("oauth_entity").collect();
     let kind = |k: usize| facts.records[k].get("type").to_string();
     let providers: Vec<usize> = entities
@@ -29,13 +32,35 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
         .collect();
     let profiles: Vec<usize> = facts.of_table("oauth_entity_profile").collect();
 
-    // A provider talking to an instance must use the client_id of an endpoint of the bundle.
+    // A provider calling an instance the bundle is about (one whose endpoints it holds: named
+    // by an endpoint's own redirect list, by an instance record, or the target) must use the
+    // client_id of one of its endpoints.
     if !endpoints.is_empty() {
+        let mut local: BTreeSet<String> = endpoints
+            .iter()
+            .flat_map(|&e| {
+                urls(facts.records[e].get("redirect_url"))
+                    .map(|(_, h)| h.to_ascii_lowercase())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        local.extend(
+            facts
+                .instance_records()
+                .into_iter()
+                .filter_map(|k| first_host(facts.records[k].get("url"))),
+        );
+        if let Some(t) = &options.target {
+            local.insert(t.host().to_string());
+        }
         for &p in &providers {
             let pr = &facts.records[p];
-            let to_instance = urls(pr.get("token_url")).any(|(_, h)| is_instance_host(h));
+            let Some(host) = first_host(pr.get("token_url")) else {
+                continue;
+            };
             let id = pr.get("client_id");
-            if to_instance
+            if is_instance_host(&host)
+                && local.contains(&host)
                 && !endpoints
                     .iter()
                     .any(|&e| facts.records[e].get("client_id") == id)
@@ -45,7 +70,7 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
                     Some("client_id"),
                     "oauth-client-id",
                     Severity::Error,
-                    format!("provider \"{}\" uses a client_id that no endpoint of the bundle has", pr.name()),
+                    format!("provider \"{}\" calls {host} with a client_id that none of its endpoints in the bundle has", pr.name()),
                     Some("invalid_client"),
                     "copy the Client ID of the endpoint record on the other instance into the provider",
                 ));
@@ -54,7 +79,7 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
     }
 
     // An instance record's provider must ask that instance for tokens.
-    for k in (0..facts.records.len()).filter(|&k| is_instance_record(facts.records[k].table())) {
+    for k in facts.instance_records() {
         let inst = &facts.records[k];
         let registry = inst.get("oauth_application_registry");
         let Some(&p) = facts.defined.get(registry) else {
@@ -102,7 +127,7 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
                         Some("redirect_url"),
                         "oauth-redirect-missing",
                         Severity::Error,
-                        format!("endpoint \"{}\" does not list {u}, the redirect URL of \"{}\", which calls it", er.name(), pr.name()),
+                        format!("endpoint \"{}\" does not list {}, the redirect URL of \"{}\", which calls it", er.name(), shown(u), pr.name()),
                         Some("invalid_redirect_uri (redirect URL mismatch)"),
                         "add it to the endpoint's Redirect URLs (comma and space separated)",
                     ));
@@ -119,7 +144,13 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
             .or_default()
             .push(pf);
     }
-    for &p in &providers {
+    let with_profiles = endpoints.iter().copied().filter(|&e| {
+        facts.records[e]
+            .sys_id()
+            .is_some_and(|id| by_entity.contains_key(id))
+    });
+    let registries: Vec<usize> = providers.iter().copied().chain(with_profiles).collect();
+    for &p in &registries {
         let pr = &facts.records[p];
         let Some(id) = pr.sys_id() else { continue };
         let defaults: Vec<usize> = by_entity
@@ -142,7 +173,7 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
                         "oauth-grant-type",
                         Severity::Error,
                         format!(
-                            "provider \"{}\" has default grant type {default_grant:?}, its default profile {grant:?}",
+                            "registry \"{}\" has default grant type {default_grant:?}, its default profile {grant:?}",
                             pr.name()
                         ),
                         Some("invalid_grant"),
@@ -155,7 +186,7 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
                 None,
                 "oauth-default-profile",
                 Severity::Error,
-                format!("provider \"{}\" has no default oauth_entity_profile in the bundle", pr.name()),
+                format!("registry \"{}\" has no default oauth_entity_profile in the bundle", pr.name()),
                 Some("no OAuth profile to request tokens with"),
                 "export the profile ServiceNow generated with the registry and add it (import runs no business rule to recreate it)",
             )),
@@ -164,7 +195,7 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
                 Some("default"),
                 "oauth-default-profile",
                 Severity::Error,
-                format!("provider \"{}\" has {n} default profiles", pr.name()),
+                format!("registry \"{}\" has {n} default profiles", pr.name()),
                 Some("the instance picks one of them"),
                 "keep default=true on one profile only",
             )),
@@ -178,7 +209,16 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let Some(id) = er.sys_id() else { continue };
-        if let Some((k, r)) = facts.references.iter().find(|(_, r)| r.target == id) {
+        let own = [
+            "oauth_entity_profile",
+            "oauth_entity_scope",
+            "oauth_entity_profile_scope",
+        ];
+        let user = facts.references.iter().find(|(k, r)| {
+            let rec = &facts.records[*k];
+            r.target == id && !own.contains(&rec.table()) && !rec.is_deletion() && !in_version(rec)
+        });
+        if let Some((k, r)) = user {
             out.push(facts.finding(
                 en,
                 Some("active"),

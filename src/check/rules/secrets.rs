@@ -1,24 +1,26 @@
 //! `secret-left`, `secret-placeholder`.
 
 use crate::analyze::secrets::{SecretRules, ciphertext_shape};
-use crate::check::{Facts, Finding};
+use crate::check::{CheckOptions, Facts, Finding};
 use crate::error::Severity;
 use crate::plan::DEFAULT_PLACEHOLDER;
 
-pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
+pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) {
     let rules = SecretRules::default();
-    let prefix = DEFAULT_PLACEHOLDER
-        .split('{')
-        .next()
-        .unwrap_or("SN-RETARGET-SECRET(");
+    let prefix_of = |t: &str| t.split('{').next().unwrap_or_default().to_string();
+    let mut prefixes = vec![prefix_of(DEFAULT_PLACEHOLDER)];
+    if let Some(p) = &options.placeholder {
+        prefixes.push(prefix_of(p));
+    }
+    prefixes.retain(|p| !p.is_empty());
     for (k, r) in facts.records.iter().enumerate() {
         let property_type = (r.table() == "sys_properties").then(|| r.get("type"));
         for f in &r.record.fields {
-            if f.payload.is_some() {
-                continue;
+            if f.payload.is_some_and(|p| p.read) {
+                continue; // its records are checked themselves
             }
             let text = f.text.trim();
-            if text.starts_with(prefix) {
+            if prefixes.iter().any(|p| text.starts_with(p.as_str())) {
                 out.push(facts.finding(
                     k,
                     Some(&f.name),

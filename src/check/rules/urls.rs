@@ -1,6 +1,6 @@
 //! `instance-url-form`, `http-instance-url`, `oauth-url-path`.
 
-use super::{is_instance_host, is_instance_record, urls};
+use super::{is_instance_host, is_instance_record, shown, urls};
 use crate::check::facts::in_version;
 use crate::check::{Facts, Finding};
 use crate::error::Severity;
@@ -29,15 +29,18 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
                     Some("url"),
                     "instance-url-form",
                     Severity::Error,
-                    format!("instance URL {url:?} is not exactly https://<name>.service-now.com"),
+                    format!(
+                        "instance URL {:?} is not exactly https://<name>.service-now.com",
+                        shown(url)
+                    ),
                     Some("Validate Connection fails"),
                     "remove any path, trailing slash or www., and use https",
                 ));
             }
         }
         for f in &r.record.fields {
-            if f.payload.is_some() {
-                continue;
+            if f.payload.is_some_and(|p| p.read) {
+                continue; // its records are checked themselves
             }
             for (u, host) in urls(&f.text) {
                 if u.starts_with("http://") && is_instance_host(host) {
@@ -67,7 +70,7 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
                             Some(field),
                             "oauth-url-path",
                             Severity::Error,
-                            format!("{field} {u:?} of \"{}\" does not end in {path}", r.name()),
+                            format!("{field} {:?} of \"{}\" does not end in {path}", shown(u), r.name()),
                             Some("invalid_request / 404 from the other instance"),
                             "instance-to-instance OAuth URLs are https://<name>.service-now.com/oauth_*.do",
                         ));
