@@ -176,7 +176,6 @@ impl Inventory {
 #[derive(Debug, Default)]
 pub struct Inspector {
     rules: SecretRules,
-    hosts: HostFinder,
     files: Vec<FileReport>,
 }
 
@@ -201,9 +200,10 @@ impl Inspector {
     /// the file's report: for a large file that keeps peak memory near the file's own size.
     pub fn add(&mut self, path: &str, bytes: impl AsRef<[u8]>) -> Result<(), ReadError> {
         let len = bytes.as_ref().len();
+        let hosts = HostFinder::for_document(bytes.as_ref());
         let mut v = FileVisitor {
             rules: &mut self.rules,
-            hosts: &self.hosts,
+            hosts: &hosts,
             strings: Interner::default(),
             records: Vec::new(),
             references: Vec::new(),
@@ -537,6 +537,9 @@ impl Visitor for FileVisitor<'_> {
                 st.place(table, attr, '@')
             });
         }
+        let rules = &*self.rules;
+        let columns = rules.table_columns(r.table).cloned();
+        let columns = columns.as_ref();
         for f in r.fields() {
             for a in r.field_attrs(f) {
                 self.hosts_in(index, a.raw.as_bytes(), |st| {
@@ -568,7 +571,7 @@ impl Visitor for FileVisitor<'_> {
                     self.host_hits.push(row);
                 }
             }
-            if let Some((why, shape)) = self.rules.field_secret(r, f) {
+            if let Some((why, shape)) = self.rules.field_secret_in(columns, r, f) {
                 let row = SecretRow {
                     record: index,
                     table,

@@ -41,6 +41,8 @@ pub struct HostFinder {
     /// `.service` and `.SERVICE`, the prefix both instance domains share: a pass each finds
     /// both domains in lower or upper case (mixed case such as `.Service-Now.com` is not seen).
     finders: [memmem::Finder<'static>; 2],
+    /// Whether to look for upper case at all (see [`HostFinder::for_document`]).
+    upper: bool,
 }
 
 impl Default for HostFinder {
@@ -57,20 +59,28 @@ impl HostFinder {
                 memmem::Finder::new(b".service").into_owned(),
                 memmem::Finder::new(b".SERVICE").into_owned(),
             ],
+            upper: true,
         }
     }
 
-    /// Every instance host in `text`, in order of position.
+    /// A finder for the texts of one document: upper-case hosts are looked for only when the
+    /// document has one (one pass over the document instead of one per value).
+    pub fn for_document(document: &[u8]) -> HostFinder {
+        let mut f = HostFinder::new();
+        f.upper = f.finders[1].find(document).is_some();
+        f
+    }
+
+    /// Every instance host in `text`: lower-case ones in order of position, then (when the
+    /// finder looks for them) upper-case ones. Nothing is allocated.
     pub fn find_all<'t>(&'t self, text: &'t [u8]) -> impl Iterator<Item = HostMatch<'t>> + 't {
         let lower = self.finders[0].find_iter(text);
-        // Upper case is rare: only looked for when the text has an `S` at all.
-        let upper = memchr::memchr(b'S', text)
-            .map(|_| self.finders[1].find_iter(text))
+        let upper = self
+            .upper
+            .then(|| self.finders[1].find_iter(text))
             .into_iter()
             .flatten();
-        let mut hits: Vec<usize> = lower.chain(upper).collect();
-        hits.sort_unstable();
-        hits.into_iter().filter_map(move |at| {
+        lower.chain(upper).filter_map(move |at| {
             let rest = &text[at..];
             let dlen = INSTANCE_DOMAINS
                 .iter()

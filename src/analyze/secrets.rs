@@ -77,13 +77,20 @@ pub fn is_kmf_char(c: char) -> bool {
     ('\u{FDD0}'..='\u{FDEF}').contains(&c)
 }
 
-/// `true` when `bytes` may hold ciphertext: a KMF noncharacter (UTF-8 `EF B7 90..AF`) or
-/// `)pR#`. A quick filter before decoding; [`ciphertext_shape`] decides.
+/// `true` when a field's raw content may hold ciphertext: a KMF noncharacter (UTF-8
+/// `EF B7 90..AF`) anywhere, or a value starting with `)pR#` (after blanks and a CDATA opener).
+/// A quick filter before decoding; [`ciphertext_shape`] decides.
 pub fn may_hold_ciphertext(bytes: &[u8]) -> bool {
-    memchr::memchr_iter(0xEF, bytes).any(|i| {
-        bytes.get(i + 1) == Some(&0xB7)
-            && bytes.get(i + 2).is_some_and(|b| (0x90..=0xAF).contains(b))
-    }) || memchr::memmem::find(bytes, b")pR#").is_some()
+    let start = bytes.trim_ascii_start();
+    let start = start
+        .strip_prefix(b"<![CDATA[")
+        .unwrap_or(start)
+        .trim_ascii_start();
+    start.starts_with(b")pR#")
+        || memchr::memchr_iter(0xEF, bytes).any(|i| {
+            bytes.get(i + 1) == Some(&0xB7)
+                && bytes.get(i + 2).is_some_and(|b| (0x90..=0xAF).contains(b))
+        })
 }
 
 /// The ciphertext shape of `value`, if it has one.
@@ -187,11 +194,27 @@ impl SecretRules {
         record: &crate::model::Record<'_>,
         field: &crate::model::Field<'_>,
     ) -> Option<(SecretReason, Option<CipherShape>)> {
+        self.field_secret_in(self.table_columns(record.table), record, field)
+    }
+
+    /// The secret columns of `table` (look them up once per record, then call
+    /// [`SecretRules::field_secret_in`] per field).
+    pub fn table_columns(&self, table: &str) -> Option<&BTreeSet<String>> {
+        self.columns.get(table)
+    }
+
+    /// [`SecretRules::field_secret`] with the record's table columns already looked up.
+    pub fn field_secret_in(
+        &self,
+        columns: Option<&BTreeSet<String>>,
+        record: &crate::model::Record<'_>,
+        field: &crate::model::Field<'_>,
+    ) -> Option<(SecretReason, Option<CipherShape>)> {
         if field.payload.is_some() {
             return None;
         }
         let property = record.table == "sys_properties" && field.name == "value";
-        let known = self.is_secret_column(record.table, field.name);
+        let known = columns.is_some_and(|c| c.contains(field.name));
         if !known && !property && !may_hold_ciphertext(record.raw(field)) {
             return None;
         }

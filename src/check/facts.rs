@@ -55,6 +55,33 @@ impl Rec {
     }
 }
 
+/// Line starts of one file, for positions in O(log n).
+#[derive(Debug)]
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn of(bytes: &[u8]) -> Lines {
+        let mut starts = vec![0];
+        starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
+        Lines(starts)
+    }
+
+    fn position(&self, bytes: &[u8], offset: usize) -> Position {
+        let offset = offset.min(bytes.len());
+        let line = self.0.partition_point(|&s| s <= offset);
+        let start = self.0[line - 1];
+        let column = bytes[start..offset]
+            .iter()
+            .filter(|&&b| (b & 0xC0) != 0x80)
+            .count();
+        Position {
+            offset: offset as u64,
+            line: line as u64,
+            column: column as u64 + 1,
+        }
+    }
+}
+
 /// Everything the rules look at.
 #[derive(Debug)]
 pub struct Facts<'s> {
@@ -69,6 +96,7 @@ pub struct Facts<'s> {
     pub defined: BTreeMap<String, usize>,
     /// The reader's findings (malformed payloads), by file index.
     pub diagnostics: Vec<(usize, crate::error::Diagnostic)>,
+    lines: Vec<std::sync::OnceLock<Lines>>,
 }
 
 impl<'s> Facts<'s> {
@@ -134,6 +162,7 @@ impl<'s> Facts<'s> {
             references,
             defined,
             diagnostics,
+            lines: sources.iter().map(|_| std::sync::OnceLock::new()).collect(),
         })
     }
 
@@ -163,7 +192,9 @@ impl<'s> Facts<'s> {
         let offset = field
             .and_then(|f| r.record.field(f))
             .map_or(r.record.file_span.start, |f| f.file_span.start);
-        let p = Position::locate(bytes, offset);
+        let p = self.lines[r.file]
+            .get_or_init(|| Lines::of(bytes))
+            .position(bytes, offset);
         Finding {
             rule,
             severity,

@@ -96,8 +96,17 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         }
     };
 
-    // The same checks as `check`, on the outputs.
-    check_outputs(&plan, &mut applied)?;
+    // The same checks as `check`, on the outputs (skipped above a size: `check` keeps every
+    // value in memory; run `sn-retarget check` on such outputs).
+    let total: usize = applied.outputs.iter().map(|o| o.bytes.len()).sum();
+    if total <= super::CHECK_LIMIT_BYTES {
+        check_outputs(&plan, &mut applied)?;
+    } else {
+        eprintln!(
+            "sn-retarget: note: outputs over {} MB; run `sn-retarget check` on them separately",
+            super::CHECK_LIMIT_BYTES / 1_000_000
+        );
+    }
     for f in applied
         .report
         .findings

@@ -50,7 +50,16 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
         old_ids: b.report.id_map.iter().map(|p| p.old.clone()).collect(),
         placeholder: Some(rules.placeholder.clone()),
     };
-    let findings = sn_retarget::check::check(&outputs, &options)?.findings;
+    let total: usize = outputs.iter().map(|o| o.bytes.len()).sum();
+    let findings = if total <= super::CHECK_LIMIT_BYTES {
+        sn_retarget::check::check(&outputs, &options)?.findings
+    } else {
+        eprintln!(
+            "sn-retarget: note: outputs over {} MB; run `sn-retarget check` on them separately",
+            super::CHECK_LIMIT_BYTES / 1_000_000
+        );
+        Vec::new()
+    };
     for f in findings
         .iter()
         .filter(|f| f.severity >= sn_retarget::Severity::Warning)

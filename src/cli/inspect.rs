@@ -26,7 +26,7 @@ pub fn run(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     if json {
-        serde_json::to_writer_pretty(&mut out, &inventory)?;
+        serde_json::to_writer(&mut out, &inventory)?;
         writeln!(out)?;
     } else {
         // Unreadable files were reported on stderr already.

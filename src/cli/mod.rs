@@ -13,6 +13,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// `apply` and `bundle` check their outputs up to this many bytes (`check` holds every value
+/// in memory).
+pub const CHECK_LIMIT_BYTES: usize = 64_000_000;
+
 /// Exit code for bad input, an unusable plan, or an output that cannot be written.
 pub const EXIT_BAD_INPUT: u8 = 2;
 

@@ -160,6 +160,7 @@ impl Rewriter {
             w: self,
             file: bytes,
             quot: memchr::memmem::find(bytes, b"&quot;").is_some(),
+            hosts: crate::analyze::hosts::HostFinder::for_document(bytes),
             details,
             secret_rules: &mut secret_rules,
             dictionary: DictionaryLearner::default(),
@@ -350,6 +351,7 @@ struct Planner<'w, 'f> {
     w: &'w Rewriter,
     file: &'f [u8],
     quot: bool,
+    hosts: crate::analyze::hosts::HostFinder,
     details: bool,
     secret_rules: &'w mut SecretRules,
     dictionary: DictionaryLearner,
@@ -399,7 +401,7 @@ impl Planner<'_, '_> {
     /// Token substitutions in a value's raw bytes, at their file position.
     fn tokens_in(&mut self, record: usize, field: &str, file_span: Span) {
         let raw = &self.file[file_span.range()];
-        for s in self.w.tokens.scan(raw) {
+        for s in self.w.tokens.scan_with(raw, &self.hosts) {
             let span = Span::new(file_span.start + s.span.start, file_span.start + s.span.end);
             let new = s.new.into_owned();
             self.push(record, field, span, &new, s.rule, None);

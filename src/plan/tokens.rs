@@ -156,9 +156,15 @@ impl TokenRules {
     /// assert_eq!(out, [b"prod.service-now.com".to_vec(), b"fedcba9876543210fedcba9876543210".to_vec()]);
     /// ```
     pub fn scan<'t>(&'t self, text: &'t [u8]) -> Vec<Subst<'t>> {
+        self.scan_with(text, &self.finder)
+    }
+
+    /// [`TokenRules::scan`] with a host finder of the caller's (e.g. one made for the document
+    /// with [`HostFinder::for_document`]).
+    pub fn scan_with<'t>(&'t self, text: &'t [u8], finder: &HostFinder) -> Vec<Subst<'t>> {
         let mut out = Vec::new();
         if !self.hosts.is_empty() {
-            for m in self.finder.find_all(text) {
+            for m in finder.find_all(text) {
                 let key = if m.host.bytes().any(|b| b.is_ascii_uppercase()) {
                     Cow::Owned(m.host.to_ascii_lowercase())
                 } else {
