@@ -129,31 +129,41 @@ pub struct ApplyReport {
 /// Runs `check` on the outputs of `applied`, with what the plan removed (source hosts, old
 /// sys_ids), and keeps the findings in the report.
 pub fn check_outputs(plan: &Plan, applied: &mut Applied) -> Result<(), ApplyError> {
-    let rules = plan.compile()?;
-    let sources: Vec<crate::io::Source> = applied
+    let outputs: Vec<(&str, &[u8])> = applied
         .outputs
         .iter()
-        .map(|o| crate::io::Source {
-            name: o.name.clone(),
-            path: o.name.clone().into(),
-            relative: o.name.clone().into(),
-            bytes: o.bytes.clone(),
+        .map(|o| (o.name.as_str(), o.bytes.as_slice()))
+        .collect();
+    let findings = check_named(plan, &applied.report, &outputs)?;
+    applied.report.findings = findings;
+    Ok(())
+}
+
+/// Runs `check` on `outputs` (name, bytes) of a run of `plan` that made `report`: the hosts
+/// and sys_ids it removed must not be left, and its placeholders are notes, not secrets.
+pub fn check_named(
+    plan: &Plan,
+    report: &ApplyReport,
+    outputs: &[(&str, &[u8])],
+) -> Result<Vec<crate::check::Finding>, ApplyError> {
+    let rules = plan.compile()?;
+    let sources: Vec<crate::io::Source> = outputs
+        .iter()
+        .map(|(name, bytes)| crate::io::Source {
+            name: name.to_string(),
+            path: name.into(),
+            relative: name.into(),
+            bytes: bytes.to_vec(),
         })
         .collect();
     let options = crate::check::CheckOptions {
         target: rules.target.clone(),
         sources: rules.sources.clone(),
-        old_ids: applied
-            .report
-            .id_map
-            .iter()
-            .map(|p| p.old.clone())
-            .collect(),
+        old_ids: report.id_map.iter().map(|p| p.old.clone()).collect(),
         placeholder: Some(rules.placeholder.clone()),
     };
-    let report = crate::check::check(&sources, &options).map_err(ApplyError::Read)?;
-    applied.report.findings = report.findings;
-    Ok(())
+    let checked = crate::check::check(&sources, &options).map_err(ApplyError::Read)?;
+    Ok(checked.findings)
 }
 
 /// The outputs and the report.

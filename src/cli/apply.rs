@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use sn_retarget::apply::{ApplyError, apply, check_outputs};
+use sn_retarget::apply::{ApplyError, apply};
 use sn_retarget::io::{Limits, load_inputs, same_file, write_atomic};
 use sn_retarget::plan::{IdMode, Plan, SecretMode, parse_id_map};
 
@@ -96,29 +96,14 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         }
     };
 
-    // The same checks as `check`, on the outputs (skipped above a size: `check` keeps every
-    // value in memory; run `sn-retarget check` on such outputs).
-    let total: usize = applied.outputs.iter().map(|o| o.bytes.len()).sum();
-    if total <= super::CHECK_LIMIT_BYTES {
-        check_outputs(&plan, &mut applied)?;
-    } else {
-        eprintln!(
-            "sn-retarget: note: outputs over {} MB; run `sn-retarget check` on them separately",
-            super::CHECK_LIMIT_BYTES / 1_000_000
-        );
-    }
-    for f in applied
-        .report
-        .findings
+    // The same checks as `check`, on the outputs.
+    let outputs: Vec<(&str, &[u8])> = applied
+        .outputs
         .iter()
-        .filter(|f| f.severity >= sn_retarget::Severity::Warning)
-    {
-        let l = &f.location;
-        eprintln!(
-            "sn-retarget: check: {}:{}:{}: {}[{}]: {}",
-            l.file, l.line, l.column, f.severity, f.rule, f.message
-        );
-    }
+        .map(|o| (o.name.as_str(), o.bytes.as_slice()))
+        .collect();
+    let findings = super::check_printed(&plan, &applied.report, &outputs)?;
+    applied.report.findings = findings;
 
     // Where each output goes; every problem is found before anything is written.
     let dests: Vec<PathBuf> = match &a.out {

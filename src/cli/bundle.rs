@@ -32,44 +32,13 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
         }
     };
     // The same checks as `check`, on the outputs.
-    let rules = plan.compile()?;
-    let outputs: Vec<sn_retarget::io::Source> = b
+    let outputs: Vec<(&str, &[u8])> = b
         .files
         .iter()
         .filter(|(n, _)| n.ends_with(".xml"))
-        .map(|(n, bytes)| sn_retarget::io::Source {
-            name: n.clone(),
-            path: n.into(),
-            relative: n.into(),
-            bytes: bytes.clone(),
-        })
+        .map(|(n, bytes)| (n.as_str(), bytes.as_slice()))
         .collect();
-    let options = sn_retarget::check::CheckOptions {
-        target: rules.target.clone(),
-        sources: rules.sources.clone(),
-        old_ids: b.report.id_map.iter().map(|p| p.old.clone()).collect(),
-        placeholder: Some(rules.placeholder.clone()),
-    };
-    let total: usize = outputs.iter().map(|o| o.bytes.len()).sum();
-    let findings = if total <= super::CHECK_LIMIT_BYTES {
-        sn_retarget::check::check(&outputs, &options)?.findings
-    } else {
-        eprintln!(
-            "sn-retarget: note: outputs over {} MB; run `sn-retarget check` on them separately",
-            super::CHECK_LIMIT_BYTES / 1_000_000
-        );
-        Vec::new()
-    };
-    for f in findings
-        .iter()
-        .filter(|f| f.severity >= sn_retarget::Severity::Warning)
-    {
-        let l = &f.location;
-        eprintln!(
-            "sn-retarget: check: {}:{}:{}: {}[{}]: {}",
-            l.file, l.line, l.column, f.severity, f.rule, f.message
-        );
-    }
+    let findings = super::check_printed(&plan, &b.report, &outputs)?;
     write_bundle(&a.out, &b.files, a.force)?;
     for w in &b.warnings {
         eprintln!("sn-retarget: warning: {w}");

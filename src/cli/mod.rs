@@ -203,6 +203,35 @@ struct PlanArgs {
     replace: Vec<String>,
 }
 
+/// Checks outputs like `check` (up to [`CHECK_LIMIT_BYTES`]) and prints the warnings and
+/// errors on standard error.
+fn check_printed(
+    plan: &sn_retarget::plan::Plan,
+    report: &sn_retarget::apply::ApplyReport,
+    outputs: &[(&str, &[u8])],
+) -> anyhow::Result<Vec<sn_retarget::check::Finding>> {
+    let total: usize = outputs.iter().map(|(_, b)| b.len()).sum();
+    if total > CHECK_LIMIT_BYTES {
+        eprintln!(
+            "sn-retarget: note: outputs over {} MB; run `sn-retarget check` on them separately",
+            CHECK_LIMIT_BYTES / 1_000_000
+        );
+        return Ok(Vec::new());
+    }
+    let findings = sn_retarget::apply::check_named(plan, report, outputs)?;
+    for f in findings
+        .iter()
+        .filter(|f| f.severity >= sn_retarget::Severity::Warning)
+    {
+        let l = &f.location;
+        eprintln!(
+            "sn-retarget: check: {}:{}:{}: {}[{}]: {}",
+            l.file, l.line, l.column, f.severity, f.rule, f.message
+        );
+    }
+    Ok(findings)
+}
+
 /// Removes partial outputs on Ctrl-C.
 pub fn install_cleanup() {
     cleanup::install();
