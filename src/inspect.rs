@@ -21,7 +21,6 @@
 //! assert!(!inv.to_string().contains("c2VjcmV0"));
 //! ```
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use rustc_hash::FxHashMap;
@@ -29,7 +28,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::analyze::hosts::HostFinder;
+use crate::analyze::hosts::{HostFinder, lowercase};
 use crate::analyze::refs::{self, RefKind};
 use crate::analyze::secrets::{CipherShape, DictionaryLearner, SecretReason, SecretRules};
 use crate::error::{Diagnostic, Location, ReadError};
@@ -594,14 +593,6 @@ impl Visitor for FileVisitor<'_> {
         self.scopes.retain(|s| s.record < first);
         self.secrets.retain(|s| s.record < first);
         self.dictionary.discard_from(first_index);
-    }
-}
-
-fn lowercase(s: &str) -> Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(s.to_ascii_lowercase())
-    } else {
-        Cow::Borrowed(s)
     }
 }
 

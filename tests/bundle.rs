@@ -8,18 +8,7 @@ use sn_retarget::io::{InputError, Limits, load_inputs, read_zip, zip_bytes};
 use sn_retarget::plan::Plan;
 
 use crate::apply::{no_ciphertext, well_formed};
-use crate::support::{collect, manifest_dir};
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sn-retarget"))
-}
-
-fn tmp(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("snr-bundle-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use crate::support::{bin, collect, manifest_dir, tmp};
 
 fn seed_zip(dir: &std::path::Path) -> std::path::PathBuf {
     let files: Vec<(String, Vec<u8>)> =
@@ -46,7 +35,7 @@ const EXPECTED: [&str; 4] = [
 
 #[test]
 fn seed000_folder_and_zip_come_out_ordered_with_manifest_and_checklist() {
-    let d = tmp("seed");
+    let d = tmp("bundle-seed");
     let zip = seed_zip(&d);
     let plan = Plan {
         target: Some("prod12345".into()),
@@ -92,7 +81,7 @@ fn seed000_folder_and_zip_come_out_ordered_with_manifest_and_checklist() {
 
 #[test]
 fn zip_in_zip_out_round_trips() {
-    let d = tmp("zip");
+    let d = tmp("bundle-zip");
     let zip = seed_zip(&d);
     let out = d.join("out.zip");
     let st = bin()
@@ -170,7 +159,7 @@ fn order_explains_itself() {
 
 #[test]
 fn second_run_refuses_without_force_and_leaves_nothing_partial() {
-    let d = tmp("again");
+    let d = tmp("bundle-again");
     let out = d.join("b");
     let run = |force: bool| {
         let mut c = bin();
@@ -224,7 +213,7 @@ fn second_run_refuses_without_force_and_leaves_nothing_partial() {
 
 #[test]
 fn hostile_archives_are_refused() {
-    let d = tmp("hostile");
+    let d = tmp("bundle-hostile");
     // Zip-slip names.
     for evil in ["../evil.xml", "/abs/evil.xml"] {
         let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -276,7 +265,7 @@ fn hostile_archives_are_refused() {
 #[cfg(unix)]
 #[test]
 fn symlinks_are_not_followed_out_of_a_folder() {
-    let d = tmp("links");
+    let d = tmp("bundle-links");
     let inside = d.join("in");
     std::fs::create_dir_all(&inside).unwrap();
     std::fs::copy(
@@ -346,7 +335,7 @@ fn combine_writes_one_unload_in_import_order() {
 
 #[test]
 fn one_thread_or_two_the_same_bytes() {
-    let d = tmp("threads");
+    let d = tmp("bundle-threads");
     let mut outs = Vec::new();
     for threads in ["1", "2"] {
         let out = d.join(format!("t{threads}.zip"));
@@ -401,7 +390,7 @@ fn one_thread_or_two_the_same_bytes() {
 
 #[test]
 fn strict_turns_warnings_into_exit_1() {
-    let d = tmp("strict");
+    let d = tmp("bundle-strict");
     let run = |strict: bool, out: &str| {
         let mut c = bin();
         c.args(["bundle", "--target", "acme", "-q"])
@@ -422,7 +411,7 @@ fn strict_turns_warnings_into_exit_1() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_leaves_nothing_behind() {
-    let d = tmp("ctrlc");
+    let d = tmp("bundle-ctrlc");
     let input = d.join("in");
     std::fs::create_dir_all(&input).unwrap();
     let one = std::fs::read(manifest_dir().join("fixtures/update_set_escaped.xml")).unwrap();
@@ -468,7 +457,7 @@ fn ctrl_c_leaves_nothing_behind() {
 
 #[test]
 fn combine_through_the_cli_describes_one_file() {
-    let d = tmp("combine");
+    let d = tmp("bundle-combine");
     let out = d.join("c");
     let st = bin()
         .args(["bundle", "--combine", "--target", "acme", "-q"])
@@ -506,7 +495,7 @@ fn combine_through_the_cli_describes_one_file() {
 
 #[test]
 fn force_never_replaces_an_input_archive() {
-    let d = tmp("forcezip");
+    let d = tmp("bundle-forcezip");
     let zip = seed_zip(&d);
     let before = std::fs::read(&zip).unwrap();
     let st = bin()

@@ -1,12 +1,6 @@
 //! The binary: exit codes, text and JSON output, errors on stderr.
 
-use std::process::Command;
-
-use crate::support::manifest_dir;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sn-retarget"))
-}
+use crate::support::{bin, manifest_dir, tmp};
 
 #[test]
 fn inspect_json_lists_files_and_records() {
@@ -81,16 +75,9 @@ fn missing_input_exits_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/file.xml"));
 }
 
-fn tmp(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("snr-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn apply_folder_to_folder_with_report() {
-    let d = tmp("apply");
+    let d = tmp("cli-apply");
     let out = d.join("out");
     let report = d.join("report.json");
     let st = bin()
@@ -148,7 +135,7 @@ fn apply_folder_to_folder_with_report() {
 
 #[test]
 fn apply_refuses_bad_input_and_writes_nothing() {
-    let d = tmp("bad");
+    let d = tmp("cli-bad");
     let out = d.join("out.xml");
     let st = bin()
         .args(["apply", "--target", "acme"])
@@ -179,7 +166,7 @@ fn apply_refuses_bad_input_and_writes_nothing() {
 
 #[test]
 fn apply_never_writes_over_an_input() {
-    let d = tmp("input");
+    let d = tmp("cli-input");
     let input = d.join("x.xml");
     std::fs::copy(manifest_dir().join("fixtures/unload_record.xml"), &input).unwrap();
     let st = bin()
@@ -198,7 +185,7 @@ fn apply_never_writes_over_an_input() {
 
 #[test]
 fn dry_run_reports_and_writes_nothing() {
-    let d = tmp("dry");
+    let d = tmp("cli-dry");
     let out = d.join("o.xml");
     let st = bin()
         .args([
@@ -222,7 +209,7 @@ fn dry_run_reports_and_writes_nothing() {
 
 #[test]
 fn plan_then_apply_with_the_plan_and_undo_with_the_reversed_map() {
-    let d = tmp("plan");
+    let d = tmp("cli-plan");
     let plan = d.join("plan.toml");
     let input = manifest_dir().join("fixtures/update_set_escaped.xml");
     let st = bin()

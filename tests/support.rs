@@ -55,3 +55,16 @@ pub fn corpus_dir() -> PathBuf {
         None => manifest_dir().join("../shared/corpus"),
     }
 }
+
+/// The `sn-retarget` binary.
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sn-retarget"))
+}
+
+/// A fresh, empty scratch folder for one test (`what` names it).
+pub fn tmp(what: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("snr-test-{}-{what}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}

@@ -12,6 +12,15 @@ use crate::scan::Span;
 /// Domains whose hosts are ServiceNow instances.
 pub const INSTANCE_DOMAINS: [&str; 2] = [".service-now.com", ".servicenowservices.com"];
 
+/// `s` in lower case, borrowed when it already is (host names are compared in lower case).
+pub fn lowercase(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// One instance host found in text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HostMatch<'a> {

@@ -86,11 +86,31 @@ pub fn may_hold_ciphertext(bytes: &[u8]) -> bool {
         .strip_prefix(b"<![CDATA[")
         .unwrap_or(start)
         .trim_ascii_start();
-    start.starts_with(b")pR#")
-        || memchr::memchr_iter(0xEF, bytes).any(|i| {
-            bytes.get(i + 1) == Some(&0xB7)
-                && bytes.get(i + 2).is_some_and(|b| (0x90..=0xAF).contains(b))
-        })
+    start.starts_with(b")pR#") || find_kmf_byte(bytes).is_some()
+}
+
+/// Offset of the first KMF noncharacter (UTF-8 `EF B7 90..AF`) in `bytes`.
+fn find_kmf_byte(bytes: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(0xEF, bytes).find(|&i| {
+        bytes.get(i + 1) == Some(&0xB7)
+            && bytes.get(i + 2).is_some_and(|b| (0x90..=0xAF).contains(b))
+    })
+}
+
+/// The first ciphertext-looking byte offset anywhere in `bytes` (a whole output, whatever
+/// its structure): a KMF noncharacter, or `)pR#` followed by base64 up to the end of its
+/// value. The fail-closed check of the rewrite.
+pub fn find_ciphertext(bytes: &[u8]) -> Option<usize> {
+    if let Some(i) = find_kmf_byte(bytes) {
+        return Some(i);
+    }
+    memchr::memmem::find_iter(bytes, b")pR#").find(|&i| {
+        let end = bytes[i..]
+            .iter()
+            .position(|b| matches!(b, b'<' | b'&' | b'"' | b'\'' | b']') || b.is_ascii_whitespace())
+            .map_or(bytes.len(), |k| i + k);
+        std::str::from_utf8(&bytes[i..end]).is_ok_and(|s| ciphertext_shape(s).is_some())
+    })
 }
 
 /// The ciphertext shape of `value`, if it has one.

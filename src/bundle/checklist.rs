@@ -6,6 +6,7 @@ use std::fmt::Write;
 use super::Manifest;
 use super::order::Order;
 use crate::apply::ApplyReport;
+use crate::check::rules::is_instance_record;
 use crate::inspect::Inventory;
 use crate::plan::{Instance, Plan};
 
@@ -156,9 +157,4 @@ pub fn checklist(
         }
     }
     t
-}
-
-/// My SN Instances and similar instance-connection records.
-fn is_instance_record(table: &str) -> bool {
-    table == "sn_se_instance" || table.ends_with("_instance") && table.starts_with("sn_")
 }

@@ -78,20 +78,37 @@ fn io_error(path: &Path) -> impl Fn(std::io::Error) -> InputError + Copy + '_ {
 /// # std::fs::remove_dir_all(&dir).unwrap();
 /// ```
 pub fn expand_inputs(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
-    let mut out = Vec::new();
+    Ok(list_inputs(paths)?
+        .into_iter()
+        .filter(|(_, path, in_folder)| !in_folder || is_xml(path))
+        .map(|(_, path, _)| path)
+        .collect())
+}
+
+/// The files `paths` name: `(relative name, path, found in a folder)`, a folder's files (xml
+/// and zip) sorted, files given directly as they are.
+fn list_inputs(paths: &[PathBuf]) -> Result<Vec<(PathBuf, PathBuf, bool)>, InputError> {
+    let mut files = Vec::new();
     for p in paths {
         let meta = fs::metadata(p).map_err(io_error(p))?;
         if meta.is_dir() {
             let mut found = Vec::new();
             walk(p, &mut found)?;
-            found.retain(|f| is_xml(f));
             found.sort();
-            out.extend(found);
+            files.extend(
+                found
+                    .into_iter()
+                    .map(|f| (f.strip_prefix(p).unwrap_or(&f).to_path_buf(), f, true)),
+            );
         } else {
-            out.push(p.clone());
+            let name = p
+                .file_name()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| p.clone());
+            files.push((name, p.clone(), false));
         }
     }
-    Ok(out)
+    Ok(files)
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
@@ -148,30 +165,11 @@ pub struct Source {
 /// `*.zip`), archives opened in memory (their `*.xml` entries).
 pub fn load_inputs(paths: &[PathBuf], limits: &Limits) -> Result<Vec<Source>, InputError> {
     use rayon::prelude::*;
-    let mut files: Vec<(PathBuf, PathBuf)> = Vec::new();
-    for p in paths {
-        let meta = fs::metadata(p).map_err(io_error(p))?;
-        if meta.is_dir() {
-            let mut found = Vec::new();
-            walk(p, &mut found)?;
-            found.sort();
-            files.extend(
-                found
-                    .into_iter()
-                    .map(|f| (f.strip_prefix(p).unwrap_or(&f).to_path_buf(), f)),
-            );
-        } else {
-            let name = p
-                .file_name()
-                .map(PathBuf::from)
-                .unwrap_or_else(|| p.clone());
-            files.push((name, p.clone()));
-        }
-    }
+    let files = list_inputs(paths)?;
     // Read (and unpack) in parallel; the order stays the order above.
     let loaded: Vec<Result<Vec<Source>, InputError>> = files
         .into_par_iter()
-        .map(|(relative, path)| {
+        .map(|(relative, path, _)| {
             let bytes = read_file(&path)?;
             if !is_zip(&path) {
                 return Ok(vec![Source {

@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::escape::{cdata_section, escape_attr, escape_text, through_layers};
 use super::tokens::{Rule, TokenRules};
 use super::{Rules, SecretMode};
-use crate::analyze::secrets::{DictionaryLearner, SecretRules, ciphertext_shape};
+use crate::analyze::secrets::{DictionaryLearner, SecretRules, ciphertext_shape, find_ciphertext};
 use crate::error::{Position, ReadError};
 use crate::model::{self, Escaping, Field, Record, ValueKind, Visitor};
 use crate::scan::Span;
@@ -273,31 +273,6 @@ struct NoVisit;
 impl Visitor for NoVisit {
     fn record(&mut self, _: &Record<'_>) {}
     fn discard_from(&mut self, _: usize) {}
-}
-
-/// The first ciphertext-looking byte offset in `bytes`, if any: a KMF noncharacter, or
-/// `)pR#` followed by base64 (up to the end of the value, CDATA included).
-fn find_ciphertext(bytes: &[u8]) -> Option<usize> {
-    let mut at = 0;
-    while let Some(k) = memchr::memchr(0xEF, &bytes[at..]) {
-        let i = at + k;
-        if bytes.get(i + 1) == Some(&0xB7)
-            && bytes.get(i + 2).is_some_and(|b| (0x90..=0xAF).contains(b))
-        {
-            return Some(i);
-        }
-        at = i + 1;
-    }
-    for i in memchr::memmem::find_iter(bytes, b")pR#") {
-        let end = bytes[i..]
-            .iter()
-            .position(|b| matches!(b, b'<' | b'&' | b'"' | b'\'' | b']') || b.is_ascii_whitespace())
-            .map_or(bytes.len(), |k| i + k);
-        if std::str::from_utf8(&bytes[i..end]).is_ok_and(|s| ciphertext_shape(s).is_some()) {
-            return Some(i);
-        }
-    }
-    None
 }
 
 struct Draft {

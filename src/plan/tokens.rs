@@ -13,7 +13,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::ids::IdMap;
-use crate::analyze::hosts::HostFinder;
+use crate::analyze::hosts::{HostFinder, lowercase};
 use crate::scan::Span;
 
 /// Why a value changed.
@@ -165,11 +165,7 @@ impl TokenRules {
         let mut out = Vec::new();
         if !self.hosts.is_empty() {
             for m in finder.find_all(text) {
-                let key = if m.host.bytes().any(|b| b.is_ascii_uppercase()) {
-                    Cow::Owned(m.host.to_ascii_lowercase())
-                } else {
-                    Cow::Borrowed(m.host)
-                };
+                let key = lowercase(m.host);
                 if let Some(new) = self.hosts.get(key.as_ref()) {
                     out.push(Subst {
                         span: m.span,

@@ -111,7 +111,7 @@ pub(crate) fn is_instance_host(host: &str) -> bool {
         .any(|d| h.ends_with(d) && h.len() > d.len())
 }
 
-/// My SN Instances and similar instance-connection records.
-pub(crate) fn is_instance_record(table: &str) -> bool {
+/// My SN Instances and similar instance-connection records (used by the checklist too).
+pub fn is_instance_record(table: &str) -> bool {
     table == "sn_se_instance" || (table.starts_with("sn_") && table.ends_with("_instance"))
 }
