@@ -23,9 +23,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::ReadError;
-use crate::plan::survey::Survey;
 use crate::plan::tokens::Rule;
-use crate::plan::{EditEntry, Plan, PlanError, RewriteError, Rewritten, SecretNote};
+use crate::plan::{
+    EditEntry, Pass, Plan, PlanError, RewriteError, Rewriter, Rewritten, SecretNote,
+};
+use crate::splice::Edits;
 
 /// Why `apply` stopped (nothing has been written).
 #[derive(Debug, thiserror::Error)]
@@ -175,51 +177,127 @@ pub struct Applied {
     pub report: ApplyReport,
 }
 
+/// The edits of every input and the report, before any output is built: write each output
+/// straight from its input with [`Prepared::write_output`], or build it with
+/// [`Prepared::output`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// Per input, in input order: its name and its edits (sorted and checked).
+    pub edits: Vec<(String, Edits)>,
+    /// What was done.
+    pub report: ApplyReport,
+}
+
+impl Prepared {
+    /// Output `i`, from its input `input` (the bytes given to [`prepare`]).
+    pub fn output(&self, i: usize, input: &[u8]) -> Vec<u8> {
+        self.edits[i].1.to_vec(input)
+    }
+
+    /// Writes output `i`, from its input `input`, to `out` (no copy of the whole output is
+    /// made).
+    pub fn write_output<W: std::io::Write + ?Sized>(
+        &self,
+        i: usize,
+        input: &[u8],
+        out: &mut W,
+    ) -> std::io::Result<()> {
+        self.edits[i].1.write(input, out)
+    }
+}
+
 /// Applies `plan` to `inputs` (name, bytes). `details` keeps every edit in the report.
 pub fn apply(plan: &Plan, inputs: &[(&str, &[u8])], details: bool) -> Result<Applied, ApplyError> {
     apply_with(plan, inputs, details, &|| {})
 }
 
-/// [`apply`], calling `progress` once per file rewritten. Files are surveyed and rewritten in
-/// parallel (rayon); results are merged in input order, so the output does not depend on the
-/// number of threads.
+/// [`apply`], calling `progress` once per file rewritten. The outputs are built in memory; see
+/// [`prepare`] to write them straight from the inputs.
 pub fn apply_with(
     plan: &Plan,
     inputs: &[(&str, &[u8])],
     details: bool,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Applied, ApplyError> {
-    let rules = plan.compile()?;
-    let mut survey = Survey::new(rules);
-    let facts: Vec<_> = inputs
+    let prepared = prepare(plan, inputs, details, progress)?;
+    let outputs = inputs
+        .par_iter()
+        .enumerate()
+        .map(|(i, (name, bytes))| Output {
+            name: name.to_string(),
+            bytes: prepared.output(i, bytes),
+            edits: prepared.edits[i].1.len(),
+        })
+        .collect();
+    Ok(Applied {
+        outputs,
+        report: prepared.report,
+    })
+}
+
+/// The edits `plan` makes to `inputs` (name, bytes) and the report, calling `progress` once
+/// per file. Every file is read once (large files in parts), in parallel (rayon); the ids are
+/// resolved once all are read; results are merged in input order, so nothing depends on the
+/// number of threads.
+///
+/// ```
+/// use sn_retarget::apply::prepare;
+/// use sn_retarget::plan::Plan;
+/// let input = &b"<unload><sys_script action='INSERT_OR_UPDATE'><url>https://dev1.service-now.com/</url></sys_script></unload>"[..];
+/// let plan = Plan { target: Some("prod1".into()), sources: vec!["dev1".into()], ..Plan::default() };
+/// let prepared = prepare(&plan, &[("dev.xml", input)], false, &|| {}).unwrap();
+/// let mut out = Vec::new();
+/// prepared.write_output(0, input, &mut out).unwrap();
+/// assert!(String::from_utf8(out).unwrap().contains("https://prod1.service-now.com/"));
+/// ```
+pub fn prepare(
+    plan: &Plan,
+    inputs: &[(&str, &[u8])],
+    details: bool,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Prepared, ApplyError> {
+    let read_error = |name: &str, source: RewriteError| match source {
+        RewriteError::Read(e) => ApplyError::Read(e.with_path(name)),
+        source => ApplyError::Rewrite {
+            name: name.to_string(),
+            source,
+        },
+    };
+    let mut rewriter = Rewriter::new(plan.compile()?);
+    // Columns declared by dictionaries in any file hold secrets in every file.
+    let learned: Vec<_> = inputs
         .par_iter()
         .map(|(name, bytes)| {
-            survey
-                .scan(bytes)
+            rewriter
+                .learn(bytes)
                 .map_err(|e| ApplyError::Read(e.with_path(name)))
         })
         .collect();
-    for f in facts {
-        survey.merge(f?);
+    for columns in learned {
+        rewriter.add_secret_columns(columns?);
     }
-    let rewriter = survey.finish();
-    let rewritten: Vec<Result<Rewritten, ApplyError>> = inputs
+    let passes: Vec<Result<Pass, ApplyError>> = inputs
         .par_iter()
         .map(|(name, bytes)| {
+            rewriter
+                .read(bytes, details)
+                .map_err(|e| read_error(name, e))
+        })
+        .collect();
+    let passes = passes.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let ids = rewriter.resolve(&passes);
+    let rewritten: Vec<Result<Rewritten, ApplyError>> = passes
+        .into_par_iter()
+        .zip(inputs.par_iter())
+        .map(|(pass, (name, bytes))| {
             let r = rewriter
-                .rewrite(bytes, details)
-                .map_err(|source| match source {
-                    RewriteError::Read(e) => ApplyError::Read(e.with_path(name)),
-                    source => ApplyError::Rewrite {
-                        name: name.to_string(),
-                        source,
-                    },
-                });
+                .finish(pass, &ids, bytes, details)
+                .map_err(|e| read_error(name, e));
             progress();
             r
         })
         .collect();
-    let mut outputs = Vec::with_capacity(inputs.len());
+    let mut edits = Vec::with_capacity(inputs.len());
     let mut files = Vec::with_capacity(inputs.len());
     let mut secrets = Vec::new();
     let mut totals = BTreeMap::new();
@@ -235,31 +313,27 @@ pub fn apply_with(
         files.push(FileEdits {
             input: name.to_string(),
             output: None,
-            edits: r.edits,
+            edits: r.edits.len(),
             counts: r.counts,
             entries: r.entries,
             warnings: r.warnings,
         });
-        outputs.push(Output {
-            name: name.to_string(),
-            bytes: r.bytes,
-            edits: r.edits,
-        });
+        edits.push((name.to_string(), r.edits));
     }
     let report = ApplyReport {
         plan: plan.clone(),
         files,
         totals,
-        id_map: rewriter
-            .id_map()
+        id_map: ids
+            .map
             .pairs()
             .map(|(o, n)| IdPair {
                 old: o.to_string(),
                 new: n.to_string(),
             })
             .collect(),
-        natural_keys_kept: rewriter
-            .kept_natural_keys()
+        natural_keys_kept: ids
+            .kept_natural
             .iter()
             .map(|(t, id)| KeptId {
                 table: t.clone(),
@@ -269,5 +343,5 @@ pub fn apply_with(
         secrets,
         findings: Vec::new(),
     };
-    Ok(Applied { outputs, report })
+    Ok(Prepared { edits, report })
 }

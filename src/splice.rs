@@ -178,6 +178,41 @@ impl Edits {
         out.write_all(&input[at..])
     }
 
+    /// Writes `input` with the edits applied to `out`. The edits must be in order (as
+    /// [`Edits::sort_and_check`] leaves them); an edit out of order or out of bounds is an
+    /// `InvalidInput` error.
+    pub fn write<W: Write + ?Sized>(&self, input: &[u8], out: &mut W) -> io::Result<()> {
+        let mut at = 0;
+        for (span, r) in self.iter() {
+            if span.start < at || span.end > input.len() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    SpliceError::OutOfBounds {
+                        span,
+                        len: input.len(),
+                    },
+                ));
+            }
+            out.write_all(&input[at..span.start])?;
+            out.write_all(r)?;
+            at = span.end;
+        }
+        out.write_all(&input[at..])
+    }
+
+    /// [`Edits::write`] into a new vector.
+    pub fn to_vec(&self, input: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.output_len(input.len()));
+        if self.write(input, &mut out).is_err() {
+            // Not in order: sort a copy.
+            let mut sorted = self.clone();
+            return sorted
+                .apply_to_vec(input)
+                .unwrap_or_else(|_| input.to_vec());
+        }
+        out
+    }
+
     /// The input with the edits applied, as a new vector.
     pub fn apply_to_vec(&mut self, input: &[u8]) -> Result<Vec<u8>, SpliceError> {
         self.sort_and_check(input.len())?;

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use sn_retarget::apply::{Applied, apply};
 use sn_retarget::inspect::Inspector;
-use sn_retarget::plan::survey::Survey;
+use sn_retarget::plan::Rewriter;
 use sn_retarget::plan::{IdMode, NATURAL_KEY_TABLES, Plan, SecretMode};
 use sn_retarget::splice::{Edit, Edits};
 
@@ -401,16 +401,12 @@ fn natural_key_records_keep_their_ids_with_a_note() {
 }
 
 #[test]
-fn survey_sees_every_defined_record() {
+fn one_read_sees_every_defined_record() {
     let bytes = std::fs::read(manifest_dir().join("fixtures/update_set_escaped.xml")).unwrap();
-    let mut s = Survey::new(regenerate_plan(vec![]).compile().unwrap());
-    s.add(&bytes).unwrap();
-    assert_eq!(
-        s.defined().len(),
-        8,
-        "{:?}",
-        s.defined().keys().collect::<Vec<_>>()
-    );
+    let rewriter = Rewriter::new(regenerate_plan(vec![]).compile().unwrap());
+    let pass = rewriter.read(&bytes, false).unwrap();
+    let defined: std::collections::BTreeSet<_> = pass.defined().map(|(id, _)| id).collect();
+    assert_eq!(defined.len(), 8, "{defined:?}");
 }
 
 #[test]
@@ -564,4 +560,40 @@ fn review_mixed_content_keeps_its_child_elements() {
         out.contains("<item display_value=\"\" endquery=\"false\""),
         "child elements kept"
     );
+}
+
+/// Large files are read in parts, in parallel: cut into parts of a few hundred bytes, every
+/// file must give the same edits, secrets and ids as when read whole.
+#[test]
+fn reading_in_parts_changes_nothing() {
+    let plan = Plan {
+        target: Some("acme".into()),
+        sources: vec!["dev12345".into(), "dev1".into()],
+        sys_ids: IdMode::Regenerate,
+        ..Plan::default()
+    };
+    for path in inputs() {
+        let bytes = std::fs::read(&path).unwrap();
+        let run = |part_bytes: Option<usize>| {
+            let mut w = Rewriter::new(plan.compile().unwrap());
+            if let Some(n) = part_bytes {
+                w = w.with_part_bytes(n);
+            }
+            let learned = w.learn(&bytes).unwrap();
+            w.add_secret_columns(learned);
+            let pass = match w.read(&bytes, true) {
+                Ok(p) => p,
+                Err(e) => return Err(e.to_string()),
+            };
+            let ids = w.resolve([&pass]);
+            let r = w
+                .finish(pass, &ids, &bytes, true)
+                .map_err(|e| e.to_string())?;
+            Ok((r, ids))
+        };
+        let whole = run(None);
+        for n in [1, 200, 1000] {
+            assert_eq!(run(Some(n)), whole, "{} in parts of {n}", path.display());
+        }
+    }
 }

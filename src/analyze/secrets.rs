@@ -101,15 +101,25 @@ fn find_kmf_byte(bytes: &[u8]) -> Option<usize> {
 /// its structure): a KMF noncharacter, or `)pR#` followed by base64 up to the end of its
 /// value. The fail-closed check of the rewrite.
 pub fn find_ciphertext(bytes: &[u8]) -> Option<usize> {
+    find_ciphertext_ending(bytes).map(|(i, _)| i)
+}
+
+/// [`find_ciphertext`], with where the ciphertext ends (`bytes.len()` when it runs to the end
+/// of `bytes`, so that a caller scanning in pieces can look again with what follows).
+pub fn find_ciphertext_ending(bytes: &[u8]) -> Option<(usize, usize)> {
+    static PR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b")pR#"));
     if let Some(i) = find_kmf_byte(bytes) {
-        return Some(i);
+        return Some((i, i + 3));
     }
-    memchr::memmem::find_iter(bytes, b")pR#").find(|&i| {
+    PR.find_iter(bytes).find_map(|i| {
         let end = bytes[i..]
             .iter()
             .position(|b| matches!(b, b'<' | b'&' | b'"' | b'\'' | b']') || b.is_ascii_whitespace())
             .map_or(bytes.len(), |k| i + k);
-        std::str::from_utf8(&bytes[i..end]).is_ok_and(|s| ciphertext_shape(s).is_some())
+        std::str::from_utf8(&bytes[i..end])
+            .is_ok_and(|s| ciphertext_shape(s).is_some())
+            .then_some((i, end))
     })
 }
 

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use sn_retarget::apply::{ApplyError, apply};
-use sn_retarget::io::{Limits, load_inputs, same_file, write_atomic};
+use sn_retarget::apply::{ApplyError, prepare};
+use sn_retarget::io::{Limits, load_inputs, same_file, write_atomic, write_atomic_with};
 use sn_retarget::plan::{IdMode, Plan, SecretMode, parse_id_map};
 
 use super::{ApplyArgs, EXIT_BAD_INPUT, IdModeArg, PlanArgs, SecretArg};
@@ -83,7 +83,7 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         .map(|f| (f.name.as_str(), f.bytes.as_slice()))
         .collect();
     let details = a.report.is_some() || a.dry_run;
-    let mut applied = match apply(&plan, &inputs, details) {
+    let mut applied = match prepare(&plan, &inputs, details, &|| {}) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("sn-retarget: error: {e}");
@@ -97,12 +97,19 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     };
 
     // The same checks as `check`, on the outputs.
-    let outputs: Vec<(&str, &[u8])> = applied
-        .outputs
+    let total = applied
+        .edits
         .iter()
-        .map(|o| (o.name.as_str(), o.bytes.as_slice()))
-        .collect();
-    let findings = super::check_printed(&plan, &applied.report, &outputs)?;
+        .zip(&inputs)
+        .map(|((_, e), (_, b))| e.output_len(b.len()))
+        .sum();
+    let findings = super::check_printed(&plan, &applied.report, total, || {
+        inputs
+            .iter()
+            .enumerate()
+            .map(|(i, (name, bytes))| (*name, applied.output(i, bytes).into()))
+            .collect()
+    })?;
     applied.report.findings = findings;
 
     // Where each output goes; every problem is found before anything is written.
@@ -154,8 +161,8 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if !a.dry_run {
-        for (output, dest) in applied.outputs.iter().zip(&dests) {
-            write_atomic(dest, &output.bytes, a.force)?;
+        for (i, ((_, input), dest)) in inputs.iter().zip(&dests).enumerate() {
+            write_atomic_with(dest, a.force, |w| applied.write_output(i, input, w))?;
         }
     }
     for (file, dest) in applied.report.files.iter_mut().zip(&dests) {

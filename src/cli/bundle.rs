@@ -32,13 +32,15 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
         }
     };
     // The same checks as `check`, on the outputs.
-    let outputs: Vec<(&str, &[u8])> = b
-        .files
-        .iter()
-        .filter(|(n, _)| n.ends_with(".xml"))
-        .map(|(n, bytes)| (n.as_str(), bytes.as_slice()))
-        .collect();
-    let findings = super::check_printed(&plan, &b.report, &outputs)?;
+    let outputs = || {
+        b.files
+            .iter()
+            .filter(|(n, _)| n.ends_with(".xml"))
+            .map(|(n, bytes)| (n.as_str(), bytes.as_slice().into()))
+            .collect()
+    };
+    let total = b.files.iter().map(|(_, bytes)| bytes.len()).sum();
+    let findings = super::check_printed(&plan, &b.report, total, outputs)?;
     write_bundle(&a.out, &b.files, a.force)?;
     for w in &b.warnings {
         eprintln!("sn-retarget: warning: {w}");

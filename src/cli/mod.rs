@@ -205,12 +205,14 @@ struct PlanArgs {
 
 /// Checks outputs like `check` (up to [`CHECK_LIMIT_BYTES`]) and prints the warnings and
 /// errors on standard error.
-fn check_printed(
+/// `total` is the outputs' size; `outputs` gives them (name, bytes), only called when they are
+/// checked.
+fn check_printed<'a>(
     plan: &sn_retarget::plan::Plan,
     report: &sn_retarget::apply::ApplyReport,
-    outputs: &[(&str, &[u8])],
+    total: usize,
+    outputs: impl FnOnce() -> Vec<(&'a str, std::borrow::Cow<'a, [u8]>)>,
 ) -> anyhow::Result<Vec<sn_retarget::check::Finding>> {
-    let total: usize = outputs.iter().map(|(_, b)| b.len()).sum();
     if total > CHECK_LIMIT_BYTES {
         eprintln!(
             "sn-retarget: note: outputs over {} MB; run `sn-retarget check` on them separately",
@@ -218,7 +220,9 @@ fn check_printed(
         );
         return Ok(Vec::new());
     }
-    let findings = sn_retarget::apply::check_named(plan, report, outputs)?;
+    let outputs = outputs();
+    let outputs: Vec<(&str, &[u8])> = outputs.iter().map(|(n, b)| (*n, &**b)).collect();
+    let findings = sn_retarget::apply::check_named(plan, report, &outputs)?;
     for f in findings
         .iter()
         .filter(|f| f.severity >= sn_retarget::Severity::Warning)

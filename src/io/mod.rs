@@ -11,7 +11,7 @@ mod archive;
 mod write;
 
 pub use archive::{Limits, read_zip, zip_bytes};
-pub use write::{OutputError, temp_path, write_atomic};
+pub use write::{OutputError, temp_path, write_atomic, write_atomic_with};
 
 use std::fs;
 use std::path::{Path, PathBuf};

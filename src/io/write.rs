@@ -1,6 +1,7 @@
 //! Files out: atomic writes.
 
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// An output that could not be written.
@@ -40,7 +41,28 @@ pub enum OutputError {
 /// # std::fs::remove_dir_all(&dir).unwrap();
 /// ```
 pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<(), OutputError> {
-    use std::io::Write;
+    write_atomic_with(path, force, |w| w.write_all(bytes))
+}
+
+/// [`write_atomic`], with the bytes written by `write` (through a buffer) instead of held in
+/// memory: an output can go straight from its input and its edits to the disk. Nothing is
+/// left behind if `write` fails.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("snr-atomic-with-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// use sn_retarget::io::write_atomic_with;
+/// let out = dir.join("out.xml");
+/// write_atomic_with(&out, false, |w| w.write_all(b"<unload/>")).unwrap();
+/// assert!(write_atomic_with(&dir.join("x.xml"), false, |_| Err(std::io::Error::other("full"))).is_err());
+/// assert!(!dir.join("x.xml").exists());
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn write_atomic_with(
+    path: &Path,
+    force: bool,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), OutputError> {
     let io = |source| OutputError::Io {
         path: path.to_path_buf(),
         source,
@@ -53,11 +75,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8], force: bool) -> Result<(), Output
         fs::create_dir_all(dir).map_err(io)?;
     }
     let result = (|| {
-        let mut f = fs::OpenOptions::new()
+        let f = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&tmp)?;
-        f.write_all(bytes)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        write(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         drop(f);
         if !force && fs::symlink_metadata(path).is_ok() {

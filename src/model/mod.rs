@@ -30,7 +30,9 @@ mod record;
 mod shape;
 
 pub use collect::{Collect, OwnedField, OwnedRecord};
-pub use reader::{MAX_PAYLOAD_DEPTH, ReadOutcome, read, read_with};
+pub use reader::{
+    MAX_PAYLOAD_DEPTH, PART_STRIDE, ReadOutcome, check_outer, read, read_parts, read_with,
+};
 pub use record::{Attr, Escaping, Field, PayloadInfo, Place, Record, ValueKind};
 pub use shape::Shape;
 

@@ -40,7 +40,8 @@ pub fn read<V: Visitor>(src: &[u8], visitor: &mut V) -> Result<ReadOutcome, Read
     read_with(src, visitor, MAX_PAYLOAD_DEPTH)
 }
 
-/// [`read`] with a payload depth limit of your own (0 reads no payload at all).
+/// [`read`] with a payload depth limit of your own (0 reads no payload at all, and says
+/// nothing about them).
 pub fn read_with<V: Visitor>(
     src: &[u8],
     visitor: &mut V,
@@ -52,25 +53,10 @@ pub fn read_with<V: Visitor>(
             Location::at(&[], 0),
         ));
     }
-    if let Err(e) = std::str::from_utf8(src) {
-        let at = e.valid_up_to();
-        return Err(ReadError::new(
-            SyntaxError::InvalidUtf8,
-            Location::at(src, at),
-        ));
-    }
-    let mut reader = Reader {
-        file: src,
-        visitor,
-        next_index: 0,
-        payloads: 0,
-        max_payload_depth,
-        diagnostics: Vec::new(),
-        scratch: Vec::new(),
-        chain: Vec::new(),
-    };
+    check_input(src)?;
+    let mut reader = Reader::new(src, visitor, max_payload_depth, 0);
     let shape = reader
-        .read_doc(src, &Layer::FILE, 0, None)
+        .read_doc(src, &Layer::FILE, 0, None, None)
         .map_err(|e| ReadError::new(e.kind, Location::at(src, e.offset)))?;
     Ok(ReadOutcome {
         shape,
@@ -78,6 +64,168 @@ pub fn read_with<V: Visitor>(
         payloads: reader.payloads,
         diagnostics: reader.diagnostics,
     })
+}
+
+/// Size and UTF-8 checks before any reading.
+fn check_input(src: &[u8]) -> Result<(), ReadError> {
+    if src.len() as u64 > MAX_DOCUMENT_BYTES {
+        return Err(ReadError::new(
+            SyntaxError::TooLarge(MAX_DOCUMENT_BYTES),
+            Location::at(&[], 0),
+        ));
+    }
+    if simdutf8::basic::from_utf8(src).is_err() {
+        let at = std::str::from_utf8(src).map_or_else(|e| e.valid_up_to(), |_| 0);
+        return Err(ReadError::new(
+            SyntaxError::InvalidUtf8,
+            Location::at(src, at),
+        ));
+    }
+    Ok(())
+}
+
+/// Record indices of part `k` of a [`read_parts`] start at `k * PART_STRIDE`.
+pub const PART_STRIDE: u64 = 1 << 32;
+
+/// Checks a document's outer level only (payloads are not read): the errors [`read`] would
+/// report, since a malformed payload never fails a read. Returns the shape, the root element's
+/// name and the span of every child of the root.
+fn outline(src: &[u8]) -> Result<(Shape, Span, Vec<Span>), ReadError> {
+    let mut tok = Tokenizer::new(src);
+    let mut attrs = Vec::new();
+    let mut root = Span::new(0, 0);
+    let mut children = Vec::new();
+    let mut top = TopTables::default();
+    let mut open_at = 0;
+    let fail = |e: ScanError| ReadError::new(e.kind, Location::at(src, e.offset));
+    while let Some(t) = tok.next(&mut attrs).map_err(fail)? {
+        match t {
+            Token::Start { span, name, empty } => match tok.depth() - usize::from(!empty) {
+                0 => root = name,
+                1 => {
+                    top.add(as_str(src, name));
+                    if empty {
+                        children.push(span);
+                    } else {
+                        open_at = span.start;
+                    }
+                }
+                _ => {}
+            },
+            Token::End { span, .. } if tok.depth() == 1 => {
+                children.push(Span::new(open_at, span.end));
+            }
+            _ => {}
+        }
+    }
+    let root_name = as_str(src, root);
+    let shape = Shape::classify(root_name, top.count, top.mixed, top.update_set);
+    Ok((shape, root, children))
+}
+
+/// Checks the outer level of a document, without reading payloads: what [`read`] would fail
+/// on (a malformed payload never fails a read), at a fraction of the cost. Returns its shape.
+///
+/// ```
+/// use sn_retarget::model::{check_outer, Shape};
+/// assert!(check_outer(b"<unload><a action='INSERT_OR_UPDATE'/></unload>").is_ok());
+/// assert!(check_outer(b"<unload><a></unload>").is_err());
+/// ```
+pub fn check_outer(src: &[u8]) -> Result<Shape, ReadError> {
+    check_input(src)?;
+    outline(src).map(|(shape, _, _)| shape)
+}
+
+/// [`read`], in parts of about `part_bytes` read in parallel (rayon), each with its own visitor
+/// from `make`. The parts are runs of whole top-level records, so each record and its payloads
+/// go to exactly one visitor, and the visitors come back in document order. Record indices of
+/// part `k` start at `k * PART_STRIDE`. `<database>` dictionaries and documents smaller than two
+/// parts are read in one part. Fails exactly where [`read`] fails.
+///
+/// ```
+/// use sn_retarget::model::{read_parts, Record, Visitor};
+/// #[derive(Default)]
+/// struct Count(usize);
+/// impl Visitor for Count {
+///     fn record(&mut self, _: &Record<'_>) { self.0 += 1; }
+///     fn discard_from(&mut self, _: usize) {}
+/// }
+/// let doc = b"<unload><a action='INSERT'/><b action='INSERT'/><c action='INSERT'/></unload>";
+/// let (outcome, parts) = read_parts(doc, 20, Count::default).unwrap();
+/// assert_eq!(outcome.records, 3);
+/// assert!(parts.len() > 1);
+/// assert_eq!(parts.iter().map(|c| c.0).sum::<usize>(), 3);
+/// ```
+pub fn read_parts<V, F>(
+    src: &[u8],
+    part_bytes: usize,
+    make: F,
+) -> Result<(ReadOutcome, Vec<V>), ReadError>
+where
+    V: Visitor + Send,
+    F: Fn() -> V + Sync,
+{
+    use rayon::prelude::*;
+    let sequential = || {
+        let mut v = make();
+        read(src, &mut v).map(|o| (o, vec![v]))
+    };
+    if src.len() < part_bytes.saturating_mul(2) {
+        return sequential();
+    }
+    check_input(src)?;
+    let (shape, root, children) = outline(src)?;
+    let mut parts: Vec<Span> = Vec::new();
+    for c in children {
+        match parts.last_mut() {
+            Some(p) if p.len() < part_bytes => p.end = c.end,
+            _ => parts.push(c),
+        }
+    }
+    let too_many = usize::try_from(parts.len() as u64 * PART_STRIDE).is_err();
+    if &src[root.range()] == b"database" || parts.len() < 2 || too_many {
+        return sequential();
+    }
+    let read: Vec<Result<(Reader0, V), ReadError>> = parts
+        .par_iter()
+        .enumerate()
+        .map(|(k, part)| {
+            let mut v = make();
+            let base = (k as u64 * PART_STRIDE) as usize;
+            let mut reader = Reader::new(src, &mut v, MAX_PAYLOAD_DEPTH, base);
+            reader
+                .read_doc(src, &Layer::FILE, 0, None, Some((*part, root)))
+                .map_err(|e| ReadError::new(e.kind, Location::at(src, e.offset)))?;
+            let counts = Reader0 {
+                records: reader.next_index - base,
+                payloads: reader.payloads,
+                diagnostics: std::mem::take(&mut reader.diagnostics),
+            };
+            Ok((counts, v))
+        })
+        .collect();
+    let mut outcome = ReadOutcome {
+        shape,
+        records: 0,
+        payloads: 0,
+        diagnostics: Vec::new(),
+    };
+    let mut visitors = Vec::with_capacity(read.len());
+    for r in read {
+        let (counts, v) = r?;
+        outcome.records += counts.records;
+        outcome.payloads += counts.payloads;
+        outcome.diagnostics.extend(counts.diagnostics);
+        visitors.push(v);
+    }
+    Ok((outcome, visitors))
+}
+
+/// What one part's reader counted.
+struct Reader0 {
+    records: usize,
+    payloads: usize,
+    diagnostics: Vec<Diagnostic>,
 }
 
 /// `true` when `raw` (a payload field's text, stored with `escaping`) holds a
@@ -188,19 +336,46 @@ fn convert_attrs<'a>(buf: &'a [u8], raw: &[RawAttr], out: &mut Vec<Attr<'a>>) {
     }));
 }
 
-impl<V: Visitor> Reader<'_, '_, V> {
-    /// Reads one document (the file or a payload) held in `buf`.
+impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
+    fn new(
+        file: &'f [u8],
+        visitor: &'v mut V,
+        max_payload_depth: usize,
+        first_index: usize,
+    ) -> Self {
+        Reader {
+            file,
+            visitor,
+            next_index: first_index,
+            payloads: 0,
+            max_payload_depth,
+            diagnostics: Vec::new(),
+            scratch: Vec::new(),
+            chain: Vec::new(),
+        }
+    }
+
+    /// Reads one document (the file or a payload) held in `buf`; with `part` (a run of whole
+    /// children of the root, and the root's name), only that run.
     fn read_doc<'a>(
         &mut self,
         buf: &'a [u8],
         layer: &'a Layer<'a>,
         depth: usize,
         payload_of: Option<usize>,
+        part: Option<(Span, Span)>,
     ) -> Result<Shape, ScanError> {
-        let mut tok = Tokenizer::new(buf);
+        let mut tok = match part {
+            Some((run, root)) => Tokenizer::fragment(buf, run.start, run.end, root),
+            None => Tokenizer::new(buf),
+        };
         let mut raw_attrs: Vec<RawAttr> = Vec::new();
         let mut stack: Vec<Frame<'a>> = Vec::new();
         let mut root: &str = "";
+        if let Some((_, name)) = part {
+            stack.push(Frame::Root);
+            root = as_str(buf, name);
+        }
         let mut dictionary = false;
         let mut top = TopTables::default();
 
@@ -452,6 +627,13 @@ impl<V: Visitor> Reader<'_, '_, V> {
         if !is_update_document(raw, escaping) {
             return None;
         }
+        if self.max_payload_depth == 0 {
+            return Some(PayloadInfo {
+                escaping,
+                read: false,
+                records: 0,
+            });
+        }
         let text_file_offset = layer.to_file(text.start);
         if depth >= self.max_payload_depth {
             self.diagnostics.push(Diagnostic {
@@ -485,7 +667,7 @@ impl<V: Visitor> Reader<'_, '_, V> {
                     parent: Some(layer),
                 };
                 let doc = &buf[text.range()];
-                self.read_doc(doc, &inner, depth + 1, Some(owner))
+                self.read_doc(doc, &inner, depth + 1, Some(owner), None)
                     .map_err(|e| {
                         (
                             inner.to_file(e.offset),
@@ -507,7 +689,7 @@ impl<V: Visitor> Reader<'_, '_, V> {
                         map: Some(&map),
                         parent: Some(layer),
                     };
-                    self.read_doc(&out, &inner, depth + 1, Some(owner))
+                    self.read_doc(&out, &inner, depth + 1, Some(owner), None)
                         .map_err(|e| {
                             (
                                 inner.to_file(e.offset),

@@ -5,8 +5,7 @@
 //! first 24. The tag makes regeneration idempotent: a value this seed and target already
 //! generated is recognised and kept, so applying a plan to its own output changes nothing.
 
-use std::collections::BTreeMap;
-
+use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
 /// The namespace all generated values derive from.
@@ -103,7 +102,7 @@ fn unhex(s: &str) -> Option<[u8; 16]> {
 /// Old sys_id -> new sys_id, as 32-byte ASCII keys for fast lookup while scanning text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IdMap {
-    map: BTreeMap<[u8; 32], [u8; 32]>,
+    map: FxHashMap<[u8; 32], [u8; 32]>,
 }
 
 impl IdMap {
@@ -136,7 +135,9 @@ impl IdMap {
 
     /// The pairs, sorted by old id.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.map.iter().map(|(o, n)| {
+        let mut pairs: Vec<_> = self.map.iter().collect();
+        pairs.sort_unstable();
+        pairs.into_iter().map(|(o, n)| {
             (
                 std::str::from_utf8(o).unwrap_or_default(),
                 std::str::from_utf8(n).unwrap_or_default(),

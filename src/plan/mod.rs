@@ -23,12 +23,11 @@ pub mod escape;
 pub mod ids;
 mod infer;
 mod rewrite;
-pub mod survey;
 pub mod tokens;
 
 pub use compile::{Column, FieldReplace, FieldSet, Instance, PlanError, Rules, parse_id_map};
 pub use infer::infer_plan;
-pub use rewrite::{EditEntry, RewriteError, Rewriter, Rewritten, SecretNote};
+pub use rewrite::{EditEntry, Pass, ResolvedIds, RewriteError, Rewriter, Rewritten, SecretNote};
 
 use std::collections::BTreeMap;
 

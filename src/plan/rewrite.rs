@@ -1,19 +1,30 @@
-//! The second pass: one file's records to its edits, the spliced output, and what changed.
+//! One read of each file, then its edits.
 //!
-//! In: the bytes of one input and the [`Rewriter`] built by the survey. Out: [`Rewritten`]: the
-//! output bytes (the input plus edits), the edit count per rule, the report entries (when
-//! asked for), and a note per secret replaced, for the re-entry checklist. The output is
-//! checked before it is returned: no ciphertext may be left unless secrets are kept.
+//! In: the bytes of one input and the [`Rewriter`] compiled from the plan. [`Rewriter::read`]
+//! reads the file once (large files in parts, in parallel) and returns a [`Pass`]: the edits
+//! whose replacement is already known (hosts, secrets, `--set`...), the spans of every
+//! sys_id-shaped token in the values, and the ids the file defines. Which ids change is only
+//! known once every file has been read: [`Rewriter::resolve`] builds the id map from all the
+//! passes, and [`Rewriter::finish`] turns each pass into [`Rewritten`]: the final [`Edits`]
+//! (the output is the input plus these), the count per rule, the report entries (when asked
+//! for), and a note per secret replaced. The output is checked before it is returned: no
+//! ciphertext may be left unless secrets are kept.
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::escape::{cdata_section, escape_attr, escape_text, through_layers};
-use super::tokens::{Rule, TokenRules};
-use super::{Rules, SecretMode};
-use crate::analyze::secrets::{DictionaryLearner, SecretRules, ciphertext_shape, find_ciphertext};
+use super::ids::{IdGen, IdMap};
+use super::tokens::{Rule, TokenRules, id_tokens};
+use super::{IdMode, NATURAL_KEY_TABLES, Rules, SecretMode};
+use crate::analyze::hosts::HostFinder;
+use crate::analyze::refs::is_sys_id;
+use crate::analyze::secrets::{
+    DictionaryLearner, SecretRules, ciphertext_shape, find_ciphertext_ending,
+};
 use crate::error::{Position, ReadError};
 use crate::model::{self, Escaping, Field, Record, ValueKind, Visitor};
 use crate::scan::Span;
@@ -58,13 +69,12 @@ pub struct SecretNote {
     pub placeholder: String,
 }
 
-/// The output of one file.
+/// The edits of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rewritten {
-    /// The input plus the edits.
-    pub bytes: Vec<u8>,
-    /// Number of edits.
-    pub edits: usize,
+    /// The edits, sorted and checked: the output is the input with these made
+    /// ([`Edits::apply_to_vec`], [`Edits::apply`]).
+    pub edits: Edits,
     /// Edits per rule.
     pub counts: BTreeMap<Rule, usize>,
     /// Every edit (only when details were asked for).
@@ -84,10 +94,10 @@ pub enum RewriteError {
     Read(#[from] ReadError),
     /// Ciphertext would be left in the output (fail closed).
     #[error(
-        "ciphertext left in the output at {position} (no rule covers it; add --secret-field or use --secrets keep)"
+        "ciphertext left in the output, at {position} of the input (no rule covers it; add --secret-field or use --secrets keep)"
     )]
     SecretLeft {
-        /// Where in the output.
+        /// Where in the input.
         position: Position,
     },
     /// The computed edits overlap (a bug; nothing is written).
@@ -98,33 +108,91 @@ pub enum RewriteError {
     Internal(String),
 }
 
-/// Rewrites files with the maps a [`super::survey::Survey`] built.
+/// Rewrites files: compiled from a plan, it reads each file once ([`Rewriter::read`]), builds
+/// the id map from every file read ([`Rewriter::resolve`]) and gives each file its edits
+/// ([`Rewriter::finish`]).
+///
+/// ```
+/// use sn_retarget::plan::{IdMode, Plan, Rewriter};
+/// let doc = br#"<unload><sys_script action="INSERT_OR_UPDATE"><sys_id>0123456789abcdef0123456789abcdef</sys_id></sys_script></unload>"#;
+/// let plan = Plan { target: Some("acme".into()), sys_ids: IdMode::Regenerate, ..Plan::default() };
+/// let rewriter = Rewriter::new(plan.compile().unwrap());
+/// let pass = rewriter.read(doc, false).unwrap();
+/// let ids = rewriter.resolve([&pass]);
+/// assert_eq!(ids.map.len(), 1);
+/// let rewritten = rewriter.finish(pass, &ids, doc, false).unwrap();
+/// assert_eq!(rewritten.edits.len(), 1);
+/// ```
 #[derive(Debug)]
 pub struct Rewriter {
     rules: Rules,
     tokens: TokenRules,
     /// Source instance name -> target name (fields holding a bare name).
     names: FxHashMap<String, String>,
-    /// (regenerate column index, old value) -> new value.
-    values: BTreeMap<(usize, String), String>,
-    kept_natural: Vec<(String, String)>,
+    generator: IdGen,
+    /// Files at least this large are read in parts, in parallel.
+    part_bytes: usize,
 }
 
+/// The ids every file defines, resolved: what each becomes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResolvedIds {
+    /// Old sys_id -> new sys_id.
+    pub map: IdMap,
+    /// Records of natural-key tables whose ids were kept: `(table, sys_id)`, by id.
+    pub kept_natural: Vec<(String, String)>,
+}
+
+/// What one read of a file found (see [`Rewriter::read`]).
+#[derive(Debug, Default)]
+pub struct Pass {
+    parts: Vec<PartPass>,
+}
+
+impl Pass {
+    /// The sys_ids the file defines, with their table, in reading order.
+    pub fn defined(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.parts
+            .iter()
+            .flat_map(|p| p.defined.iter().map(|(_, id, t)| (id.as_str(), t.as_str())))
+    }
+}
+
+/// Files and parts smaller than this are read in one piece.
+const PART_BYTES: usize = 4 << 20;
+
 impl Rewriter {
-    pub(crate) fn new(
-        rules: Rules,
-        tokens: TokenRules,
-        names: FxHashMap<String, String>,
-        values: BTreeMap<(usize, String), String>,
-        kept_natural: Vec<(String, String)>,
-    ) -> Rewriter {
+    /// A rewriter for these rules.
+    pub fn new(rules: Rules) -> Rewriter {
+        let target_host = rules.target.as_ref().map_or("", |t| t.host());
+        let generator = IdGen::new(&rules.seed, target_host);
+        let mut hosts = FxHashMap::default();
+        let mut names = FxHashMap::default();
+        if let Some(t) = &rules.target {
+            for s in &rules.sources {
+                hosts.insert(s.host().to_string(), t.host().to_string());
+                names.insert(s.name().to_string(), t.name().to_string());
+            }
+        }
+        let prefixes = if rules.scope_prefix {
+            rules.namespaces.clone()
+        } else {
+            Vec::new()
+        };
+        let tokens = TokenRules::new(hosts, IdMap::default(), prefixes);
         Rewriter {
             rules,
             tokens,
             names,
-            values,
-            kept_natural,
+            generator,
+            part_bytes: PART_BYTES,
         }
+    }
+
+    /// The same rewriter, reading files of at least `bytes` in parts (for tests).
+    pub fn with_part_bytes(mut self, bytes: usize) -> Rewriter {
+        self.part_bytes = bytes.max(1);
+        self
     }
 
     /// The rules in force (secret columns include those learned from dictionaries).
@@ -132,81 +200,221 @@ impl Rewriter {
         &self.rules
     }
 
-    /// Old sys_id -> new sys_id.
-    pub fn id_map(&self) -> &super::ids::IdMap {
-        &self.tokens.ids
-    }
-
-    /// Records of natural-key tables whose ids were kept: `(table, sys_id)`.
-    pub fn kept_natural_keys(&self) -> &[(String, String)] {
-        &self.kept_natural
-    }
-
-    /// `true` when the plan changes nothing at all.
+    /// `true` when the plan changes nothing at all: files are only checked.
     pub fn is_identity(&self) -> bool {
         self.tokens.is_empty()
+            && !self.maps_ids()
             && self.names.is_empty()
-            && self.values.is_empty()
+            && self.rules.regenerate_fields.is_empty()
             && self.rules.secrets == SecretMode::Keep
             && self.rules.set.is_empty()
             && self.rules.replace.is_empty()
             && self.rules.namespaces.is_empty()
     }
 
-    /// Rewrites one file. `details` keeps an entry per edit for the report.
-    pub fn rewrite(&self, bytes: &[u8], details: bool) -> Result<Rewritten, RewriteError> {
-        let mut secret_rules = self.rules.secret_rules.clone();
-        let mut planner = Planner {
+    /// `true` when some sys_id may change.
+    fn maps_ids(&self) -> bool {
+        self.rules.sys_ids == IdMode::Regenerate || !self.rules.map.is_empty()
+    }
+
+    /// The password2 columns the dictionary records of `bytes` declare (a file without a
+    /// dictionary record is not read). Add them with [`Rewriter::add_secret_columns`] before
+    /// reading any file, so that every file knows every column whatever the order.
+    pub fn learn(&self, bytes: &[u8]) -> Result<Vec<(String, String)>, ReadError> {
+        let finder = |needle: &[u8]| memchr::memmem::find(bytes, needle).is_some();
+        if self.is_identity() || !(finder(b"sys_dictionary") || finder(b"database")) {
+            return Ok(Vec::new());
+        }
+        struct Learn<'r> {
+            rules: &'r mut SecretRules,
+            learner: DictionaryLearner,
+        }
+        impl Visitor for Learn<'_> {
+            fn record(&mut self, r: &Record<'_>) {
+                self.learner.learn(self.rules, r);
+            }
+            fn discard_from(&mut self, first_index: usize) {
+                self.learner.discard_from(first_index);
+            }
+        }
+        let mut rules = self.rules.secret_rules.clone();
+        let mut v = Learn {
+            rules: &mut rules,
+            learner: DictionaryLearner::default(),
+        };
+        model::read(bytes, &mut v)?;
+        Ok(rules
+            .columns()
+            .filter(|(t, f)| !self.rules.secret_rules.is_secret_column(t, f))
+            .map(|(t, f)| (t.to_string(), f.to_string()))
+            .collect())
+    }
+
+    /// Adds secret columns (`(table, field)`, from [`Rewriter::learn`]).
+    pub fn add_secret_columns(&mut self, columns: impl IntoIterator<Item = (String, String)>) {
+        for (t, f) in columns {
+            self.rules.secret_rules.add_column(&t, &f);
+        }
+    }
+
+    /// Reads one file. `details` keeps what the report's entries need.
+    pub fn read(&self, bytes: &[u8], details: bool) -> Result<Pass, RewriteError> {
+        if self.is_identity() {
+            // Still checked: the input must be well-formed whatever the plan (a malformed
+            // payload never fails a read, so the outer level is all there is to check).
+            model::check_outer(bytes)?;
+            return Ok(Pass::default());
+        }
+        let quot = memchr::memmem::find(bytes, b"&quot;").is_some();
+        let hosts = HostFinder::for_document(bytes);
+        let make = || Planner {
             w: self,
             file: bytes,
-            quot: memchr::memmem::find(bytes, b"&quot;").is_some(),
-            hosts: crate::analyze::hosts::HostFinder::for_document(bytes),
+            quot,
+            hosts: &hosts,
             details,
-            secret_rules: &mut secret_rules,
-            dictionary: DictionaryLearner::default(),
-            edits: Edits::new(),
-            edit_owner: Vec::new(),
-            drafts: Vec::new(),
-            secrets: Vec::new(),
-            owners: Vec::new(),
-            set_missing: BTreeMap::new(),
+            ids: self.maps_ids(),
+            part: PartPass::default(),
         };
-        if self.is_identity() {
-            // Still a read: the input must be well-formed whatever the plan.
-            model::read(bytes, &mut NoVisit)?;
-            return Ok(Rewritten {
-                bytes: bytes.to_vec(),
-                edits: 0,
-                counts: BTreeMap::new(),
-                entries: Vec::new(),
-                secrets: Vec::new(),
-                warnings: Vec::new(),
-            });
+        let (_, planners) = model::read_parts(bytes, self.part_bytes, make)?;
+        Ok(Pass {
+            parts: planners.into_iter().map(|p| p.part).collect(),
+        })
+    }
+
+    /// The id map, from what every file defines (in the order given: the first table seen
+    /// for an id decides whether it is matched by natural key) and the plan's own map.
+    pub fn resolve<'p>(&self, passes: impl IntoIterator<Item = &'p Pass>) -> ResolvedIds {
+        let rules = &self.rules;
+        let mut first: FxHashMap<&str, &str> = FxHashMap::default();
+        if rules.sys_ids == IdMode::Regenerate {
+            for pass in passes {
+                for (id, table) in pass.defined() {
+                    first.entry(id).or_insert(table);
+                }
+            }
         }
-        model::read(bytes, &mut planner)?;
-        let Planner {
-            mut edits,
-            drafts,
-            secrets,
-            owners,
-            set_missing,
-            ..
-        } = planner;
-        let output = edits.apply_to_vec(bytes)?;
+        let mut defined: Vec<(&str, &str)> = first.into_iter().collect();
+        defined.sort_unstable();
+        let kept = |id: &str, table: &str| {
+            self.generator.is_generated(id) // made by this plan: idempotent
+                || (NATURAL_KEY_TABLES.contains(&table) && !rules.force_natural_keys)
+        };
+        // Two SHA-1s per id: generated in parallel, inserted in id order.
+        let fresh: Vec<Option<String>> = defined
+            .par_iter()
+            .map(|(id, table)| (!kept(id, table)).then(|| self.generator.sys_id(id)))
+            .collect();
+        let mut out = ResolvedIds::default();
+        for ((id, table), new) in defined.into_iter().zip(fresh) {
+            match new {
+                Some(new) => out.map.insert(id, &new),
+                None if !self.generator.is_generated(id) => {
+                    out.kept_natural.push((table.to_string(), id.to_string()));
+                }
+                None => {}
+            }
+        }
+        for (old, new) in &rules.map {
+            out.map.insert(old, new);
+        }
+        out
+    }
+
+    /// The final edits of one file read into `pass`, with the resolved ids. `bytes` is the
+    /// file again; `details` as given to [`Rewriter::read`].
+    pub fn finish(
+        &self,
+        pass: Pass,
+        ids: &ResolvedIds,
+        bytes: &[u8],
+        details: bool,
+    ) -> Result<Rewritten, RewriteError> {
+        let mut edits = Edits::new();
+        let mut counts = BTreeMap::new();
+        let mut drafts = Vec::new();
+        let mut secrets = Vec::new();
+        let mut owners = Vec::new();
+        let mut set_missing: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let map = &ids.map;
+        let mut mapped = Vec::new();
+        for part in pass.parts {
+            let PartPass {
+                edits: part_edits,
+                rules,
+                deferred,
+                candidates,
+                candidate_fields,
+                drafts: mut part_drafts,
+                secrets: part_secrets,
+                owners: part_owners,
+                set_missing: part_missing,
+                ..
+            } = part;
+            let mut deferred = deferred.into_iter().peekable();
+            for (k, (span, replacement)) in part_edits.iter().enumerate() {
+                let mut new = replacement;
+                if let Some((_, own)) = deferred.next_if(|(i, _)| *i == k) {
+                    mapped.clear();
+                    map_ids(map, replacement, own.as_ref(), &mut mapped);
+                    new = &mapped;
+                    if new == &bytes[span.range()] {
+                        continue;
+                    }
+                    if details {
+                        part_drafts[k].new = String::from_utf8_lossy(new).into_owned();
+                    }
+                }
+                edits.replace(span, new);
+                *counts.entry(rules[k]).or_insert(0) += 1;
+                if details {
+                    drafts.push(std::mem::take(&mut part_drafts[k]));
+                }
+            }
+            for (k, (span, record)) in candidates.into_iter().enumerate() {
+                let old = &bytes[span.range()];
+                if let Some(new) = map.get(old) {
+                    edits.replace(span, new);
+                    *counts.entry(Rule::SysId).or_insert(0) += 1;
+                    if details {
+                        drafts.push(Draft {
+                            at: span,
+                            record,
+                            field: candidate_fields.get(k).cloned().unwrap_or_default(),
+                            old: String::from_utf8_lossy(old).into_owned(),
+                            new: String::from_utf8_lossy(new).into_owned(),
+                            rule: Rule::SysId,
+                        });
+                    }
+                }
+            }
+            for (i, mut note, own) in part_secrets {
+                if let Some(own) = own {
+                    if let Some(new) = map.get(&own) {
+                        mapped.clear();
+                        map_ids(map, note.placeholder.as_bytes(), Some(&own), &mut mapped);
+                        note.placeholder = String::from_utf8_lossy(&mapped).into_owned();
+                        note.sys_id = Some(String::from_utf8_lossy(new).into_owned());
+                    }
+                }
+                secrets.push((i, note));
+            }
+            owners.extend(part_owners);
+            for (k, n) in part_missing {
+                *set_missing.entry(k).or_insert(0) += n;
+            }
+        }
+        edits.sort_and_check(bytes.len())?;
         if self.rules.secrets != SecretMode::Keep {
-            if let Some(at) = find_ciphertext(&output) {
+            if let Some(at) = ciphertext_left(bytes, &edits) {
                 return Err(RewriteError::SecretLeft {
-                    position: Position::locate(&output, at),
+                    position: Position::locate(bytes, at),
                 });
             }
         }
-        let paths = Paths::new(owners);
-        let mut counts = BTreeMap::new();
-        for d in &drafts {
-            *counts.entry(d.rule).or_insert(0) += 1;
-        }
         let entries = if details {
-            drafts
+            let paths = Paths::new(owners);
+            let mut entries: Vec<EditEntry> = drafts
                 .into_iter()
                 .map(|d| EditEntry {
                     table: paths.table(d.record).to_string(),
@@ -218,7 +426,9 @@ impl Rewriter {
                     rule: d.rule,
                     at: d.at,
                 })
-                .collect()
+                .collect();
+            entries.sort_by_key(|e| (e.at.start, e.at.end));
+            entries
         } else {
             Vec::new()
         };
@@ -228,27 +438,13 @@ impl Rewriter {
                 format!("--set {t}.{f}: {n} record(s) of {t} have no {f} field; nothing added")
             })
             .collect();
+        secrets.sort_by_key(|(i, _)| *i);
         Ok(Rewritten {
-            bytes: output,
-            edits: edits.len(),
+            edits,
             counts,
             entries,
-            secrets: {
-                let mut secrets = secrets;
-                secrets.sort_by_key(|(i, _)| *i);
-                secrets.into_iter().map(|(_, n)| n).collect()
-            },
+            secrets: secrets.into_iter().map(|(_, n)| n).collect(),
             warnings,
-        })
-    }
-
-    /// The record's sys_id as it reads after the rewrite.
-    fn new_sys_id(&self, r: &Record<'_>) -> Option<String> {
-        r.sys_id().map(|id| {
-            self.tokens
-                .ids
-                .get(id.as_bytes())
-                .map_or(id.to_string(), |n| String::from_utf8_lossy(n).into_owned())
         })
     }
 
@@ -268,20 +464,116 @@ impl Rewriter {
     }
 }
 
-struct NoVisit;
-
-impl Visitor for NoVisit {
-    fn record(&mut self, _: &Record<'_>) {}
-    fn discard_from(&mut self, _: usize) {}
+/// `text` with its sys_id tokens mapped, and `own` (a record's old id, written into a
+/// placeholder) replaced wherever it stands, into `out`.
+fn map_ids(map: &IdMap, text: &[u8], own: Option<&[u8; 32]>, out: &mut Vec<u8>) {
+    let mut at = 0;
+    for span in id_tokens(text) {
+        if let Some(new) = map.get(&text[span.range()]) {
+            out.extend_from_slice(&text[at..span.start]);
+            out.extend_from_slice(new);
+            at = span.end;
+        }
+    }
+    out.extend_from_slice(&text[at..]);
+    if let Some(new) = own.and_then(|o| map.get(o).map(|n| (o, n))) {
+        let (old, new) = new;
+        if memchr::memmem::find(out, old).is_some() {
+            let mut replaced = Vec::with_capacity(out.len());
+            let mut at = 0;
+            for i in memchr::memmem::find_iter(out, old) {
+                replaced.extend_from_slice(&out[at..i]);
+                replaced.extend_from_slice(new);
+                at = i + old.len();
+            }
+            replaced.extend_from_slice(&out[at..]);
+            *out = replaced;
+        }
+    }
 }
 
-struct Draft {
-    at: Span,
-    record: usize,
-    field: String,
-    old: String,
-    new: String,
-    rule: Rule,
+/// Where ciphertext would be left in the output of `edits` on `input`, as an input offset (the
+/// start of the edit when it is in a replacement). The output is scanned in pieces of about a
+/// megabyte, never built whole; pieces overlap so that a value cut by a piece's end is seen
+/// whole in the next.
+fn ciphertext_left(input: &[u8], edits: &Edits) -> Option<usize> {
+    ciphertext_left_in(input, edits, 1 << 20, 4096)
+}
+
+fn ciphertext_left_in(
+    input: &[u8],
+    edits: &Edits,
+    #[allow(non_snake_case)] PIECE: usize,
+    #[allow(non_snake_case)] OVERLAP: usize,
+) -> Option<usize> {
+    let mut buf: Vec<u8> = Vec::with_capacity(PIECE + OVERLAP);
+    // (offset in buf, input offset, from a replacement): where each segment starts.
+    let mut marks: Vec<(usize, usize, bool)> = Vec::new();
+    let locate = |marks: &[(usize, usize, bool)], at: usize| {
+        let k = marks.partition_point(|m| m.0 <= at).saturating_sub(1);
+        marks
+            .get(k)
+            .map_or(0, |&(o, i, repl)| if repl { i } else { i + (at - o) })
+    };
+    // Scans `buf`; unless `last`, a ciphertext running to its end is left for the next piece.
+    let scan = |buf: &[u8], marks: &[(usize, usize, bool)], last: bool| {
+        let mut from = 0;
+        while let Some((i, end)) = find_ciphertext_ending(&buf[from..]) {
+            let (i, end) = (from + i, from + end);
+            if last || end < buf.len() || i + OVERLAP <= buf.len() {
+                return Some(locate(marks, i));
+            }
+            from = i + 1;
+        }
+        None
+    };
+    let mut push = |bytes: &[u8], input_at: usize, repl: bool, buf: &mut Vec<u8>| {
+        let mut done = 0;
+        while done < bytes.len() || (bytes.is_empty() && done == 0) {
+            let take = (PIECE.saturating_sub(buf.len())).min(bytes.len() - done);
+            marks.push((buf.len(), input_at + if repl { 0 } else { done }, repl));
+            buf.extend_from_slice(&bytes[done..done + take]);
+            done += take;
+            if buf.len() >= PIECE {
+                if let Some(at) = scan(buf, &marks, false) {
+                    return Some(at);
+                }
+                // Keep the tail, so that a value cut here is seen whole next time.
+                let cut = buf.len() - OVERLAP;
+                buf.drain(..cut);
+                let k = marks.partition_point(|m| m.0 <= cut).saturating_sub(1);
+                marks.drain(..k);
+                for m in &mut marks {
+                    if m.0 <= cut {
+                        if !m.2 {
+                            m.1 += cut - m.0;
+                        }
+                        m.0 = 0;
+                    } else {
+                        m.0 -= cut;
+                    }
+                }
+            }
+            if bytes.is_empty() {
+                break;
+            }
+        }
+        None
+    };
+    let mut at = 0;
+    for (span, r) in edits.iter() {
+        if let Some(found) = push(&input[at..span.start], at, false, &mut buf) {
+            return Some(found);
+        }
+        if let Some(found) = push(r, span.start, true, &mut buf) {
+            return Some(found);
+        }
+        at = span.end;
+    }
+    if let Some(found) = push(&input[at..], at, false, &mut buf) {
+        return Some(found);
+    }
+    scan(&buf, &marks, true)
 }
 
 /// Record index -> (table, sys_id, payload_of), to name where an edit happened.
@@ -322,24 +614,65 @@ impl Paths {
     }
 }
 
-struct Planner<'w, 'f> {
-    w: &'w Rewriter,
-    file: &'f [u8],
-    quot: bool,
-    hosts: crate::analyze::hosts::HostFinder,
-    details: bool,
-    secret_rules: &'w mut SecretRules,
-    dictionary: DictionaryLearner,
+#[derive(Default)]
+struct Draft {
+    at: Span,
+    record: usize,
+    field: String,
+    old: String,
+    new: String,
+    rule: Rule,
+}
+
+/// What the reading of one part of a file found. Every list is in reading order, so that the
+/// records of a malformed payload can be withdrawn from the end.
+#[derive(Debug, Default)]
+struct PartPass {
+    /// Edits whose replacement is known, except for sys_ids inside it (see `deferred`).
     edits: Edits,
-    /// Record index of each edit, to withdraw the edits of a payload that turns out malformed.
-    edit_owner: Vec<usize>,
+    /// Per edit: its rule and its record.
+    rules: Vec<Rule>,
+    owner: Vec<usize>,
+    /// Edits whose replacement may hold sys_ids to map (index into `edits`), and the record's
+    /// own old id when the replacement holds it (a placeholder's `{sys_id}`).
+    deferred: Vec<(usize, Option<[u8; 32]>)>,
+    /// Spans (in the file) of sys_id-shaped tokens in values, and their record.
+    candidates: Vec<(Span, usize)>,
+    /// Per candidate, the field (only with details).
+    candidate_fields: Vec<String>,
+    /// Per edit (only with details).
     drafts: Vec<Draft>,
-    secrets: Vec<(usize, SecretNote)>,
+    /// Secrets replaced: record index, note (old sys_id), the old id to map.
+    secrets: Vec<(usize, SecretNote, Option<[u8; 32]>)>,
+    /// sys_ids the part defines: record index, id, table.
+    defined: Vec<(usize, String, String)>,
     owners: Vec<(usize, String, Option<String>, Option<usize>)>,
     set_missing: BTreeMap<(String, String), usize>,
 }
 
+impl std::fmt::Debug for Draft {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Draft")
+            .field("at", &self.at)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Planner<'w, 'f> {
+    w: &'w Rewriter,
+    file: &'f [u8],
+    quot: bool,
+    hosts: &'w HostFinder,
+    details: bool,
+    /// Collect sys_id tokens (some id may change).
+    ids: bool,
+    part: PartPass,
+}
+
 impl Planner<'_, '_> {
+    /// An edit. `deferred`: the replacement may hold sys_ids to map once all are known (with
+    /// the record's own old id when the replacement embeds it).
+    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         record: usize,
@@ -348,42 +681,55 @@ impl Planner<'_, '_> {
         new: &[u8],
         rule: Rule,
         old_shown: Option<String>,
+        deferred: Option<Option<[u8; 32]>>,
     ) {
         let old = &self.file[span.range()];
-        if old == new {
+        if old == new && deferred.is_none() {
             return;
         }
-        self.edits.replace(span, new);
-        self.edit_owner.push(record);
-        self.drafts.push(Draft {
-            at: span,
-            record,
-            field: field.to_string(),
-            old: if self.details {
-                old_shown.unwrap_or_else(|| String::from_utf8_lossy(old).into_owned())
-            } else {
-                String::new()
-            },
-            new: if self.details {
-                String::from_utf8_lossy(new).into_owned()
-            } else {
-                String::new()
-            },
-            rule,
-        });
+        let p = &mut self.part;
+        if let Some(own) = deferred {
+            p.deferred.push((p.edits.len(), own));
+        }
+        p.edits.replace(span, new);
+        p.rules.push(rule);
+        p.owner.push(record);
+        if self.details {
+            p.drafts.push(Draft {
+                at: span,
+                record,
+                field: field.to_string(),
+                old: old_shown.unwrap_or_else(|| String::from_utf8_lossy(old).into_owned()),
+                new: String::from_utf8_lossy(new).into_owned(),
+                rule,
+            });
+        }
     }
 
-    /// Token substitutions in a value's raw bytes, at their file position.
+    /// Token substitutions in a value's raw bytes, at their file position; sys_id-shaped
+    /// tokens are kept as candidates until every file has been read.
     fn tokens_in(&mut self, record: usize, field: &str, file_span: Span) {
         let raw = &self.file[file_span.range()];
-        for s in self.w.tokens.scan_with(raw, &self.hosts) {
-            let span = Span::new(file_span.start + s.span.start, file_span.start + s.span.end);
-            let new = s.new.into_owned();
-            self.push(record, field, span, &new, s.rule, None);
+        let at = |s: Span| Span::new(file_span.start + s.start, file_span.start + s.end);
+        if !self.w.tokens.is_empty() {
+            let mut found = Vec::new();
+            self.w.tokens.scan_into(raw, self.hosts, false, &mut found);
+            for s in found {
+                self.push(record, field, at(s.span), &s.new, s.rule, None, None);
+            }
+        }
+        if self.ids && raw.len() >= 32 {
+            for s in id_tokens(raw) {
+                self.part.candidates.push((at(s), record));
+                if self.details {
+                    self.part.candidate_fields.push(field.to_string());
+                }
+            }
         }
     }
 
     /// Replaces the whole value of `f` with `text`, written in the field's own style.
+    #[allow(clippy::too_many_arguments)]
     fn whole_value(
         &mut self,
         r: &Record<'_>,
@@ -391,6 +737,7 @@ impl Planner<'_, '_> {
         text: &str,
         rule: Rule,
         old_shown: Option<String>,
+        deferred: Option<Option<[u8; 32]>>,
     ) {
         let layers = r.escapings();
         let (local_span, local) = match f.kind {
@@ -419,7 +766,47 @@ impl Planner<'_, '_> {
             bytes.as_bytes(),
             rule,
             old_shown,
+            deferred,
         );
+    }
+
+    /// The record's own sys_id, as a map key (for a placeholder that embeds it).
+    fn own_id(r: &Record<'_>) -> Option<[u8; 32]> {
+        r.sys_id().and_then(|id| id.as_bytes().try_into().ok())
+    }
+
+    /// A secret replaced: the edit and its note.
+    #[allow(clippy::too_many_arguments)]
+    fn secret(
+        &mut self,
+        r: &Record<'_>,
+        field: &str,
+        name: Option<String>,
+        value: String,
+        shown: String,
+        edit: impl FnOnce(&mut Self, Option<[u8; 32]>, String),
+    ) {
+        let own = Self::own_id(r);
+        edit(self, own, shown);
+        self.part.secrets.push((
+            r.index,
+            SecretNote {
+                table: r.table.to_string(),
+                sys_id: r.sys_id().map(str::to_string),
+                name,
+                field: field.to_string(),
+                depth: r.place.depth,
+                placeholder: value,
+            },
+            own,
+        ));
+    }
+
+    fn secret_value(&self, r: &Record<'_>, field: &str, name: Option<&str>) -> String {
+        match self.w.rules.secrets {
+            SecretMode::Blank => String::new(),
+            _ => self.w.placeholder(r.table, field, r.sys_id(), name),
+        }
     }
 
     /// Replaces an attribute value shaped like ciphertext (no rule names attributes, but a
@@ -428,40 +815,37 @@ impl Planner<'_, '_> {
         if self.w.rules.secrets == SecretMode::Keep || ciphertext_shape(&a.value()).is_none() {
             return false;
         }
-        let new_id = self.w.new_sys_id(r);
-        let value = match self.w.rules.secrets {
-            SecretMode::Blank => String::new(),
-            _ => self.w.placeholder(r.table, name, new_id.as_deref(), None),
-        };
+        let value = self.secret_value(r, name, None);
         let layers = r.escapings();
         let bytes = through_layers(
             escape_attr(&value),
             &layers,
             self.quot && layers.contains(&Escaping::Escaped),
         );
-        self.push(
-            r.index,
+        let span = r.file_span(a.span);
+        self.secret(
+            r,
             name,
-            r.file_span(a.span),
-            bytes.as_bytes(),
-            Rule::Secret,
-            Some("(secret: ciphertext)".into()),
-        );
-        self.secrets.push((
-            r.index,
-            SecretNote {
-                table: r.table.to_string(),
-                sys_id: new_id,
-                name: None,
-                field: name.to_string(),
-                depth: r.place.depth,
-                placeholder: value,
+            None,
+            value,
+            "(secret: ciphertext)".into(),
+            |p, own, shown| {
+                p.push(
+                    r.index,
+                    name,
+                    span,
+                    bytes.as_bytes(),
+                    Rule::Secret,
+                    Some(shown),
+                    Some(own),
+                );
             },
-        ));
+        );
         true
     }
 
-    /// The value rules other than tokens: the new text and its rule, when one applies.
+    /// The value rules other than tokens: the new text and its rule, when one applies (sys_ids
+    /// in it are mapped later).
     fn field_rules(&mut self, r: &Record<'_>, f: &Field<'_>) -> Option<(String, Rule)> {
         let rules = &self.w.rules;
         let cur = r.text(f);
@@ -476,7 +860,7 @@ impl Planner<'_, '_> {
             rule = Some(Rule::Set);
         }
         if rule == Some(Rule::Set) {
-            return (new != cur).then_some((new, Rule::Set));
+            return Some((new, Rule::Set));
         }
         for rp in rules
             .replace
@@ -488,10 +872,11 @@ impl Planner<'_, '_> {
                 rule = Some(Rule::Replace);
             }
         }
-        for (i, c) in rules.regenerate_fields.iter().enumerate() {
+        for c in &rules.regenerate_fields {
             if c.table == r.table && c.field == f.name {
-                if let Some(v) = self.w.values.get(&(i, cur.to_string())) {
-                    new.clone_from(v);
+                let old = cur.trim();
+                if !old.is_empty() && !self.w.generator.is_generated(old) {
+                    new = self.w.generator.value(&c.table, &c.field, old);
                     rule = Some(Rule::RegenerateField);
                 }
             }
@@ -517,21 +902,27 @@ impl Planner<'_, '_> {
             return None;
         }
         let new = self.w.tokens.apply_to(&new);
-        (new != cur).then_some((new, rule))
+        Some((new, rule))
     }
 }
 
 impl Visitor for Planner<'_, '_> {
     fn record(&mut self, r: &Record<'_>) {
-        self.dictionary.learn(self.secret_rules, r);
         let index = r.index;
         let sys_id = r.sys_id();
-        self.owners.push((
+        self.part.owners.push((
             index,
             r.table.to_string(),
             sys_id.map(str::to_string),
             r.place.payload_of,
         ));
+        if let Some(id) = sys_id.filter(|id| is_sys_id(id)) {
+            if self.w.rules.sys_ids == IdMode::Regenerate {
+                self.part
+                    .defined
+                    .push((index, id.to_string(), r.table.to_string()));
+            }
+        }
 
         for a in r.attrs() {
             let name = format!("@{}", a.name);
@@ -542,6 +933,7 @@ impl Visitor for Planner<'_, '_> {
         for s in &self.w.rules.set {
             if s.column.table == r.table && r.field(&s.column.field).is_none() {
                 *self
+                    .part
                     .set_missing
                     .entry((s.column.table.clone(), s.column.field.clone()))
                     .or_insert(0) += 1;
@@ -571,6 +963,7 @@ impl Visitor for Planner<'_, '_> {
                             to.as_bytes(),
                             Rule::Namespace,
                             None,
+                            None,
                         );
                     }
                     None => self.tokens_in(index, &name, r.file_span(a.span)),
@@ -579,52 +972,49 @@ impl Visitor for Planner<'_, '_> {
             if f.payload.is_some_and(|p| p.read) {
                 continue; // its records are rewritten themselves
             }
-            let secret = self.secret_rules.field_secret(r, f);
+            let secret = self.w.rules.secret_rules.field_secret(r, f);
             if let (false, Some((why, _))) = (keep_secrets, secret) {
-                let new_id = self.w.new_sys_id(r);
                 let name = r.display_name().map(|n| n.trim().to_string());
-                let value = match self.w.rules.secrets {
-                    SecretMode::Blank => String::new(),
-                    _ => self
-                        .w
-                        .placeholder(r.table, f.name, new_id.as_deref(), name.as_deref()),
-                };
+                let value = self.secret_value(r, f.name, name.as_deref());
                 let shown = format!("(secret: {})", serde_plain(why));
-                self.whole_value(r, f, &value, Rule::Secret, Some(shown));
-                self.secrets.push((
-                    index,
-                    SecretNote {
-                        table: r.table.to_string(),
-                        sys_id: new_id,
-                        name,
-                        field: f.name.to_string(),
-                        depth: r.place.depth,
-                        placeholder: value,
-                    },
-                ));
+                let text = value.clone();
+                self.secret(r, f.name, name, value, shown, |p, own, shown| {
+                    p.whole_value(r, f, &text, Rule::Secret, Some(shown), Some(own));
+                });
                 continue;
             }
             // A kept secret edited by --set or --replace: its old value stays out of the report.
             let shown = secret.map(|(why, _)| format!("(secret: {})", serde_plain(why)));
             match self.field_rules(r, f) {
-                Some((new, rule)) => self.whole_value(r, f, &new, rule, shown),
+                Some((new, rule)) => self.whole_value(r, f, &new, rule, shown, Some(None)),
                 None => self.tokens_in(index, f.name, r.file_span(f.content)),
             }
         }
     }
 
     fn discard_from(&mut self, first_index: usize) {
-        let keep = self
-            .edit_owner
+        let p = &mut self.part;
+        let keep = p
+            .owner
             .iter()
             .position(|&o| o >= first_index)
-            .unwrap_or(self.edit_owner.len());
-        self.edits.truncate(keep);
-        self.edit_owner.truncate(keep);
-        self.drafts.retain(|d| d.record < first_index);
-        self.secrets.retain(|(i, _)| *i < first_index);
-        self.owners.retain(|o| o.0 < first_index);
-        self.dictionary.discard_from(first_index);
+            .unwrap_or(p.owner.len());
+        p.edits.truncate(keep);
+        p.rules.truncate(keep);
+        p.owner.truncate(keep);
+        p.drafts.truncate(if self.details { keep } else { 0 });
+        p.deferred.retain(|(k, _)| *k < keep);
+        let keep = p
+            .candidates
+            .iter()
+            .position(|&(_, o)| o >= first_index)
+            .unwrap_or(p.candidates.len());
+        p.candidates.truncate(keep);
+        p.candidate_fields
+            .truncate(if self.details { keep } else { 0 });
+        p.secrets.retain(|(i, _, _)| *i < first_index);
+        p.owners.retain(|o| o.0 < first_index);
+        p.defined.retain(|(i, _, _)| *i < first_index);
     }
 }
 
@@ -634,5 +1024,68 @@ fn serde_plain(why: crate::analyze::secrets::SecretReason) -> &'static str {
         KnownColumn => "known secret column",
         PasswordProperty => "password property",
         Ciphertext => "ciphertext",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analyze::secrets::find_ciphertext;
+
+    #[test]
+    fn ciphertext_check_in_pieces_agrees_with_the_whole_output() {
+        let pieces: [&[u8]; 8] = [
+            b"<a>",
+            b")pR#c2VjcmV0c2VjcmV0",
+            b"</a>",
+            b" text ",
+            "\u{FDDE}\u{FDDF}".as_bytes(),
+            b"0123456789",
+            b")pR#",
+            b"abcdefghij",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for _ in 0..2000 {
+            let mut input = Vec::new();
+            for _ in 0..next(12) {
+                input.extend_from_slice(pieces[next(pieces.len())]);
+            }
+            let mut edits = Edits::new();
+            let mut at = 0;
+            while at < input.len() && next(3) > 0 {
+                let start = at + next(input.len() - at + 1);
+                let end = start + next(input.len() - start + 1).min(8);
+                if !input.is_char_boundary_like(start) || !input.is_char_boundary_like(end) {
+                    break;
+                }
+                edits.replace(Span::new(start, end), pieces[next(pieces.len())]);
+                at = end + 1;
+            }
+            edits.sort_and_check(input.len()).unwrap();
+            let whole = find_ciphertext(&edits.to_vec(&input)).is_some();
+            for (piece, overlap) in [(24, 16), (64, 32), (1 << 20, 4096)] {
+                let found = ciphertext_left_in(&input, &edits, piece, overlap).is_some();
+                // Pieces may only fail closed on a value longer than the overlap.
+                assert!(found || !whole, "missed: {input:?} {edits:?} {piece}");
+                if overlap > 1000 {
+                    assert_eq!(found, whole, "{input:?} {edits:?} {piece}");
+                }
+            }
+        }
+    }
+
+    trait Boundary {
+        fn is_char_boundary_like(&self, i: usize) -> bool;
+    }
+    impl Boundary for Vec<u8> {
+        fn is_char_boundary_like(&self, i: usize) -> bool {
+            i >= self.len() || (self[i] & 0xC0) != 0x80
+        }
     }
 }

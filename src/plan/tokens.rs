@@ -17,10 +17,11 @@ use crate::analyze::hosts::{HostFinder, lowercase};
 use crate::scan::Span;
 
 /// Why a value changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// A sys_id regenerated or mapped.
+    #[default]
     SysId,
     /// A source instance host.
     Host,
@@ -120,6 +121,49 @@ fn is_word(b: u8) -> bool {
     CLASS[b as usize] != 0
 }
 
+/// Every sys_id-shaped whole token in `text` (32 lowercase hex digits, no digit or lower-case
+/// letter on either side), in order.
+///
+/// It looks at every 32nd byte first: a 32-digit run must cover it, so where that byte is not
+/// a hex digit, no token starts in the 32 bytes before it.
+///
+/// ```
+/// use sn_retarget::plan::tokens::id_tokens;
+/// let text = b"sys_id=0123456789abcdef0123456789abcdef^x 0123456789abcdef0123456789abcdef0";
+/// let found: Vec<_> = id_tokens(text).map(|s| s.start).collect();
+/// assert_eq!(found, [7]);
+/// ```
+pub fn id_tokens(text: &[u8]) -> impl Iterator<Item = Span> + '_ {
+    let n = text.len();
+    // No run of hex digits starts before `i` and continues up to it.
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i + 32 <= n {
+            let probe = i + 31;
+            if !is_hex(text[probe]) {
+                i = probe + 1;
+                continue;
+            }
+            let mut start = probe;
+            while start > i && is_hex(text[start - 1]) {
+                start -= 1;
+            }
+            let mut end = probe + 1;
+            while end < n && is_hex(text[end]) {
+                end += 1;
+            }
+            i = end + 1; // text[end] (if any) is not a hex digit
+            let whole = end - start == 32
+                && (start == 0 || !is_lower_alnum(text[start - 1]))
+                && (end == n || !is_lower_alnum(text[end]));
+            if whole {
+                return Some(Span::new(start, end));
+            }
+        }
+        None
+    })
+}
+
 impl TokenRules {
     /// Rules with nothing to do.
     pub fn new(
@@ -163,6 +207,20 @@ impl TokenRules {
     /// with [`HostFinder::for_document`]).
     pub fn scan_with<'t>(&'t self, text: &'t [u8], finder: &HostFinder) -> Vec<Subst<'t>> {
         let mut out = Vec::new();
+        self.scan_into(text, finder, true, &mut out);
+        out
+    }
+
+    /// The host and namespace substitutions of [`TokenRules::scan_with`] (and the sys_id ones
+    /// when `ids`), appended to `out`, sorted by position and never overlapping.
+    pub fn scan_into<'t>(
+        &'t self,
+        text: &'t [u8],
+        finder: &HostFinder,
+        ids: bool,
+        out: &mut Vec<Subst<'t>>,
+    ) {
+        out.clear();
         if !self.hosts.is_empty() {
             for m in finder.find_all(text) {
                 let key = lowercase(m.host);
@@ -176,8 +234,17 @@ impl TokenRules {
                 }
             }
         }
-        if !self.ids.is_empty() && text.len() >= 32 {
-            self.scan_ids(text, &mut out);
+        if ids && !self.ids.is_empty() {
+            for span in id_tokens(text) {
+                if let Some(new) = self.ids.get(&text[span.range()]) {
+                    out.push(Subst {
+                        span,
+                        old: &text[span.range()],
+                        new: Cow::Borrowed(new.as_slice()),
+                        rule: Rule::SysId,
+                    });
+                }
+            }
         }
         for (old, new) in &self.namespace_prefixes {
             for at in memchr::memmem::find_iter(text, old.as_bytes()) {
@@ -208,37 +275,6 @@ impl TokenRules {
                 }
                 keep
             });
-        }
-        out
-    }
-
-    fn scan_ids<'t>(&'t self, text: &'t [u8], out: &mut Vec<Subst<'t>>) {
-        let n = text.len();
-        let mut i = 0;
-        while i < n {
-            if !is_hex(text[i]) {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < n && is_hex(text[i]) {
-                i += 1;
-            }
-            if i - start != 32 {
-                continue;
-            }
-            let before_ok = start == 0 || !is_lower_alnum(text[start - 1]);
-            let after_ok = i == n || !is_lower_alnum(text[i]);
-            if before_ok && after_ok {
-                if let Some(new) = self.ids.get(&text[start..i]) {
-                    out.push(Subst {
-                        span: Span::new(start, i),
-                        old: &text[start..i],
-                        new: Cow::Borrowed(new.as_slice()),
-                        rule: Rule::SysId,
-                    });
-                }
-            }
         }
     }
 
@@ -292,6 +328,56 @@ mod tests {
             (format!("{id}g"), 0),
         ] {
             assert_eq!(r.scan(text.as_bytes()).len(), hits, "{text}");
+        }
+    }
+
+    /// The plain left-to-right scan `id_tokens` must agree with.
+    fn naive(text: &[u8]) -> Vec<Span> {
+        let (n, mut i, mut out) = (text.len(), 0, Vec::new());
+        while i < n {
+            if !is_hex(text[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < n && is_hex(text[i]) {
+                i += 1;
+            }
+            if i - start == 32
+                && (start == 0 || !is_lower_alnum(text[start - 1]))
+                && (i == n || !is_lower_alnum(text[i]))
+            {
+                out.push(Span::new(start, i));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn skipping_scan_agrees_with_the_plain_one() {
+        let alphabet = b"0123456789abcdefgxyzABC_ =&;";
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for round in 0..3000 {
+            let len = (round % 160) + 1;
+            let text: Vec<u8> = (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    // Mostly hex, so that 31-, 32- and 33-digit runs are common.
+                    let k = (state % 100) as usize;
+                    if k < 90 {
+                        alphabet[k % 16]
+                    } else {
+                        alphabet[k % alphabet.len()]
+                    }
+                })
+                .collect();
+            assert_eq!(
+                id_tokens(&text).collect::<Vec<_>>(),
+                naive(&text),
+                "{text:?}"
+            );
         }
     }
 

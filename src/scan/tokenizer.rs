@@ -94,6 +94,8 @@ pub struct Tokenizer<'a> {
     stack: Vec<Span>,
     seen_root: bool,
     done: bool,
+    /// Reading a fragment: ends well with just the root still open.
+    fragment: bool,
 }
 
 impl<'a> Tokenizer<'a> {
@@ -106,6 +108,32 @@ impl<'a> Tokenizer<'a> {
             stack: Vec::new(),
             seen_root: false,
             done: false,
+            fragment: false,
+        }
+    }
+
+    /// A tokenizer over `src[start..end]`, a run of whole children of the root element whose
+    /// name is at `root` (a document already checked from end to end, split between top-level
+    /// elements). It ends well when only the root is still open.
+    ///
+    /// ```
+    /// use sn_retarget::scan::{Span, Token, Tokenizer};
+    /// let src = b"<unload><a/><b>t</b><c/></unload>";
+    /// let mut tok = Tokenizer::fragment(src, 12, 20, Span::new(1, 7));
+    /// let mut attrs = Vec::new();
+    /// let mut n = 0;
+    /// while let Some(t) = tok.next(&mut attrs).unwrap() { n += 1; }
+    /// assert_eq!(n, 3); // <b>, t, </b>
+    /// ```
+    pub fn fragment(src: &'a [u8], start: usize, end: usize, root: Span) -> Tokenizer<'a> {
+        let end = end.min(src.len());
+        Tokenizer {
+            src: &src[..end],
+            pos: start.min(end),
+            stack: vec![root],
+            seen_root: true,
+            done: false,
+            fragment: true,
         }
     }
 
@@ -130,6 +158,9 @@ impl<'a> Tokenizer<'a> {
         let start = self.pos;
         if start >= src.len() {
             self.done = true;
+            if self.fragment && self.stack.len() == 1 {
+                return Ok(None);
+            }
             if let Some(open) = self.stack.last() {
                 let _ = open;
                 return err(
