@@ -10,6 +10,8 @@
 #   LXML_ROUNDS   rounds that also run the lxml script (3; it is ~10x slower than the rest)
 #   FILES         small files for the batch comparison (5000)
 #   BATCH_CMD     bundle (default) or apply: the whole-folder command timed for the batch
+#   BATCH_OUT     folder the batch writes its outputs under (default: the work folder); e.g.
+#                 /dev/shm to take the 5,000 fsyncs (tmpfs: no-ops) out of the batch's time
 #   COMPARE_DIR   work folder (default: a new mktemp folder under /tmp, removed at the end);
 #                 its big.xml, files/, out/, logs/ and results/ are overwritten and removed
 #   KEEP=1        keep the generated inputs, outputs and logs
@@ -57,20 +59,31 @@ DIR=$W/files
 OUT=$W/out
 LOGS=$W/logs
 RES=$W/results
+BATCH_TMP=""
 cleanup() {
     local rc=$?
     if [[ ${KEEP:-0} == 1 ]]; then
-        echo "kept: $W"
+        echo "kept: $W${BATCH_TMP:+ and $BATCH_TMP}"
     elif [[ $OWN_DIR == 1 ]]; then
         rm -rf -- "$W"
     else
         rm -rf -- "$BIG" "$DIR" "$OUT" "$LOGS" "$RES"
+    fi
+    if [[ ${KEEP:-0} != 1 && -n $BATCH_TMP ]]; then
+        rm -rf -- "$BATCH_TMP" # only the mktemp folder made below, never BATCH_OUT itself
     fi
     exit "$rc"
 }
 trap cleanup EXIT
 rm -rf -- "$OUT" "$LOGS" "$RES"
 mkdir -p "$OUT" "$LOGS" "$RES"
+if [[ -n ${BATCH_OUT:-} ]]; then
+    mkdir -p "$BATCH_OUT"
+    BATCH_TMP=$(mktemp -d "$BATCH_OUT/sn-retarget-compare-batch.XXXXXX")
+    BATCH_OUT=$BATCH_TMP
+else
+    BATCH_OUT=$OUT
+fi
 
 # ---- build -------------------------------------------------------------------------------
 cd "$ROOT"
@@ -80,7 +93,7 @@ if [[ ${NO_BUILD:-0} != 1 ]]; then
     cargo build --quiet --release
 fi
 TARGET_DIR=$(cargo metadata --no-deps --format-version 1 --offline 2>/dev/null |
-    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p' || true)
 [[ -n $TARGET_DIR ]] || TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 SNR=$TARGET_DIR/release/sn-retarget
 SYNTH=$TARGET_DIR/release/examples/synth
@@ -145,16 +158,15 @@ timed() {
     [[ $SYNC_EACH == 1 ]] && sync
     local t0 t1 rc=0
     t0=$EPOCHREALTIME
-    /usr/bin/time -f '%M' -o "$LOGS/$name.rss" "$@" > "$stdout" 2> "$LOGS/$name.err" || rc=$?
+    /usr/bin/time -f '%M %U %S' -o "$LOGS/$name.rss" "$@" > "$stdout" 2> "$LOGS/$name.err" || rc=$?
     t1=$EPOCHREALTIME
     if (( rc != 0 )); then
         echo "compare.sh: error: '$name' exited with $rc: $*" >&2
         tail -n 20 "$LOGS/$name.err" >&2
         exit 1
     fi
-    local rss
-    rss=$(tail -n 1 "$LOGS/$name.rss")
-    awk -v a="$t0" -v b="$t1" -v r="$rss" 'BEGIN { printf "%.4f %d\n", b - a, r }' >> "$RES/$name"
+    # seconds, peak RSS KiB, user + system CPU seconds
+    tail -n 1 "$LOGS/$name.rss" | awk -v a="$t0" -v b="$t1" '{ printf "%.4f %d %.2f\n", b - a, $1, $2 + $3 }' >> "$RES/$name"
 }
 
 run_apply() {
@@ -178,7 +190,7 @@ run_cat() {
     timed cat /dev/null cat "$BIG"
 }
 batch() {
-    local name=$1 threads=$2 dest=$OUT/batch-$1
+    local name=$1 threads=$2 dest=$BATCH_OUT/batch-$1
     rm -rf -- "$dest"
     local cmd=("$SNR" "$BATCH_CMD" "$DIR" --out "$dest" --sys-ids regenerate --source "$SOURCE" --target "$TARGET")
     if [[ $BATCH_CMD == bundle ]]; then cmd+=(--quiet); fi
@@ -215,17 +227,21 @@ if cmp -s "$BIG" "$OUT/identity.xml"; then ident_same=yes; else ident_same=NO; f
 if (( HAVE_LXML )); then
     left_lxml=$(grep -c -F "$SOURCE" "$OUT/lxml.xml" || true)
 fi
-batch_out=$(find "$OUT/batch-batchN" -type f -name '*.xml' | wc -l)
+batch_out=$(find "$BATCH_OUT/batch-batchN" -type f -name '*.xml' | wc -l)
 
 # ---- report ------------------------------------------------------------------------------
 median() { sort -n -k1,1 "$RES/$1" | awk '{ t[NR] = $1 } END { if (NR % 2) print t[(NR + 1) / 2]; else print (t[NR / 2] + t[NR / 2 + 1]) / 2 }'; }
+median_cpu() { sort -n -k3,3 "$RES/$1" | awk '{ c[NR] = $3 } END { if (NR % 2) print c[(NR + 1) / 2]; else print (c[NR / 2] + c[NR / 2 + 1]) / 2 }'; }
 median_rss() { sort -n -k2,2 "$RES/$1" | awk '{ r[NR] = $2 } END { if (NR % 2) print r[(NR + 1) / 2]; else print int((r[NR / 2] + r[NR / 2 + 1]) / 2) }'; }
 max_rss() { awk 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$RES/$1"; }
 calc() { awk "BEGIN { printf \"$1\", $2 }"; }
 
 commit=$(git -C "$ROOT" rev-parse --short=12 HEAD 2> /dev/null || echo unknown)
-if [[ -n $(git -C "$ROOT" status --porcelain --untracked-files=no 2> /dev/null) ]]; then
-    commit="$commit (+ uncommitted changes)"
+changed=$(git -C "$ROOT" status --porcelain --untracked-files=no 2> /dev/null | awk '{ print $NF }' || true)
+if [[ -n $changed ]]; then
+    n_changed=$(wc -l <<< "$changed")
+    commit="$commit + uncommitted changes in $n_changed file(s): $(head -n 6 <<< "$changed" | paste -sd ' ' -)"
+    if (( n_changed > 6 )); then commit="$commit ..."; fi
 fi
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2> /dev/null || true)
 
@@ -236,25 +252,27 @@ echo "binary:             $SNR"
 echo "machine:            $NPROC cpu(s), ${cpu:-unknown CPU}, $(uname -srm)"
 echo "memory:             $(awk '/^MemTotal/ { printf "%.1f GB", $2 * 1024 / 1e9 }' /proc/meminfo)"
 echo "tools:              $(rustc --version 2> /dev/null || echo 'rustc ?'); $(sed --version 2> /dev/null | head -n 1)$( (( HAVE_LXML )) && python3 -c 'import sys, lxml.etree as e; print("; python %d.%d.%d, lxml %s, libxml2 %s" % (sys.version_info[:3] + (e.__version__, ".".join(map(str, e.LIBXML_VERSION)))))')"
+echo "batch outputs:      under $BATCH_OUT ($(df --output=fstype "$BATCH_OUT" 2> /dev/null | tail -n 1 || echo '?'))"
 echo "input:              $BIG_BYTES bytes ($(calc '%.1f' "$BIG_BYTES / 1e6") MB) update set; $DIR_COUNT small files, $DIR_BYTES bytes ($(calc '%.1f' "$DIR_BYTES / 1e6") MB)"
 echo "rounds:             $ROUNDS, alternating$( (( HAVE_LXML )) && echo "; lxml in the first $LXML_ROUNDS"); $( [[ $SYNC_EACH == 1 ]] && echo 'sync before each run' || echo 'no sync between runs'); page cache warm"
-echo "MB = 10^6 bytes of input; seconds = median wall time of the whole process; RSS = median peak RSS (GNU time %M)"
+echo "MB = 10^6 bytes of input; seconds = median wall time of the whole process; cpu s = median user + system CPU seconds; RSS = median peak RSS (GNU time %M)"
 [[ -n $LXML_NOTE ]] && echo "NOTE: $LXML_NOTE"
 echo
 
 echo "commands (outputs removed before each run):"
 printf '  %s\n' "${LEGEND[@]}"
 echo
-printf '%-44s %5s %9s %9s %10s %9s\n' command runs 'median s' 'MB/s' 'RSS MB' 'RSS/input'
+printf '%-44s %5s %9s %9s %7s %10s %9s\n' command runs 'median s' 'MB/s' 'cpu s' 'RSS MB' 'RSS/input'
 row() {
     local name=$1 bytes=$2 label_var=LABEL_$1
     [[ -s $RES/$name ]] || return 0
-    local t rss n
+    local t rss n cpu_s
     t=$(median "$name")
     rss=$(median_rss "$name")
+    cpu_s=$(median_cpu "$name")
     n=$(wc -l < "$RES/$name")
-    printf '%-44s %5d %9.3f %9.1f %10.1f %8.2fx\n' "${!label_var}" "$n" "$t" \
-        "$(calc '%.4f' "$bytes / 1e6 / ($t > 0 ? $t : 1e-9)")" \
+    printf '%-44s %5d %9.3f %9.1f %7.2f %10.1f %8.2fx\n' "${!label_var}" "$n" "$t" \
+        "$(calc '%.4f' "$bytes / 1e6 / ($t > 0 ? $t : 1e-9)")" "$cpu_s" \
         "$(calc '%.4f' "$rss * 1024 / 1e6")" "$(calc '%.4f' "$rss * 1024 / $bytes")"
 }
 for c in apply identity sed lxml cat; do row "$c" "$BIG_BYTES"; done
@@ -281,6 +299,10 @@ target "identity vs sed (sed s / identity s)" "$(calc '%.4f' "$t_sed / $t_identi
 target "apply peak RSS / input (max over rounds)" "$(calc '%.4f' "$(max_rss apply) * 1024 / $BIG_BYTES")" '<=' 2.3
 target "batch default threads vs 1 thread (1t s / Nt s)" "$(calc '%.4f' "$(median batch1) / $(median batchN)")" '>=' 1.6
 (( NPROC < 2 )) && echo "  note: this machine has $NPROC cpu; the batch ratio cannot show parallelism"
+if [[ $(df --output=fstype "$BATCH_OUT" 2> /dev/null | tail -n 1) != tmpfs ]]; then
+    echo "  note: the batch fsyncs each of its $DIR_COUNT outputs on a disk: compare its wall and cpu seconds;"
+    echo "        when wall >> cpu the ratio mostly measures overlapping fsyncs (BATCH_OUT=/dev/shm for the CPU part)"
+fi
 
 echo
 echo "checks on the last outputs:"

@@ -194,6 +194,60 @@ impl Prepared {
         self.edits[i].1.to_vec(input)
     }
 
+    /// Size of output `i`, whose input is `len` bytes long.
+    pub fn output_len(&self, i: usize, len: usize) -> usize {
+        self.edits[i].1.output_len(len)
+    }
+
+    /// Writes output `i`, from its input `input`, into `file` (at least
+    /// [`Prepared::output_len`] bytes long), in two halves written at once on Unix.
+    pub fn write_output_at(
+        &self,
+        i: usize,
+        input: &[u8],
+        file: &std::fs::File,
+    ) -> std::io::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            struct At<'f> {
+                file: &'f std::fs::File,
+                offset: u64,
+            }
+            impl std::io::Write for At<'_> {
+                fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                    let n = self.file.write_at(buf, self.offset)?;
+                    self.offset += n as u64;
+                    Ok(n)
+                }
+                fn flush(&mut self) -> std::io::Result<()> {
+                    Ok(())
+                }
+            }
+            let (first, second, split, out_mid) = self.edits[i].1.split_at(input, input.len() / 2);
+            let write = |edits: &Edits, from: usize, to: usize, offset: usize| {
+                let at = At {
+                    file,
+                    offset: offset as u64,
+                };
+                let mut w = std::io::BufWriter::with_capacity(1 << 20, at);
+                edits.write_range(input, from, to, &mut w)?;
+                w.into_inner().map_err(|e| e.into_error()).map(|_| ())
+            };
+            let (a, b) = rayon::join(
+                || write(&first, 0, split, 0),
+                || write(&second, split, input.len(), out_mid),
+            );
+            a.and(b)
+        }
+        #[cfg(not(unix))]
+        {
+            let mut w = std::io::BufWriter::new(file);
+            self.write_output(i, input, &mut w)?;
+            w.into_inner().map_err(|e| e.into_error()).map(|_| ())
+        }
+    }
+
     /// Writes output `i`, from its input `input`, to `out` (no copy of the whole output is
     /// made).
     pub fn write_output<W: std::io::Write + ?Sized>(

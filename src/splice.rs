@@ -107,6 +107,35 @@ impl Edits {
         self.sorted = false;
     }
 
+    /// Adds every edit of `other`. Edits that were sorted and checked stay so when all of
+    /// `other`'s come after all of these (as for the parts of one file, in order).
+    pub fn append(&mut self, other: Edits) {
+        let sorted = self.sorted
+            && other.sorted
+            && match (self.edits.last(), other.edits.first()) {
+                (Some((a, _)), Some((b, _))) => {
+                    a.end <= b.start && !(b.is_empty() && a.start == b.start)
+                }
+                _ => true,
+            };
+        let ids: Vec<u32> = other
+            .pool
+            .iter()
+            .map(|r| match self.index.get(r) {
+                Some(&id) => id,
+                None => {
+                    let id = self.pool.len() as u32;
+                    self.pool.push(r.clone());
+                    self.index.insert(r.clone(), id);
+                    id
+                }
+            })
+            .collect();
+        self.edits
+            .extend(other.edits.into_iter().map(|(s, id)| (s, ids[id as usize])));
+        self.sorted = sorted;
+    }
+
     /// Keeps the first `len` edits added (in the order they were added), drops the rest.
     pub fn truncate(&mut self, len: usize) {
         if self.sorted {
@@ -200,6 +229,57 @@ impl Edits {
         out.write_all(&input[at..])
     }
 
+    /// Writes the output of `input[from..to]` (no edit may straddle `from` or `to`) to `out`;
+    /// the edits must be in order, as for [`Edits::write`].
+    pub fn write_range<W: Write + ?Sized>(
+        &self,
+        input: &[u8],
+        from: usize,
+        to: usize,
+        out: &mut W,
+    ) -> io::Result<()> {
+        let mut at = from;
+        for (span, r) in self.iter().filter(|(s, _)| s.start >= from && s.end <= to) {
+            if span.start < at {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    SpliceError::OutOfBounds {
+                        span,
+                        len: input.len(),
+                    },
+                ));
+            }
+            out.write_all(&input[at..span.start])?;
+            out.write_all(r)?;
+            at = span.end;
+        }
+        out.write_all(&input[at..to])
+    }
+
+    /// Splits ordered edits near input offset `near` (moved past any edit straddling it):
+    /// `(edits before, edits after, split offset in the input, split offset in the output)`.
+    pub fn split_at(&self, input: &[u8], near: usize) -> (Edits, Edits, usize, usize) {
+        let mut split = near.min(input.len());
+        let mut first = Edits::new();
+        let mut second = Edits::new();
+        let mut out = 0isize;
+        for (span, r) in self.iter() {
+            if span.start < split && span.end > split {
+                split = span.end;
+            }
+            if span.end <= split && !(span.is_empty() && span.start == split) {
+                first.replace(span, r);
+                out += r.len() as isize - span.len() as isize;
+            } else {
+                second.replace(span, r);
+            }
+        }
+        first.sorted = true;
+        second.sorted = true;
+        let out_mid = (split as isize + out) as usize;
+        (first, second, split, out_mid)
+    }
+
     /// [`Edits::write`] into a new vector.
     pub fn to_vec(&self, input: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.output_len(input.len()));
@@ -247,6 +327,29 @@ mod tests {
             e.apply_to_vec(b"abcdef"),
             Err(SpliceError::OutOfBounds { .. })
         ));
+    }
+
+    #[test]
+    fn halves_written_apart_make_the_whole_output() {
+        let input = b"0123456789abcdefghij";
+        let mut e = Edits::new();
+        e.push(Edit::new(Span::new(2, 4), "XY_"));
+        e.push(Edit::new(Span::new(8, 12), ""));
+        e.push(Edit::new(Span::new(12, 12), "+"));
+        e.push(Edit::new(Span::new(15, 16), "!!"));
+        e.sort_and_check(input.len()).unwrap();
+        let whole = e.to_vec(input);
+        for near in 0..=input.len() {
+            let (first, second, split, out_mid) = e.split_at(input, near);
+            let mut a = Vec::new();
+            first.write_range(input, 0, split, &mut a).unwrap();
+            let mut b = Vec::new();
+            second
+                .write_range(input, split, input.len(), &mut b)
+                .unwrap();
+            assert_eq!(a.len(), out_mid, "{near}");
+            assert_eq!([a, b].concat(), whole, "{near}");
+        }
     }
 
     #[test]

@@ -101,6 +101,28 @@ impl HostFinder {
         })
     }
 
+    /// The same finder, not looking for upper-case hosts.
+    pub fn lower_only(mut self) -> HostFinder {
+        self.upper = false;
+        self
+    }
+
+    /// `true` when the finder looks for upper-case hosts too.
+    pub fn looks_for_upper_case(&self) -> bool {
+        self.upper
+    }
+
+    /// Where a host may be in `text`, in order: the offset of every `.service` the finder looks
+    /// for. One pass over a whole document, so that values without one are skipped.
+    pub fn candidates(&self, text: &[u8]) -> Vec<usize> {
+        let mut at: Vec<usize> = self.finders[0].find_iter(text).collect();
+        if self.upper {
+            at.extend(self.finders[1].find_iter(text));
+            at.sort_unstable();
+        }
+        at
+    }
+
     /// `true` when `text` holds at least one instance host.
     pub fn contains(&self, text: &[u8]) -> bool {
         self.find_all(text).next().is_some()

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use sn_retarget::apply::{ApplyError, prepare};
-use sn_retarget::io::{Limits, load_inputs, same_file, write_atomic, write_atomic_with};
+use sn_retarget::io::{Limits, load_inputs, same_file, write_atomic, write_atomic_file};
 use sn_retarget::plan::{IdMode, Plan, SecretMode, parse_id_map};
 
 use super::{ApplyArgs, EXIT_BAD_INPUT, IdModeArg, PlanArgs, SecretArg};
@@ -162,7 +162,8 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     }
     if !a.dry_run {
         for (i, ((_, input), dest)) in inputs.iter().zip(&dests).enumerate() {
-            write_atomic_with(dest, a.force, |w| applied.write_output(i, input, w))?;
+            let len = applied.output_len(i, input.len()) as u64;
+            write_atomic_file(dest, a.force, len, |f| applied.write_output_at(i, input, f))?;
         }
     }
     for (file, dest) in applied.report.files.iter_mut().zip(&dests) {

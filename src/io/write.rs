@@ -63,6 +63,22 @@ pub fn write_atomic_with(
     force: bool,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), OutputError> {
+    let mut write = Some(write);
+    write_atomic_inner(path, force, &mut |f: fs::File| {
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        if let Some(write) = write.take() {
+            write(&mut w)?;
+        }
+        w.into_inner().map_err(|e| e.into_error())
+    })
+}
+
+/// Creates the temporary file, lets `fill` write it, flushes it to disk and renames it.
+fn write_atomic_inner(
+    path: &Path,
+    force: bool,
+    fill: &mut dyn FnMut(fs::File) -> std::io::Result<fs::File>,
+) -> Result<(), OutputError> {
     let io = |source| OutputError::Io {
         path: path.to_path_buf(),
         source,
@@ -79,9 +95,7 @@ pub fn write_atomic_with(
             .write(true)
             .create_new(true)
             .open(&tmp)?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-        write(&mut w)?;
-        let f = w.into_inner().map_err(|e| e.into_error())?;
+        let f = fill(f)?;
         f.sync_all()?;
         drop(f);
         if !force && fs::symlink_metadata(path).is_ok() {
@@ -100,6 +114,41 @@ pub fn write_atomic_with(
         return Err(io(e));
     }
     Ok(())
+}
+
+/// [`write_atomic`] for an output of `len` bytes written by `write` straight into the file
+/// (e.g. in pieces at their offsets, from several threads, with `FileExt::write_all_at`).
+/// The file must be `len` bytes long after `write`. Nothing is left behind if `write` fails.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("snr-atomic-file-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// use std::io::Write;
+/// use sn_retarget::io::write_atomic_file;
+/// let out = dir.join("out.xml");
+/// write_atomic_file(&out, false, 9, |mut f| f.write_all(b"<unload/>")).unwrap();
+/// assert_eq!(std::fs::read(&out).unwrap(), b"<unload/>");
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn write_atomic_file(
+    path: &Path,
+    force: bool,
+    len: u64,
+    write: impl FnOnce(&fs::File) -> std::io::Result<()>,
+) -> Result<(), OutputError> {
+    let mut write = Some(write);
+    write_atomic_inner(path, force, &mut |f: fs::File| {
+        if let Some(w) = write.take() {
+            w(&f)?;
+        }
+        if f.metadata()?.len() != len {
+            return Err(std::io::Error::other(format!(
+                "wrote {} bytes instead of {len}",
+                f.metadata()?.len()
+            )));
+        }
+        Ok(f)
+    })
 }
 
 /// The temporary path [`write_atomic`] writes `path` through (beside it, named after it and

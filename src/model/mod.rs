@@ -32,6 +32,7 @@ mod shape;
 pub use collect::{Collect, OwnedField, OwnedRecord};
 pub use reader::{
     MAX_PAYLOAD_DEPTH, PART_STRIDE, ReadOutcome, check_outer, read, read_parts, read_with,
+    root_element,
 };
 pub use record::{Attr, Escaping, Field, PayloadInfo, Place, Record, ValueKind};
 pub use shape::Shape;

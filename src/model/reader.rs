@@ -123,6 +123,24 @@ fn outline(src: &[u8]) -> Result<(Shape, Span, Vec<Span>), ReadError> {
     Ok((shape, root, children))
 }
 
+/// The name of the root element (reading no further than its start tag), if the document
+/// gets that far.
+///
+/// ```
+/// assert_eq!(sn_retarget::model::root_element(b"<?xml version='1.0'?><!-- x --><database/>"), Some("database"));
+/// assert_eq!(sn_retarget::model::root_element(b"<!-- <database> -->"), None);
+/// ```
+pub fn root_element(src: &[u8]) -> Option<&str> {
+    let mut tok = Tokenizer::new(src);
+    let mut attrs = Vec::new();
+    while let Ok(Some(t)) = tok.next(&mut attrs) {
+        if let Token::Start { name, .. } = t {
+            return std::str::from_utf8(&src[name.range()]).ok();
+        }
+    }
+    None
+}
+
 /// Checks the outer level of a document, without reading payloads: what [`read`] would fail
 /// on (a malformed payload never fails a read), at a fraction of the cost. Returns its shape.
 ///
@@ -138,8 +156,9 @@ pub fn check_outer(src: &[u8]) -> Result<Shape, ReadError> {
 
 /// [`read`], in parts of about `part_bytes` read in parallel (rayon), each with its own visitor
 /// from `make`. The parts are runs of whole top-level records, so each record and its payloads
-/// go to exactly one visitor, and the visitors come back in document order. Record indices of
-/// part `k` start at `k * PART_STRIDE`. `<database>` dictionaries and documents smaller than two
+/// go to exactly one visitor, and the visitors come back in document order, each with the
+/// bytes it covers (the parts tile the document: the first starts at 0, the last ends at its
+/// end). Record indices of part `k` start at `k * PART_STRIDE`. `<database>` dictionaries and documents smaller than two
 /// parts are read in one part. Fails exactly where [`read`] fails.
 ///
 /// ```
@@ -154,13 +173,14 @@ pub fn check_outer(src: &[u8]) -> Result<Shape, ReadError> {
 /// let (outcome, parts) = read_parts(doc, 20, Count::default).unwrap();
 /// assert_eq!(outcome.records, 3);
 /// assert!(parts.len() > 1);
-/// assert_eq!(parts.iter().map(|c| c.0).sum::<usize>(), 3);
+/// assert_eq!(parts.iter().map(|(_, c)| c.0).sum::<usize>(), 3);
+/// assert_eq!((parts[0].0.start, parts.last().unwrap().0.end), (0, doc.len()));
 /// ```
 pub fn read_parts<V, F>(
     src: &[u8],
     part_bytes: usize,
     make: F,
-) -> Result<(ReadOutcome, Vec<V>), ReadError>
+) -> Result<(ReadOutcome, Vec<(Span, V)>), ReadError>
 where
     V: Visitor + Send,
     F: Fn() -> V + Sync,
@@ -168,7 +188,7 @@ where
     use rayon::prelude::*;
     let sequential = || {
         let mut v = make();
-        read(src, &mut v).map(|o| (o, vec![v]))
+        read(src, &mut v).map(|o| (o, vec![(Span::new(0, src.len()), v)]))
     };
     if src.len() < part_bytes.saturating_mul(2) {
         return sequential();
@@ -211,12 +231,14 @@ where
         diagnostics: Vec::new(),
     };
     let mut visitors = Vec::with_capacity(read.len());
-    for r in read {
+    for (k, r) in read.into_iter().enumerate() {
         let (counts, v) = r?;
         outcome.records += counts.records;
         outcome.payloads += counts.payloads;
         outcome.diagnostics.extend(counts.diagnostics);
-        visitors.push(v);
+        let start = if k == 0 { 0 } else { parts[k].start };
+        let end = parts.get(k + 1).map_or(src.len(), |p| p.start);
+        visitors.push((Span::new(start, end), v));
     }
     Ok((outcome, visitors))
 }

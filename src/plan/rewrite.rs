@@ -221,8 +221,11 @@ impl Rewriter {
     /// dictionary record is not read). Add them with [`Rewriter::add_secret_columns`] before
     /// reading any file, so that every file knows every column whatever the order.
     pub fn learn(&self, bytes: &[u8]) -> Result<Vec<(String, String)>, ReadError> {
-        let finder = |needle: &[u8]| memchr::memmem::find(bytes, needle).is_some();
-        if self.is_identity() || !(finder(b"sys_dictionary") || finder(b"database")) {
+        // Dictionary records are `sys_dictionary` records (at any depth) or the elements of a
+        // `<database>` document.
+        let database = model::root_element(bytes) == Some("database");
+        let dictionary = database || memchr::memmem::find(bytes, b"sys_dictionary").is_some();
+        if self.is_identity() || !dictionary {
             return Ok(Vec::new());
         }
         struct Learn<'r> {
@@ -265,20 +268,42 @@ impl Rewriter {
             model::check_outer(bytes)?;
             return Ok(Pass::default());
         }
-        let quot = memchr::memmem::find(bytes, b"&quot;").is_some();
-        let hosts = HostFinder::for_document(bytes);
+        // Three passes over the whole document, at once.
+        let ((quot, hosts), mut host_at) = rayon::join(
+            || {
+                rayon::join(
+                    || memchr::memmem::find(bytes, b"&quot;").is_some(),
+                    || HostFinder::for_document(bytes),
+                )
+            },
+            || {
+                let lower_only = HostFinder::new().lower_only();
+                if self.tokens.hosts.is_empty() {
+                    Vec::new()
+                } else {
+                    lower_only.candidates(bytes)
+                }
+            },
+        );
+        if hosts.looks_for_upper_case() && !self.tokens.hosts.is_empty() {
+            host_at = hosts.candidates(bytes);
+        }
         let make = || Planner {
             w: self,
             file: bytes,
             quot,
             hosts: &hosts,
+            host_at: &host_at,
             details,
             ids: self.maps_ids(),
             part: PartPass::default(),
         };
         let (_, planners) = model::read_parts(bytes, self.part_bytes, make)?;
         Ok(Pass {
-            parts: planners.into_iter().map(|p| p.part).collect(),
+            parts: planners
+                .into_iter()
+                .map(|(range, p)| PartPass { range, ..p.part })
+                .collect(),
         })
     }
 
@@ -330,88 +355,32 @@ impl Rewriter {
         bytes: &[u8],
         details: bool,
     ) -> Result<Rewritten, RewriteError> {
+        // Each part alone (in parallel): its parts of the file are disjoint and in order.
+        let done: Vec<Result<PartDone, RewriteError>> = pass
+            .parts
+            .into_par_iter()
+            .map(|part| self.finish_part(part, ids, bytes, details))
+            .collect();
         let mut edits = Edits::new();
         let mut counts = BTreeMap::new();
         let mut drafts = Vec::new();
         let mut secrets = Vec::new();
         let mut owners = Vec::new();
         let mut set_missing: BTreeMap<(String, String), usize> = BTreeMap::new();
-        let map = &ids.map;
-        let mut mapped = Vec::new();
-        for part in pass.parts {
-            let PartPass {
-                edits: part_edits,
-                rules,
-                deferred,
-                candidates,
-                candidate_fields,
-                drafts: mut part_drafts,
-                secrets: part_secrets,
-                owners: part_owners,
-                set_missing: part_missing,
-                ..
-            } = part;
-            let mut deferred = deferred.into_iter().peekable();
-            for (k, (span, replacement)) in part_edits.iter().enumerate() {
-                let mut new = replacement;
-                if let Some((_, own)) = deferred.next_if(|(i, _)| *i == k) {
-                    mapped.clear();
-                    map_ids(map, replacement, own.as_ref(), &mut mapped);
-                    new = &mapped;
-                    if new == &bytes[span.range()] {
-                        continue;
-                    }
-                    if details {
-                        part_drafts[k].new = String::from_utf8_lossy(new).into_owned();
-                    }
-                }
-                edits.replace(span, new);
-                *counts.entry(rules[k]).or_insert(0) += 1;
-                if details {
-                    drafts.push(std::mem::take(&mut part_drafts[k]));
-                }
+        for d in done {
+            let d = d?;
+            edits.append(d.edits);
+            for (rule, n) in d.counts {
+                *counts.entry(rule).or_insert(0) += n;
             }
-            for (k, (span, record)) in candidates.into_iter().enumerate() {
-                let old = &bytes[span.range()];
-                if let Some(new) = map.get(old) {
-                    edits.replace(span, new);
-                    *counts.entry(Rule::SysId).or_insert(0) += 1;
-                    if details {
-                        drafts.push(Draft {
-                            at: span,
-                            record,
-                            field: candidate_fields.get(k).cloned().unwrap_or_default(),
-                            old: String::from_utf8_lossy(old).into_owned(),
-                            new: String::from_utf8_lossy(new).into_owned(),
-                            rule: Rule::SysId,
-                        });
-                    }
-                }
-            }
-            for (i, mut note, own) in part_secrets {
-                if let Some(own) = own {
-                    if let Some(new) = map.get(&own) {
-                        mapped.clear();
-                        map_ids(map, note.placeholder.as_bytes(), Some(&own), &mut mapped);
-                        note.placeholder = String::from_utf8_lossy(&mapped).into_owned();
-                        note.sys_id = Some(String::from_utf8_lossy(new).into_owned());
-                    }
-                }
-                secrets.push((i, note));
-            }
-            owners.extend(part_owners);
-            for (k, n) in part_missing {
+            drafts.extend(d.drafts);
+            secrets.extend(d.secrets);
+            owners.extend(d.owners);
+            for (k, n) in d.set_missing {
                 *set_missing.entry(k).or_insert(0) += n;
             }
         }
         edits.sort_and_check(bytes.len())?;
-        if self.rules.secrets != SecretMode::Keep {
-            if let Some(at) = ciphertext_left(bytes, &edits) {
-                return Err(RewriteError::SecretLeft {
-                    position: Position::locate(bytes, at),
-                });
-            }
-        }
         let entries = if details {
             let paths = Paths::new(owners);
             let mut entries: Vec<EditEntry> = drafts
@@ -445,6 +414,99 @@ impl Rewriter {
             entries,
             secrets: secrets.into_iter().map(|(_, n)| n).collect(),
             warnings,
+        })
+    }
+
+    /// The final edits of one part, checked for ciphertext over the bytes it covers.
+    fn finish_part(
+        &self,
+        part: PartPass,
+        ids: &ResolvedIds,
+        bytes: &[u8],
+        details: bool,
+    ) -> Result<PartDone, RewriteError> {
+        let map = &ids.map;
+        let mut mapped = Vec::new();
+        let mut edits = Edits::new();
+        let mut counts = BTreeMap::new();
+        let mut drafts = Vec::new();
+        let mut secrets = Vec::new();
+        let PartPass {
+            range,
+            edits: part_edits,
+            rules,
+            deferred,
+            candidates,
+            candidate_fields,
+            drafts: mut part_drafts,
+            secrets: part_secrets,
+            owners,
+            set_missing,
+            ..
+        } = part;
+        let mut deferred = deferred.into_iter().peekable();
+        for (k, (span, replacement)) in part_edits.iter().enumerate() {
+            let mut new = replacement;
+            if let Some((_, own)) = deferred.next_if(|(i, _)| *i == k) {
+                mapped.clear();
+                map_ids(map, replacement, own.as_ref(), &mut mapped);
+                new = &mapped;
+                if new == &bytes[span.range()] {
+                    continue;
+                }
+                if details {
+                    part_drafts[k].new = String::from_utf8_lossy(new).into_owned();
+                }
+            }
+            edits.replace(span, new);
+            *counts.entry(rules[k]).or_insert(0) += 1;
+            if details {
+                drafts.push(std::mem::take(&mut part_drafts[k]));
+            }
+        }
+        for (k, (span, record)) in candidates.into_iter().enumerate() {
+            let old = &bytes[span.range()];
+            if let Some(new) = map.get(old) {
+                edits.replace(span, new);
+                *counts.entry(Rule::SysId).or_insert(0) += 1;
+                if details {
+                    drafts.push(Draft {
+                        at: span,
+                        record,
+                        field: candidate_fields.get(k).cloned().unwrap_or_default(),
+                        old: String::from_utf8_lossy(old).into_owned(),
+                        new: String::from_utf8_lossy(new).into_owned(),
+                        rule: Rule::SysId,
+                    });
+                }
+            }
+        }
+        for (i, mut note, own) in part_secrets {
+            if let Some(own) = own {
+                if let Some(new) = map.get(&own) {
+                    mapped.clear();
+                    map_ids(map, note.placeholder.as_bytes(), Some(&own), &mut mapped);
+                    note.placeholder = String::from_utf8_lossy(&mapped).into_owned();
+                    note.sys_id = Some(String::from_utf8_lossy(new).into_owned());
+                }
+            }
+            secrets.push((i, note));
+        }
+        edits.sort_and_check(bytes.len())?;
+        if self.rules.secrets != SecretMode::Keep {
+            if let Some(at) = ciphertext_left(&bytes[..range.end], range.start, &edits) {
+                return Err(RewriteError::SecretLeft {
+                    position: Position::locate(bytes, at),
+                });
+            }
+        }
+        Ok(PartDone {
+            edits,
+            counts,
+            drafts,
+            secrets,
+            owners,
+            set_missing,
         })
     }
 
@@ -496,12 +558,13 @@ fn map_ids(map: &IdMap, text: &[u8], own: Option<&[u8; 32]>, out: &mut Vec<u8>) 
 /// start of the edit when it is in a replacement). The output is scanned in pieces of about a
 /// megabyte, never built whole; pieces overlap so that a value cut by a piece's end is seen
 /// whole in the next.
-fn ciphertext_left(input: &[u8], edits: &Edits) -> Option<usize> {
-    ciphertext_left_in(input, edits, 1 << 20, 4096)
+fn ciphertext_left(input: &[u8], from: usize, edits: &Edits) -> Option<usize> {
+    ciphertext_left_in(input, from, edits, 1 << 20, 4096)
 }
 
 fn ciphertext_left_in(
     input: &[u8],
+    from: usize,
     edits: &Edits,
     #[allow(non_snake_case)] PIECE: usize,
     #[allow(non_snake_case)] OVERLAP: usize,
@@ -560,8 +623,8 @@ fn ciphertext_left_in(
         }
         None
     };
-    let mut at = 0;
-    for (span, r) in edits.iter() {
+    let mut at = from;
+    for (span, r) in edits.iter().filter(|(s, _)| s.start >= from) {
         if let Some(found) = push(&input[at..span.start], at, false, &mut buf) {
             return Some(found);
         }
@@ -626,8 +689,20 @@ struct Draft {
 
 /// What the reading of one part of a file found. Every list is in reading order, so that the
 /// records of a malformed payload can be withdrawn from the end.
+/// One part finished.
+struct PartDone {
+    edits: Edits,
+    counts: BTreeMap<Rule, usize>,
+    drafts: Vec<Draft>,
+    secrets: Vec<(usize, SecretNote)>,
+    owners: Vec<(usize, String, Option<String>, Option<usize>)>,
+    set_missing: BTreeMap<(String, String), usize>,
+}
+
 #[derive(Debug, Default)]
 struct PartPass {
+    /// The bytes of the file this part covers.
+    range: Span,
     /// Edits whose replacement is known, except for sys_ids inside it (see `deferred`).
     edits: Edits,
     /// Per edit: its rule and its record.
@@ -663,6 +738,8 @@ struct Planner<'w, 'f> {
     file: &'f [u8],
     quot: bool,
     hosts: &'w HostFinder,
+    /// Where the document may hold a host (see [`HostFinder::candidates`]).
+    host_at: &'w [usize],
     details: bool,
     /// Collect sys_id tokens (some id may change).
     ids: bool,
@@ -711,7 +788,11 @@ impl Planner<'_, '_> {
     fn tokens_in(&mut self, record: usize, field: &str, file_span: Span) {
         let raw = &self.file[file_span.range()];
         let at = |s: Span| Span::new(file_span.start + s.start, file_span.start + s.end);
-        if !self.w.tokens.is_empty() {
+        let host_inside = || {
+            let k = self.host_at.partition_point(|&p| p < file_span.start);
+            self.host_at.get(k).is_some_and(|&p| p < file_span.end)
+        };
+        if !self.w.tokens.namespace_prefixes.is_empty() || host_inside() {
             let mut found = Vec::new();
             self.w.tokens.scan_into(raw, self.hosts, false, &mut found);
             for s in found {
@@ -848,6 +929,26 @@ impl Planner<'_, '_> {
     /// in it are mapped later).
     fn field_rules(&mut self, r: &Record<'_>, f: &Field<'_>) -> Option<(String, Rule)> {
         let rules = &self.w.rules;
+        let column = |t: &str, n: &str| t == r.table && n == f.name;
+        let namespace_field = f.name == "application_scope"
+            || (f.name == "scope" && matches!(r.table, "sys_app" | "sys_scope" | "sys_store_app"));
+        let applies = rules
+            .set
+            .iter()
+            .any(|s| column(&s.column.table, &s.column.field))
+            || rules
+                .replace
+                .iter()
+                .any(|p| column(&p.column.table, &p.column.field))
+            || rules
+                .regenerate_fields
+                .iter()
+                .any(|c| column(&c.table, &c.field))
+            || (namespace_field && !rules.namespaces.is_empty())
+            || (f.name == "instance_name" && !self.w.names.is_empty());
+        if !applies {
+            return None;
+        }
         let cur = r.text(f);
         let mut new = cur.to_string();
         let mut rule = None;
@@ -881,8 +982,6 @@ impl Planner<'_, '_> {
                 }
             }
         }
-        let namespace_field = f.name == "application_scope"
-            || (f.name == "scope" && matches!(r.table, "sys_app" | "sys_scope" | "sys_store_app"));
         if namespace_field {
             if let Some((_, to)) = rules.namespaces.iter().find(|(from, _)| from == new.trim()) {
                 new.clone_from(to);
@@ -1070,7 +1169,7 @@ mod tests {
             edits.sort_and_check(input.len()).unwrap();
             let whole = find_ciphertext(&edits.to_vec(&input)).is_some();
             for (piece, overlap) in [(24, 16), (64, 32), (1 << 20, 4096)] {
-                let found = ciphertext_left_in(&input, &edits, piece, overlap).is_some();
+                let found = ciphertext_left_in(&input, 0, &edits, piece, overlap).is_some();
                 // Pieces may only fail closed on a value longer than the overlap.
                 assert!(found || !whole, "missed: {input:?} {edits:?} {piece}");
                 if overlap > 1000 {
