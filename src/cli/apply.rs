@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use sn_retarget::apply::{ApplyError, prepare};
-use sn_retarget::io::{Limits, load_inputs, same_file, write_atomic, write_atomic_file};
+use sn_retarget::io::{Limits, load_inputs, write_atomic, write_atomic_file};
 use sn_retarget::plan::{IdMode, Plan, SecretMode, parse_id_map};
 
 use super::{ApplyArgs, EXIT_BAD_INPUT, IdModeArg, PlanArgs, SecretArg};
@@ -128,6 +128,12 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
+    // Inputs by canonical path, resolved once (folders of thousands of files).
+    let input_paths: BTreeSet<PathBuf> = files
+        .iter()
+        .filter_map(|f| std::fs::canonicalize(&f.path).ok())
+        .collect();
+    let is_input = |p: &PathBuf| std::fs::canonicalize(p).is_ok_and(|c| input_paths.contains(&c));
     let mut seen = BTreeSet::new();
     for d in &dests {
         if !seen.insert(d.clone()) {
@@ -136,7 +142,7 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
                 d.display()
             );
         }
-        if files.iter().any(|f| same_file(&f.path, d)) {
+        if is_input(d) {
             bail!("{}: is an input; inputs are never modified", d.display());
         }
         if !a.force && !a.dry_run && d.exists() {
@@ -147,7 +153,7 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(report) = &a.report {
-        if dests.contains(report) || files.iter().any(|f| same_file(&f.path, report)) {
+        if dests.contains(report) || is_input(report) {
             bail!(
                 "{}: the report would replace an input or an output",
                 report.display()
