@@ -118,21 +118,16 @@ impl Edits {
                 }
                 _ => true,
             };
-        let ids: Vec<u32> = other
-            .pool
-            .iter()
-            .map(|r| match self.index.get(r) {
-                Some(&id) => id,
-                None => {
-                    let id = self.pool.len() as u32;
-                    self.pool.push(r.clone());
-                    self.index.insert(r.clone(), id);
-                    id
-                }
-            })
-            .collect();
+        if self.edits.is_empty() && self.pool.is_empty() {
+            *self = Edits { sorted, ..other };
+            return;
+        }
+        // Pools are joined, not merged: a replacement both hold is stored twice, which costs
+        // less than hashing every replacement again.
+        let base = self.pool.len() as u32;
+        self.pool.extend(other.pool);
         self.edits
-            .extend(other.edits.into_iter().map(|(s, id)| (s, ids[id as usize])));
+            .extend(other.edits.into_iter().map(|(s, id)| (s, base + id)));
         self.sorted = sorted;
     }
 

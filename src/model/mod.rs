@@ -31,8 +31,8 @@ mod shape;
 
 pub use collect::{Collect, OwnedField, OwnedRecord};
 pub use reader::{
-    MAX_PAYLOAD_DEPTH, PART_STRIDE, ReadOutcome, check_outer, read, read_parts, read_with,
-    root_element,
+    MAX_PAYLOAD_DEPTH, PART_STRIDE, Parts, ReadOutcome, check_outer, read, read_parts,
+    read_parts_with, read_with, root_element,
 };
 pub use record::{Attr, Escaping, Field, PayloadInfo, Place, Record, ValueKind};
 pub use shape::Shape;

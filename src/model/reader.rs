@@ -84,6 +84,9 @@ fn check_input(src: &[u8]) -> Result<(), ReadError> {
     Ok(())
 }
 
+/// The visitors of [`read_parts`], in document order, each with the bytes its part covers.
+pub type Parts<V> = Vec<(Span, V)>;
+
 /// Record indices of part `k` of a [`read_parts`] start at `k * PART_STRIDE`.
 pub const PART_STRIDE: u64 = 1 << 32;
 
@@ -180,21 +183,42 @@ pub fn read_parts<V, F>(
     src: &[u8],
     part_bytes: usize,
     make: F,
-) -> Result<(ReadOutcome, Vec<(Span, V)>), ReadError>
+) -> Result<(ReadOutcome, Parts<V>), ReadError>
 where
     V: Visitor + Send,
     F: Fn() -> V + Sync,
 {
+    read_parts_with(src, part_bytes, || (), |_| make()).map(|(o, _, v)| (o, v))
+}
+
+/// [`read_parts`], with `prepare` run while the document's outer level is checked and cut
+/// into parts (on another core), and the visitors made from what it returned (which comes
+/// back too).
+pub fn read_parts_with<T, V, P, F>(
+    src: &[u8],
+    part_bytes: usize,
+    prepare: P,
+    make: F,
+) -> Result<(ReadOutcome, T, Parts<V>), ReadError>
+where
+    T: Send + Sync,
+    V: Visitor + Send,
+    P: FnOnce() -> T + Send,
+    F: Fn(&T) -> V + Sync,
+{
     use rayon::prelude::*;
-    let sequential = || {
-        let mut v = make();
-        read(src, &mut v).map(|o| (o, vec![(Span::new(0, src.len()), v)]))
+    let sequential = |t: T| {
+        let mut v = make(&t);
+        read(src, &mut v).map(|o| (o, t, vec![(Span::new(0, src.len()), v)]))
     };
     if src.len() < part_bytes.saturating_mul(2) {
-        return sequential();
+        return sequential(prepare());
     }
-    check_input(src)?;
-    let (shape, root, children) = outline(src)?;
+    let (prepared, outlined) = rayon::join(prepare, || {
+        check_input(src)?;
+        outline(src)
+    });
+    let (shape, root, children) = outlined?;
     let mut parts: Vec<Span> = Vec::new();
     for c in children {
         match parts.last_mut() {
@@ -204,13 +228,13 @@ where
     }
     let too_many = usize::try_from(parts.len() as u64 * PART_STRIDE).is_err();
     if &src[root.range()] == b"database" || parts.len() < 2 || too_many {
-        return sequential();
+        return sequential(prepared);
     }
     let read: Vec<Result<(Reader0, V), ReadError>> = parts
         .par_iter()
         .enumerate()
         .map(|(k, part)| {
-            let mut v = make();
+            let mut v = make(&prepared);
             let base = (k as u64 * PART_STRIDE) as usize;
             let mut reader = Reader::new(src, &mut v, MAX_PAYLOAD_DEPTH, base);
             reader
@@ -240,7 +264,7 @@ where
         let end = parts.get(k + 1).map_or(src.len(), |p| p.start);
         visitors.push((Span::new(start, end), v));
     }
-    Ok((outcome, visitors))
+    Ok((outcome, prepared, visitors))
 }
 
 /// What one part's reader counted.

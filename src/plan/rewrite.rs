@@ -268,37 +268,40 @@ impl Rewriter {
             model::check_outer(bytes)?;
             return Ok(Pass::default());
         }
-        // Three passes over the whole document, at once.
-        let ((quot, hosts), mut host_at) = rayon::join(
-            || {
-                rayon::join(
-                    || memchr::memmem::find(bytes, b"&quot;").is_some(),
-                    || HostFinder::for_document(bytes),
-                )
-            },
-            || {
-                let lower_only = HostFinder::new().lower_only();
-                if self.tokens.hosts.is_empty() {
-                    Vec::new()
-                } else {
-                    lower_only.candidates(bytes)
-                }
-            },
-        );
-        if hosts.looks_for_upper_case() && !self.tokens.hosts.is_empty() {
-            host_at = hosts.candidates(bytes);
-        }
-        let make = || Planner {
+        // Three passes over the whole document, at once, while it is cut into parts.
+        let scans = || {
+            let ((quot, hosts), mut host_at) = rayon::join(
+                || {
+                    rayon::join(
+                        || memchr::memmem::find(bytes, b"&quot;").is_some(),
+                        || HostFinder::for_document(bytes),
+                    )
+                },
+                || {
+                    let lower_only = HostFinder::new().lower_only();
+                    if self.tokens.hosts.is_empty() {
+                        Vec::new()
+                    } else {
+                        lower_only.candidates(bytes)
+                    }
+                },
+            );
+            if hosts.looks_for_upper_case() && !self.tokens.hosts.is_empty() {
+                host_at = hosts.candidates(bytes);
+            }
+            (quot, hosts, std::sync::Arc::<[usize]>::from(host_at))
+        };
+        let make = |(quot, hosts, host_at): &(bool, HostFinder, std::sync::Arc<[usize]>)| Planner {
             w: self,
             file: bytes,
-            quot,
-            hosts: &hosts,
-            host_at: &host_at,
+            quot: *quot,
+            hosts: hosts.clone(),
+            host_at: host_at.clone(),
             details,
             ids: self.maps_ids(),
             part: PartPass::default(),
         };
-        let (_, planners) = model::read_parts(bytes, self.part_bytes, make)?;
+        let (_, _, planners) = model::read_parts_with(bytes, self.part_bytes, scans, make)?;
         Ok(Pass {
             parts: planners
                 .into_iter()
@@ -737,9 +740,9 @@ struct Planner<'w, 'f> {
     w: &'w Rewriter,
     file: &'f [u8],
     quot: bool,
-    hosts: &'w HostFinder,
+    hosts: HostFinder,
     /// Where the document may hold a host (see [`HostFinder::candidates`]).
-    host_at: &'w [usize],
+    host_at: std::sync::Arc<[usize]>,
     details: bool,
     /// Collect sys_id tokens (some id may change).
     ids: bool,
@@ -794,7 +797,7 @@ impl Planner<'_, '_> {
         };
         if !self.w.tokens.namespace_prefixes.is_empty() || host_inside() {
             let mut found = Vec::new();
-            self.w.tokens.scan_into(raw, self.hosts, false, &mut found);
+            self.w.tokens.scan_into(raw, &self.hosts, false, &mut found);
             for s in found {
                 self.push(record, field, at(s.span), &s.new, s.rule, None, None);
             }
