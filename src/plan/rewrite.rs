@@ -895,10 +895,16 @@ impl Planner<'_, '_> {
 
     /// Replaces an attribute value shaped like ciphertext (no rule names attributes, but a
     /// secret is a secret wherever it sits). Returns `true` when it did.
-    fn attr_secret(&mut self, r: &Record<'_>, name: &str, a: &crate::model::Attr<'_>) -> bool {
+    fn attr_secret(
+        &mut self,
+        r: &Record<'_>,
+        name: &dyn Fn() -> String,
+        a: &crate::model::Attr<'_>,
+    ) -> bool {
         if self.w.rules.secrets == SecretMode::Keep || ciphertext_shape(&a.value()).is_none() {
             return false;
         }
+        let name = &name();
         let value = self.secret_value(r, name, None);
         let layers = r.escapings();
         let bytes = through_layers(
@@ -1012,12 +1018,14 @@ impl Visitor for Planner<'_, '_> {
     fn record(&mut self, r: &Record<'_>) {
         let index = r.index;
         let sys_id = r.sys_id();
-        self.part.owners.push((
-            index,
-            r.table.to_string(),
-            sys_id.map(str::to_string),
-            r.place.payload_of,
-        ));
+        if self.details {
+            self.part.owners.push((
+                index,
+                r.table.to_string(),
+                sys_id.map(str::to_string),
+                r.place.payload_of,
+            ));
+        }
         if let Some(id) = sys_id.filter(|id| is_sys_id(id)) {
             if self.w.rules.sys_ids == IdMode::Regenerate {
                 self.part
@@ -1026,10 +1034,13 @@ impl Visitor for Planner<'_, '_> {
             }
         }
 
+        // Names of attributes as the report writes them, made only when needed.
+        let details = self.details;
+        let shown = |name: &dyn Fn() -> String| if details { name() } else { String::new() };
         for a in r.attrs() {
-            let name = format!("@{}", a.name);
+            let name = || format!("@{}", a.name);
             if !self.attr_secret(r, &name, a) {
-                self.tokens_in(index, &name, r.file_span(a.span));
+                self.tokens_in(index, &shown(&name), r.file_span(a.span));
             }
         }
         for s in &self.w.rules.set {
@@ -1044,7 +1055,7 @@ impl Visitor for Planner<'_, '_> {
         let keep_secrets = self.w.rules.secrets == SecretMode::Keep;
         for f in r.fields() {
             for a in r.field_attrs(f) {
-                let name = format!("{}@{}", f.name, a.name);
+                let name = || format!("{}@{}", f.name, a.name);
                 let renamed = (a.name == "source")
                     .then(|| {
                         self.w
@@ -1060,7 +1071,7 @@ impl Visitor for Planner<'_, '_> {
                         let to = to.clone();
                         self.push(
                             index,
-                            &name,
+                            &shown(&name),
                             r.file_span(a.span),
                             to.as_bytes(),
                             Rule::Namespace,
@@ -1068,7 +1079,7 @@ impl Visitor for Planner<'_, '_> {
                             None,
                         );
                     }
-                    None => self.tokens_in(index, &name, r.file_span(a.span)),
+                    None => self.tokens_in(index, &shown(&name), r.file_span(a.span)),
                 }
             }
             if f.payload.is_some_and(|p| p.read) {
