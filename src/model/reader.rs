@@ -153,8 +153,18 @@ pub fn root_element(src: &[u8]) -> Option<&str> {
 /// assert!(check_outer(b"<unload><a></unload>").is_err());
 /// ```
 pub fn check_outer(src: &[u8]) -> Result<Shape, ReadError> {
-    check_input(src)?;
-    outline(src).map(|(shape, _, _)| shape)
+    checked_outline(src).map(|(shape, _, _)| shape)
+}
+
+/// [`check_input`] and [`outline`] at once (on two cores); the first one's error wins, as in a
+/// plain read.
+fn checked_outline(src: &[u8]) -> Result<(Shape, Span, Vec<Span>), ReadError> {
+    if src.len() as u64 > MAX_DOCUMENT_BYTES {
+        check_input(src)?;
+    }
+    let (checked, outlined) = rayon::join(|| check_input(src), || outline(src));
+    checked?;
+    outlined
 }
 
 /// [`read`], in parts of about `part_bytes` read in parallel (rayon), each with its own visitor
@@ -214,10 +224,7 @@ where
     if src.len() < part_bytes.saturating_mul(2) {
         return sequential(prepare());
     }
-    let (prepared, outlined) = rayon::join(prepare, || {
-        check_input(src)?;
-        outline(src)
-    });
+    let (prepared, outlined) = rayon::join(prepare, || checked_outline(src));
     let (shape, root, children) = outlined?;
     let mut parts: Vec<Span> = Vec::new();
     for c in children {
