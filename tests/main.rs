@@ -2,6 +2,7 @@
 
 mod any_bytes;
 mod apply;
+mod bad_input;
 mod bundle;
 mod check;
 mod cli;
