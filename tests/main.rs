@@ -2,13 +2,17 @@
 
 mod any_bytes;
 mod apply;
+mod bad_input;
 mod bundle;
 mod check;
 mod cli;
 mod corpus;
+mod escape_roundtrip;
 mod fixtures;
 mod oracle;
 mod properties;
 mod regressions;
 mod seed000;
+mod structured;
 mod support;
+mod zip_input;

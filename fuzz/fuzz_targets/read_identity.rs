@@ -5,6 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 #[path = "../../tests/any_bytes.rs"]
+#[allow(dead_code)]
 mod any_bytes;
 
 fuzz_target!(|data: &[u8]| any_bytes::check(data));

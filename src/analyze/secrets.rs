@@ -406,6 +406,24 @@ fn secret_regions(line: &str) -> Vec<(usize, usize)> {
                     regions.push((s, e));
                 }
             }
+            // And back from the end tag: a damaged start tag (`<passworY>`) is just where an
+            // error snippet is shown.
+            let cdata = (format!("{lt}![CDATA["), format!("]]{gt}"));
+            for (k, _) in line.match_indices(&close) {
+                if !line[k + close.len()..].starts_with(gt) {
+                    continue;
+                }
+                let before = &line[..k];
+                let value_end = if before.ends_with(&cdata.1) {
+                    before.rfind(&cdata.0).unwrap_or(0)
+                } else {
+                    k
+                };
+                let s = line[..value_end].rfind(gt).map_or(0, |j| j + gt.len());
+                if k > s {
+                    regions.push((s, k));
+                }
+            }
         }
     }
     regions.sort_unstable();
@@ -465,6 +483,11 @@ mod tests {
             "<password><![CDATA[Sup3r]]></password>",
             "<client_secret display_value=\"\">Sup3r</client_secret>",
             "&lt;password&gt;p&amp;amp;Sup3r&lt;/password&gt;",
+            // A damaged start tag: masked back from the end tag.
+            "<passworY>Sup3r</password><x>",
+            "<passworY><![CDATA[Sup3r]]></password>",
+            "&lt;passwor&gt;Sup3r&lt;/password&gt;",
+            "&lt;pass!word&gt;&lt;![CDATA[Sup3r]]&gt;&lt;/password&gt;",
         ] {
             assert!(!mask_secrets(line).contains("Sup3r"), "{line}");
         }

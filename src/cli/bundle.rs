@@ -118,8 +118,9 @@ fn write_bundle(out: &Path, files: &[(String, Vec<u8>)], force: bool) -> anyhow:
                 let path = stage.join(name);
                 let mut f =
                     std::fs::File::create(&path).with_context(|| path.display().to_string())?;
-                f.write_all(bytes)?;
-                f.sync_all()?;
+                f.write_all(bytes)
+                    .and_then(|()| f.sync_all())
+                    .with_context(|| path.display().to_string())?;
                 Ok(())
             })?;
         // The old bundle is moved aside first and removed only once the new one is in place.
@@ -142,7 +143,8 @@ fn write_bundle(out: &Path, files: &[(String, Vec<u8>)], force: bool) -> anyhow:
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&stage);
     }
-    result
+    // Name the bundle asked for, not only the staging folder beside it.
+    result.with_context(|| format!("{}: bundle not written", out.display()))
 }
 
 pub fn order(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {

@@ -311,12 +311,14 @@ fn mixed_text(content: &[u8]) -> String {
         }
         match t {
             Token::Text(s) => {
-                out.push_str(&unescape(
+                out.push_str(&unescape_text(
                     std::str::from_utf8(&doc[s.range()]).unwrap_or(""),
                 ));
             }
             Token::CData { content, .. } => {
-                out.push_str(std::str::from_utf8(&doc[content.range()]).unwrap_or(""));
+                out.push_str(&normalize_newlines(
+                    std::str::from_utf8(&doc[content.range()]).unwrap_or(""),
+                ));
             }
             _ => {}
         }

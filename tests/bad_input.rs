@@ -1,0 +1,1314 @@
+//! Bad input through the command line: every broken, hostile or unreadable input and every
+//! output that cannot be written must end in exit code 2 with a clear message naming the file
+//! (with line:column for syntax errors), nothing partial written (no new file in the output
+//! folder, no `.*.sn-retarget-*.tmp` left), the inputs unchanged byte for byte, and no secret in
+//! the message. `apply`, `bundle`, `inspect` and `check` are run where they apply.
+//!
+//! Cases: a secret-bearing export truncated at every byte offset; seeded random byte flips over
+//! several fixtures; 100,000-deep nesting (top level and inside a payload) and payloads nested
+//! past the reader's limit; a 100 MB text node; DOCTYPE, entity declarations (billion laughs,
+//! external and parameter entities), also inside a payload; invalid UTF-8; zip bombs (entry
+//! count, and 1 GiB of inflated bytes); zip-slip entry names; unreadable inputs; outputs that
+//! cannot be created; a disk that fills up half-way (RLIMIT_FSIZE on the child).
+//!
+//! Tests may run as root, where `chmod 000` blocks nothing: unreadable inputs are then made
+//! with a dangling symbolic link, a path through a regular file (ENOTDIR) and a link to
+//! `/proc/self/mem` (EIO on read), and unwritable outputs with a path through a regular file
+//! and a path under `/proc` (both refuse root as well); the `chmod` cases run only when the
+//! permissions actually bind.
+//!
+//! Standard output on a full device (`/dev/full`) is an error too.
+//!
+//! Three promises do not hold today; their tests are `#[ignore]`d with the failing case named
+//! (`cargo test -- --ignored bad_input` runs them): `apply` with several outputs leaves the
+//! outputs written before a later write fails; `apply --report` leaves the outputs when the
+//! report cannot be written; and `apply` and `bundle` leave the (empty) output folders they
+//! created when a write fails.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::structured::xorshift_bytes;
+use crate::support::{bin, manifest_dir, tmp};
+
+/// A ciphertext secret (`)pR#` shape) and a plaintext password; neither may ever be shown.
+const CIPHER: &str = ")pR#c2VjcmV0c2VjcmV0";
+const PLAIN: &str = "hunter2-PLAINTEXT-PW";
+
+/// An update set with secrets at the top level and inside both payload encodings, one record a
+/// line (so that an error's snippet is the secret's own line).
+fn secret_export() -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<unload unload_date="2024-05-01 10:00:00">
+<sys_properties action="INSERT_OR_UPDATE"><name>x.secret</name><type>password2</type><value>{CIPHER}</value><sys_id>0123456789abcdef0123456789abcd01</sys_id></sys_properties>
+<sys_auth_profile_basic action="INSERT_OR_UPDATE"><name>Basic</name><password>{PLAIN}</password><username>admin</username><sys_id>0123456789abcdef0123456789abcd02</sys_id></sys_auth_profile_basic>
+<sys_update_xml action="INSERT_OR_UPDATE"><name>sys_auth_profile_oauth2_0123456789abcdef0123456789abcd03</name><payload>&lt;?xml version="1.0" encoding="UTF-8"?&gt;&lt;record_update table="sys_auth_profile_oauth2"&gt;&lt;sys_auth_profile_oauth2 action="INSERT_OR_UPDATE"&gt;&lt;name&gt;Integration&lt;/name&gt;&lt;password&gt;{PLAIN}&lt;/password&gt;&lt;sys_id&gt;0123456789abcdef0123456789abcd03&lt;/sys_id&gt;&lt;/sys_auth_profile_oauth2&gt;&lt;/record_update&gt;</payload><sys_id>0123456789abcdef0123456789abcd04</sys_id></sys_update_xml>
+<sys_update_xml action="INSERT_OR_UPDATE"><name>oauth_entity_0123456789abcdef0123456789abcd05</name><payload><![CDATA[<?xml version="1.0" encoding="UTF-8"?><record_update table="oauth_entity"><oauth_entity action="INSERT_OR_UPDATE"><name>OAuth Dev</name><client_secret>{CIPHER}</client_secret><redirect_url>https://dev12345.service-now.com/oauth_redirect.do</redirect_url><sys_id>0123456789abcdef0123456789abcd05</sys_id></oauth_entity></record_update>]]></payload><sys_id>0123456789abcdef0123456789abcd06</sys_id></sys_update_xml>
+</unload>
+"#
+    )
+}
+
+/// What a child process did.
+#[derive(Debug)]
+struct Run {
+    what: String,
+    code: Option<i32>,
+    signal: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: String,
+}
+
+fn run(cmd: &mut Command) -> Run {
+    let what = format!("{cmd:?}");
+    let out = cmd.output().unwrap();
+    Run {
+        what,
+        code: out.status.code(),
+        signal: out.status.signal(),
+        stdout: out.stdout,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `sn-retarget` with `args` (paths given as `&OsStr`-able pieces).
+fn cli<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut c = bin();
+    c.args(args);
+    c
+}
+
+impl Run {
+    /// Never a panic, never a signal, no secret in what it printed.
+    fn sane(&self) -> &Self {
+        assert!(
+            self.signal.is_none() && self.code.is_some_and(|c| [0, 1, 2].contains(&c)),
+            "{}: died or odd exit ({:?}, signal {:?})\n{}",
+            self.what,
+            self.code,
+            self.signal,
+            self.stderr
+        );
+        assert!(
+            !self.stderr.contains("panicked"),
+            "{}: {}",
+            self.what,
+            self.stderr
+        );
+        no_secret(&self.what, &self.stderr);
+        self
+    }
+
+    /// Refused: exit 2, an error line naming every one of `names`.
+    fn refused(&self, names: &[&str]) -> &Self {
+        self.sane();
+        assert_eq!(self.code, Some(2), "{}\n{}", self.what, self.stderr);
+        assert!(
+            self.stderr.contains("sn-retarget: error: "),
+            "{}\n{}",
+            self.what,
+            self.stderr
+        );
+        for n in names {
+            assert!(
+                self.stderr.contains(n),
+                "{}: the message does not name {n:?}\n{}",
+                self.what,
+                self.stderr
+            );
+        }
+        self
+    }
+
+    /// The error names `path` with a line and a column: `path:LINE:COL: `.
+    fn at_position(&self, path: &Path) -> (usize, usize) {
+        let p = format!("{}:", path.display());
+        for (i, _) in self.stderr.match_indices(&p) {
+            let rest = &self.stderr[i + p.len()..];
+            let mut parts = rest.splitn(3, ':');
+            let line = parts.next().and_then(|l| l.parse().ok());
+            let col = parts.next().and_then(|c| c.parse().ok());
+            if let (Some(l), Some(c)) = (line, col) {
+                assert!(l >= 1 && c >= 1);
+                return (l, c);
+            }
+        }
+        panic!(
+            "{}: no {}:LINE:COL in\n{}",
+            self.what,
+            path.display(),
+            self.stderr
+        );
+    }
+}
+
+fn no_secret(what: &str, text: &str) {
+    for s in [CIPHER, PLAIN, "c2VjcmV0c2VjcmV0", "hunter2"] {
+        assert!(!text.contains(s), "{what}: secret {s:?} shown\n{text}");
+    }
+}
+
+/// Every file and folder under `dir` (hidden ones too), with the bytes of files.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
+    fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Option<Vec<u8>>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries {
+            let p = e.unwrap().path();
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.is_dir() {
+                out.insert(p.clone(), None);
+                walk(&p, out);
+            } else if meta.is_file() {
+                out.insert(p.clone(), Some(std::fs::read(&p).unwrap_or_default()));
+            } else {
+                out.insert(p, None);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, &mut out);
+    out
+}
+
+/// Asserts `dir` is exactly as `before` (nothing new, nothing changed), naming what differs.
+fn unchanged(what: &str, dir: &Path, before: &BTreeMap<PathBuf, Option<Vec<u8>>>) {
+    let after = tree(dir);
+    if &after != before {
+        let new: Vec<_> = after.keys().filter(|k| !before.contains_key(*k)).collect();
+        let gone: Vec<_> = before.keys().filter(|k| !after.contains_key(*k)).collect();
+        let changed: Vec<_> = after
+            .iter()
+            .filter(|(k, v)| before.get(*k).is_some_and(|b| b != *v))
+            .map(|(k, _)| k)
+            .collect();
+        panic!("{what}: left behind {new:?}, removed {gone:?}, changed {changed:?}");
+    }
+}
+
+/// Runs `cmd` (which must leave `dir` untouched) and checks it was refused, naming `names`.
+fn refused_in(dir: &Path, cmd: &mut Command, names: &[&str]) -> Run {
+    let before = tree(dir);
+    let r = run(cmd);
+    r.refused(names);
+    unchanged(&r.what, dir, &before);
+    r
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// `apply`, `bundle`, `inspect` and `check` on `input`, each refused with a message naming it at
+/// a line and column, nothing written anywhere under `dir`.
+fn refused_everywhere(dir: &Path, input: &Path) -> Vec<Run> {
+    let out = dir.join("out");
+    let name = s(input);
+    let mut runs = Vec::new();
+    for mut cmd in [
+        cli([
+            "apply", "--target", "acme", "--source", "dev12345", &name, "--out",
+        ]),
+        cli(["bundle", "--target", "acme", &name, "--out"]),
+        cli(["inspect", &name]),
+        cli(["check", &name]),
+    ] {
+        let is_write = matches!(
+            cmd.get_args().next().and_then(|a| a.to_str()),
+            Some("apply" | "bundle")
+        );
+        if is_write {
+            cmd.arg(&out);
+        }
+        let r = refused_in(dir, &mut cmd, &[&name]);
+        r.at_position(input);
+        runs.push(r);
+    }
+    runs
+}
+
+// ---------------------------------------------------------------------------------------------
+// Truncation and byte flips.
+
+#[test]
+fn truncated_at_every_offset() {
+    // The library at every offset: `any_bytes::check` / `check_apply` (also done for two
+    // fixtures in `regressions::truncated_fixtures_never_panic`).
+    let doc = secret_export().into_bytes();
+    for end in 0..doc.len() {
+        crate::any_bytes::check(&doc[..end]);
+        crate::any_bytes::check_apply(&doc[..end]);
+    }
+    // The command line at every offset, in one `inspect` run over a folder of every prefix.
+    let d = tmp("bad-truncated");
+    let prefixes = d.join("prefixes");
+    std::fs::create_dir_all(&prefixes).unwrap();
+    for end in 0..doc.len() {
+        std::fs::write(prefixes.join(format!("p{end:05}.xml")), &doc[..end]).unwrap();
+    }
+    let before = tree(&d);
+    let r = run(cli(["inspect", "--json"]).arg(&prefixes));
+    r.refused(&[]);
+    unchanged("inspect", &d, &before);
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let files = v["files"].as_array().unwrap();
+    assert_eq!(files.len(), doc.len());
+    let mut bad = 0;
+    for (end, f) in files.iter().enumerate() {
+        let readable =
+            sn_retarget::model::read(&doc[..end], &mut sn_retarget::model::Collect::default())
+                .is_ok();
+        assert_eq!(f["error"].is_null(), readable, "prefix {end}: {f}");
+        if !readable {
+            bad += 1;
+            let path = prefixes.join(format!("p{end:05}.xml"));
+            assert!(f["error"]["location"]["file"]["line"].as_u64().unwrap() >= 1);
+            assert!(
+                r.stderr.contains(&format!("{}:", path.display())),
+                "prefix {end} not named"
+            );
+        }
+    }
+    assert!(
+        bad >= doc.len() - 2,
+        "{bad} of {} prefixes refused",
+        doc.len()
+    );
+    assert_eq!(r.stderr.matches("sn-retarget: error: ").count(), bad);
+    // apply, bundle and check one prefix at a time, at a sample of offsets.
+    let out = d.join("out");
+    for end in (0..doc.len()).step_by(61).chain([doc.len() - 1]) {
+        let path = prefixes.join(format!("p{end:05}.xml"));
+        let readable =
+            sn_retarget::model::read(&doc[..end], &mut sn_retarget::model::Collect::default())
+                .is_ok();
+        let p = s(&path);
+        let cmds = [
+            (
+                cli([
+                    "apply", "--target", "acme", "--source", "dev12345", &p, "--out",
+                ]),
+                Some(format!("a{end}.xml")),
+            ),
+            (
+                cli(["bundle", "--target", "acme", "--quiet", &p, "--out"]),
+                Some(format!("b{end}")),
+            ),
+            (cli(["check", &p]), None),
+        ];
+        for (mut cmd, dest) in cmds {
+            if let Some(dest) = dest {
+                cmd.arg(out.join(dest));
+            }
+            if readable {
+                let r = run(&mut cmd);
+                r.sane();
+                assert!(matches!(r.code, Some(0 | 1)), "{}\n{}", r.what, r.stderr);
+            } else {
+                refused_in(&d, &mut cmd, &[&p]).at_position(&path);
+            }
+        }
+    }
+}
+
+/// Overwrites 1 to 4 bytes of `doc`, with markup characters, random bytes and invalid UTF-8.
+fn flipped(doc: &[u8], seed: u64) -> Vec<u8> {
+    const SPECIAL: &[u8] = b"<>&;\"'/]![?=x \n\xff\xc3\x00";
+    let r = xorshift_bytes(seed, 16);
+    let mut out = doc.to_vec();
+    let n = 1 + usize::from(r[0] % 4);
+    for k in 0..n {
+        let at = u32::from_le_bytes([r[1 + 3 * k], r[2 + 3 * k], r[3 + 3 * k], 0]) as usize
+            % out.len().max(1);
+        let b = r[13 - k];
+        if let Some(x) = out.get_mut(at) {
+            *x = if b & 1 == 0 {
+                SPECIAL[usize::from(b >> 1) % SPECIAL.len()]
+            } else {
+                b
+            };
+        }
+    }
+    out
+}
+
+#[test]
+fn random_byte_flips() {
+    let sources: Vec<(String, Vec<u8>)> = [
+        "update_set_escaped.xml",
+        "update_set_cdata.xml",
+        "seed000_dev/3_application_registries.xml",
+        "source_control_delete.xml",
+        "dictionary.xml",
+    ]
+    .iter()
+    .map(|f| {
+        (
+            f.replace('/', "_"),
+            std::fs::read(manifest_dir().join("fixtures").join(f)).unwrap(),
+        )
+    })
+    .chain([("secret".to_string(), secret_export().into_bytes())])
+    .collect();
+    // The library: many flips.
+    for (k, (_, doc)) in sources.iter().enumerate() {
+        for i in 0..150u64 {
+            let v = flipped(doc, 1000 * k as u64 + i);
+            crate::any_bytes::check(&v);
+            crate::any_bytes::check_apply(&v);
+        }
+    }
+    // The command line: every variant through inspect (one run), apply and check (one run
+    // each), bundle for some.
+    let d = tmp("bad-flips");
+    let inputs = d.join("in");
+    std::fs::create_dir_all(&inputs).unwrap();
+    let mut variants = Vec::new();
+    // FLIP_VARIANTS runs more (25 per fixture by default).
+    let per_fixture = std::env::var("FLIP_VARIANTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(25u64);
+    for (k, (name, doc)) in sources.iter().enumerate() {
+        for i in 0..per_fixture {
+            let path = inputs.join(format!("{name}_{i:04}.xml"));
+            let v = flipped(doc, 7_000_000 + 1000 * k as u64 + i);
+            std::fs::write(&path, &v).unwrap();
+            variants.push((path, v));
+        }
+    }
+    let before = tree(&d);
+    let r = run(cli(["inspect", "--json"]).arg(&inputs));
+    r.sane();
+    unchanged("inspect", &d, &before);
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert_eq!(v["files"].as_array().unwrap().len(), variants.len());
+    let out = d.join("out");
+    for (i, (path, bytes)) in variants.iter().enumerate() {
+        let readable =
+            sn_retarget::model::read(bytes, &mut sn_retarget::model::Collect::default()).is_ok();
+        let p = s(path);
+        let mut cmds = vec![
+            (
+                cli([
+                    "apply",
+                    "--target",
+                    "acme",
+                    "--source",
+                    "dev12345",
+                    "--sys-ids",
+                    "regenerate",
+                    &p,
+                    "--out",
+                ]),
+                Some(format!("a{i}.xml")),
+            ),
+            (cli(["check", &p]), None),
+        ];
+        if i % 5 == 0 {
+            cmds.push((
+                cli(["bundle", "--quiet", "--target", "acme", &p, "--out"]),
+                Some(format!("b{i}")),
+            ));
+        }
+        for (mut cmd, dest) in cmds {
+            if let Some(dest) = dest {
+                cmd.arg(out.join(dest));
+            }
+            let before = tree(&d);
+            let r = run(&mut cmd);
+            r.sane();
+            if r.code == Some(2) {
+                assert!(
+                    r.stderr.contains(&p),
+                    "{}: file not named\n{}",
+                    r.what,
+                    r.stderr
+                );
+                if !readable {
+                    r.at_position(path);
+                }
+                unchanged(&r.what, &d, &before);
+            } else {
+                assert!(readable, "{}: unreadable input accepted", r.what);
+            }
+        }
+        // The input is never touched.
+        assert_eq!(&std::fs::read(path).unwrap(), bytes);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Nesting, size.
+
+#[test]
+fn hundred_thousand_deep_nesting() {
+    let d = tmp("bad-deep");
+    let depth = 100_000;
+    let deep = d.join("deep.xml");
+    let mut doc = String::from("<?xml version=\"1.0\"?>\n<unload>");
+    doc.push_str(&"<a>".repeat(depth));
+    doc.push_str(&"</a>".repeat(depth));
+    doc.push_str("</unload>\n");
+    std::fs::write(&deep, &doc).unwrap();
+    for r in refused_everywhere(&d, &deep) {
+        assert!(r.stderr.contains("nested deeper than"), "{}", r.stderr);
+    }
+
+    // Inside an escaped payload: the file reads, the payload is a warning and passes through.
+    let inner = format!(
+        "<record_update table=\"x\">{}{}</record_update>",
+        "<a>".repeat(depth),
+        "</a>".repeat(depth)
+    );
+    let in_payload = d.join("deep_payload.xml");
+    let doc = format!(
+        "<unload><sys_update_xml action=\"INSERT_OR_UPDATE\"><payload>{}</payload><sys_id>0123456789abcdef0123456789abcdef</sys_id></sys_update_xml></unload>",
+        inner.replace('<', "&lt;").replace('>', "&gt;")
+    );
+    std::fs::write(&in_payload, &doc).unwrap();
+    let out = d.join("deep_payload_out.xml");
+    let r = run(cli(["apply", "--target", "acme", "--out"])
+        .arg(&out)
+        .arg(&in_payload));
+    r.sane();
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(std::fs::read(&out).unwrap(), doc.as_bytes());
+    let r = run(cli(["inspect", "--json"]).arg(&in_payload));
+    r.sane();
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let diag = v["files"][0]["diagnostics"].to_string();
+    assert!(
+        diag.contains("malformed-payload") && diag.contains("nested deeper"),
+        "{diag}"
+    );
+
+    // Payloads in payloads, 30 deep: read down to the limit, the rest kept as text.
+    let mut doc = String::from(
+        "<record_update table=\"sys_properties\"><sys_properties action=\"INSERT_OR_UPDATE\"><value>https://dev12345.service-now.com</value><sys_id>0123456789abcdef0123456789abcdef</sys_id></sys_properties></record_update>",
+    );
+    for _ in 0..30 {
+        doc = format!(
+            "<record_update table=\"sys_update_version\"><sys_update_version action=\"INSERT_OR_UPDATE\"><payload>{}</payload></sys_update_version></record_update>",
+            doc.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+        );
+    }
+    let chain = d.join("chain.xml");
+    std::fs::write(&chain, &doc).unwrap();
+    let r = run(cli(["inspect", "--json"]).arg(&chain));
+    r.sane();
+    assert_eq!(r.code, Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    assert!(
+        v["files"][0]["diagnostics"]
+            .to_string()
+            .contains("payload-too-deep")
+    );
+    let out = d.join("chain_out.xml");
+    let r = run(
+        cli(["apply", "--target", "acme", "--source", "dev12345", "--out"])
+            .arg(&out)
+            .arg(&chain),
+    );
+    r.sane();
+}
+
+/// The release binary when it is newer than every source file (it then runs the heavier
+/// variant), else `None`.
+fn fresh_release_binary() -> Option<PathBuf> {
+    let debug = PathBuf::from(env!("CARGO_BIN_EXE_sn-retarget"));
+    let release = debug.parent()?.parent()?.join("release/sn-retarget");
+    let built = std::fs::metadata(&release).ok()?.modified().ok()?;
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    let root = manifest_dir();
+    let mut stack = vec![root.join("src")];
+    let mut files = vec![root.join("Cargo.toml"), root.join("Cargo.lock")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).ok()? {
+            let p = e.ok()?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    for f in files {
+        newest = newest.max(std::fs::metadata(f).ok()?.modified().ok()?);
+    }
+    (built >= newest).then_some(release)
+}
+
+/// Runs `cmd` to completion and returns its exit code, peak memory (KiB) and stderr.
+fn run_measured(mut cmd: Command, stderr_to: &Path) -> (Option<i32>, u64, String) {
+    let err = std::fs::File::create(stderr_to).unwrap();
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(err))
+        .spawn()
+        .unwrap();
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it in for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for the child spawned above (std's handle is dropped without waiting).
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid);
+    drop(child);
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    (
+        code,
+        usage.ru_maxrss as u64,
+        std::fs::read_to_string(stderr_to).unwrap_or_default(),
+    )
+}
+
+#[test]
+fn hundred_megabyte_text_node() {
+    let d = tmp("bad-big");
+    let head = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<unload unload_date=\"2024-01-01 00:00:00\">\n<sys_properties action=\"INSERT_OR_UPDATE\"><name>big</name><sys_id>0123456789abcdef0123456789abcdef</sys_id><value>https://dev12345.service-now.com/a ";
+    let tail = b" https://dev12345.service-now.com/z</value></sys_properties>\n</unload>\n";
+    let size = 100_000_000usize;
+    let release = fresh_release_binary();
+    let write = |path: &Path, unit: &[u8]| {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+        f.write_all(head).unwrap();
+        for _ in 0..size / unit.len() {
+            f.write_all(unit).unwrap();
+        }
+        f.write_all(tail).unwrap();
+    };
+    // The debug binary gets plain text (fast to scan unoptimized); a fresh release binary also
+    // gets text full of references.
+    let mut cases = vec![(
+        PathBuf::from(env!("CARGO_BIN_EXE_sn-retarget")),
+        d.join("plain.xml"),
+        &b"abcdefghij"[..],
+    )];
+    if let Some(r) = &release {
+        cases.push((r.clone(), d.join("escaped.xml"), &b"a&amp;b &lt;c&gt; "[..]));
+    } else {
+        eprintln!("no fresh release binary: the escaped 100 MB variant is skipped");
+    }
+    for (exe, input, unit) in cases {
+        write(&input, unit);
+        let len = std::fs::metadata(&input).unwrap().len();
+        let out = d.join("out.xml");
+        let _ = std::fs::remove_file(&out);
+        let started = Instant::now();
+        let mut cmd = Command::new(&exe);
+        cmd.args(["apply", "--target", "acme", "--source", "dev12345", "--out"])
+            .arg(&out)
+            .arg(&input);
+        let (code, rss_kib, stderr) = run_measured(cmd, &d.join("stderr.txt"));
+        eprintln!(
+            "{}: apply of {len} bytes in {:?}, peak RSS {} MB",
+            exe.display(),
+            started.elapsed(),
+            rss_kib / 1024
+        );
+        assert_eq!(code, Some(0), "{stderr}");
+        no_secret("apply", &stderr);
+        // Bounded memory: the README measures 2.6x the input for apply.
+        assert!(
+            rss_kib * 1024 < 4 * len,
+            "peak RSS {rss_kib} KiB for {len} bytes"
+        );
+        let written = std::fs::metadata(&out).unwrap().len();
+        assert_eq!(
+            written,
+            len + 2 * ("acme".len() as u64) - 2 * ("dev12345".len() as u64)
+        );
+        std::fs::remove_file(&out).unwrap();
+        if exe != Path::new(env!("CARGO_BIN_EXE_sn-retarget")) {
+            let mut cmd = Command::new(&exe);
+            cmd.args(["inspect", "--json"]).arg(&input);
+            let (code, rss_kib, stderr) = run_measured(cmd, &d.join("stderr.txt"));
+            assert_eq!(code, Some(0), "{stderr}");
+            assert!(rss_kib * 1024 < 3 * len, "inspect peak RSS {rss_kib} KiB");
+        }
+        std::fs::remove_file(&input).unwrap();
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+// ---------------------------------------------------------------------------------------------
+// DOCTYPE, entities, encodings.
+
+fn billion_laughs() -> String {
+    let mut s =
+        String::from("<?xml version=\"1.0\"?>\n<!DOCTYPE unload [\n <!ENTITY lol \"lol\">\n");
+    let mut prev = "lol".to_string();
+    for i in 1..=9 {
+        s.push_str(&format!(
+            " <!ENTITY lol{i} \"{}\">\n",
+            format!("&{prev};").repeat(10)
+        ));
+        prev = format!("lol{i}");
+    }
+    s.push_str("]>\n");
+    s.push_str(&format!(
+        "<unload><sys_properties action=\"INSERT_OR_UPDATE\"><name>&lol9;</name><type>password2</type><value>{CIPHER}</value></sys_properties></unload>\n"
+    ));
+    s
+}
+
+#[test]
+fn doctype_and_entity_declarations_are_refused() {
+    let d = tmp("bad-doctype");
+    let cases = [
+        ("laughs.xml", billion_laughs()),
+        (
+            // The secret on the refused line itself: the snippet must mask it.
+            "one_line.xml",
+            format!(
+                "<!DOCTYPE unload [<!ENTITY s \"{CIPHER}\">]><unload><sys_properties action=\"INSERT_OR_UPDATE\"><value>&s;</value><password>{PLAIN}</password></sys_properties></unload>"
+            ),
+        ),
+        (
+            "external.xml",
+            "<?xml version=\"1.0\"?>\n<!DOCTYPE unload [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n<unload><x>&xxe;</x></unload>\n".to_string(),
+        ),
+        (
+            "parameter.xml",
+            "<?xml version=\"1.0\"?>\n<!DOCTYPE unload [<!ENTITY % p SYSTEM \"http://example.invalid/x.dtd\"> %p;]>\n<unload/>\n".to_string(),
+        ),
+        (
+            "system_dtd.xml",
+            "<?xml version=\"1.0\"?>\n<!DOCTYPE unload SYSTEM \"file:///etc/passwd\">\n<unload/>\n".to_string(),
+        ),
+    ];
+    for (name, text) in &cases {
+        let path = d.join(name);
+        std::fs::write(&path, text).unwrap();
+        let started = Instant::now();
+        for r in refused_everywhere(&d, &path) {
+            assert!(
+                r.stderr.contains("DOCTYPE declarations are refused"),
+                "{}",
+                r.stderr
+            );
+            assert!(
+                !r.stderr.contains("lollol") && !r.stderr.contains("root:"),
+                "{}",
+                r.stderr
+            );
+            assert!(r.stderr.len() < 4000, "{}", r.stderr);
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{name}: slow");
+    }
+    // An entity used without a declaration.
+    let path = d.join("undeclared.xml");
+    std::fs::write(&path, "<unload><x>&lol9;</x></unload>").unwrap();
+    for r in refused_everywhere(&d, &path) {
+        assert!(
+            r.stderr.contains("invalid entity or character reference"),
+            "{}",
+            r.stderr
+        );
+    }
+    // A DOCTYPE inside a payload: not an update document, so the payload stays text, untouched;
+    // the ciphertext in it is still caught when secrets are replaced (fail closed), and with
+    // --secrets keep the output is the input.
+    let laughs_payload = billion_laughs()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let doc = format!(
+        "<unload><sys_update_xml action=\"INSERT_OR_UPDATE\"><payload>{laughs_payload}</payload><sys_id>0123456789abcdef0123456789abcdef</sys_id></sys_update_xml></unload>"
+    );
+    let path = d.join("payload_doctype.xml");
+    std::fs::write(&path, &doc).unwrap();
+    let out = d.join("payload_doctype_out.xml");
+    let r = refused_in(
+        &d,
+        cli(["apply", "--target", "acme", "--out"])
+            .arg(&out)
+            .arg(&path),
+        &[&s(&path)],
+    );
+    assert!(r.stderr.contains("ciphertext left"), "{}", r.stderr);
+    let r = run(
+        cli(["apply", "--target", "acme", "--secrets", "keep", "--out"])
+            .arg(&out)
+            .arg(&path),
+    );
+    r.sane();
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(std::fs::read(&out).unwrap(), doc.as_bytes());
+    let r = run(cli(["inspect", "--json"]).arg(&path));
+    r.sane();
+    assert_eq!(r.code, Some(0));
+    assert!(!String::from_utf8_lossy(&r.stdout).contains("lollol"));
+}
+
+#[test]
+fn invalid_utf8_is_refused() {
+    let d = tmp("bad-utf8");
+    let good = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<unload>\n<sys_properties action=\"INSERT_OR_UPDATE\"><name>NAME</name><type>password2</type><value>{CIPHER}</value></sys_properties>\n</unload>\n"
+    );
+    let (start, end) = {
+        let i = good.find("NAME").unwrap();
+        (
+            good.as_bytes()[..i].to_vec(),
+            good.as_bytes()[i + 4..].to_vec(),
+        )
+    };
+    let cases: [(&str, &[u8]); 6] = [
+        ("ff.xml", b"caf\xe9 \xff\xfe"),
+        ("overlong.xml", b"\xc0\xaf"),
+        ("surrogate.xml", b"\xed\xa0\x80"),
+        ("cut.xml", b"\xe6\x97"),
+        ("too_big.xml", b"\xf4\x90\x80\x80"),
+        ("in_payload.xml", b"x"),
+    ];
+    for (name, bad) in cases {
+        let bytes = if name == "in_payload.xml" {
+            // Inside a CDATA payload: the whole file is refused, with the file position.
+            b"<unload><sys_update_xml action=\"INSERT_OR_UPDATE\"><payload><![CDATA[<record_update table=\"x\"><x action=\"INSERT_OR_UPDATE\"><name>\xff</name></x></record_update>]]></payload></sys_update_xml></unload>".to_vec()
+        } else {
+            [&start[..], bad, &end[..]].concat()
+        };
+        let path = d.join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        for r in refused_everywhere(&d, &path) {
+            assert!(r.stderr.contains("invalid UTF-8"), "{}", r.stderr);
+        }
+    }
+    // UTF-16 (with its BOM) is not UTF-8 either.
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain("<unload/>".encode_utf16().flat_map(|u| u.to_le_bytes()))
+        .collect();
+    let path = d.join("utf16.xml");
+    std::fs::write(&path, utf16).unwrap();
+    refused_everywhere(&d, &path);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zip archives.
+
+/// Raw deflate of `total` spaces, hand-made (fixed Huffman codes: one literal, then matches of
+/// length 258 at distance 1): about 6.5 MB per GiB, written without compressing anything.
+fn deflated_spaces(total: u64) -> Vec<u8> {
+    struct Bits {
+        out: Vec<u8>,
+        acc: u64,
+        n: u32,
+    }
+    impl Bits {
+        fn put(&mut self, value: u64, count: u32) {
+            self.acc |= value << self.n;
+            self.n += count;
+            while self.n >= 8 {
+                self.out.push(self.acc as u8);
+                self.acc >>= 8;
+                self.n -= 8;
+            }
+        }
+        /// A Huffman code, most significant bit first.
+        fn code(&mut self, code: u32, len: u32) {
+            let rev = code.reverse_bits() >> (32 - len);
+            self.put(u64::from(rev), len);
+        }
+    }
+    let mut b = Bits {
+        out: Vec::with_capacity((total / 258 * 13 / 8 + 64) as usize),
+        acc: 0,
+        n: 0,
+    };
+    b.put(1, 1); // final block
+    b.put(1, 2); // fixed Huffman codes
+    b.code(0x30 + u32::from(b' '), 8);
+    let mut left = total - 1;
+    while left >= 258 {
+        b.code(0xC5, 8); // length 258 (symbol 285)
+        b.code(0, 5); // distance 1
+        left -= 258;
+    }
+    for _ in 0..left {
+        b.code(0x30 + u32::from(b' '), 8);
+    }
+    b.code(0, 7); // end of block
+    if b.n > 0 {
+        b.out.push(b.acc as u8);
+    }
+    b.out
+}
+
+/// A zip of one deflated entry (`data` already deflated, inflating to `size` bytes; the CRC is
+/// left 0, as a bomb never gets that far).
+fn zip_one(name: &str, data: &[u8], size: u32) -> Vec<u8> {
+    let n = name.len() as u16;
+    let mut z = Vec::new();
+    z.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+    for v in [20u16, 0, 8, 0, 0x21] {
+        z.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [0u32, data.len() as u32, size] {
+        z.extend_from_slice(&v.to_le_bytes());
+    }
+    z.extend_from_slice(&n.to_le_bytes());
+    z.extend_from_slice(&0u16.to_le_bytes());
+    z.extend_from_slice(name.as_bytes());
+    z.extend_from_slice(data);
+    let cd_start = z.len();
+    z.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+    for v in [20u16, 20, 0, 8, 0, 0x21] {
+        z.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [0u32, data.len() as u32, size] {
+        z.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in [n, 0, 0, 0, 0] {
+        z.extend_from_slice(&v.to_le_bytes());
+    }
+    z.extend_from_slice(&0u32.to_le_bytes()); // external attributes
+    z.extend_from_slice(&0u32.to_le_bytes()); // local header at 0
+    z.extend_from_slice(name.as_bytes());
+    let cd_len = (z.len() - cd_start) as u32;
+    z.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    for v in [0u16, 0, 1, 1] {
+        z.extend_from_slice(&v.to_le_bytes());
+    }
+    z.extend_from_slice(&cd_len.to_le_bytes());
+    z.extend_from_slice(&(cd_start as u32).to_le_bytes());
+    z.extend_from_slice(&0u16.to_le_bytes());
+    z
+}
+
+#[test]
+fn zip_bombs_are_refused() {
+    let d = tmp("bad-bomb");
+    // 1 GiB + 1 MiB of inflated bytes from ~7 MB: over the 1 GiB entry limit.
+    let size = (1u64 << 30) + (1 << 20);
+    let bomb = d.join("bomb.zip");
+    std::fs::write(
+        &bomb,
+        zip_one("bomb.xml", &deflated_spaces(size), size as u32),
+    )
+    .unwrap();
+    let out = d.join("out");
+    let before = tree(&d);
+    let mut cmd = bin();
+    cmd.args(["bundle", "--quiet", "--target", "acme", "--out"])
+        .arg(&out)
+        .arg(&bomb);
+    let started = Instant::now();
+    let (code, rss_kib, stderr) = run_measured(
+        cmd,
+        &std::env::temp_dir().join(format!("snr-bomb-{}.err", std::process::id())),
+    );
+    eprintln!(
+        "size bomb refused in {:?}, peak RSS {} MB",
+        started.elapsed(),
+        rss_kib / 1024
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&s(&bomb)) && stderr.contains("over the limit"),
+        "{stderr}"
+    );
+    unchanged("bundle bomb", &d, &before);
+    // Memory stays bounded by the limit: the entry is read up to 1 GiB + 1 byte, no further.
+    assert!(rss_kib < 2 * 1024 * 1024, "peak RSS {rss_kib} KiB");
+
+    // 100,001 entries, one more than the entry limit.
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for i in 0..100_001 {
+        w.start_file(format!("{i}.xml"), stored).unwrap();
+    }
+    let many = d.join("many.zip");
+    std::fs::write(&many, w.finish().unwrap().into_inner()).unwrap();
+    let m = s(&many);
+    for mut cmd in [
+        cli(["bundle", "--quiet", "--target", "acme", &m, "--out"]),
+        cli(["apply", "--target", "acme", &m, "--out"]),
+        cli(["inspect", &m]),
+        cli(["check", &m]),
+    ] {
+        if matches!(
+            cmd.get_args().next().and_then(|a| a.to_str()),
+            Some("apply" | "bundle")
+        ) {
+            cmd.arg(&out);
+        }
+        let r = refused_in(&d, &mut cmd, &[&m]);
+        assert!(
+            r.stderr.contains("entry count over the limit of 100000"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn zip_slip_names_are_refused() {
+    let d = tmp("bad-slip");
+    let inner = d.join("inner");
+    std::fs::create_dir_all(&inner).unwrap();
+    for (i, evil) in [
+        "../evil.xml",
+        "a/../../evil.xml",
+        "/abs/evil.xml",
+        "..\\evil.xml",
+        "C:/evil.xml",
+        "C:\\evil.xml",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let o = zip::write::SimpleFileOptions::default();
+        w.start_file("good.xml", o).unwrap();
+        w.write_all(secret_export().as_bytes()).unwrap();
+        w.start_file(*evil, o).unwrap();
+        w.write_all(b"<unload/>").unwrap();
+        let zip = inner.join(format!("slip{i}.zip"));
+        std::fs::write(&zip, w.finish().unwrap().into_inner()).unwrap();
+        let z = s(&zip);
+        let out = inner.join("out");
+        for mut cmd in [
+            cli(["bundle", "--quiet", "--target", "acme", &z, "--out"]),
+            cli(["apply", "--target", "acme", &z, "--out"]),
+            cli(["inspect", &z]),
+            cli(["check", &z]),
+        ] {
+            if matches!(
+                cmd.get_args().next().and_then(|a| a.to_str()),
+                Some("apply" | "bundle")
+            ) {
+                cmd.arg(&out);
+            }
+            // Nothing anywhere under the test folder (so nothing beside `inner` either).
+            // (The entry is shown quoted, backslashes escaped.)
+            let r = refused_in(&d, &mut cmd, &[&z, "evil.xml"]);
+            assert!(r.stderr.contains("absolute or `..` path"), "{}", r.stderr);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unreadable inputs, unwritable outputs.
+
+/// `true` when file permissions bind this process (not root, no CAP_DAC_OVERRIDE).
+fn permissions_bind(dir: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let probe = dir.join("probe");
+    std::fs::write(&probe, "x").unwrap();
+    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let binds = std::fs::read(&probe).is_err();
+    std::fs::set_permissions(&probe, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::remove_file(&probe).unwrap();
+    binds
+}
+
+#[test]
+fn unreadable_inputs_are_refused() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let d = tmp("bad-unreadable");
+    let file = d.join("plain.txt");
+    std::fs::write(&file, "a regular file").unwrap();
+    let mut cases: Vec<(PathBuf, &str)> = vec![
+        (d.join("dangling.xml"), "No such file or directory"),
+        (file.join("x.xml"), "Not a directory"),
+        (d.join("mem.xml"), "Input/output error"),
+    ];
+    symlink(d.join("nowhere.xml"), &cases[0].0).unwrap();
+    symlink("/proc/self/mem", &cases[2].0).unwrap();
+    let binds = permissions_bind(&d);
+    if binds {
+        let locked = d.join("locked.xml");
+        std::fs::write(&locked, secret_export()).unwrap();
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+        cases.push((locked, "Permission denied"));
+        let dir = d.join("locked_dir");
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/a.xml"), "<unload/>").unwrap();
+        std::fs::set_permissions(dir.join("sub"), std::fs::Permissions::from_mode(0o000)).unwrap();
+        cases.push((dir.join("sub"), "Permission denied"));
+    } else {
+        eprintln!(
+            "permissions do not bind (root?): chmod 000 cases skipped; ENOTDIR, a dangling link and EIO stand in"
+        );
+    }
+    let good = d.join("good.xml");
+    std::fs::write(&good, secret_export()).unwrap();
+    let out = d.join("out");
+    for (path, why) in &cases {
+        let p = s(path);
+        let g = s(&good);
+        for mut cmd in [
+            cli(["apply", "--target", "acme", &g, &p, "--out"]),
+            cli(["bundle", "--quiet", "--target", "acme", &g, &p, "--out"]),
+            cli(["inspect", &g, &p]),
+            cli(["check", &g, &p]),
+        ] {
+            if matches!(
+                cmd.get_args().next().and_then(|a| a.to_str()),
+                Some("apply" | "bundle")
+            ) {
+                cmd.arg(&out);
+            }
+            refused_in(&d, &mut cmd, &[&p, why]);
+        }
+    }
+    if binds {
+        for (path, _) in &cases {
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
+        }
+    }
+}
+
+#[test]
+fn a_fifo_in_a_folder_is_skipped_not_waited_on() {
+    let d = tmp("bad-fifo");
+    let folder = d.join("in");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("a.xml"), "<unload/>").unwrap();
+    let fifo = std::ffi::CString::new(s(&folder.join("b.xml"))).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let mut child = cli(["inspect", "--json"])
+        .arg(&folder)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(30) {
+            child.kill().unwrap();
+            panic!("inspect waits on a FIFO in a folder");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["files"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn unwritable_outputs_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = tmp("bad-unwritable");
+    let input = d.join("in.xml");
+    std::fs::write(&input, secret_export()).unwrap();
+    let folder = manifest_dir().join("fixtures/seed000_dev");
+    let blocker = d.join("file.txt");
+    std::fs::write(&blocker, "a regular file where a folder should be").unwrap();
+    let i = s(&input);
+    let f = s(&folder);
+    // A path through a regular file refuses root too; so does a new entry in /proc.
+    let mut outs: Vec<PathBuf> = vec![
+        blocker.join("out"),
+        PathBuf::from("/proc/sn-retarget-test-out"),
+    ];
+    if permissions_bind(&d) {
+        let ro = d.join("read_only");
+        std::fs::create_dir_all(&ro).unwrap();
+        std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o555)).unwrap();
+        outs.push(ro.join("out"));
+    } else {
+        eprintln!("permissions do not bind (root?): the read-only folder case is skipped");
+    }
+    for out in &outs {
+        let o = s(out);
+        let xml = format!("{o}.xml");
+        let zip = format!("{o}.zip");
+        for mut cmd in [
+            cli(["apply", "--target", "acme", &i, "--out", &xml]),
+            cli(["apply", "--target", "acme", &f, "--out", &o]),
+            cli(["bundle", "--quiet", "--target", "acme", &f, "--out", &o]),
+            cli(["bundle", "--quiet", "--target", "acme", &f, "--out", &zip]),
+            cli(["plan", "--target", "acme", &i, "-o", &format!("{o}.toml")]),
+        ] {
+            refused_in(&d, &mut cmd, &[&o]);
+        }
+    }
+}
+
+/// Runs the command with writes limited to `bytes` per file (RLIMIT_FSIZE) and SIGXFSZ
+/// ignored, so that a write past the limit fails with EFBIG, as on a full disk.
+fn with_file_size_limit(cmd: &mut Command, bytes: u64) -> &mut Command {
+    // SAFETY: between fork and exec only async-signal-safe calls (signal, setrlimit).
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: bytes as libc::rlim_t,
+                rlim_max: bytes as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
+#[test]
+fn disk_full_half_way() {
+    let d = tmp("bad-full");
+    let input = d.join("in.xml");
+    std::fs::write(&input, secret_export()).unwrap();
+    let folder = manifest_dir().join("fixtures/seed000_dev");
+    let i = s(&input);
+    let f = s(&folder);
+    let out = d.join("out");
+    let o = s(&out);
+    let limit = 1000; // every output here is larger
+    for (mut cmd, named) in [
+        (
+            cli([
+                "apply",
+                "--target",
+                "acme",
+                &i,
+                "--out",
+                &format!("{o}.xml"),
+            ]),
+            format!("{o}.xml"),
+        ),
+        (
+            cli(["bundle", "--quiet", "--target", "acme", &f, "--out", &o]),
+            o.clone(),
+        ),
+        (
+            cli([
+                "bundle",
+                "--quiet",
+                "--target",
+                "acme",
+                &f,
+                "--out",
+                &format!("{o}.zip"),
+            ]),
+            format!("{o}.zip"),
+        ),
+        (
+            cli(["plan", "--target", "acme", &f, "-o", &format!("{o}.toml")]),
+            format!("{o}.toml"),
+        ),
+    ] {
+        with_file_size_limit(&mut cmd, limit);
+        refused_in(&d, &mut cmd, &[&named, "File too large"]);
+    }
+}
+
+#[test]
+fn standard_output_on_a_full_device() {
+    // Reports written to standard output: a full device is an error (exit 2), not a success.
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("no /dev/full: skipped");
+        return;
+    };
+    let f = s(&manifest_dir().join("fixtures/seed000_dev"));
+    for mut cmd in [
+        cli(["inspect", "--json", &f]),
+        cli(["inspect", &f]),
+        cli(["check", "--format", "sarif", &f]),
+        cli(["order", &f]),
+        cli(["plan", "--target", "acme", &f]),
+        cli(["apply", "--dry-run", "--target", "acme", &f]),
+    ] {
+        cmd.stdout(Stdio::from(full.try_clone().unwrap()));
+        let r = run(&mut cmd);
+        r.refused(&["No space left on device"]);
+    }
+}
+
+#[test]
+#[ignore = "known: apply and bundle leave the (empty) output folders they created when a write fails (see report)"]
+fn known_failed_writes_leave_the_folders_they_created() {
+    let d = tmp("bad-full-folders");
+    let folder = s(&manifest_dir().join("fixtures/seed000_dev"));
+    for (mut cmd, out) in [
+        (
+            cli(["apply", "--target", "acme", &folder, "--out"]),
+            d.join("new/apply"),
+        ),
+        (
+            cli(["bundle", "--quiet", "--target", "acme", &folder, "--out"]),
+            d.join("new/bundle/b"),
+        ),
+    ] {
+        cmd.arg(&out);
+        with_file_size_limit(&mut cmd, 500);
+        refused_in(&d, &mut cmd, &["File too large"]);
+    }
+}
+
+#[test]
+#[ignore = "known: apply leaves the outputs written before a later output fails (see report)"]
+fn known_apply_leaves_earlier_outputs_when_a_later_write_fails() {
+    // seed000_dev holds four files of 1-3 KB; with writes limited to 2,000 bytes the first two
+    // outputs are written, the third fails with EFBIG: exit 2, but two files stay in `out`.
+    let d = tmp("bad-full-partial");
+    let out = d.join("out");
+    let folder = manifest_dir().join("fixtures/seed000_dev");
+    let mut cmd = cli(["apply", "--target", "acme"]);
+    cmd.arg(&folder).arg("--out").arg(&out);
+    with_file_size_limit(&mut cmd, 2000);
+    refused_in(&d, &mut cmd, &["File too large"]);
+    // The same without a full disk: a later output's folder blocked by a file.
+    let input = d.join("in");
+    std::fs::create_dir_all(input.join("sub")).unwrap();
+    std::fs::write(input.join("a.xml"), "<unload/>").unwrap();
+    std::fs::write(input.join("sub/b.xml"), "<unload/>").unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("sub"), "a file where out/sub/ should go").unwrap();
+    refused_in(
+        &d,
+        cli(["apply", "--target", "acme"])
+            .arg(&input)
+            .arg("--out")
+            .arg(&out),
+        &["sub"],
+    );
+}
+
+#[test]
+#[ignore = "known: apply leaves its outputs when the report cannot be written (see report)"]
+fn known_apply_leaves_outputs_when_the_report_fails() {
+    let d = tmp("bad-report");
+    let input = d.join("in.xml");
+    std::fs::write(&input, secret_export()).unwrap();
+    let blocker = d.join("file.txt");
+    std::fs::write(&blocker, "x").unwrap();
+    refused_in(
+        &d,
+        cli(["apply", "--target", "acme"])
+            .arg(&input)
+            .arg("--out")
+            .arg(d.join("out.xml"))
+            .arg("--report")
+            .arg(blocker.join("report.json")),
+        &["report.json"],
+    );
+    // A full disk: the output (under 4,000 bytes) is written, the report (over) is not.
+    let mut cmd = cli(["apply", "--target", "acme", "--sys-ids", "regenerate"]);
+    cmd.arg(&input)
+        .arg("--out")
+        .arg(d.join("out2.xml"))
+        .arg("--report")
+        .arg(d.join("report.json"));
+    with_file_size_limit(&mut cmd, 4000);
+    refused_in(&d, &mut cmd, &["report.json", "File too large"]);
+}
