@@ -1235,8 +1235,7 @@ fn standard_output_on_a_full_device() {
 }
 
 #[test]
-#[ignore = "known: apply and bundle leave the (empty) output folders they created when a write fails (see report)"]
-fn known_failed_writes_leave_the_folders_they_created() {
+fn failed_writes_leave_no_folder_behind() {
     let d = tmp("bad-full-folders");
     let folder = s(&manifest_dir().join("fixtures/seed000_dev"));
     for (mut cmd, out) in [
@@ -1256,8 +1255,7 @@ fn known_failed_writes_leave_the_folders_they_created() {
 }
 
 #[test]
-#[ignore = "known: apply leaves the outputs written before a later output fails (see report)"]
-fn known_apply_leaves_earlier_outputs_when_a_later_write_fails() {
+fn apply_writes_all_outputs_or_none() {
     // seed000_dev holds four files of 1-3 KB; with writes limited to 2,000 bytes the first two
     // outputs are written, the third fails with EFBIG: exit 2, but two files stay in `out`.
     let d = tmp("bad-full-partial");
@@ -1285,8 +1283,7 @@ fn known_apply_leaves_earlier_outputs_when_a_later_write_fails() {
 }
 
 #[test]
-#[ignore = "known: apply leaves its outputs when the report cannot be written (see report)"]
-fn known_apply_leaves_outputs_when_the_report_fails() {
+fn apply_writes_no_output_when_the_report_fails() {
     let d = tmp("bad-report");
     let input = d.join("in.xml");
     std::fs::write(&input, secret_export()).unwrap();

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use sn_retarget::apply::{ApplyError, prepare};
-use sn_retarget::io::{Limits, load_inputs, write_atomic, write_atomic_file};
+use sn_retarget::io::{Limits, Staged, load_inputs, temp_path};
+
+use super::cleanup::Pending;
 use sn_retarget::plan::{IdMode, Plan, SecretMode, parse_id_map};
 
 use super::{ApplyArgs, EXIT_BAD_INPUT, IdModeArg, PlanArgs, SecretArg};
@@ -166,25 +168,37 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    if !a.dry_run {
-        for (i, ((_, input), dest)) in inputs.iter().zip(&dests).enumerate() {
-            let len = applied.output_len(i, input.len()) as u64;
-            write_atomic_file(dest, a.force, len, |f| applied.write_output_at(i, input, f))?;
-        }
-    }
     for (file, dest) in applied.report.files.iter_mut().zip(&dests) {
         file.output = Some(dest.display().to_string());
     }
-
     let report = serde_json::to_vec_pretty(&applied.report)?;
-    match (&a.report, a.dry_run) {
-        (Some(path), _) => write_atomic(path, &report, a.force)?,
-        (None, true) => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(&report)?;
-            writeln!(out)?;
-        }
-        (None, false) => {}
+
+    // Every output and the report are written beside their places and moved in together once
+    // all are written: a failure (a full disk, a refused folder) leaves nothing behind.
+    let mut staged = Staged::new(a.force);
+    let written: Vec<&PathBuf> = if a.dry_run {
+        Vec::new()
+    } else {
+        dests.iter().collect()
+    };
+    let _pending: Vec<Pending> = written
+        .iter()
+        .copied()
+        .chain(&a.report)
+        .map(|p| Pending::new(&temp_path(p)))
+        .collect();
+    for (i, ((_, input), dest)) in inputs.iter().zip(written).enumerate() {
+        let len = applied.output_len(i, input.len()) as u64;
+        staged.add_file(dest, len, |f| applied.write_output_at(i, input, f))?;
+    }
+    if let Some(path) = &a.report {
+        staged.add_with(path, |w| w.write_all(&report))?;
+    }
+    staged.commit()?;
+    if a.report.is_none() && a.dry_run {
+        let mut out = std::io::stdout().lock();
+        out.write_all(&report)?;
+        writeln!(out)?;
     }
 
     let r = &applied.report;

@@ -7,7 +7,10 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use rayon::prelude::*;
 use sn_retarget::bundle::{self, order::Reason};
-use sn_retarget::io::{Limits, is_zip, load_inputs, same_file, temp_path, write_atomic, zip_bytes};
+use sn_retarget::io::{
+    Limits, create_dirs, is_zip, load_inputs, remove_dirs, same_file, temp_path, write_atomic,
+    zip_bytes,
+};
 
 use super::apply::plan_from;
 use super::cleanup::Pending;
@@ -110,8 +113,9 @@ fn write_bundle(out: &Path, files: &[(String, Vec<u8>)], force: bool) -> anyhow:
     }
     let stage = temp_path(out);
     let _pending = Pending::new(&stage);
+    let mut made = Vec::new();
     let result = (|| -> anyhow::Result<()> {
-        std::fs::create_dir_all(&stage).with_context(|| stage.display().to_string())?;
+        create_dirs(&stage, &mut made).with_context(|| stage.display().to_string())?;
         files
             .par_iter()
             .try_for_each(|(name, bytes)| -> anyhow::Result<()> {
@@ -142,6 +146,7 @@ fn write_bundle(out: &Path, files: &[(String, Vec<u8>)], force: bool) -> anyhow:
     })();
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&stage);
+        remove_dirs(&made);
     }
     // Name the bundle asked for, not only the staging folder beside it.
     result.with_context(|| format!("{}: bundle not written", out.display()))

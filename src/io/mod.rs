@@ -11,7 +11,10 @@ mod archive;
 mod write;
 
 pub use archive::{Limits, read_zip, zip_bytes};
-pub use write::{OutputError, temp_path, write_atomic, write_atomic_file, write_atomic_with};
+pub use write::{
+    OutputError, Staged, create_dirs, remove_dirs, temp_path, write_atomic, write_atomic_file,
+    write_atomic_with,
+};
 
 use std::fs;
 use std::path::{Path, PathBuf};

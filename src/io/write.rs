@@ -63,57 +63,163 @@ pub fn write_atomic_with(
     force: bool,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), OutputError> {
-    let mut write = Some(write);
-    write_atomic_inner(path, force, &mut |f: fs::File| {
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-        if let Some(write) = write.take() {
-            write(&mut w)?;
-        }
-        w.into_inner().map_err(|e| e.into_error())
-    })
+    let mut staged = Staged::new(force);
+    staged.add_with(path, write)?;
+    staged.commit()
 }
 
-/// Creates the temporary file, lets `fill` write it, flushes it to disk and renames it.
-fn write_atomic_inner(
-    path: &Path,
+/// Outputs written beside their destinations and moved into place together, once all are
+/// written: if any write fails (a full disk, a refused folder), none appears, and the folders
+/// made for them are removed again. Dropped without [`Staged::commit`], it removes everything
+/// it wrote.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("snr-staged-{}", std::process::id()));
+/// use std::io::Write;
+/// use sn_retarget::io::Staged;
+/// let mut staged = Staged::new(false);
+/// staged.add_with(&dir.join("a/one.xml"), |w| w.write_all(b"<unload/>")).unwrap();
+/// assert!(staged.add_with(&dir.join("a/two.xml"), |_| Err(std::io::Error::other("disk full"))).is_err());
+/// drop(staged); // not committed: nothing is left, not even the folders
+/// assert!(!dir.exists());
+/// ```
+#[derive(Debug)]
+pub struct Staged {
     force: bool,
-    fill: &mut dyn FnMut(fs::File) -> std::io::Result<fs::File>,
-) -> Result<(), OutputError> {
-    let io = |source| OutputError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    if !force && fs::symlink_metadata(path).is_ok() {
-        return Err(OutputError::Exists(path.to_path_buf()));
+    /// (temporary file, destination), in the order added.
+    files: Vec<(PathBuf, PathBuf)>,
+    /// Folders made for the outputs, outermost first.
+    dirs: Vec<PathBuf>,
+    done: bool,
+}
+
+impl Staged {
+    /// An empty set; `force` lets outputs replace existing files.
+    pub fn new(force: bool) -> Staged {
+        Staged {
+            force,
+            files: Vec::new(),
+            dirs: Vec::new(),
+            done: false,
+        }
     }
-    let tmp = temp_path(path);
-    if let Some(dir) = tmp.parent() {
-        fs::create_dir_all(dir).map_err(io)?;
+
+    /// Writes the output for `path` (through a buffer) into its temporary file and flushes it
+    /// to disk. An existing `path` is refused unless `force`.
+    pub fn add_with(
+        &mut self,
+        path: &Path,
+        write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<(), OutputError> {
+        let mut write = Some(write);
+        self.add(path, &mut |f: fs::File| {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+            if let Some(write) = write.take() {
+                write(&mut w)?;
+            }
+            w.into_inner().map_err(|e| e.into_error())
+        })
     }
-    let result = (|| {
+
+    /// [`Staged::add_with`] for an output of `len` bytes written by `write` straight into the
+    /// file (e.g. in pieces at their offsets, from several threads).
+    pub fn add_file(
+        &mut self,
+        path: &Path,
+        len: u64,
+        write: impl FnOnce(&fs::File) -> std::io::Result<()>,
+    ) -> Result<(), OutputError> {
+        let mut write = Some(write);
+        self.add(path, &mut |f: fs::File| {
+            if let Some(w) = write.take() {
+                w(&f)?;
+            }
+            let written = f.metadata()?.len();
+            if written != len {
+                return Err(std::io::Error::other(format!(
+                    "wrote {written} bytes instead of {len}"
+                )));
+            }
+            Ok(f)
+        })
+    }
+
+    fn add(
+        &mut self,
+        path: &Path,
+        fill: &mut dyn FnMut(fs::File) -> std::io::Result<fs::File>,
+    ) -> Result<(), OutputError> {
+        let io = |source| OutputError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if !self.force && fs::symlink_metadata(path).is_ok() {
+            return Err(OutputError::Exists(path.to_path_buf()));
+        }
+        let tmp = temp_path(path);
+        if let Some(dir) = tmp.parent() {
+            self.make_dirs(dir).map_err(io)?;
+        }
         let f = fs::OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(&tmp)?;
-        let f = fill(f)?;
-        f.sync_all()?;
-        drop(f);
-        if !force && fs::symlink_metadata(path).is_ok() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "appeared while writing",
-            ));
-        }
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            return Err(OutputError::Exists(path.to_path_buf()));
-        }
-        return Err(io(e));
+            .open(&tmp)
+            .map_err(io)?;
+        self.files.push((tmp, path.to_path_buf()));
+        let f = fill(f).map_err(io)?;
+        f.sync_all().map_err(io)
     }
-    Ok(())
+
+    /// Creates `dir` and its missing parents, remembering which were made.
+    fn make_dirs(&mut self, dir: &Path) -> std::io::Result<()> {
+        create_dirs(dir, &mut self.dirs)
+    }
+
+    /// The temporary files written so far (for whoever must clean up after an interruption).
+    pub fn temp_paths(&self) -> impl Iterator<Item = &Path> {
+        self.files.iter().map(|(t, _)| t.as_path())
+    }
+
+    /// Moves every output into place. Destinations that appeared meanwhile are refused (unless
+    /// `force`) before anything moves; should a move fail, those already moved are removed.
+    pub fn commit(mut self) -> Result<(), OutputError> {
+        if !self.force {
+            if let Some((_, dest)) = self
+                .files
+                .iter()
+                .find(|(_, d)| fs::symlink_metadata(d).is_ok())
+            {
+                return Err(OutputError::Exists(dest.clone()));
+            }
+        }
+        for k in 0..self.files.len() {
+            let (tmp, dest) = &self.files[k];
+            if let Err(source) = fs::rename(tmp, dest) {
+                let dest = dest.clone();
+                if !self.force {
+                    for (_, moved) in &self.files[..k] {
+                        let _ = fs::remove_file(moved);
+                    }
+                }
+                self.files.drain(..k);
+                return Err(OutputError::Io { path: dest, source });
+            }
+        }
+        self.done = true;
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        for (tmp, _) in &self.files {
+            let _ = fs::remove_file(tmp);
+        }
+        remove_dirs(&self.dirs);
+    }
 }
 
 /// [`write_atomic`] for an output of `len` bytes written by `write` straight into the file
@@ -136,19 +242,34 @@ pub fn write_atomic_file(
     len: u64,
     write: impl FnOnce(&fs::File) -> std::io::Result<()>,
 ) -> Result<(), OutputError> {
-    let mut write = Some(write);
-    write_atomic_inner(path, force, &mut |f: fs::File| {
-        if let Some(w) = write.take() {
-            w(&f)?;
+    let mut staged = Staged::new(force);
+    staged.add_file(path, len, write)?;
+    staged.commit()
+}
+
+/// Creates `dir` and its missing parents (like `fs::create_dir_all`), adding those it made to
+/// `made`, outermost first, so that [`remove_dirs`] can take them away again.
+pub fn create_dirs(dir: &Path, made: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let missing: Vec<PathBuf> = dir
+        .ancestors()
+        .take_while(|d| !d.as_os_str().is_empty() && fs::symlink_metadata(d).is_err())
+        .map(Path::to_path_buf)
+        .collect();
+    for d in missing.into_iter().rev() {
+        match fs::create_dir(&d) {
+            Ok(()) => made.push(d),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
         }
-        if f.metadata()?.len() != len {
-            return Err(std::io::Error::other(format!(
-                "wrote {} bytes instead of {len}",
-                f.metadata()?.len()
-            )));
-        }
-        Ok(f)
-    })
+    }
+    Ok(())
+}
+
+/// Removes the folders [`create_dirs`] made, innermost first, each only if empty.
+pub fn remove_dirs(made: &[PathBuf]) {
+    for d in made.iter().rev() {
+        let _ = fs::remove_dir(d);
+    }
 }
 
 /// The temporary path [`write_atomic`] writes `path` through (beside it, named after it and
