@@ -583,7 +583,8 @@ fn records(name: &str, bytes: &[u8]) -> Vec<OwnedRecord> {
     c.records
 }
 
-/// Second-run edits that are known and reported, not yet fixed (each names its case).
+/// Second-run edits that are known and reported, not yet fixed (each names its case; inputs
+/// that show the first two are kept in `fuzz/regressions/apply_structured/known_*`).
 ///
 /// 1. `--sys-ids regenerate` with `--map OLD=NEW`: the first run gives the record OLD the id
 ///    NEW; NEW is not a generated (tagged) id, so the second run regenerates it. Map targets
