@@ -164,6 +164,18 @@ pub struct Record<'a> {
     pub(crate) layer: &'a Layer<'a>,
 }
 
+/// The fields a record's display name is read from, in order.
+const DISPLAY_KEYS: [&str; 8] = [
+    "name",
+    "sys_name",
+    "title",
+    "label",
+    "short_description",
+    "element",
+    "target_name",
+    "field",
+];
+
 impl<'a> Record<'a> {
     /// The record element's attributes (`action`, `query`, `table`, ...).
     pub fn attrs(&self) -> &[Attr<'a>] {
@@ -242,19 +254,23 @@ impl<'a> Record<'a> {
     /// A name for people: the first of `name`, `sys_name`, `title`, `label`, `element`, ...
     /// (never `value`, which may hold a secret).
     pub fn display_name(&self) -> Option<Cow<'a, str>> {
-        const KEYS: [&str; 8] = [
-            "name",
-            "sys_name",
-            "title",
-            "label",
-            "short_description",
-            "element",
-            "target_name",
-            "field",
-        ];
-        KEYS.iter()
+        DISPLAY_KEYS
+            .iter()
             .filter_map(|k| self.value(k))
             .find(|v| !v.trim().is_empty())
+    }
+
+    /// The field [`Record::display_name`] reads, when the name comes from a field (not from
+    /// an attribute).
+    pub fn display_field(&self) -> Option<&Field<'a>> {
+        DISPLAY_KEYS.iter().find_map(|k| match self.field(k) {
+            Some(f) if !self.text(f).trim().is_empty() => Some(Some(f)),
+            Some(_) => None,
+            None => self
+                .attr(k)
+                .filter(|a| !a.value().trim().is_empty())
+                .map(|_| None),
+        })?
     }
 
     /// Maps a span of the document's buffer to the span of the same bytes in the file.

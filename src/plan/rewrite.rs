@@ -324,9 +324,16 @@ impl Rewriter {
         }
         let mut defined: Vec<(&str, &str)> = first.into_iter().collect();
         defined.sort_unstable();
+        // Ids the plan maps to (records that exist on the target) are kept too, so that a
+        // second run leaves them be.
+        let map_targets: std::collections::BTreeSet<&str> =
+            rules.map.values().map(String::as_str).collect();
+        let natural =
+            |table: &str| NATURAL_KEY_TABLES.contains(&table) && !rules.force_natural_keys;
         let kept = |id: &str, table: &str| {
             self.generator.is_generated(id) // made by this plan: idempotent
-                || (NATURAL_KEY_TABLES.contains(&table) && !rules.force_natural_keys)
+                || map_targets.contains(id)
+                || natural(table)
         };
         // Two SHA-1s per id: generated in parallel, inserted in id order.
         let fresh: Vec<Option<String>> = defined
@@ -337,7 +344,10 @@ impl Rewriter {
         for ((id, table), new) in defined.into_iter().zip(fresh) {
             match new {
                 Some(new) => out.map.insert(id, &new),
-                None if !self.generator.is_generated(id) => {
+                None if natural(table)
+                    && !self.generator.is_generated(id)
+                    && !map_targets.contains(id) =>
+                {
                     out.kept_natural.push((table.to_string(), id.to_string()));
                 }
                 None => {}
@@ -886,6 +896,19 @@ impl Planner<'_, '_> {
         ));
     }
 
+    /// The record's display name as it reads after the rewrite (sys_ids in it are mapped with
+    /// the placeholder that holds it), so that a second run fills in the same.
+    fn name_after(&mut self, r: &Record<'_>) -> Option<String> {
+        let name = match r.display_field() {
+            Some(f) => match self.field_rules(r, f) {
+                Some((new, _)) => new,
+                None => self.w.tokens.apply_to(&r.text(f)),
+            },
+            None => self.w.tokens.apply_to(&r.display_name()?),
+        };
+        Some(name.trim().to_string())
+    }
+
     fn secret_value(&self, r: &Record<'_>, field: &str, name: Option<&str>) -> String {
         match self.w.rules.secrets {
             SecretMode::Blank => String::new(),
@@ -1087,7 +1110,7 @@ impl Visitor for Planner<'_, '_> {
             }
             let secret = self.w.rules.secret_rules.field_secret(r, f);
             if let (false, Some((why, _))) = (keep_secrets, secret) {
-                let name = r.display_name().map(|n| n.trim().to_string());
+                let name = self.name_after(r);
                 let value = self.secret_value(r, f.name, name.as_deref());
                 let shown = format!("(secret: {})", serde_plain(why));
                 let text = value.clone();
