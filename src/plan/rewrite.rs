@@ -154,7 +154,7 @@ impl Pass {
     pub fn defined(&self) -> impl Iterator<Item = (&str, &str)> {
         self.parts
             .iter()
-            .flat_map(|p| p.defined.iter().map(|(_, id, t)| (id.as_str(), t.as_str())))
+            .flat_map(|p| p.defined.iter().map(|d| (d.id.as_str(), d.table.as_str())))
     }
 }
 
@@ -224,7 +224,7 @@ impl Rewriter {
         // Dictionary records are `sys_dictionary` records (at any depth) or the elements of a
         // `<database>` document.
         let database = model::root_element(bytes) == Some("database");
-        let dictionary = database || memchr::memmem::find(bytes, b"sys_dictionary").is_some();
+        let dictionary = database || contains(bytes, b"sys_dictionary");
         if self.is_identity() || !dictionary {
             return Ok(Vec::new());
         }
@@ -273,7 +273,7 @@ impl Rewriter {
             let ((quot, hosts), mut host_at) = rayon::join(
                 || {
                     rayon::join(
-                        || memchr::memmem::find(bytes, b"&quot;").is_some(),
+                        || contains(bytes, b"&quot;"),
                         || HostFinder::for_document(bytes),
                     )
                 },
@@ -314,43 +314,32 @@ impl Rewriter {
     /// for an id decides whether it is matched by natural key) and the plan's own map.
     pub fn resolve<'p>(&self, passes: impl IntoIterator<Item = &'p Pass>) -> ResolvedIds {
         let rules = &self.rules;
-        let mut first: FxHashMap<&str, &str> = FxHashMap::default();
+        let mut first: FxHashMap<&str, &Defined> = FxHashMap::default();
         if rules.sys_ids == IdMode::Regenerate {
             for pass in passes {
-                for (id, table) in pass.defined() {
-                    first.entry(id).or_insert(table);
+                for d in pass.parts.iter().flat_map(|p| &p.defined) {
+                    first.entry(d.id.as_str()).or_insert(d);
                 }
             }
         }
-        let mut defined: Vec<(&str, &str)> = first.into_iter().collect();
-        defined.sort_unstable();
+        let mut defined: Vec<(&str, &Defined)> = first.into_iter().collect();
+        defined.sort_unstable_by_key(|(id, _)| *id);
         // Ids the plan maps to (records that exist on the target) are kept too, so that a
         // second run leaves them be.
         let map_targets: std::collections::BTreeSet<&str> =
             rules.map.values().map(String::as_str).collect();
         let natural =
             |table: &str| NATURAL_KEY_TABLES.contains(&table) && !rules.force_natural_keys;
-        let kept = |id: &str, table: &str| {
-            self.generator.is_generated(id) // made by this plan: idempotent
-                || map_targets.contains(id)
-                || natural(table)
-        };
-        // Two SHA-1s per id: generated in parallel, inserted in id order.
-        let fresh: Vec<Option<String>> = defined
-            .par_iter()
-            .map(|(id, table)| (!kept(id, table)).then(|| self.generator.sys_id(id)))
-            .collect();
+        // New ids were made while reading (`fresh`: none for an id this plan generated).
         let mut out = ResolvedIds::default();
-        for ((id, table), new) in defined.into_iter().zip(fresh) {
-            match new {
-                Some(new) => out.map.insert(id, &new),
-                None if natural(table)
-                    && !self.generator.is_generated(id)
-                    && !map_targets.contains(id) =>
-                {
-                    out.kept_natural.push((table.to_string(), id.to_string()));
+        for (id, d) in defined {
+            match &d.fresh {
+                None => {} // made by this plan: idempotent
+                Some(_) if map_targets.contains(id) => {}
+                Some(_) if natural(&d.table) => {
+                    out.kept_natural.push((d.table.clone(), id.to_string()));
                 }
-                None => {}
+                Some(new) => out.map.insert(id, new),
             }
         }
         for (old, new) in &rules.map {
@@ -539,6 +528,21 @@ impl Rewriter {
     }
 }
 
+/// `true` when `needle` is in `bytes`: a large haystack is searched in two halves at once.
+fn contains(bytes: &[u8], needle: &[u8]) -> bool {
+    const LARGE: usize = 8 << 20;
+    if bytes.len() < LARGE {
+        return memchr::memmem::find(bytes, needle).is_some();
+    }
+    let mid = bytes.len() / 2;
+    let overlap = (mid + needle.len()).min(bytes.len());
+    let (a, b) = rayon::join(
+        || memchr::memmem::find(&bytes[..overlap], needle).is_some(),
+        || memchr::memmem::find(&bytes[mid..], needle).is_some(),
+    );
+    a || b
+}
+
 /// `text` with its sys_id tokens mapped, and `own` (a record's old id, written into a
 /// placeholder) replaced wherever it stands, into `out`.
 fn map_ids(map: &IdMap, text: &[u8], own: Option<&[u8; 32]>, out: &mut Vec<u8>) {
@@ -702,6 +706,17 @@ struct Draft {
 
 /// What the reading of one part of a file found. Every list is in reading order, so that the
 /// records of a malformed payload can be withdrawn from the end.
+/// A sys_id a record defines.
+#[derive(Debug)]
+struct Defined {
+    record: usize,
+    id: String,
+    table: String,
+    /// Its regenerated value (two SHA-1s, made while reading, on every core); `None` when
+    /// this plan generated the id itself.
+    fresh: Option<String>,
+}
+
 /// One part finished.
 struct PartDone {
     edits: Edits,
@@ -733,7 +748,7 @@ struct PartPass {
     /// Secrets replaced: record index, note (old sys_id), the old id to map.
     secrets: Vec<(usize, SecretNote, Option<[u8; 32]>)>,
     /// sys_ids the part defines: record index, id, table.
-    defined: Vec<(usize, String, String)>,
+    defined: Vec<Defined>,
     owners: Vec<(usize, String, Option<String>, Option<usize>)>,
     set_missing: BTreeMap<(String, String), usize>,
 }
@@ -1051,9 +1066,13 @@ impl Visitor for Planner<'_, '_> {
         }
         if let Some(id) = sys_id.filter(|id| is_sys_id(id)) {
             if self.w.rules.sys_ids == IdMode::Regenerate {
-                self.part
-                    .defined
-                    .push((index, id.to_string(), r.table.to_string()));
+                let g = &self.w.generator;
+                self.part.defined.push(Defined {
+                    record: index,
+                    id: id.to_string(),
+                    table: r.table.to_string(),
+                    fresh: (!g.is_generated(id)).then(|| g.sys_id(id)),
+                });
             }
         }
 
@@ -1150,7 +1169,7 @@ impl Visitor for Planner<'_, '_> {
             .truncate(if self.details { keep } else { 0 });
         p.secrets.retain(|(i, _, _)| *i < first_index);
         p.owners.retain(|o| o.0 < first_index);
-        p.defined.retain(|(i, _, _)| *i < first_index);
+        p.defined.retain(|d| d.record < first_index);
     }
 }
 
