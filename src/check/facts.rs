@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use rayon::prelude::*;
+
 use super::{Finding, FindingLocation};
-use crate::error::{Position, ReadError, Severity, Snippet};
+use crate::error::{Diagnostic, Position, ReadError, Severity, Snippet};
 use crate::inspect::{Inspector, Reference};
 use crate::io::Source;
 use crate::model::{Collect, OwnedRecord, read};
@@ -102,22 +104,25 @@ pub struct Facts<'s> {
 impl<'s> Facts<'s> {
     /// Reads every file.
     pub fn gather(sources: &'s [Source]) -> Result<Facts<'s>, ReadError> {
-        let mut records = Vec::new();
-        let mut references = Vec::new();
-        let mut diagnostics = Vec::new();
-        for (i, s) in sources.iter().enumerate() {
-            let mut c = Collect::default();
-            let outcome = read(&s.bytes, &mut c).map_err(|e| e.with_path(&s.name))?;
-            diagnostics.extend(outcome.diagnostics.into_iter().map(|d| (i, d)));
-            c.sort();
-            let base = records.len();
-            let by_index: BTreeMap<usize, usize> = c
-                .records
-                .iter()
-                .enumerate()
-                .map(|(k, r)| (r.index, base + k))
-                .collect();
-            let paths: Vec<String> = {
+        // Each file alone, in parallel: its records (with their paths), the references they
+        // hold (by position among them) and the reader's diagnostics.
+        type FileFacts = (
+            Vec<(OwnedRecord, String)>,
+            Vec<(usize, Reference)>,
+            Vec<Diagnostic>,
+        );
+        let per_file: Vec<Result<FileFacts, ReadError>> = sources
+            .par_iter()
+            .map(|s| {
+                let mut c = Collect::default();
+                let outcome = read(&s.bytes, &mut c).map_err(|e| e.with_path(&s.name))?;
+                c.sort();
+                let by_index: BTreeMap<usize, usize> = c
+                    .records
+                    .iter()
+                    .enumerate()
+                    .map(|(k, r)| (r.index, k))
+                    .collect();
                 let mut paths: Vec<String> = Vec::with_capacity(c.records.len());
                 for r in &c.records {
                     let me = format!("{}[{}]", r.table, r.sys_id.as_deref().unwrap_or("-"));
@@ -125,28 +130,41 @@ impl<'s> Facts<'s> {
                         .place
                         .payload_of
                         .and_then(|p| by_index.get(&p))
-                        .map(|&k| paths[k - base].clone());
+                        .map(|&k| paths[k].clone());
                     paths.push(match up {
                         Some(u) => format!("{u} > payload > {me}"),
                         None => me,
                     });
                 }
-                paths
-            };
-            for (r, path) in c.records.into_iter().zip(paths) {
-                records.push(Rec {
-                    file: i,
-                    record: r,
-                    path,
-                });
-            }
-            let mut inspector = Inspector::new();
-            inspector.add(&s.name, &s.bytes)?;
-            for r in inspector.into_reports().remove(0).references {
-                if let Some(&k) = by_index.get(&r.record) {
-                    references.push((k, r));
-                }
-            }
+                let mut inspector = Inspector::new();
+                inspector.add(&s.name, &s.bytes)?;
+                let references = inspector
+                    .into_reports()
+                    .remove(0)
+                    .references
+                    .into_iter()
+                    .filter_map(|r| by_index.get(&r.record).map(|&k| (k, r)))
+                    .collect();
+                Ok((
+                    c.records.into_iter().zip(paths).collect(),
+                    references,
+                    outcome.diagnostics,
+                ))
+            })
+            .collect();
+        let mut records = Vec::new();
+        let mut references = Vec::new();
+        let mut diagnostics = Vec::new();
+        for (i, f) in per_file.into_iter().enumerate() {
+            let (recs, refs, diags) = f?;
+            let base = records.len();
+            records.extend(recs.into_iter().map(|(record, path)| Rec {
+                file: i,
+                record,
+                path,
+            }));
+            references.extend(refs.into_iter().map(|(k, r)| (base + k, r)));
+            diagnostics.extend(diags.into_iter().map(|d| (i, d)));
         }
         let mut defined = BTreeMap::new();
         for (k, r) in records.iter().enumerate() {

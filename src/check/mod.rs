@@ -109,9 +109,16 @@ pub fn check(sources: &[Source], options: &CheckOptions) -> Result<CheckReport, 
     let facts = Facts::gather(sources)?;
     let mut findings = Vec::new();
     rules::run_all(&facts, options, &mut findings);
+    // Files by name, looked up once per finding (not once per comparison).
+    let index: std::collections::HashMap<&str, usize> = sources
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    let file_index = |name: &str| index.get(name).copied().unwrap_or(usize::MAX);
     findings.sort_by(|a, b| {
-        let fa = facts.file_index(&a.location.file);
-        let fb = facts.file_index(&b.location.file);
+        let fa = file_index(&a.location.file);
+        let fb = file_index(&b.location.file);
         (fa, a.location.line, a.location.column, a.rule).cmp(&(
             fb,
             b.location.line,
