@@ -18,8 +18,25 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("sn-retarget: error: {e:#}");
+            eprintln!("sn-retarget: error: {}", message(&e));
             ExitCode::from(cli::EXIT_BAD_INPUT)
         }
     }
+}
+
+/// The error and its causes, each said once: the library's errors already end with their
+/// source (`out.xml: File too large (os error 27)`), which the chain would repeat.
+fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }

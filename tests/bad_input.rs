@@ -126,6 +126,19 @@ impl Run {
                 self.stderr
             );
         }
+        self.says_causes_once()
+    }
+
+    /// Each error line says its system error once (`File too large (os error 27)`, not twice).
+    fn says_causes_once(&self) -> &Self {
+        for line in self.stderr.lines().filter(|l| l.contains("(os error ")) {
+            assert_eq!(
+                line.matches("(os error ").count(),
+                1,
+                "{}: cause repeated in {line:?}",
+                self.what
+            );
+        }
         self
     }
 

@@ -519,12 +519,16 @@ impl Rewriter {
         sys_id: Option<&str>,
         name: Option<&str>,
     ) -> String {
-        self.rules
+        let filled = self
+            .rules
             .placeholder
             .replace("{table}", table)
             .replace("{field}", field)
             .replace("{sys_id}", sys_id.unwrap_or("-"))
-            .replace("{name}", name.unwrap_or(""))
+            .replace("{name}", name.unwrap_or(""));
+        // What it names, as it reads after the rewrite: no source host or old id is left in a
+        // placeholder, and a second run finds nothing to change.
+        self.tokens.apply_to(&filled)
     }
 }
 
