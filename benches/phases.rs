@@ -157,7 +157,7 @@ fn bench(c: &mut Criterion) {
         let pass = rewriter.read(&bytes, false).unwrap();
         let ids = rewriter.resolve([&pass]);
         let edits = rewriter.finish(pass, &ids, &bytes, false).unwrap().edits;
-        g.bench_function(id("write output from input + edits"), |b| {
+        g.bench_function(id("walk input + edits into io::sink (no copy)"), |b| {
             b.iter(|| {
                 edits
                     .write(black_box(&bytes), &mut std::io::sink())
