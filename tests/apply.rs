@@ -597,3 +597,50 @@ fn reading_in_parts_changes_nothing() {
         }
     }
 }
+
+/// Read in parts, a document fails exactly where a plain read fails: the outline checks the
+/// structure only, the parts and the bytes between them their text.
+#[test]
+fn reading_in_parts_fails_where_a_plain_read_fails() {
+    use sn_retarget::model::{Record, Visitor, read, read_parts};
+    struct Nothing;
+    impl Visitor for Nothing {
+        fn record(&mut self, _: &Record<'_>) {}
+        fn discard_from(&mut self, _: usize) {}
+    }
+    let r = |t: &str| format!("<t action='INSERT_OR_UPDATE'><v>{t}</v></t>");
+    let mut docs: Vec<String> = vec![
+        format!("<unload>{}{}&bad;{}</unload>", r("a"), r("b"), r("c")),
+        format!("<unload>&#0;{}{}{}</unload>", r("a"), r("b"), r("c")),
+        format!("<unload>{}{}{}&amp</unload>", r("a"), r("b"), r("c")),
+        format!(
+            "<unload>{}{}{}</unload>",
+            r("a"),
+            r("&nope;"),
+            r("c &#xD800; d")
+        ),
+        format!(
+            "<unload>{}<!-- & -->{}{}</unload>",
+            r("a"),
+            r("b"),
+            r("&nope;")
+        ),
+        format!("<unload>{}{}<x>{}</unload>", r("&bad;"), r("b"), r("c")),
+        format!("<unload>{}{}{}</unload> &bad;", r("a"), r("b"), r("c")),
+    ];
+    for path in crate::support::malformed_fixtures() {
+        docs.push(String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned());
+    }
+    for doc in &docs {
+        let whole = read(doc.as_bytes(), &mut Nothing)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(whole.is_err(), "{doc}");
+        for part_bytes in [1, 20, 60] {
+            let parts = read_parts(doc.as_bytes(), part_bytes, || Nothing)
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            assert_eq!(parts, whole, "{doc} in parts of {part_bytes}");
+        }
+    }
+}

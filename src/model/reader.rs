@@ -93,10 +93,23 @@ pub const PART_STRIDE: u64 = 1 << 32;
 /// Checks a document's outer level only (payloads are not read): the errors [`read`] would
 /// report, since a malformed payload never fails a read. Returns the shape, the root element's
 /// name and the span of every child of the root.
-fn outline(src: &[u8]) -> Result<(Shape, Span, Vec<Span>), ReadError> {
+/// A document's outer level: its shape, the root's name, the root's content and the span of
+/// every child of the root.
+struct Outline {
+    shape: Shape,
+    root: Span,
+    content: Span,
+    children: Vec<Span>,
+}
+
+fn outline(src: &[u8], references: bool) -> Result<Outline, ReadError> {
     let mut tok = Tokenizer::new(src);
+    if !references {
+        tok = tok.structure_only();
+    }
     let mut attrs = Vec::new();
     let mut root = Span::new(0, 0);
+    let mut content = Span::new(0, 0);
     let mut children = Vec::new();
     let mut top = TopTables::default();
     let mut open_at = 0;
@@ -104,7 +117,10 @@ fn outline(src: &[u8]) -> Result<(Shape, Span, Vec<Span>), ReadError> {
     while let Some(t) = tok.next(&mut attrs).map_err(fail)? {
         match t {
             Token::Start { span, name, empty } => match tok.depth() - usize::from(!empty) {
-                0 => root = name,
+                0 => {
+                    root = name;
+                    content = Span::new(span.end, span.end);
+                }
                 1 => {
                     top.add(as_str(src, name));
                     if empty {
@@ -118,12 +134,18 @@ fn outline(src: &[u8]) -> Result<(Shape, Span, Vec<Span>), ReadError> {
             Token::End { span, .. } if tok.depth() == 1 => {
                 children.push(Span::new(open_at, span.end));
             }
+            Token::End { span, .. } if tok.depth() == 0 => content.end = span.start,
             _ => {}
         }
     }
     let root_name = as_str(src, root);
     let shape = Shape::classify(root_name, top.count, top.mixed, top.update_set);
-    Ok((shape, root, children))
+    Ok(Outline {
+        shape,
+        root,
+        content,
+        children,
+    })
 }
 
 /// The name of the root element (reading no further than its start tag), if the document
@@ -153,16 +175,16 @@ pub fn root_element(src: &[u8]) -> Option<&str> {
 /// assert!(check_outer(b"<unload><a></unload>").is_err());
 /// ```
 pub fn check_outer(src: &[u8]) -> Result<Shape, ReadError> {
-    checked_outline(src).map(|(shape, _, _)| shape)
+    checked_outline(src, true).map(|o| o.shape)
 }
 
 /// [`check_input`] and [`outline`] at once (on two cores); the first one's error wins, as in a
 /// plain read.
-fn checked_outline(src: &[u8]) -> Result<(Shape, Span, Vec<Span>), ReadError> {
+fn checked_outline(src: &[u8], references: bool) -> Result<Outline, ReadError> {
     if src.len() as u64 > MAX_DOCUMENT_BYTES {
         check_input(src)?;
     }
-    let (checked, outlined) = rayon::join(|| check_input(src), || outline(src));
+    let (checked, outlined) = rayon::join(|| check_input(src), || outline(src, references));
     checked?;
     outlined
 }
@@ -224,8 +246,18 @@ where
     if src.len() < part_bytes.saturating_mul(2) {
         return sequential(prepare());
     }
-    let (prepared, outlined) = rayon::join(prepare, || checked_outline(src));
-    let (shape, root, children) = outlined?;
+    // The outline checks the structure only: the parts check their own text, and the bytes
+    // between parts are checked below. On any error, the plain read finds the first one.
+    let (prepared, outlined) = rayon::join(prepare, || checked_outline(src, false));
+    let Ok(Outline {
+        shape,
+        root,
+        content,
+        children,
+    }) = outlined
+    else {
+        return sequential(prepared);
+    };
     let mut parts: Vec<Span> = Vec::new();
     for c in children {
         match parts.last_mut() {
@@ -235,6 +267,25 @@ where
     }
     let too_many = usize::try_from(parts.len() as u64 * PART_STRIDE).is_err();
     if &src[root.range()] == b"database" || parts.len() < 2 || too_many {
+        return sequential(prepared);
+    }
+    // The text between parts (whitespace, comments) is checked here; inside parts, by their
+    // readers.
+    let mut gaps = vec![Span::new(content.start, parts[0].start)];
+    gaps.extend(parts.windows(2).map(|w| Span::new(w[0].end, w[1].start)));
+    gaps.push(Span::new(parts[parts.len() - 1].end, content.end));
+    let gaps_ok = gaps.iter().all(|g| {
+        let mut tok = Tokenizer::fragment(src, g.start, g.end, root);
+        let mut attrs = Vec::new();
+        loop {
+            match tok.next(&mut attrs) {
+                Ok(Some(_)) => {}
+                Ok(None) => break true,
+                Err(_) => break false,
+            }
+        }
+    });
+    if !gaps_ok {
         return sequential(prepared);
     }
     let read: Vec<Result<(Reader0, V), ReadError>> = parts
@@ -261,6 +312,11 @@ where
         payloads: 0,
         diagnostics: Vec::new(),
     };
+    if read.iter().any(Result::is_err) {
+        // Where the first error is: the plain read says.
+        drop(read);
+        return sequential(prepared);
+    }
     let mut visitors = Vec::with_capacity(read.len());
     for (k, r) in read.into_iter().enumerate() {
         let (counts, v) = r?;

@@ -96,6 +96,8 @@ pub struct Tokenizer<'a> {
     done: bool,
     /// Reading a fragment: ends well with just the root still open.
     fragment: bool,
+    /// Character references in text are not checked (see [`Tokenizer::structure_only`]).
+    structure_only: bool,
 }
 
 impl<'a> Tokenizer<'a> {
@@ -109,7 +111,16 @@ impl<'a> Tokenizer<'a> {
             seen_root: false,
             done: false,
             fragment: false,
+            structure_only: false,
         }
+    }
+
+    /// The same tokenizer, checking the structure only: entity and character references in
+    /// text are not looked at (those in attribute values still are). For a first look at a
+    /// document whose text is checked again anyway.
+    pub fn structure_only(mut self) -> Tokenizer<'a> {
+        self.structure_only = true;
+        self
     }
 
     /// A tokenizer over `src[start..end]`, a run of whole children of the root element whose
@@ -134,6 +145,7 @@ impl<'a> Tokenizer<'a> {
             seen_root: true,
             done: false,
             fragment: true,
+            structure_only: false,
         }
     }
 
@@ -188,18 +200,22 @@ impl<'a> Tokenizer<'a> {
     fn text(&mut self, start: usize) -> Result<Token, ScanError> {
         let src = self.src;
         let mut i = start;
-        loop {
-            match memchr2(b'<', b'&', &src[i..]) {
-                Some(k) if src[i + k] == b'&' => {
-                    i = check_reference(src, i + k)?;
-                }
-                Some(k) => {
-                    i += k;
-                    break;
-                }
-                None => {
-                    i = src.len();
-                    break;
+        if self.structure_only {
+            i = memchr(b'<', &src[i..]).map_or(src.len(), |k| i + k);
+        } else {
+            loop {
+                match memchr2(b'<', b'&', &src[i..]) {
+                    Some(k) if src[i + k] == b'&' => {
+                        i = check_reference(src, i + k)?;
+                    }
+                    Some(k) => {
+                        i += k;
+                        break;
+                    }
+                    None => {
+                        i = src.len();
+                        break;
+                    }
                 }
             }
         }
