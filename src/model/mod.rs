@@ -34,6 +34,7 @@ pub use reader::{
     MAX_PAYLOAD_DEPTH, PART_STRIDE, Parts, ReadOutcome, check_outer, read, read_parts,
     read_parts_with, read_with, root_element,
 };
+pub(crate) use record::DISPLAY_KEYS;
 pub use record::{Attr, Escaping, Field, PayloadInfo, Place, Record, ValueKind};
 pub use shape::Shape;
 

@@ -164,8 +164,8 @@ pub struct Record<'a> {
     pub(crate) layer: &'a Layer<'a>,
 }
 
-/// The fields a record's display name is read from, in order.
-const DISPLAY_KEYS: [&str; 8] = [
+/// The fields (or attributes) a record's display name is read from, in order.
+pub(crate) const DISPLAY_KEYS: [&str; 8] = [
     "name",
     "sys_name",
     "title",
@@ -258,19 +258,6 @@ impl<'a> Record<'a> {
             .iter()
             .filter_map(|k| self.value(k))
             .find(|v| !v.trim().is_empty())
-    }
-
-    /// The field [`Record::display_name`] reads, when the name comes from a field (not from
-    /// an attribute).
-    pub fn display_field(&self) -> Option<&Field<'a>> {
-        DISPLAY_KEYS.iter().find_map(|k| match self.field(k) {
-            Some(f) if !self.text(f).trim().is_empty() => Some(Some(f)),
-            Some(_) => None,
-            None => self
-                .attr(k)
-                .filter(|a| !a.value().trim().is_empty())
-                .map(|_| None),
-        })?
     }
 
     /// Maps a span of the document's buffer to the span of the same bytes in the file.

@@ -918,14 +918,22 @@ impl Planner<'_, '_> {
     /// The record's display name as it reads after the rewrite (sys_ids in it are mapped with
     /// the placeholder that holds it), so that a second run fills in the same.
     fn name_after(&mut self, r: &Record<'_>) -> Option<String> {
-        let name = match r.display_field() {
-            Some(f) => match self.field_rules(r, f) {
-                Some((new, _)) => new,
-                None => self.w.tokens.apply_to(&r.text(f)),
-            },
-            None => self.w.tokens.apply_to(&r.display_name()?),
-        };
-        Some(name.trim().to_string())
+        // As `Record::display_name` reads it, from the values after the rewrite (a `--set` may
+        // fill a field that was empty).
+        for key in crate::model::DISPLAY_KEYS {
+            let name = match (r.field(key), r.attr(key)) {
+                (Some(f), _) => match self.field_rules(r, f) {
+                    Some((new, _)) => new,
+                    None => self.w.tokens.apply_to(&r.text(f)),
+                },
+                (None, Some(a)) => self.w.tokens.apply_to(&a.value()),
+                (None, None) => continue,
+            };
+            if !name.trim().is_empty() {
+                return Some(name.trim().to_string());
+            }
+        }
+        None
     }
 
     fn secret_value(&self, r: &Record<'_>, field: &str, name: Option<&str>) -> String {
