@@ -485,10 +485,10 @@ impl Rewriter {
         }
         for (i, mut note, own) in part_secrets {
             if let Some(own) = own {
+                mapped.clear();
+                map_ids(map, note.placeholder.as_bytes(), Some(&own), &mut mapped);
+                note.placeholder = String::from_utf8_lossy(&mapped).into_owned();
                 if let Some(new) = map.get(&own) {
-                    mapped.clear();
-                    map_ids(map, note.placeholder.as_bytes(), Some(&own), &mut mapped);
-                    note.placeholder = String::from_utf8_lossy(&mapped).into_owned();
                     note.sys_id = Some(String::from_utf8_lossy(new).into_owned());
                 }
             }
@@ -547,8 +547,8 @@ fn contains(bytes: &[u8], needle: &[u8]) -> bool {
     a || b
 }
 
-/// `text` with its sys_id tokens mapped, and `own` (a record's old id, written into a
-/// placeholder) replaced wherever it stands, into `out`.
+/// `text` with its sys_id tokens mapped, and the [`OWN_ID`] marker replaced by `own` (a
+/// record's old id) as it reads after the rewrite, into `out`.
 fn map_ids(map: &IdMap, text: &[u8], own: Option<&[u8; 32]>, out: &mut Vec<u8>) {
     let mut at = 0;
     for span in id_tokens(text) {
@@ -559,21 +559,24 @@ fn map_ids(map: &IdMap, text: &[u8], own: Option<&[u8; 32]>, out: &mut Vec<u8>) 
         }
     }
     out.extend_from_slice(&text[at..]);
-    if let Some(new) = own.and_then(|o| map.get(o).map(|n| (o, n))) {
-        let (old, new) = new;
-        if memchr::memmem::find(out, old).is_some() {
-            let mut replaced = Vec::with_capacity(out.len());
-            let mut at = 0;
-            for i in memchr::memmem::find_iter(out, old) {
-                replaced.extend_from_slice(&out[at..i]);
-                replaced.extend_from_slice(new);
-                at = i + old.len();
-            }
-            replaced.extend_from_slice(&out[at..]);
-            *out = replaced;
+    let own = own.map(|o| map.get(o).unwrap_or(o));
+    let marker = OWN_ID.as_bytes();
+    if let Some(id) = own.filter(|_| memchr::memmem::find(out, marker).is_some()) {
+        let mut replaced = Vec::with_capacity(out.len());
+        let mut at = 0;
+        for i in memchr::memmem::find_iter(out, marker) {
+            replaced.extend_from_slice(&out[at..i]);
+            replaced.extend_from_slice(id);
+            at = i + marker.len();
         }
+        replaced.extend_from_slice(&out[at..]);
+        *out = replaced;
     }
 }
+
+/// Stands for a record's own sys_id in a placeholder until the ids are resolved: no export
+/// holds it (U+FFFF is not an XML character), and no escaping changes it.
+const OWN_ID: &str = "\u{FFFF}sn-retarget:own-sys-id\u{FFFF}";
 
 /// Where ciphertext would be left in the output of `edits` on `input`, as an input offset (the
 /// start of the edit when it is in a replacement). The output is scanned in pieces of about a
@@ -885,7 +888,9 @@ impl Planner<'_, '_> {
 
     /// The record's own sys_id, as a map key (for a placeholder that embeds it).
     fn own_id(r: &Record<'_>) -> Option<[u8; 32]> {
-        r.sys_id().and_then(|id| id.as_bytes().try_into().ok())
+        r.sys_id()
+            .filter(|id| is_sys_id(id))
+            .and_then(|id| id.as_bytes().try_into().ok())
     }
 
     /// A secret replaced: the edit and its note.
@@ -939,7 +944,11 @@ impl Planner<'_, '_> {
     fn secret_value(&self, r: &Record<'_>, field: &str, name: Option<&str>) -> String {
         match self.w.rules.secrets {
             SecretMode::Blank => String::new(),
-            _ => self.w.placeholder(r.table, field, r.sys_id(), name),
+            // The record's own id is filled in once the ids are resolved (`map_ids`).
+            _ => {
+                let id = Self::own_id(r).map_or(r.sys_id(), |_| Some(OWN_ID));
+                self.w.placeholder(r.table, field, id, name)
+            }
         }
     }
 
