@@ -519,16 +519,16 @@ impl Rewriter {
         sys_id: Option<&str>,
         name: Option<&str>,
     ) -> String {
-        let filled = self
-            .rules
+        // The sys_id as it reads after the rewrite when a token rule changes it (a host in a
+        // non-hex id); 32-hex ids are filled in later (`OWN_ID`). The name is already the
+        // rewritten one (`name_after`): a second pass could rename it twice.
+        let sys_id = self.tokens.apply_to(sys_id.unwrap_or("-"));
+        self.rules
             .placeholder
             .replace("{table}", table)
             .replace("{field}", field)
-            .replace("{sys_id}", sys_id.unwrap_or("-"))
-            .replace("{name}", name.unwrap_or(""));
-        // What it names, as it reads after the rewrite: no source host or old id is left in a
-        // placeholder, and a second run finds nothing to change.
-        self.tokens.apply_to(&filled)
+            .replace("{sys_id}", &sys_id)
+            .replace("{name}", name.unwrap_or(""))
     }
 }
 
