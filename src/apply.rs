@@ -224,19 +224,17 @@ impl Prepared {
                     Ok(())
                 }
             }
-            let (first, second, split, out_mid) = self.edits[i].1.split_at(input, input.len() / 2);
-            let write = |edits: &Edits, from: usize, to: usize, offset: usize| {
-                let at = At {
-                    file,
-                    offset: offset as u64,
-                };
+            let edits = &self.edits[i].1;
+            let (k, cut, out_cut) = edits.cut_near(input.len(), input.len() / 2);
+            let write = |part: std::ops::Range<usize>, bytes: std::ops::Range<usize>, offset| {
+                let at = At { file, offset };
                 let mut w = std::io::BufWriter::with_capacity(1 << 20, at);
-                edits.write_range(input, from, to, &mut w)?;
+                edits.write_part(input, part, bytes, &mut w)?;
                 w.into_inner().map_err(|e| e.into_error()).map(|_| ())
             };
             let (a, b) = rayon::join(
-                || write(&first, 0, split, 0),
-                || write(&second, split, input.len(), out_mid),
+                || write(0..k, 0..cut, 0),
+                || write(k..edits.len(), cut..input.len(), out_cut as u64),
             );
             a.and(b)
         }

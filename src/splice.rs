@@ -15,6 +15,7 @@
 //! ```
 
 use std::io::{self, Write};
+use std::ops::Range;
 
 use rustc_hash::FxHashMap;
 
@@ -189,53 +190,32 @@ impl Edits {
         self.iter().fold(len, |n, (s, r)| n - s.len() + r.len())
     }
 
-    /// Writes `input` with the edits applied to `out`.
+    /// Writes `input` with the edits applied to `out` (sorting and checking them first).
     pub fn apply<W: Write>(&mut self, input: &[u8], out: &mut W) -> io::Result<()> {
         self.sort_and_check(input.len())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let mut at = 0;
-        for (span, r) in self.iter() {
-            out.write_all(&input[at..span.start])?;
-            out.write_all(r)?;
-            at = span.end;
-        }
-        out.write_all(&input[at..])
+        self.write(input, out)
     }
 
     /// Writes `input` with the edits applied to `out`. The edits must be in order (as
     /// [`Edits::sort_and_check`] leaves them); an edit out of order or out of bounds is an
     /// `InvalidInput` error.
     pub fn write<W: Write + ?Sized>(&self, input: &[u8], out: &mut W) -> io::Result<()> {
-        let mut at = 0;
-        for (span, r) in self.iter() {
-            if span.start < at || span.end > input.len() {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    SpliceError::OutOfBounds {
-                        span,
-                        len: input.len(),
-                    },
-                ));
-            }
-            out.write_all(&input[at..span.start])?;
-            out.write_all(r)?;
-            at = span.end;
-        }
-        out.write_all(&input[at..])
+        self.write_part(input, 0..self.edits.len(), 0..input.len(), out)
     }
 
-    /// Writes the output of `input[from..to]` (no edit may straddle `from` or `to`) to `out`;
-    /// the edits must be in order, as for [`Edits::write`].
-    pub fn write_range<W: Write + ?Sized>(
+    /// Writes the output of `input[bytes]`, made with the edits `edits` (indices, in order),
+    /// to `out`: one piece of [`Edits::write`], cut where [`Edits::cut_near`] says.
+    pub fn write_part<W: Write + ?Sized>(
         &self,
         input: &[u8],
-        from: usize,
-        to: usize,
+        edits: Range<usize>,
+        bytes: Range<usize>,
         out: &mut W,
     ) -> io::Result<()> {
-        let mut at = from;
-        for (span, r) in self.iter().filter(|(s, _)| s.start >= from && s.end <= to) {
-            if span.start < at {
+        let mut at = bytes.start;
+        for &(span, id) in &self.edits[edits] {
+            if span.start < at || span.end > bytes.end {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     SpliceError::OutOfBounds {
@@ -245,34 +225,30 @@ impl Edits {
                 ));
             }
             out.write_all(&input[at..span.start])?;
-            out.write_all(r)?;
+            out.write_all(&self.pool[id as usize])?;
             at = span.end;
         }
-        out.write_all(&input[at..to])
+        out.write_all(&input[at..bytes.end])
     }
 
-    /// Splits ordered edits near input offset `near` (moved past any edit straddling it):
-    /// `(edits before, edits after, split offset in the input, split offset in the output)`.
-    pub fn split_at(&self, input: &[u8], near: usize) -> (Edits, Edits, usize, usize) {
-        let mut split = near.min(input.len());
-        let mut first = Edits::new();
-        let mut second = Edits::new();
-        let mut out = 0isize;
-        for (span, r) in self.iter() {
-            if span.start < split && span.end > split {
-                split = span.end;
+    /// Where to cut the output of ordered edits near input offset `near` (moved past an edit
+    /// that straddles it), for writing it in two pieces with [`Edits::write_part`]:
+    /// `(edits before the cut, input offset, output offset)`.
+    pub fn cut_near(&self, input_len: usize, near: usize) -> (usize, usize, usize) {
+        let mut cut = near.min(input_len);
+        let mut grown = 0isize;
+        let mut k = 0;
+        for &(span, id) in &self.edits {
+            if span.start < cut && span.end > cut {
+                cut = span.end;
             }
-            if span.end <= split && !(span.is_empty() && span.start == split) {
-                first.replace(span, r);
-                out += r.len() as isize - span.len() as isize;
-            } else {
-                second.replace(span, r);
+            if span.end > cut || (span.is_empty() && span.start == cut) {
+                break;
             }
+            grown += self.pool[id as usize].len() as isize - span.len() as isize;
+            k += 1;
         }
-        first.sorted = true;
-        second.sorted = true;
-        let out_mid = (split as isize + out) as usize;
-        (first, second, split, out_mid)
+        (k, cut, (cut as isize + grown) as usize)
     }
 
     /// [`Edits::write`] into a new vector.
@@ -335,14 +311,13 @@ mod tests {
         e.sort_and_check(input.len()).unwrap();
         let whole = e.to_vec(input);
         for near in 0..=input.len() {
-            let (first, second, split, out_mid) = e.split_at(input, near);
+            let (k, cut, out_cut) = e.cut_near(input.len(), near);
             let mut a = Vec::new();
-            first.write_range(input, 0, split, &mut a).unwrap();
+            e.write_part(input, 0..k, 0..cut, &mut a).unwrap();
             let mut b = Vec::new();
-            second
-                .write_range(input, split, input.len(), &mut b)
+            e.write_part(input, k..e.len(), cut..input.len(), &mut b)
                 .unwrap();
-            assert_eq!(a.len(), out_mid, "{near}");
+            assert_eq!(a.len(), out_cut, "{near}");
             assert_eq!([a, b].concat(), whole, "{near}");
         }
     }

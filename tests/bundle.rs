@@ -8,7 +8,7 @@ use sn_retarget::io::{InputError, Limits, load_inputs, read_zip, zip_bytes};
 use sn_retarget::plan::Plan;
 
 use crate::apply::{no_ciphertext, well_formed};
-use crate::support::{bin, collect, manifest_dir, tmp};
+use crate::support::{RETARGET_ACME, bin, collect, manifest_dir, tmp};
 
 fn seed_zip(dir: &std::path::Path) -> std::path::PathBuf {
     let files: Vec<(String, Vec<u8>)> =
@@ -337,47 +337,32 @@ fn combine_writes_one_unload_in_import_order() {
 fn one_thread_or_two_the_same_bytes() {
     let d = tmp("bundle-threads");
     let mut outs = Vec::new();
+    let fixture = |name: &str| manifest_dir().join("fixtures").join(name);
     for threads in ["1", "2"] {
-        let out = d.join(format!("t{threads}.zip"));
-        let st = bin()
-            .env("RAYON_NUM_THREADS", threads)
-            .args([
-                "bundle",
-                "--target",
-                "acme",
-                "--source",
-                "dev12345",
-                "--sys-ids",
-                "regenerate",
-                "-q",
-            ])
-            .arg(manifest_dir().join("fixtures"))
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
+        let bundle = |inputs: &[std::path::PathBuf], out: &std::path::Path| {
+            bin()
+                .env("RAYON_NUM_THREADS", threads)
+                .arg("bundle")
+                .args(RETARGET_ACME)
+                .arg("-q")
+                .args(inputs)
+                .arg("--out")
+                .arg(out)
+                .output()
+                .unwrap()
+        };
         // fixtures/ holds malformed files: refused as a whole.
+        let st = bundle(&[fixture("")], &d.join(format!("t{threads}.zip")));
         assert_eq!(st.status.code(), Some(2));
         let out = d.join(format!("s{threads}.zip"));
-        let st = bin()
-            .env("RAYON_NUM_THREADS", threads)
-            .args([
-                "bundle",
-                "--target",
-                "acme",
-                "--source",
-                "dev12345",
-                "--sys-ids",
-                "regenerate",
-                "-q",
-            ])
-            .arg(manifest_dir().join("fixtures/seed000_dev"))
-            .arg(manifest_dir().join("fixtures/update_set_escaped.xml"))
-            .arg(manifest_dir().join("fixtures/source_control_delete.xml"))
-            .arg("--out")
-            .arg(&out)
-            .output()
-            .unwrap();
+        let st = bundle(
+            &[
+                fixture("seed000_dev"),
+                fixture("update_set_escaped.xml"),
+                fixture("source_control_delete.xml"),
+            ],
+            &out,
+        );
         assert!(
             st.status.success(),
             "{}",

@@ -1,6 +1,6 @@
 //! The binary: exit codes, text and JSON output, errors on stderr.
 
-use crate::support::{bin, manifest_dir, tmp};
+use crate::support::{RETARGET_ACME, bin, manifest_dir, tmp};
 
 #[test]
 fn inspect_json_lists_files_and_records() {
@@ -81,15 +81,8 @@ fn apply_folder_to_folder_with_report() {
     let out = d.join("out");
     let report = d.join("report.json");
     let st = bin()
-        .args([
-            "apply",
-            "--target",
-            "acme",
-            "--source",
-            "dev12345",
-            "--sys-ids",
-            "regenerate",
-        ])
+        .arg("apply")
+        .args(RETARGET_ACME)
         .arg(manifest_dir().join("fixtures/seed000_dev"))
         .arg("--out")
         .arg(&out)

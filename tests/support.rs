@@ -68,3 +68,13 @@ pub fn tmp(what: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// The plan most CLI tests run: dev12345 to acme, ids regenerated.
+pub const RETARGET_ACME: [&str; 6] = [
+    "--target",
+    "acme",
+    "--source",
+    "dev12345",
+    "--sys-ids",
+    "regenerate",
+];

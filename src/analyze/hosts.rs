@@ -101,17 +101,6 @@ impl HostFinder {
         })
     }
 
-    /// The same finder, not looking for upper-case hosts.
-    pub fn lower_only(mut self) -> HostFinder {
-        self.upper = false;
-        self
-    }
-
-    /// `true` when the finder looks for upper-case hosts too.
-    pub fn looks_for_upper_case(&self) -> bool {
-        self.upper
-    }
-
     /// Where a host may be in `text`, in order: the offset of every `.service` the finder looks
     /// for. One pass over a whole document, so that values without one are skipped.
     pub fn candidates(&self, text: &[u8]) -> Vec<usize> {
@@ -121,6 +110,30 @@ impl HostFinder {
             at.sort_unstable();
         }
         at
+    }
+
+    /// [`HostFinder::for_document`] and its [`HostFinder::candidates`] in the document, from
+    /// one pass per case (the two run at once).
+    ///
+    /// ```
+    /// use sn_retarget::analyze::hosts::HostFinder;
+    /// let doc = b"<a>https://dev1.service-now.com/ x DEV2.SERVICE-NOW.COM</a>";
+    /// let (finder, at) = HostFinder::scan_document(doc);
+    /// assert_eq!(at, [15, 39]);
+    /// assert_eq!(finder.find_all(doc).count(), 2);
+    /// ```
+    pub fn scan_document(document: &[u8]) -> (HostFinder, Vec<usize>) {
+        let mut f = HostFinder::new();
+        let (mut at, upper): (Vec<usize>, Vec<usize>) = rayon::join(
+            || f.finders[0].find_iter(document).collect(),
+            || f.finders[1].find_iter(document).collect(),
+        );
+        f.upper = !upper.is_empty();
+        if f.upper {
+            at.extend(upper);
+            at.sort_unstable();
+        }
+        (f, at)
     }
 
     /// `true` when `text` holds at least one instance host.

@@ -270,25 +270,13 @@ impl Rewriter {
         }
         // Three passes over the whole document, at once, while it is cut into parts.
         let scans = || {
-            let ((quot, hosts), mut host_at) = rayon::join(
-                || {
-                    rayon::join(
-                        || contains(bytes, b"&quot;"),
-                        || HostFinder::for_document(bytes),
-                    )
-                },
-                || {
-                    let lower_only = HostFinder::new().lower_only();
-                    if self.tokens.hosts.is_empty() {
-                        Vec::new()
-                    } else {
-                        lower_only.candidates(bytes)
-                    }
+            let (quot, (hosts, host_at)) = rayon::join(
+                || contains(bytes, b"&quot;"),
+                || match self.tokens.hosts.is_empty() {
+                    true => (HostFinder::new(), Vec::new()),
+                    false => HostFinder::scan_document(bytes),
                 },
             );
-            if hosts.looks_for_upper_case() && !self.tokens.hosts.is_empty() {
-                host_at = hosts.candidates(bytes);
-            }
             (quot, hosts, std::sync::Arc::<[usize]>::from(host_at))
         };
         let make = |(quot, hosts, host_at): &(bool, HostFinder, std::sync::Arc<[usize]>)| Planner {
@@ -590,10 +578,10 @@ fn ciphertext_left_in(
     input: &[u8],
     from: usize,
     edits: &Edits,
-    #[allow(non_snake_case)] PIECE: usize,
-    #[allow(non_snake_case)] OVERLAP: usize,
+    piece: usize,
+    overlap: usize,
 ) -> Option<usize> {
-    let mut buf: Vec<u8> = Vec::with_capacity(PIECE + OVERLAP);
+    let mut buf: Vec<u8> = Vec::with_capacity(piece + overlap);
     // (offset in buf, input offset, from a replacement): where each segment starts.
     let mut marks: Vec<(usize, usize, bool)> = Vec::new();
     let locate = |marks: &[(usize, usize, bool)], at: usize| {
@@ -607,7 +595,7 @@ fn ciphertext_left_in(
         let mut from = 0;
         while let Some((i, end)) = find_ciphertext_ending(&buf[from..]) {
             let (i, end) = (from + i, from + end);
-            if last || end < buf.len() || i + OVERLAP <= buf.len() {
+            if last || end < buf.len() || i + overlap <= buf.len() {
                 return Some(locate(marks, i));
             }
             from = i + 1;
@@ -617,16 +605,16 @@ fn ciphertext_left_in(
     let mut push = |bytes: &[u8], input_at: usize, repl: bool, buf: &mut Vec<u8>| {
         let mut done = 0;
         while done < bytes.len() || (bytes.is_empty() && done == 0) {
-            let take = (PIECE.saturating_sub(buf.len())).min(bytes.len() - done);
+            let take = (piece.saturating_sub(buf.len())).min(bytes.len() - done);
             marks.push((buf.len(), input_at + if repl { 0 } else { done }, repl));
             buf.extend_from_slice(&bytes[done..done + take]);
             done += take;
-            if buf.len() >= PIECE {
+            if buf.len() >= piece {
                 if let Some(at) = scan(buf, &marks, false) {
                     return Some(at);
                 }
                 // Keep the tail, so that a value cut here is seen whole next time.
-                let cut = buf.len() - OVERLAP;
+                let cut = buf.len() - overlap;
                 buf.drain(..cut);
                 let k = marks.partition_point(|m| m.0 <= cut).saturating_sub(1);
                 marks.drain(..k);
