@@ -23,6 +23,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::ReadError;
+use crate::io::WriteAt;
 use crate::plan::tokens::Rule;
 use crate::plan::{
     EditEntry, Pass, Plan, PlanError, RewriteError, Rewriter, Rewritten, SecretNote,
@@ -199,51 +200,26 @@ impl Prepared {
         self.edits[i].1.output_len(len)
     }
 
-    /// Writes output `i`, from its input `input`, into `file` (at least
-    /// [`Prepared::output_len`] bytes long), in two halves written at once on Unix.
+    /// Writes output `i`, from its input `input`, into `file`, in two halves written at once
+    /// (positioned writes), starting the writeback of every 8 MB written.
     pub fn write_output_at(
         &self,
         i: usize,
         input: &[u8],
         file: &std::fs::File,
     ) -> std::io::Result<()> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::FileExt;
-            struct At<'f> {
-                file: &'f std::fs::File,
-                offset: u64,
-            }
-            impl std::io::Write for At<'_> {
-                fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                    let n = self.file.write_at(buf, self.offset)?;
-                    self.offset += n as u64;
-                    Ok(n)
-                }
-                fn flush(&mut self) -> std::io::Result<()> {
-                    Ok(())
-                }
-            }
-            let edits = &self.edits[i].1;
-            let (k, cut, out_cut) = edits.cut_near(input.len(), input.len() / 2);
-            let write = |part: std::ops::Range<usize>, bytes: std::ops::Range<usize>, offset| {
-                let at = At { file, offset };
-                let mut w = std::io::BufWriter::with_capacity(1 << 20, at);
-                edits.write_part(input, part, bytes, &mut w)?;
-                w.into_inner().map_err(|e| e.into_error()).map(|_| ())
-            };
-            let (a, b) = rayon::join(
-                || write(0..k, 0..cut, 0),
-                || write(k..edits.len(), cut..input.len(), out_cut as u64),
-            );
-            a.and(b)
-        }
-        #[cfg(not(unix))]
-        {
-            let mut w = std::io::BufWriter::new(file);
-            self.write_output(i, input, &mut w)?;
-            w.into_inner().map_err(|e| e.into_error()).map(|_| ())
-        }
+        let edits = &self.edits[i].1;
+        let (k, cut, out_cut) = edits.cut_near(input.len(), input.len() / 2);
+        let write = |part: std::ops::Range<usize>, bytes: std::ops::Range<usize>, offset| {
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, WriteAt::new(file, offset));
+            edits.write_part(input, part, bytes, &mut w)?;
+            std::io::Write::flush(&mut w)
+        };
+        let (a, b) = rayon::join(
+            || write(0..k, 0..cut, 0),
+            || write(k..edits.len(), cut..input.len(), out_cut as u64),
+        );
+        a.and(b)
     }
 
     /// Writes output `i`, from its input `input`, to `out` (no copy of the whole output is
@@ -316,27 +292,28 @@ pub fn prepare(
         },
     };
     let mut rewriter = Rewriter::new(plan.compile()?);
-    // Columns declared by dictionaries in any file hold secrets in every file.
-    let learned: Vec<_> = inputs
-        .par_iter()
-        .map(|(name, bytes)| {
-            rewriter
-                .learn(bytes)
-                .map_err(|e| ApplyError::Read(e.with_path(name)))
-        })
+    let read_all = |rewriter: &Rewriter| {
+        let passes: Vec<Result<Pass, ApplyError>> = inputs
+            .par_iter()
+            .map(|(name, bytes)| {
+                rewriter
+                    .read(bytes, details)
+                    .map_err(|e| read_error(name, e))
+            })
+            .collect();
+        passes.into_iter().collect::<Result<Vec<_>, _>>()
+    };
+    let mut passes = read_all(&rewriter)?;
+    // Columns declared by dictionaries in any file hold secrets in every file: when a file
+    // declares one the plan did not know, every file is read again with all of them.
+    let learned: Vec<(String, String)> = passes
+        .iter()
+        .flat_map(|p| p.secret_columns().iter().cloned())
         .collect();
-    for columns in learned {
-        rewriter.add_secret_columns(columns?);
+    if !learned.is_empty() {
+        rewriter.add_secret_columns(learned);
+        passes = read_all(&rewriter)?;
     }
-    let passes: Vec<Result<Pass, ApplyError>> = inputs
-        .par_iter()
-        .map(|(name, bytes)| {
-            rewriter
-                .read(bytes, details)
-                .map_err(|e| read_error(name, e))
-        })
-        .collect();
-    let passes = passes.into_iter().collect::<Result<Vec<_>, _>>()?;
     let ids = rewriter.resolve(&passes);
     let rewritten: Vec<Result<Rewritten, ApplyError>> = passes
         .into_par_iter()
@@ -379,6 +356,8 @@ pub fn prepare(
         id_map: ids
             .map
             .pairs()
+            .collect::<Vec<_>>()
+            .into_par_iter()
             .map(|(o, n)| IdPair {
                 old: o.to_string(),
                 new: n.to_string(),

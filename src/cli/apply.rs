@@ -171,7 +171,10 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     for (file, dest) in applied.report.files.iter_mut().zip(&dests) {
         file.output = Some(dest.display().to_string());
     }
-    let report = serde_json::to_vec_pretty(&applied.report)?;
+    let report = match a.report.is_some() || a.dry_run {
+        true => serde_json::to_vec_pretty(&applied.report)?,
+        false => Vec::new(),
+    };
 
     // Every output and the report are written beside their places and moved in together once
     // all are written: a failure (a full disk, a refused folder) leaves nothing behind.

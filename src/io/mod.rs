@@ -8,9 +8,11 @@
 //! Out: [`write_atomic`] (temporary file, then rename) and zip archives ([`zip_bytes`]).
 
 mod archive;
+mod durable;
 mod write;
 
 pub use archive::{Limits, read_zip, zip_bytes};
+pub(crate) use durable::WriteAt;
 pub use write::{
     OutputError, Staged, create_dirs, remove_dirs, temp_path, write_atomic, write_atomic_file,
     write_atomic_with,

@@ -4,6 +4,8 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::durable::{self, WriteAt};
+
 /// An output that could not be written.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -69,8 +71,8 @@ pub fn write_atomic_with(
 }
 
 /// Outputs written beside their destinations and moved into place together, once all are
-/// written: if any write fails (a full disk, a refused folder), none appears, and the folders
-/// made for them are removed again. Dropped without [`Staged::commit`], it removes everything
+/// written and flushed to the disk: if any write fails (a full disk, a refused folder), none
+/// appears, and the folders made for them are removed again. Dropped without [`Staged::commit`], it removes everything
 /// it wrote.
 ///
 /// ```
@@ -104,8 +106,9 @@ impl Staged {
         }
     }
 
-    /// Writes the output for `path` (through a buffer) into its temporary file and flushes it
-    /// to disk. An existing `path` is refused unless `force`.
+    /// Writes the output for `path` (through a buffer) into its temporary file, starting its
+    /// writeback to the disk as it goes ([`Staged::commit`] waits for it to end). An existing
+    /// `path` is refused unless `force`.
     pub fn add_with(
         &mut self,
         path: &Path,
@@ -113,11 +116,13 @@ impl Staged {
     ) -> Result<(), OutputError> {
         let mut write = Some(write);
         self.add(path, &mut |f: fs::File| {
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, WriteAt::new(&f, 0));
             if let Some(write) = write.take() {
                 write(&mut w)?;
             }
-            w.into_inner().map_err(|e| e.into_error())
+            w.flush()?;
+            drop(w);
+            Ok(f)
         })
     }
 
@@ -166,8 +171,8 @@ impl Staged {
             .open(&tmp)
             .map_err(io)?;
         self.files.push((tmp, path.to_path_buf()));
-        let f = fill(f).map_err(io)?;
-        f.sync_all().map_err(io)
+        fill(f).map_err(io)?;
+        Ok(())
     }
 
     /// Creates `dir` and its missing parents, remembering which were made.
@@ -180,9 +185,12 @@ impl Staged {
         self.files.iter().map(|(t, _)| t.as_path())
     }
 
-    /// Moves every output into place. Destinations that appeared meanwhile are refused (unless
-    /// `force`) before anything moves; should a move fail, those already moved are removed.
+    /// Waits until every output is on the disk, then moves them into place. Destinations that
+    /// appeared meanwhile are refused (unless `force`) before anything moves; should a move
+    /// fail, those already moved are removed.
     pub fn commit(mut self) -> Result<(), OutputError> {
+        let temps: Vec<&Path> = self.temp_paths().collect();
+        durable::sync_all(&temps).map_err(|(path, source)| OutputError::Io { path, source })?;
         if !self.force {
             if let Some((_, dest)) = self
                 .files

@@ -81,9 +81,11 @@ impl IdGen {
 }
 
 fn hex(bytes: &[u8; 16]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(32);
     for b in bytes {
-        s.push_str(&format!("{b:02x}"));
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
     }
     s
 }
@@ -117,6 +119,11 @@ impl IdMap {
         }
     }
 
+    /// Makes room for `more` entries.
+    pub fn reserve(&mut self, more: usize) {
+        self.map.reserve(more);
+    }
+
     /// The new id of `old`, if it is mapped.
     pub fn get(&self, old: &[u8]) -> Option<&[u8; 32]> {
         let key: &[u8; 32] = old.try_into().ok()?;
@@ -136,7 +143,7 @@ impl IdMap {
     /// The pairs, sorted by old id.
     pub fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
         let mut pairs: Vec<_> = self.map.iter().collect();
-        pairs.sort_unstable();
+        rayon::slice::ParallelSliceMut::par_sort_unstable(&mut pairs[..]);
         pairs.into_iter().map(|(o, n)| {
             (
                 std::str::from_utf8(o).unwrap_or_default(),

@@ -147,9 +147,20 @@ pub struct ResolvedIds {
 #[derive(Debug, Default)]
 pub struct Pass {
     parts: Vec<PartPass>,
+    /// password2 columns declared by the file's dictionary records and not known when it was
+    /// read.
+    secret_columns: Vec<(String, String)>,
 }
 
 impl Pass {
+    /// The password2 columns the file's dictionary records declare (`sys_dictionary` records
+    /// at any depth, `<database>` columns) that the rewriter did not know when reading it.
+    /// Such a column holds secrets in every file: when any file declares one, add them all
+    /// with [`Rewriter::add_secret_columns`] and read every file again.
+    pub fn secret_columns(&self) -> &[(String, String)] {
+        &self.secret_columns
+    }
+
     /// The sys_ids the file defines, with their table, in reading order.
     pub fn defined(&self) -> impl Iterator<Item = (&str, &str)> {
         self.parts
@@ -217,43 +228,7 @@ impl Rewriter {
         self.rules.sys_ids == IdMode::Regenerate || !self.rules.map.is_empty()
     }
 
-    /// The password2 columns the dictionary records of `bytes` declare (a file without a
-    /// dictionary record is not read). Add them with [`Rewriter::add_secret_columns`] before
-    /// reading any file, so that every file knows every column whatever the order.
-    pub fn learn(&self, bytes: &[u8]) -> Result<Vec<(String, String)>, ReadError> {
-        // Dictionary records are `sys_dictionary` records (at any depth) or the elements of a
-        // `<database>` document.
-        let database = model::root_element(bytes) == Some("database");
-        let dictionary = database || contains(bytes, b"sys_dictionary");
-        if self.is_identity() || !dictionary {
-            return Ok(Vec::new());
-        }
-        struct Learn<'r> {
-            rules: &'r mut SecretRules,
-            learner: DictionaryLearner,
-        }
-        impl Visitor for Learn<'_> {
-            fn record(&mut self, r: &Record<'_>) {
-                self.learner.learn(self.rules, r);
-            }
-            fn discard_from(&mut self, first_index: usize) {
-                self.learner.discard_from(first_index);
-            }
-        }
-        let mut rules = self.rules.secret_rules.clone();
-        let mut v = Learn {
-            rules: &mut rules,
-            learner: DictionaryLearner::default(),
-        };
-        model::read(bytes, &mut v)?;
-        Ok(rules
-            .columns()
-            .filter(|(t, f)| !self.rules.secret_rules.is_secret_column(t, f))
-            .map(|(t, f)| (t.to_string(), f.to_string()))
-            .collect())
-    }
-
-    /// Adds secret columns (`(table, field)`, from [`Rewriter::learn`]).
+    /// Adds secret columns (`(table, field)`, from [`Pass::secret_columns`]).
     pub fn add_secret_columns(&mut self, columns: impl IntoIterator<Item = (String, String)>) {
         for (t, f) in columns {
             self.rules.secret_rules.add_column(&t, &f);
@@ -285,16 +260,30 @@ impl Rewriter {
             quot: *quot,
             hosts: hosts.clone(),
             host_at: host_at.clone(),
+            host_cursor: 0,
+            learner: DictionaryLearner::default(),
+            learned: None,
             details,
             ids: self.maps_ids(),
             part: PartPass::default(),
         };
         let (_, _, planners) = model::read_parts_with(bytes, self.part_bytes, scans, make)?;
+        let known = &self.rules.secret_rules;
+        let mut secret_columns = Vec::new();
+        let mut parts = Vec::with_capacity(planners.len());
+        for (range, p) in planners {
+            for (t, f) in p.learned.iter().flat_map(SecretRules::columns) {
+                if !known.is_secret_column(t, f)
+                    && !secret_columns.iter().any(|(ct, cf)| ct == t && cf == f)
+                {
+                    secret_columns.push((t.to_string(), f.to_string()));
+                }
+            }
+            parts.push(PartPass { range, ..p.part });
+        }
         Ok(Pass {
-            parts: planners
-                .into_iter()
-                .map(|(range, p)| PartPass { range, ..p.part })
-                .collect(),
+            parts,
+            secret_columns,
         })
     }
 
@@ -302,16 +291,16 @@ impl Rewriter {
     /// for an id decides whether it is matched by natural key) and the plan's own map.
     pub fn resolve<'p>(&self, passes: impl IntoIterator<Item = &'p Pass>) -> ResolvedIds {
         let rules = &self.rules;
-        let mut first: FxHashMap<&str, &Defined> = FxHashMap::default();
+        let mut defined: Vec<&Defined> = Vec::new();
         if rules.sys_ids == IdMode::Regenerate {
-            for pass in passes {
-                for d in pass.parts.iter().flat_map(|p| &p.defined) {
-                    first.entry(d.id.as_str()).or_insert(d);
-                }
-            }
+            defined = passes
+                .into_iter()
+                .flat_map(|p| p.parts.iter().flat_map(|p| &p.defined))
+                .collect();
         }
-        let mut defined: Vec<(&str, &Defined)> = first.into_iter().collect();
-        defined.sort_unstable_by_key(|(id, _)| *id);
+        // By id; a stable sort keeps the first seen first.
+        defined.par_sort_by(|a, b| a.id.cmp(&b.id));
+        defined.dedup_by(|later, first| later.id == first.id);
         // Ids the plan maps to (records that exist on the target) are kept too, so that a
         // second run leaves them be.
         let map_targets: std::collections::BTreeSet<&str> =
@@ -320,7 +309,9 @@ impl Rewriter {
             |table: &str| NATURAL_KEY_TABLES.contains(&table) && !rules.force_natural_keys;
         // New ids were made while reading (`fresh`: none for an id this plan generated).
         let mut out = ResolvedIds::default();
-        for (id, d) in defined {
+        out.map.reserve(defined.len() + rules.map.len());
+        for d in defined {
+            let id = d.id.as_str();
             match &d.fresh {
                 None => {} // made by this plan: idempotent
                 Some(_) if map_targets.contains(id) => {}
@@ -763,6 +754,13 @@ struct Planner<'w, 'f> {
     hosts: HostFinder,
     /// Where the document may hold a host (see [`HostFinder::candidates`]).
     host_at: std::sync::Arc<[usize]>,
+    /// Index in `host_at` of the first position at or after the last value looked at: values
+    /// come mostly in document order, so the next one is usually a step or two away.
+    host_cursor: usize,
+    /// Dictionary records seen: the plan's secret rules plus what they declare (made at the
+    /// first one).
+    learner: DictionaryLearner,
+    learned: Option<SecretRules>,
     details: bool,
     /// Collect sys_id tokens (some id may change).
     ids: bool,
@@ -806,16 +804,35 @@ impl Planner<'_, '_> {
         }
     }
 
+    /// `true` when the document may hold a host inside `span` (see `host_at`).
+    fn host_inside(&mut self, span: Span) -> bool {
+        let at = &self.host_at;
+        let mut k = self.host_cursor.min(at.len());
+        if k > 0 && at[k - 1] >= span.start {
+            // Back (a record's fields come after its payload's records): search.
+            k = at[..k].partition_point(|&p| p < span.start);
+        } else {
+            // Forward: a few steps, then a search of the rest.
+            let mut steps = 0;
+            while k < at.len() && at[k] < span.start {
+                k += 1;
+                steps += 1;
+                if steps == 8 {
+                    k += at[k..].partition_point(|&p| p < span.start);
+                    break;
+                }
+            }
+        }
+        self.host_cursor = k;
+        at.get(k).is_some_and(|&p| p < span.end)
+    }
+
     /// Token substitutions in a value's raw bytes, at their file position; sys_id-shaped
     /// tokens are kept as candidates until every file has been read.
     fn tokens_in(&mut self, record: usize, field: &str, file_span: Span) {
         let raw = &self.file[file_span.range()];
         let at = |s: Span| Span::new(file_span.start + s.start, file_span.start + s.end);
-        let host_inside = || {
-            let k = self.host_at.partition_point(|&p| p < file_span.start);
-            self.host_at.get(k).is_some_and(|&p| p < file_span.end)
-        };
-        if !self.w.tokens.namespace_prefixes.is_empty() || host_inside() {
+        if !self.w.tokens.namespace_prefixes.is_empty() || self.host_inside(file_span) {
             let mut found = Vec::new();
             self.w.tokens.scan_into(raw, &self.hosts, false, &mut found);
             for s in found {
@@ -1063,6 +1080,10 @@ impl Planner<'_, '_> {
 
 impl Visitor for Planner<'_, '_> {
     fn record(&mut self, r: &Record<'_>) {
+        if matches!(r.table, "sys_dictionary" | "sys_db_object") {
+            let rules = (self.learned).get_or_insert_with(|| self.w.rules.secret_rules.clone());
+            self.learner.learn(rules, r);
+        }
         let index = r.index;
         let sys_id = r.sys_id();
         if self.details {
@@ -1104,6 +1125,8 @@ impl Visitor for Planner<'_, '_> {
             }
         }
         let keep_secrets = self.w.rules.secrets == SecretMode::Keep;
+        let secret_rules = &self.w.rules.secret_rules;
+        let secret_columns = secret_rules.table_columns(r.table);
         for f in r.fields() {
             for a in r.field_attrs(f) {
                 let name = || format!("{}@{}", f.name, a.name);
@@ -1136,7 +1159,7 @@ impl Visitor for Planner<'_, '_> {
             if f.payload.is_some_and(|p| p.read) {
                 continue; // its records are rewritten themselves
             }
-            let secret = self.w.rules.secret_rules.field_secret(r, f);
+            let secret = secret_rules.field_secret_in(secret_columns, r, f);
             if let (false, Some((why, _))) = (keep_secrets, secret) {
                 let name = self.name_after(r);
                 let value = self.secret_value(r, f.name, name.as_deref());
@@ -1157,6 +1180,7 @@ impl Visitor for Planner<'_, '_> {
     }
 
     fn discard_from(&mut self, first_index: usize) {
+        self.learner.discard_from(first_index);
         let p = &mut self.part;
         let keep = p
             .owner
