@@ -49,7 +49,7 @@ pub fn checklist(
         .map(|(k, p)| (report.files[p.unit].input.as_str(), k))
         .collect();
     let mut secrets: Vec<_> = report.secrets.iter().collect();
-    secrets.sort_by_key(|s| position.get(s.file.as_str()).copied().unwrap_or(usize::MAX));
+    secrets.sort_by_cached_key(|s| position.get(s.file.as_str()).copied().unwrap_or(usize::MAX));
     let _ = writeln!(t, "\n## Secrets to re-enter ({})\n", secrets.len());
     let kept: usize = inventory.files.iter().map(|f| f.secrets.len()).sum();
     if secrets.is_empty() && plan.secrets == crate::plan::SecretMode::Keep && kept > 0 {
@@ -123,11 +123,13 @@ pub fn checklist(
             scoped_secrets.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
-    let id_map: BTreeMap<&str, &str> = report
-        .id_map
-        .iter()
-        .map(|p| (p.old.as_str(), p.new.as_str()))
-        .collect();
+    // The report's id map is sorted by old id.
+    let new_id = |old: &str| {
+        report
+            .id_map
+            .binary_search_by(|p| p.old.as_str().cmp(old))
+            .map_or_else(|_| old.to_string(), |k| report.id_map[k].new.clone())
+    };
     let instances: Vec<(String, String, String)> = inventory
         .files
         .iter()
@@ -137,10 +139,7 @@ pub fn checklist(
             (
                 r.table.clone(),
                 r.name.clone().unwrap_or_default(),
-                r.sys_id.as_deref().map_or_else(
-                    || "-".to_string(),
-                    |old| id_map.get(old).unwrap_or(&old).to_string(),
-                ),
+                r.sys_id.as_deref().map_or_else(|| "-".to_string(), new_id),
             )
         })
         .collect();

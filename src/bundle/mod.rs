@@ -95,7 +95,7 @@ pub struct Bundle {
 
 /// The ordering units of an inventory: one per file.
 pub fn file_units(inventory: &Inventory) -> Vec<Unit> {
-    inventory.files.iter().map(unit_of).collect()
+    inventory.files.par_iter().map(unit_of).collect()
 }
 
 fn unit_of(f: &FileReport) -> Unit {
@@ -117,6 +117,13 @@ fn unit_of(f: &FileReport) -> Unit {
 
 /// Inventories `sources` (in parallel) and orders them for import.
 pub fn order_sources(sources: &[Source]) -> Result<(Inventory, Order), ApplyError> {
+    let inventory = inventory_of(sources)?;
+    let order = order::order(&file_units(&inventory));
+    Ok((inventory, order))
+}
+
+/// The inventory of `sources`, each file inspected on its own (in parallel).
+fn inventory_of(sources: &[Source]) -> Result<Inventory, ApplyError> {
     let reports: Vec<Result<FileReport, ApplyError>> = sources
         .par_iter()
         .map(|s| {
@@ -126,9 +133,7 @@ pub fn order_sources(sources: &[Source]) -> Result<(Inventory, Order), ApplyErro
         })
         .collect();
     let reports = reports.into_iter().collect::<Result<Vec<_>, _>>()?;
-    let inventory = Inspector::from_reports(reports).finish();
-    let order = order::order(&file_units(&inventory));
-    Ok((inventory, order))
+    Ok(Inspector::from_reports(reports).finish())
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -169,7 +174,7 @@ pub fn build_with(
     combine_all: bool,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Bundle, ApplyError> {
-    let (inventory, order) = order_sources(sources)?;
+    let inventory = inventory_of(sources)?;
     if combine_all {
         if let Some(f) = inventory.files.iter().find(|f| {
             !matches!(
@@ -196,7 +201,12 @@ pub fn build_with(
         .iter()
         .map(|s| (s.name.as_str(), s.bytes.as_slice()))
         .collect();
-    let mut applied = apply_with(plan, &inputs, false, progress)?;
+    // The order (one thread) is worked out while the files are rewritten.
+    let (order, applied) = rayon::join(
+        || order::order(&file_units(&inventory)),
+        || apply_with(plan, &inputs, false, progress),
+    );
+    let mut applied = applied?;
     let digests: Vec<String> = applied
         .outputs
         .par_iter()
@@ -314,13 +324,18 @@ pub fn build_with(
         totals: applied.report.totals.clone(),
         secrets: applied.report.secrets.len(),
     };
-    let manifest_json = serde_json::to_vec_pretty(&manifest).map_err(|e| ApplyError::Rewrite {
+    let (manifest_json, checklist_md) = rayon::join(
+        || serde_json::to_vec_pretty(&manifest),
+        || checklist(plan, &manifest, &applied.report, &inventory, &order, &names),
+    );
+    let manifest_json = manifest_json.map_err(|e| ApplyError::Rewrite {
         name: "manifest.json".into(),
         source: crate::plan::RewriteError::Internal(e.to_string()),
     })?;
-    let checklist_md = checklist(plan, &manifest, &applied.report, &inventory, &order, &names);
     files.push(("manifest.json".into(), manifest_json));
     files.push(("CHECKLIST.md".into(), checklist_md.into_bytes()));
+    // Freed on another thread (a few hundred thousand small allocations for a big folder).
+    rayon::spawn(move || drop((inventory, order)));
     Ok(Bundle {
         files,
         manifest,

@@ -10,7 +10,7 @@ use sn_retarget::apply::{ApplyError, prepare};
 use sn_retarget::io::{Limits, Staged, load_inputs, temp_path};
 
 use super::cleanup::Pending;
-use sn_retarget::plan::{IdMode, Plan, SecretMode, parse_id_map};
+use sn_retarget::plan::{IdMode, Plan, Rewriter, SecretMode, parse_id_map};
 
 use super::{ApplyArgs, EXIT_BAD_INPUT, IdModeArg, PlanArgs, SecretArg};
 
@@ -84,36 +84,6 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|f| (f.name.as_str(), f.bytes.as_slice()))
         .collect();
-    let details = a.report.is_some() || a.dry_run;
-    let mut applied = match prepare(&plan, &inputs, details, &|| {}) {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("sn-retarget: error: {e}");
-            if let ApplyError::Read(e) = &e {
-                if let Some(s) = &e.location().snippet {
-                    eprintln!("{s}");
-                }
-            }
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
-    };
-
-    // The same checks as `check`, on the outputs.
-    let total = applied
-        .edits
-        .iter()
-        .zip(&inputs)
-        .map(|((_, e), (_, b))| e.output_len(b.len()))
-        .sum();
-    let findings = super::check_printed(&plan, &applied.report, total, || {
-        inputs
-            .iter()
-            .enumerate()
-            .map(|(i, (name, bytes))| (*name, applied.output(i, bytes).into()))
-            .collect()
-    })?;
-    applied.report.findings = findings;
-
     // Where each output goes; every problem is found before anything is written.
     let dests: Vec<PathBuf> = match &a.out {
         None => Vec::new(),
@@ -168,14 +138,7 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    for (file, dest) in applied.report.files.iter_mut().zip(&dests) {
-        file.output = Some(dest.display().to_string());
-    }
-    let report = match a.report.is_some() || a.dry_run {
-        true => serde_json::to_vec_pretty(&applied.report)?,
-        false => Vec::new(),
-    };
-
+    let details = a.report.is_some() || a.dry_run;
     // Every output and the report are written beside their places and moved in together once
     // all are written: a failure (a full disk, a refused folder) leaves nothing behind.
     let mut staged = Staged::new(a.force);
@@ -190,9 +153,63 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         .chain(&a.report)
         .map(|p| Pending::new(&temp_path(p)))
         .collect();
-    for (i, ((_, input), dest)) in inputs.iter().zip(written).enumerate() {
-        let len = applied.output_len(i, input.len()) as u64;
-        staged.add_file(dest, len, |f| applied.write_output_at(i, input, f))?;
+    // A plan that changes nothing writes each input as it is while the inputs are checked
+    // (what it wrote is dropped if they are not well-formed).
+    let unchanged = Rewriter::new(plan.compile()?).is_identity();
+    let (prepared, copied) = rayon::join(
+        || prepare(&plan, &inputs, details, &|| {}),
+        || -> anyhow::Result<bool> {
+            if !unchanged {
+                return Ok(false);
+            }
+            for ((_, input), dest) in inputs.iter().zip(&written) {
+                staged.add_with(dest, |w| w.write_all(input))?;
+            }
+            Ok(true)
+        },
+    );
+    let mut applied = match prepared {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("sn-retarget: error: {e}");
+            if let ApplyError::Read(e) = &e {
+                if let Some(s) = &e.location().snippet {
+                    eprintln!("{s}");
+                }
+            }
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+
+    // The same checks as `check`, on the outputs.
+    let total = applied
+        .edits
+        .iter()
+        .zip(&inputs)
+        .map(|((_, e), (_, b))| e.output_len(b.len()))
+        .sum();
+    let findings = super::check_printed(&plan, &applied.report, total, || {
+        inputs
+            .iter()
+            .enumerate()
+            .map(|(i, (name, bytes))| (*name, applied.output(i, bytes).into()))
+            .collect()
+    })?;
+    applied.report.findings = findings;
+
+    for (file, dest) in applied.report.files.iter_mut().zip(&dests) {
+        file.output = Some(dest.display().to_string());
+    }
+    let report = match a.report.is_some() || a.dry_run {
+        true => serde_json::to_vec_pretty(&applied.report)?,
+        false => Vec::new(),
+    };
+
+    if !copied? {
+        for (i, ((_, input), dest)) in inputs.iter().zip(&written).enumerate() {
+            let len = applied.output_len(i, input.len()) as u64;
+            staged.add_file(dest, len, |f| applied.write_output_at(i, input, f))?;
+        }
     }
     if let Some(path) = &a.report {
         staged.add_with(path, |w| w.write_all(&report))?;
@@ -224,5 +241,6 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         by_rule.join(", "),
         r.secrets.len(),
     );
+    super::exit_soon((applied, files));
     Ok(ExitCode::SUCCESS)
 }

@@ -58,7 +58,9 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
     let flagged = findings
         .iter()
         .any(|f| f.severity >= sn_retarget::Severity::Warning);
-    Ok(if a.strict && (!b.warnings.is_empty() || flagged) {
+    let strict_fail = a.strict && (!b.warnings.is_empty() || flagged);
+    super::exit_soon((b, sources));
+    Ok(if strict_fail {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -123,10 +125,14 @@ fn write_bundle(out: &Path, files: &[(String, Vec<u8>)], force: bool) -> anyhow:
                 let mut f =
                     std::fs::File::create(&path).with_context(|| path.display().to_string())?;
                 f.write_all(bytes)
-                    .and_then(|()| f.sync_all())
                     .with_context(|| path.display().to_string())?;
                 Ok(())
             })?;
+        // On the disk before it is moved into place: one flush for all the files.
+        let paths: Vec<PathBuf> = files.iter().map(|(name, _)| stage.join(name)).collect();
+        let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+        sn_retarget::io::sync_all(&paths)
+            .map_err(|(path, e)| anyhow::Error::new(e).context(path.display().to_string()))?;
         // The old bundle is moved aside first and removed only once the new one is in place.
         let old = out.with_extension(format!("sn-retarget-old-{}", std::process::id()));
         let had_old = out.is_dir();

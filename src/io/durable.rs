@@ -38,6 +38,8 @@ impl<'f> WriteAt<'f> {
 
 impl std::io::Write for WriteAt<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // At most a step at a time, so that writeback starts as the bytes go out.
+        let buf = &buf[..buf.len().min(WRITEBACK_STEP as usize)];
         let n = write_at(self.file, buf, self.offset)?;
         self.offset += n as u64;
         if self.offset - self.unflushed >= WRITEBACK_STEP {
@@ -82,8 +84,22 @@ fn start_writeback(_: &File, _: u64, _: u64) {}
 
 /// Flushes `files` (written and closed) to the disk. A few are `fsync`ed one by one; more, on
 /// Linux, by one `syncfs` per filesystem holding them (one journal commit instead of one per
-/// file). On error, the path whose flush failed and why.
-pub(crate) fn sync_all(files: &[&Path]) -> Result<(), (PathBuf, std::io::Error)> {
+/// file, which also flushes whatever else that filesystem has waiting). On error, the path
+/// whose flush failed and why.
+///
+/// ```
+/// # let dir = std::env::temp_dir().join(format!("snr-sync-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let paths: Vec<_> = (0..20).map(|i| dir.join(format!("{i}.xml"))).collect();
+/// for p in &paths {
+///     std::fs::write(p, b"<unload/>").unwrap();
+/// }
+/// let refs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
+/// sn_retarget::io::sync_all(&refs).unwrap();
+/// assert!(sn_retarget::io::sync_all(&[dir.join("absent").as_path()]).is_err());
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// ```
+pub fn sync_all(files: &[&Path]) -> Result<(), (PathBuf, std::io::Error)> {
     /// Up to this many files, an `fsync` each.
     const FEW: usize = 8;
     #[cfg(any(target_os = "linux", target_os = "android"))]
