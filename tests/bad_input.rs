@@ -599,6 +599,33 @@ fn run_measured(mut cmd: Command, stderr_to: &Path) -> (Option<i32>, u64, String
     )
 }
 
+/// `true` when the two files hold the same bytes (read a megabyte at a time).
+fn files_equal(a: &Path, b: &Path) -> bool {
+    use std::io::Read;
+    let (mut a, mut b) = (
+        std::fs::File::open(a).unwrap(),
+        std::fs::File::open(b).unwrap(),
+    );
+    let (mut x, mut y) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    loop {
+        let n = a.read(&mut x).unwrap();
+        let mut m = 0;
+        while m < n {
+            let k = b.read(&mut y[m..n]).unwrap();
+            if k == 0 {
+                return false;
+            }
+            m += k;
+        }
+        if x[..n] != y[..n] {
+            return false;
+        }
+        if n == 0 {
+            return b.read(&mut y).unwrap() == 0;
+        }
+    }
+}
+
 #[test]
 fn hundred_megabyte_text_node() {
     let d = tmp("bad-big");
@@ -656,6 +683,31 @@ fn hundred_megabyte_text_node() {
             len + 2 * ("acme".len() as u64) - 2 * ("dev12345".len() as u64)
         );
         std::fs::remove_file(&out).unwrap();
+        // A plan that changes nothing copies the file while checking it, in pieces (a record
+        // this large makes the buffer grow to hold it); a cut copy is refused, nothing written.
+        let mut cmd = Command::new(&exe);
+        cmd.args(["apply", "--secrets", "keep", "--out"])
+            .arg(&out)
+            .arg(&input);
+        let (code, rss_kib, stderr) = run_measured(cmd, &d.join("stderr.txt"));
+        assert_eq!(code, Some(0), "{stderr}");
+        assert!(rss_kib * 1024 < 2 * len, "identity peak RSS {rss_kib} KiB");
+        assert!(
+            files_equal(&out, &input),
+            "identity output differs from its input"
+        );
+        std::fs::remove_file(&out).unwrap();
+        let cut = d.join("cut.xml");
+        std::fs::write(&cut, &std::fs::read(&input).unwrap()[..len as usize - 40]).unwrap();
+        let mut cmd = Command::new(&exe);
+        cmd.args(["apply", "--secrets", "keep", "--out"])
+            .arg(&out)
+            .arg(&cut);
+        let (code, _, stderr) = run_measured(cmd, &d.join("stderr.txt"));
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(stderr.contains("cut.xml:3:"), "{stderr}");
+        assert!(!out.exists(), "nothing written for a cut input");
+        std::fs::remove_file(&cut).unwrap();
         if exe != Path::new(env!("CARGO_BIN_EXE_sn-retarget")) {
             let mut cmd = Command::new(&exe);
             cmd.args(["inspect", "--json"]).arg(&input);

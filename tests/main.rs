@@ -13,6 +13,7 @@ mod oracle;
 mod properties;
 mod regressions;
 mod seed000;
+mod streamed_check;
 mod structured;
 mod support;
 mod zip_input;

@@ -2,12 +2,13 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use sn_retarget::apply::{ApplyError, prepare};
+use sn_retarget::apply::{ApplyError, ApplyReport, FileEdits, prepare};
 use sn_retarget::io::{Limits, Staged, load_inputs, temp_path};
+use sn_retarget::model::check_outer_streamed;
 
 use super::cleanup::Pending;
 use sn_retarget::plan::{IdMode, Plan, Rewriter, SecretMode, parse_id_map};
@@ -75,7 +76,12 @@ pub(super) fn plan_from(a: &PlanArgs) -> anyhow::Result<Plan> {
 
 pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     let plan = plan_from(&a.plan)?;
-    plan.compile()?;
+    let unchanged = Rewriter::new(plan.compile()?).is_identity();
+    if unchanged {
+        if let Some(done) = copy_streamed(&a, &plan)? {
+            return Ok(done);
+        }
+    }
     let files = load_inputs(&a.inputs, &Limits::default())?;
     if files.is_empty() {
         bail!("no *.xml input found");
@@ -84,60 +90,12 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|f| (f.name.as_str(), f.bytes.as_slice()))
         .collect();
-    // Where each output goes; every problem is found before anything is written.
-    let dests: Vec<PathBuf> = match &a.out {
-        None => Vec::new(),
-        Some(out) => {
-            let single = files.len() == 1
-                && !out.is_dir()
-                && out
-                    .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("xml"));
-            if single {
-                vec![out.clone()]
-            } else {
-                files.iter().map(|f| out.join(&f.relative)).collect()
-            }
-        }
-    };
-    // Inputs by canonical path, resolved once (folders of thousands of files).
-    let input_paths: BTreeSet<PathBuf> = files
-        .iter()
-        .filter_map(|f| std::fs::canonicalize(&f.path).ok())
-        .collect();
-    let is_input = |p: &PathBuf| std::fs::canonicalize(p).is_ok_and(|c| input_paths.contains(&c));
-    let mut seen = BTreeSet::new();
-    for d in &dests {
-        if !seen.insert(d.clone()) {
-            bail!(
-                "{}: two inputs would be written to the same output",
-                d.display()
-            );
-        }
-        if is_input(d) {
-            bail!("{}: is an input; inputs are never modified", d.display());
-        }
-        if !a.force && !a.dry_run && d.exists() {
-            bail!(
-                "{}: already exists (use --force to replace it)",
-                d.display()
-            );
-        }
-    }
-    if let Some(report) = &a.report {
-        if dests.contains(report) || is_input(report) {
-            bail!(
-                "{}: the report would replace an input or an output",
-                report.display()
-            );
-        }
-        if !a.force && report.exists() {
-            bail!(
-                "{}: already exists (use --force to replace it)",
-                report.display()
-            );
-        }
-    }
+    let dests = destinations(
+        &a,
+        files
+            .iter()
+            .map(|f| (f.relative.as_path(), f.path.as_path())),
+    )?;
     let details = a.report.is_some() || a.dry_run;
     // Every output and the report are written beside their places and moved in together once
     // all are written: a failure (a full disk, a refused folder) leaves nothing behind.
@@ -155,7 +113,6 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         .collect();
     // A plan that changes nothing writes each input as it is while the inputs are checked
     // (what it wrote is dropped if they are not well-formed).
-    let unchanged = Rewriter::new(plan.compile()?).is_identity();
     let (prepared, copied) = rayon::join(
         || prepare(&plan, &inputs, details, &|| {}),
         || -> anyhow::Result<bool> {
@@ -221,7 +178,13 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         writeln!(out)?;
     }
 
-    let r = &applied.report;
+    print_summary(&a, &applied.report);
+    super::exit_soon((applied, files));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The warnings and the one-line summary, on standard error.
+fn print_summary(a: &ApplyArgs, r: &ApplyReport) {
     let edits: usize = r.files.iter().map(|f| f.edits).sum();
     let by_rule: Vec<String> = r.totals.iter().map(|(k, n)| format!("{k} {n}")).collect();
     for f in &r.files {
@@ -241,6 +204,140 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         by_rule.join(", "),
         r.secrets.len(),
     );
-    super::exit_soon((applied, files));
-    Ok(ExitCode::SUCCESS)
+}
+
+/// A plan that changes nothing, on one input file larger than the output check takes: the file
+/// is checked while it is copied, a piece at a time (constant memory; nothing is read whole).
+/// `None` when this does not apply, or when the file must be read whole to say what is wrong
+/// with it (the caller does, and reports it).
+fn copy_streamed(a: &ApplyArgs, plan: &Plan) -> anyhow::Result<Option<ExitCode>> {
+    let [path] = a.inputs.as_slice() else {
+        return Ok(None);
+    };
+    let large = std::fs::metadata(path)
+        .is_ok_and(|m| m.is_file() && m.len() > super::CHECK_LIMIT_BYTES as u64);
+    let zip = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+    if !large || zip || a.dry_run {
+        return Ok(None);
+    }
+    let relative = path.file_name().map_or_else(|| path.clone(), PathBuf::from);
+    let dests = destinations(a, std::iter::once((relative.as_path(), path.as_path())))?;
+    let mut staged = Staged::new(a.force);
+    let _pending: Vec<Pending> = dests
+        .iter()
+        .chain(&a.report)
+        .map(|p| Pending::new(&temp_path(p)))
+        .collect();
+    let Ok(input) = std::fs::File::open(path) else {
+        return Ok(None);
+    };
+    let mut passed = false;
+    let copied = match dests.first() {
+        Some(dest) => staged
+            .add_with(dest, |w| {
+                passed = check_outer_streamed(input, |piece| w.write_all(piece))?;
+                Ok(())
+            })
+            .is_ok(),
+        None => check_outer_streamed(input, |_| Ok(())).is_ok_and(|ok| {
+            passed = ok;
+            true
+        }),
+    };
+    // Any trouble: the whole read says what it is (nothing staged is left behind).
+    if !copied || !passed {
+        return Ok(None);
+    }
+    let mut report = ApplyReport {
+        plan: plan.clone(),
+        files: vec![FileEdits {
+            input: path.display().to_string(),
+            output: dests.first().map(|d| d.display().to_string()),
+            edits: 0,
+            counts: Default::default(),
+            entries: Vec::new(),
+            warnings: Vec::new(),
+        }],
+        totals: Default::default(),
+        id_map: Vec::new(),
+        natural_keys_kept: Vec::new(),
+        secrets: Vec::new(),
+        findings: Vec::new(),
+    };
+    let size = std::fs::metadata(path).map_or(usize::MAX, |m| m.len() as usize);
+    report.findings = super::check_printed(plan, &report, size, Vec::new)?;
+    if let Some(path) = &a.report {
+        let json = serde_json::to_vec_pretty(&report)?;
+        staged.add_with(path, |w| w.write_all(&json))?;
+    }
+    staged.commit()?;
+    print_summary(a, &report);
+    Ok(Some(ExitCode::SUCCESS))
+}
+
+/// Where each output goes (for the inputs given as `(relative name, path)`), with every
+/// problem found before anything is written: two inputs to one output, an output that is an
+/// input, outputs or a report that exist (without `--force`).
+fn destinations<'p>(
+    a: &ApplyArgs,
+    files: impl ExactSizeIterator<Item = (&'p Path, &'p Path)> + Clone,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let dests: Vec<PathBuf> = match &a.out {
+        None => Vec::new(),
+        Some(out) => {
+            let single = files.len() == 1
+                && !out.is_dir()
+                && out
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("xml"));
+            if single {
+                vec![out.clone()]
+            } else {
+                files
+                    .clone()
+                    .map(|(relative, _)| out.join(relative))
+                    .collect()
+            }
+        }
+    };
+    // Inputs by canonical path, resolved once (folders of thousands of files).
+    let input_paths: BTreeSet<PathBuf> = files
+        .filter_map(|(_, path)| std::fs::canonicalize(path).ok())
+        .collect();
+    let is_input = |p: &PathBuf| std::fs::canonicalize(p).is_ok_and(|c| input_paths.contains(&c));
+    let mut seen = BTreeSet::new();
+    for d in &dests {
+        if !seen.insert(d.clone()) {
+            bail!(
+                "{}: two inputs would be written to the same output",
+                d.display()
+            );
+        }
+        if is_input(d) {
+            bail!("{}: is an input; inputs are never modified", d.display());
+        }
+        if !a.force && !a.dry_run && d.exists() {
+            bail!(
+                "{}: already exists (use --force to replace it)",
+                d.display()
+            );
+        }
+    }
+    if let Some(report) = &a.report {
+        if dests.contains(report) || is_input(report) {
+            bail!(
+                "{}: the report would replace an input or an output",
+                report.display()
+            );
+        }
+        if !a.force && report.exists() {
+            bail!(
+                "{}: already exists (use --force to replace it)",
+                report.display()
+            );
+        }
+    }
+    Ok(dests)
 }

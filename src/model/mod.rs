@@ -28,6 +28,7 @@ mod collect;
 mod reader;
 mod record;
 mod shape;
+mod streamed;
 
 pub use collect::{Collect, OwnedField, OwnedRecord};
 pub use reader::{
@@ -37,6 +38,7 @@ pub use reader::{
 pub(crate) use record::DISPLAY_KEYS;
 pub use record::{Attr, Escaping, Field, PayloadInfo, Place, Record, ValueKind};
 pub use shape::Shape;
+pub use streamed::{check_outer_streamed, check_outer_streamed_with};
 
 /// Receives the records of a document as the reader finds them.
 ///

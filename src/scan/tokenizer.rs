@@ -149,6 +149,24 @@ impl<'a> Tokenizer<'a> {
         }
     }
 
+    /// The same fragment, running to the end of the document: it ends well only once the
+    /// root is closed (and what follows it is a well-formed end of document), as a tokenizer
+    /// over the whole document would.
+    ///
+    /// ```
+    /// use sn_retarget::scan::{Span, Tokenizer};
+    /// let src = b"<unload><a/><b/></unload>";
+    /// let mut attrs = Vec::new();
+    /// let mut tok = Tokenizer::fragment(src, 12, src.len(), Span::new(1, 7)).to_document_end();
+    /// while tok.next(&mut attrs).unwrap().is_some() {}
+    /// let mut open = Tokenizer::fragment(src, 12, 16, Span::new(1, 7)).to_document_end();
+    /// assert!(std::iter::from_fn(|| open.next(&mut attrs).transpose()).any(|t| t.is_err()));
+    /// ```
+    pub fn to_document_end(mut self) -> Tokenizer<'a> {
+        self.fragment = false;
+        self
+    }
+
     /// Number of elements currently open.
     pub fn depth(&self) -> usize {
         self.stack.len()

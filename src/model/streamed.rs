@@ -1,0 +1,223 @@
+//! [`check_outer`](super::check_outer), on a document read in pieces: constant memory, and
+//! each piece can be passed on (written) as soon as it is read.
+//!
+//! The document is cut only after a child of the root ends (an end tag or an empty element at
+//! depth 1), where a tokenizer over the whole document holds exactly the root as its open
+//! elements: each piece is read by [`Tokenizer::fragment`] from there, with the root's name
+//! kept at the front of the buffer, so the tokens are the ones a whole read would see. Anything
+//! this cannot settle (a failure, a prolog or a record bigger than the buffer can grow to, an
+//! empty root) answers "read it whole", and the whole read then reports the exact error.
+
+use std::io::{self, Read};
+
+use simdutf8::compat::from_utf8;
+
+use super::reader::MAX_DOCUMENT_BYTES;
+use crate::scan::{Span, Token, Tokenizer};
+
+/// Bytes read at a time.
+const PIECE: usize = 8 << 20;
+
+/// The most one record (or a prolog) may take before the streamed check gives up on it.
+const MAX_BUFFER: usize = 256 << 20;
+
+/// Reads all of `input`, handing every piece to `sink` as it is read, and checks the document's
+/// outer level as [`check_outer`](super::check_outer) does. `Ok(true)`: the document passed.
+/// `Ok(false)`: it did not, or the check could not be made in pieces; read it whole with
+/// `check_outer` for the answer (and the position of the error). Errors are `input`'s and
+/// `sink`'s.
+///
+/// ```
+/// use sn_retarget::model::check_outer_streamed;
+/// let doc = b"<?xml version='1.0'?>\n<unload><a action='INSERT'/><b action='INSERT'>x</b></unload>\n";
+/// let mut copy = Vec::new();
+/// assert!(check_outer_streamed(&doc[..], |piece| { copy.extend_from_slice(piece); Ok(()) }).unwrap());
+/// assert_eq!(copy, doc);
+/// assert!(!check_outer_streamed(&b"<unload><a></unload>"[..], |_| Ok(())).unwrap());
+/// ```
+pub fn check_outer_streamed<R: Read>(
+    input: R,
+    sink: impl FnMut(&[u8]) -> io::Result<()>,
+) -> io::Result<bool> {
+    check_outer_streamed_with(input, sink, PIECE)
+}
+
+/// [`check_outer_streamed`], reading `piece` bytes at a time (at least 1; small pieces are
+/// for tests).
+///
+/// ```
+/// use sn_retarget::model::{check_outer, check_outer_streamed_with};
+/// let doc = b"<unload><a action='INSERT'>x &amp; y</a><b action='INSERT'/></unload>";
+/// for piece in [1, 3, 10, 100] {
+///     assert!(check_outer_streamed_with(&doc[..], |_| Ok(()), piece).unwrap());
+/// }
+/// assert!(check_outer(doc).is_ok());
+/// ```
+pub fn check_outer_streamed_with<R: Read>(
+    mut input: R,
+    mut sink: impl FnMut(&[u8]) -> io::Result<()>,
+    piece: usize,
+) -> io::Result<bool> {
+    let piece = piece.max(1);
+    let max_buffer = MAX_BUFFER.max(piece);
+    let mut pieces = Pieces {
+        input: &mut input,
+        sink: &mut sink,
+        total: 0,
+        utf8_tail: Vec::new(),
+        utf8_ok: true,
+        eof: false,
+    };
+    // The prolog and the root's start tag, from the start of the document.
+    let mut buf: Vec<u8> = Vec::with_capacity(piece);
+    pieces.fill_by(&mut buf, piece)?;
+    let (root_name, after_root) = loop {
+        let mut tok = Tokenizer::new(&buf);
+        let mut attrs = Vec::new();
+        let found = loop {
+            match tok.next(&mut attrs) {
+                Ok(Some(Token::Start { name, empty, .. })) => break Some((name, empty)),
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break None,
+            }
+        };
+        match found {
+            // An empty root: nothing to cut, the whole read settles it.
+            Some((_, true)) => return pieces.drain_false(),
+            Some((name, false)) => break (buf[name.range()].to_vec(), tok.offset()),
+            None if pieces.eof || buf.len() >= max_buffer => return pieces.drain_false(),
+            None => {}
+        }
+        let more = buf.len().max(piece);
+        pieces.fill_by(&mut buf, more)?;
+    };
+    // From here on, `buf` is the root's name, then the bytes from a cut on.
+    let keep = buf.split_off(after_root);
+    buf = root_name;
+    let root = Span::new(0, buf.len());
+    buf.extend_from_slice(&keep);
+    drop(keep);
+    loop {
+        let start = root.end;
+        let mut attrs = Vec::new();
+        if pieces.eof {
+            let mut tok = Tokenizer::fragment(&buf, start, buf.len(), root).to_document_end();
+            let ok = loop {
+                match tok.next(&mut attrs) {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break true,
+                    Err(_) => break false,
+                }
+            };
+            let utf8 = pieces.utf8_ok && pieces.utf8_tail.is_empty();
+            return Ok(ok && utf8 && pieces.total <= MAX_DOCUMENT_BYTES);
+        }
+        // Up to the last child of the root that ends in the buffer; a child cut by the end of
+        // the buffer (or the root's end and what follows) waits for more bytes.
+        let mut tok = Tokenizer::fragment(&buf, start, buf.len(), root);
+        let mut cut = start;
+        loop {
+            match tok.next(&mut attrs) {
+                Ok(Some(Token::End { .. })) if tok.depth() == 1 => cut = tok.offset(),
+                Ok(Some(Token::Start { empty: true, .. })) if tok.depth() == 1 => {
+                    cut = tok.offset()
+                }
+                Ok(Some(_)) if tok.depth() == 0 => break,
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => break,
+            }
+        }
+        // No child ended: read more at a time (a record larger than a piece), so that a large
+        // record is not tokenized again for every piece.
+        let more = if cut == start { buf.len() } else { piece };
+        buf.drain(start..cut);
+        if buf.len() >= max_buffer || pieces.total > MAX_DOCUMENT_BYTES {
+            return pieces.drain_false();
+        }
+        pieces.fill_by(&mut buf, more.max(piece))?;
+    }
+}
+
+/// The input, read a piece at a time: each piece goes to the sink and through the UTF-8 check.
+struct Pieces<'a, R, S> {
+    input: &'a mut R,
+    sink: &'a mut S,
+    total: u64,
+    /// The first bytes of a character cut by the end of the last piece.
+    utf8_tail: Vec<u8>,
+    utf8_ok: bool,
+    eof: bool,
+}
+
+impl<R: Read, S: FnMut(&[u8]) -> io::Result<()>> Pieces<'_, R, S> {
+    /// Appends up to `n` bytes of input to `buf` (fewer only at the end of the input).
+    fn fill_by(&mut self, buf: &mut Vec<u8>, n: usize) -> io::Result<()> {
+        let from = buf.len();
+        let want = from + n;
+        buf.resize(want, 0);
+        let mut len = from;
+        while len < want {
+            match self.input.read(&mut buf[len..want]) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(k) => len += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        buf.truncate(len);
+        let new = &buf[from..];
+        self.total += new.len() as u64;
+        (self.sink)(new)?;
+        self.check_utf8(new);
+        Ok(())
+    }
+
+    /// Checks the next bytes of the input for UTF-8, a character cut between pieces included.
+    fn check_utf8(&mut self, new: &[u8]) {
+        if !self.utf8_ok {
+            return;
+        }
+        let mut rest = new;
+        if let Some(&lead) = self.utf8_tail.first() {
+            let len = match lead {
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                _ => 4,
+            };
+            let need = len - self.utf8_tail.len();
+            if rest.len() < need {
+                self.utf8_tail.extend_from_slice(rest);
+                self.utf8_ok = !self.eof;
+                return;
+            }
+            self.utf8_tail.extend_from_slice(&rest[..need]);
+            self.utf8_ok = from_utf8(&self.utf8_tail).is_ok();
+            self.utf8_tail.clear();
+            rest = &rest[need..];
+            if !self.utf8_ok {
+                return;
+            }
+        }
+        match from_utf8(rest) {
+            Ok(_) => {}
+            // A character cut by the end of the piece (at most 3 bytes of it).
+            Err(e) if e.error_len().is_none() && !self.eof => {
+                self.utf8_tail.extend_from_slice(&rest[e.valid_up_to()..]);
+            }
+            Err(_) => self.utf8_ok = false,
+        }
+    }
+
+    /// Passes the rest of the input on and answers "read it whole".
+    fn drain_false(&mut self) -> io::Result<bool> {
+        let mut buf = Vec::new();
+        while !self.eof {
+            buf.clear();
+            self.fill_by(&mut buf, PIECE)?;
+        }
+        Ok(false)
+    }
+}
