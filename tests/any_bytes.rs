@@ -8,6 +8,22 @@ use sn_retarget::model::{Collect, read};
 use sn_retarget::splice::{Edit, Edits};
 
 pub fn check(data: &[u8]) {
+    // The check in pieces never accepts what the whole check refuses, and passes every byte on.
+    let whole = sn_retarget::model::check_outer(data).is_ok();
+    for piece in [1, 5, 64] {
+        let mut copy = Vec::new();
+        let ok = sn_retarget::model::check_outer_streamed_with(
+            data,
+            |p| {
+                copy.extend_from_slice(p);
+                Ok(())
+            },
+            piece,
+        )
+        .expect("reading a slice never fails");
+        assert!(!ok || whole, "accepted in pieces of {piece}, refused whole");
+        assert_eq!(copy, data);
+    }
     let mut c = Collect::default();
     match read(data, &mut c) {
         Ok(outcome) => {
