@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use sn_retarget::apply::{ApplyError, ApplyReport, FileEdits, prepare};
-use sn_retarget::io::{Limits, Staged, load_inputs, temp_path};
+use sn_retarget::io::{Limits, Staged, WriteAt, load_inputs, temp_path};
 use sn_retarget::model::check_outer_streamed;
 
 use super::cleanup::Pending;
@@ -234,10 +234,11 @@ fn copy_streamed(a: &ApplyArgs, plan: &Plan) -> anyhow::Result<Option<ExitCode>>
         return Ok(None);
     };
     let mut passed = false;
+    let len = input.metadata().map_or(0, |m| m.len());
     let copied = match dests.first() {
         Some(dest) => staged
-            .add_with(dest, |w| {
-                passed = check_outer_streamed(input, |piece| w.write_all(piece))?;
+            .add_file(dest, len, |out| {
+                passed = check_while_writing(&input, out)?;
                 Ok(())
             })
             .is_ok(),
@@ -275,6 +276,38 @@ fn copy_streamed(a: &ApplyArgs, plan: &Plan) -> anyhow::Result<Option<ExitCode>>
     staged.commit()?;
     print_summary(a, &report);
     Ok(Some(ExitCode::SUCCESS))
+}
+
+/// [`check_outer_streamed`] on `input`, each piece written to `out` on another thread while
+/// the next ones are read and checked (the buffers go back and forth, none is made per piece).
+fn check_while_writing(input: &std::fs::File, out: &std::fs::File) -> std::io::Result<bool> {
+    use std::sync::mpsc;
+    let (to_writer, pieces) = mpsc::sync_channel::<Vec<u8>>(2);
+    let (give_back, spare) = mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|s| {
+        let writer = s.spawn(move || -> std::io::Result<()> {
+            let mut w = WriteAt::new(out, 0);
+            for piece in pieces {
+                w.write_all(&piece)?;
+                let _ = give_back.send(piece);
+            }
+            Ok(())
+        });
+        let checked = check_outer_streamed(input, |piece| {
+            let mut buf = spare.try_recv().unwrap_or_default();
+            buf.clear();
+            buf.extend_from_slice(piece);
+            to_writer
+                .send(buf)
+                .map_err(|_| std::io::Error::other("the writer stopped"))
+        });
+        drop(to_writer);
+        let written = writer
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the writer failed")));
+        // A write error first: the check stops early when the writer does.
+        written.and(checked)
+    })
 }
 
 /// Where each output goes (for the inputs given as `(relative name, path)`), with every

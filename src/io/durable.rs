@@ -15,10 +15,21 @@ use std::path::{Path, PathBuf};
 /// Bytes written between two requests to start writeback.
 const WRITEBACK_STEP: u64 = 8 << 20;
 
-/// Writes to `file` from an offset on (`pwrite`, so several can write one file at once), and
-/// starts writeback of every [`WRITEBACK_STEP`] written.
+/// Writes to `file` from an offset on (positioned writes, so several can write one file at
+/// once), and starts the writeback of every 8 MB written.
+///
+/// ```
+/// # let path = std::env::temp_dir().join(format!("snr-write-at-{}.xml", std::process::id()));
+/// use std::io::Write;
+/// use sn_retarget::io::WriteAt;
+/// let file = std::fs::File::create(&path).unwrap();
+/// WriteAt::new(&file, 8).write_all(b"</unload>").unwrap();
+/// WriteAt::new(&file, 0).write_all(b"<unload>").unwrap();
+/// assert_eq!(std::fs::read(&path).unwrap(), b"<unload></unload>");
+/// # std::fs::remove_file(&path).unwrap();
+/// ```
 #[derive(Debug)]
-pub(crate) struct WriteAt<'f> {
+pub struct WriteAt<'f> {
     file: &'f File,
     offset: u64,
     /// Start of what has been written and not yet handed to writeback.
@@ -27,7 +38,7 @@ pub(crate) struct WriteAt<'f> {
 
 impl<'f> WriteAt<'f> {
     /// A writer into `file` from `offset` on.
-    pub(crate) fn new(file: &'f File, offset: u64) -> WriteAt<'f> {
+    pub fn new(file: &'f File, offset: u64) -> WriteAt<'f> {
         WriteAt {
             file,
             offset,
