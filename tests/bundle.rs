@@ -405,16 +405,9 @@ fn ctrl_c_leaves_nothing_behind() {
     }
     let out = d.join("out");
     let mut child = bin()
-        .args([
-            "bundle",
-            "--target",
-            "acme",
-            "--source",
-            "dev12345",
-            "--sys-ids",
-            "regenerate",
-            "-q",
-        ])
+        .arg("bundle")
+        .args(crate::support::RETARGET_ACME)
+        .arg("-q")
         .arg(&input)
         .arg("--out")
         .arg(&out)

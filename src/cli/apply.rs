@@ -224,38 +224,33 @@ fn copy_streamed(a: &ApplyArgs, plan: &Plan) -> anyhow::Result<Option<ExitCode>>
     }
     let relative = path.file_name().map_or_else(|| path.clone(), PathBuf::from);
     let dests = destinations(a, std::iter::once((relative.as_path(), path.as_path())))?;
+    // `--out` is required outside dry runs: one input, one destination.
+    let [dest] = dests.as_slice() else {
+        return Ok(None);
+    };
     let mut staged = Staged::new(a.force);
-    let _pending: Vec<Pending> = dests
-        .iter()
+    let _pending: Vec<Pending> = std::iter::once(dest)
         .chain(&a.report)
         .map(|p| Pending::new(&temp_path(p)))
         .collect();
     let Ok(input) = std::fs::File::open(path) else {
         return Ok(None);
     };
-    let mut passed = false;
     let len = input.metadata().map_or(0, |m| m.len());
-    let copied = match dests.first() {
-        Some(dest) => staged
-            .add_file(dest, len, |out| {
-                passed = check_while_writing(&input, out)?;
-                Ok(())
-            })
-            .is_ok(),
-        None => check_outer_streamed(input, |_| Ok(())).is_ok_and(|ok| {
-            passed = ok;
-            true
-        }),
-    };
+    let mut passed = false;
+    let copied = staged.add_file(dest, len, |out| {
+        passed = check_while_writing(&input, out)?;
+        Ok(())
+    });
     // Any trouble: the whole read says what it is (nothing staged is left behind).
-    if !copied || !passed {
+    if copied.is_err() || !passed {
         return Ok(None);
     }
     let mut report = ApplyReport {
         plan: plan.clone(),
         files: vec![FileEdits {
             input: path.display().to_string(),
-            output: dests.first().map(|d| d.display().to_string()),
+            output: Some(dest.display().to_string()),
             edits: 0,
             counts: Default::default(),
             entries: Vec::new(),
@@ -267,8 +262,7 @@ fn copy_streamed(a: &ApplyArgs, plan: &Plan) -> anyhow::Result<Option<ExitCode>>
         secrets: Vec::new(),
         findings: Vec::new(),
     };
-    let size = std::fs::metadata(path).map_or(usize::MAX, |m| m.len() as usize);
-    report.findings = super::check_printed(plan, &report, size, Vec::new)?;
+    report.findings = super::check_printed(plan, &report, len as usize, Vec::new)?;
     if let Some(path) = &a.report {
         let json = serde_json::to_vec_pretty(&report)?;
         staged.add_with(path, |w| w.write_all(&json))?;
@@ -279,11 +273,17 @@ fn copy_streamed(a: &ApplyArgs, plan: &Plan) -> anyhow::Result<Option<ExitCode>>
 }
 
 /// [`check_outer_streamed`] on `input`, each piece written to `out` on another thread while
-/// the next ones are read and checked (the buffers go back and forth, none is made per piece).
+/// the next ones are read and checked (three buffers go back and forth, none is made per
+/// piece).
 fn check_while_writing(input: &std::fs::File, out: &std::fs::File) -> std::io::Result<bool> {
     use std::sync::mpsc;
     let (to_writer, pieces) = mpsc::sync_channel::<Vec<u8>>(2);
     let (give_back, spare) = mpsc::channel::<Vec<u8>>();
+    // Three buffers in all (one being filled, one being written, one waiting): memory stays
+    // bounded however far the writer falls behind.
+    for _ in 0..3 {
+        let _ = give_back.send(Vec::new());
+    }
     std::thread::scope(|s| {
         let writer = s.spawn(move || -> std::io::Result<()> {
             let mut w = WriteAt::new(out, 0);
@@ -294,7 +294,9 @@ fn check_while_writing(input: &std::fs::File, out: &std::fs::File) -> std::io::R
             Ok(())
         });
         let checked = check_outer_streamed(input, |piece| {
-            let mut buf = spare.try_recv().unwrap_or_default();
+            let mut buf = spare
+                .recv()
+                .map_err(|_| std::io::Error::other("the writer stopped"))?;
             buf.clear();
             buf.extend_from_slice(piece);
             to_writer

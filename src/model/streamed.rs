@@ -21,7 +21,7 @@ const PIECE: usize = 8 << 20;
 /// The most one record (or a prolog) may take before the streamed check gives up on it.
 const MAX_BUFFER: usize = 256 << 20;
 
-/// Reads all of `input`, handing every piece to `sink` as it is read, and checks the document's
+/// Reads all of `input`, handing every piece (8 MB at most) to `sink` as it is read, and checks the document's
 /// outer level as [`check_outer`](super::check_outer) does. `Ok(true)`: the document passed.
 /// `Ok(false)`: it did not, or the check could not be made in pieces; read it whole with
 /// `check_outer` for the answer (and the position of the error). Errors are `input`'s and
@@ -63,6 +63,7 @@ pub fn check_outer_streamed_with<R: Read>(
     let mut pieces = Pieces {
         input: &mut input,
         sink: &mut sink,
+        piece,
         total: 0,
         utf8_tail: Vec::new(),
         utf8_ok: true,
@@ -142,6 +143,8 @@ pub fn check_outer_streamed_with<R: Read>(
 struct Pieces<'a, R, S> {
     input: &'a mut R,
     sink: &'a mut S,
+    /// The most the sink is given at once.
+    piece: usize,
     total: u64,
     /// The first bytes of a character cut by the end of the last piece.
     utf8_tail: Vec<u8>,
@@ -170,7 +173,10 @@ impl<R: Read, S: FnMut(&[u8]) -> io::Result<()>> Pieces<'_, R, S> {
         buf.truncate(len);
         let new = &buf[from..];
         self.total += new.len() as u64;
-        (self.sink)(new)?;
+        // To the sink a piece at most at a time, however much was read (a large record).
+        for piece in new.chunks(self.piece) {
+            (self.sink)(piece)?;
+        }
         self.check_utf8(new);
         Ok(())
     }
