@@ -156,21 +156,9 @@ impl<R: Read, S: FnMut(&[u8]) -> io::Result<()>> Pieces<'_, R, S> {
     /// Appends up to `n` bytes of input to `buf` (fewer only at the end of the input).
     fn fill_by(&mut self, buf: &mut Vec<u8>, n: usize) -> io::Result<()> {
         let from = buf.len();
-        let want = from + n;
-        buf.resize(want, 0);
-        let mut len = from;
-        while len < want {
-            match self.input.read(&mut buf[len..want]) {
-                Ok(0) => {
-                    self.eof = true;
-                    break;
-                }
-                Ok(k) => len += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        buf.truncate(len);
+        // `read_to_end` reads into spare capacity (no zeroing first) and retries interrupts.
+        let got = self.input.by_ref().take(n as u64).read_to_end(buf)?;
+        self.eof = got < n;
         let new = &buf[from..];
         self.total += new.len() as u64;
         // To the sink a piece at most at a time, however much was read (a large record).
