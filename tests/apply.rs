@@ -646,3 +646,88 @@ fn reading_in_parts_fails_where_a_plain_read_fails() {
         }
     }
 }
+
+/// Large documents are cut where `</t>` and whitespace meet `<t` (named as the root's first
+/// children) without reading them first. Cuts that land inside a CDATA payload, a comment, a
+/// processing instruction or a nested element of the same name must be caught
+/// (the records come out as a whole read gives them), and documents that look whole in parts
+/// only (the root closed early, a second root) must still fail, as a whole read does.
+#[test]
+fn guessed_parts_read_as_a_whole_read() {
+    use sn_retarget::model::{Collect, read, read_parts};
+    let r = |t: &str| format!("<t action='INSERT_OR_UPDATE'><v>{t}</v></t>\n");
+    let tricky = [
+        "<t action='INSERT_OR_UPDATE'><payload><![CDATA[<record_update><t action='INSERT_OR_UPDATE'><v>in</v></t>\n<t action='INSERT_OR_UPDATE'><v>in2</v></t></record_update>]]></payload></t>\n",
+        "<!-- </t>\n<t action='x'> -->\n",
+        "<t action='INSERT_OR_UPDATE'><t><v>nested</v></t>\n<t><v>n2</v></t></t>\n",
+        "<?pi </t> <t ?>\n",
+        "<u action='INSERT_OR_UPDATE'><v>other table</v></u>\n<t action='INSERT_OR_UPDATE'><v>&lt;/t&gt; &lt;t</v></t>\n",
+    ];
+    let wrap =
+        |body: String| format!("<?xml version='1.0'?>\n<unload>\n{body}</unload>\n<!-- end -->\n");
+    let mut good: Vec<String> = (0..tricky.len())
+        .map(|k| {
+            let next = tricky[(k + 1) % tricky.len()];
+            wrap(format!("{}{}{}{next}{}", r("a"), tricky[k], r("b"), r("c")))
+        })
+        .collect();
+    good.push(wrap(tricky.concat().repeat(3)));
+    let key = |c: Collect| {
+        let mut c = c.records;
+        c.sort_by_key(|r| r.file_span.start);
+        c.into_iter()
+            .map(|r| (r.table, r.file_span, r.fields))
+            .collect::<Vec<_>>()
+    };
+    for doc in &good {
+        let mut whole = Collect::default();
+        let outcome = read(doc.as_bytes(), &mut whole).unwrap();
+        let whole = key(whole);
+        for part_bytes in 1..doc.len() / 2 {
+            let (o, parts) = read_parts(doc.as_bytes(), part_bytes, Collect::default).unwrap();
+            assert_eq!(
+                (o.shape.clone(), o.records, o.payloads),
+                (outcome.shape.clone(), outcome.records, outcome.payloads),
+                "{doc} in parts of {part_bytes}"
+            );
+            let mut all = Collect::default();
+            for (_, c) in parts {
+                all.records.extend(c.records);
+            }
+            assert_eq!(key(all), whole, "{doc} in parts of {part_bytes}");
+        }
+    }
+    let bad = [
+        format!(
+            "<unload>\n{}{}</unload>\n{}</unload>",
+            r("a"),
+            r("b"),
+            r("c")
+        ),
+        format!(
+            "<unload>\n{}{}</unload>\n<unload>\n{}</unload>",
+            r("a"),
+            r("b"),
+            r("c")
+        ),
+        format!(
+            "<unload>\n{}<t action='x'><v>open</v>\n{}{}</unload>",
+            r("a"),
+            r("b"),
+            r("c")
+        ),
+        format!("<unload>\n{}{}&bad;{}</unload>", r("a"), r("b"), r("c")),
+    ];
+    for doc in &bad {
+        let whole = read(doc.as_bytes(), &mut Collect::default())
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(whole.is_err(), "{doc}");
+        for part_bytes in 1..doc.len() / 2 {
+            let parts = read_parts(doc.as_bytes(), part_bytes, Collect::default)
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            assert_eq!(parts, whole, "{doc} in parts of {part_bytes}");
+        }
+    }
+}

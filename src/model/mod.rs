@@ -25,6 +25,7 @@
 //! ```
 
 mod collect;
+mod cuts;
 mod reader;
 mod record;
 mod shape;

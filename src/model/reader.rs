@@ -57,7 +57,8 @@ pub fn read_with<V: Visitor>(
     let mut reader = Reader::new(src, visitor, max_payload_depth, 0);
     let shape = reader
         .read_doc(src, &Layer::FILE, 0, None, None)
-        .map_err(|e| ReadError::new(e.kind, Location::at(src, e.offset)))?;
+        .map_err(|e| ReadError::new(e.kind, Location::at(src, e.offset)))?
+        .shape();
     Ok(ReadOutcome {
         shape,
         records: reader.next_index,
@@ -220,43 +221,55 @@ where
     V: Visitor + Send,
     F: Fn() -> V + Sync,
 {
-    read_parts_with(src, part_bytes, || (), |_| make()).map(|(o, _, v)| (o, v))
+    read_parts_with(src, part_bytes, |_| make())
 }
 
-/// [`read_parts`], with `prepare` run while the document's outer level is checked and cut
-/// into parts (on another core), and the visitors made from what it returned (which comes
-/// back too).
-pub fn read_parts_with<T, V, P, F>(
+/// [`read_parts`], with each visitor made from the bytes its part covers (e.g. to look
+/// through them before the part's records arrive).
+///
+/// The parts are first guessed (where `</name>` and whitespace are followed by `<name`, named
+/// as the root's first children), and every part reads its own bytes; only when a guess
+/// fails (a cut that was not between two children of the root) is the document's outer level
+/// read first to find the children. Either way the result is what one read from end to end
+/// gives.
+pub fn read_parts_with<V, F>(
     src: &[u8],
     part_bytes: usize,
-    prepare: P,
     make: F,
-) -> Result<(ReadOutcome, T, Parts<V>), ReadError>
+) -> Result<(ReadOutcome, Parts<V>), ReadError>
 where
-    T: Send + Sync,
     V: Visitor + Send,
-    P: FnOnce() -> T + Send,
-    F: Fn(&T) -> V + Sync,
+    F: Fn(Span) -> V + Sync,
 {
-    use rayon::prelude::*;
-    let sequential = |t: T| {
-        let mut v = make(&t);
-        read(src, &mut v).map(|o| (o, t, vec![(Span::new(0, src.len()), v)]))
+    let whole = Span::new(0, src.len());
+    let sequential = || {
+        let mut v = make(whole);
+        read(src, &mut v).map(|o| (o, vec![(whole, v)]))
     };
-    if src.len() < part_bytes.saturating_mul(2) {
-        return sequential(prepare());
+    if src.len() < part_bytes.saturating_mul(2) || src.len() as u64 > MAX_DOCUMENT_BYTES {
+        return sequential();
+    }
+    let runnable = |root: Span, runs: &[Span]| {
+        let too_many = usize::try_from(runs.len() as u64 * PART_STRIDE).is_err();
+        &src[root.range()] != b"database" && runs.len() >= 2 && !too_many
+    };
+    if let Some(guess) = super::cuts::guess(src, part_bytes) {
+        if runnable(guess.root, &guess.runs) {
+            if let Some(done) = read_runs(src, guess.root, &guess.runs, true, &make) {
+                return Ok(done);
+            }
+        }
     }
     // The outline checks the structure only: the parts check their own text, and the bytes
     // between parts are checked below. On any error, the plain read finds the first one.
-    let (prepared, outlined) = rayon::join(prepare, || checked_outline(src, false));
     let Ok(Outline {
-        shape,
         root,
         content,
         children,
-    }) = outlined
+        ..
+    }) = checked_outline(src, false)
     else {
-        return sequential(prepared);
+        return sequential();
     };
     let mut parts: Vec<Span> = Vec::new();
     for c in children {
@@ -265,9 +278,8 @@ where
             _ => parts.push(c),
         }
     }
-    let too_many = usize::try_from(parts.len() as u64 * PART_STRIDE).is_err();
-    if &src[root.range()] == b"database" || parts.len() < 2 || too_many {
-        return sequential(prepared);
+    if !runnable(root, &parts) {
+        return sequential();
     }
     // The text between parts (whitespace, comments) is checked here; inside parts, by their
     // readers.
@@ -285,49 +297,73 @@ where
             }
         }
     });
-    if !gaps_ok {
-        return sequential(prepared);
+    match gaps_ok.then(|| read_runs(src, root, &parts, false, &make)) {
+        Some(Some(done)) => Ok(done),
+        // Where the first error is: the plain read says.
+        _ => sequential(),
     }
-    let read: Vec<Result<(Reader0, V), ReadError>> = parts
+}
+
+/// Reads `runs` (whole children of the root named at `root`, in order) in parallel, each with
+/// a visitor from `make` given the bytes it covers: the runs stretched to tile the document.
+/// `utf8`: check those bytes as UTF-8 too (when nothing else did). `None` when any run fails.
+fn read_runs<V, F>(
+    src: &[u8],
+    root: Span,
+    runs: &[Span],
+    utf8: bool,
+    make: &F,
+) -> Option<(ReadOutcome, Parts<V>)>
+where
+    V: Visitor + Send,
+    F: Fn(Span) -> V + Sync,
+{
+    use rayon::prelude::*;
+    let read: Vec<Option<(Reader0, TopTables<'_>, Span, V)>> = runs
         .par_iter()
         .enumerate()
-        .map(|(k, part)| {
-            let mut v = make(&prepared);
+        .map(|(k, run)| {
+            let start = if k == 0 { 0 } else { run.start };
+            let end = runs.get(k + 1).map_or(src.len(), |r| r.start);
+            let covers = Span::new(start, end);
+            if utf8 && simdutf8::basic::from_utf8(&src[covers.range()]).is_err() {
+                return None;
+            }
+            let mut v = make(covers);
             let base = (k as u64 * PART_STRIDE) as usize;
             let mut reader = Reader::new(src, &mut v, MAX_PAYLOAD_DEPTH, base);
-            reader
-                .read_doc(src, &Layer::FILE, 0, None, Some((*part, root)))
-                .map_err(|e| ReadError::new(e.kind, Location::at(src, e.offset)))?;
+            let top = reader
+                .read_doc(src, &Layer::FILE, 0, None, Some((*run, root)))
+                .ok()?;
             let counts = Reader0 {
                 records: reader.next_index - base,
                 payloads: reader.payloads,
                 diagnostics: std::mem::take(&mut reader.diagnostics),
             };
-            Ok((counts, v))
+            Some((counts, top, covers, v))
         })
         .collect();
-    let mut outcome = ReadOutcome {
-        shape,
-        records: 0,
-        payloads: 0,
-        diagnostics: Vec::new(),
-    };
-    if read.iter().any(Result::is_err) {
-        // Where the first error is: the plain read says.
-        drop(read);
-        return sequential(prepared);
-    }
+    let mut tops = TopTables::default();
+    let mut records = 0;
+    let mut payloads = 0;
+    let mut diagnostics = Vec::new();
     let mut visitors = Vec::with_capacity(read.len());
-    for (k, r) in read.into_iter().enumerate() {
-        let (counts, v) = r?;
-        outcome.records += counts.records;
-        outcome.payloads += counts.payloads;
-        outcome.diagnostics.extend(counts.diagnostics);
-        let start = if k == 0 { 0 } else { parts[k].start };
-        let end = parts.get(k + 1).map_or(src.len(), |p| p.start);
-        visitors.push((Span::new(start, end), v));
+    for r in read {
+        let (counts, top, covers, v) = r?;
+        records += counts.records;
+        payloads += counts.payloads;
+        diagnostics.extend(counts.diagnostics);
+        tops.root = top.root;
+        tops.extend(top);
+        visitors.push((covers, v));
     }
-    Ok((outcome, prepared, visitors))
+    let outcome = ReadOutcome {
+        shape: tops.shape(),
+        records,
+        payloads,
+        diagnostics,
+    };
+    Some((outcome, visitors))
 }
 
 /// What one part's reader counted.
@@ -404,9 +440,10 @@ enum Frame<'a> {
     Inner,
 }
 
-/// Top-level tables seen, enough to classify the shape.
+/// The root's name and the top-level tables seen: enough to classify the shape.
 #[derive(Default)]
 struct TopTables<'a> {
+    root: &'a str,
     count: usize,
     first: Option<&'a str>,
     mixed: bool,
@@ -421,6 +458,22 @@ impl<'a> TopTables<'a> {
             None => self.first = Some(table),
             Some(t) => self.mixed |= t != table,
         }
+    }
+
+    /// Adds what a later run of the same root's children saw.
+    fn extend(&mut self, later: TopTables<'a>) {
+        self.count += later.count;
+        self.update_set |= later.update_set;
+        self.mixed |= later.mixed;
+        match (self.first, later.first) {
+            (None, first) => self.first = first,
+            (Some(t), Some(u)) => self.mixed |= t != u,
+            (Some(_), None) => {}
+        }
+    }
+
+    fn shape(&self) -> Shape {
+        Shape::classify(self.root, self.count, self.mixed, self.update_set)
     }
 }
 
@@ -473,20 +526,19 @@ impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
         depth: usize,
         payload_of: Option<usize>,
         part: Option<(Span, Span)>,
-    ) -> Result<Shape, ScanError> {
+    ) -> Result<TopTables<'a>, ScanError> {
         let mut tok = match part {
             Some((run, root)) => Tokenizer::fragment(buf, run.start, run.end, root),
             None => Tokenizer::new(buf),
         };
         let mut raw_attrs: Vec<RawAttr> = Vec::new();
         let mut stack: Vec<Frame<'a>> = Vec::new();
-        let mut root: &str = "";
+        let mut top = TopTables::default();
         if let Some((_, name)) = part {
             stack.push(Frame::Root);
-            root = as_str(buf, name);
+            top.root = as_str(buf, name);
         }
         let mut dictionary = false;
-        let mut top = TopTables::default();
 
         while let Some(token) = tok.next(&mut raw_attrs)? {
             match token {
@@ -501,7 +553,7 @@ impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
                     };
                     let frame = match parent {
                         Parent::None => {
-                            root = name;
+                            top.root = name;
                             dictionary = name == "database";
                             Frame::Root
                         }
@@ -611,7 +663,7 @@ impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
                 Token::Declaration(_) => {}
             }
         }
-        Ok(Shape::classify(root, top.count, top.mixed, top.update_set))
+        Ok(top)
     }
 
     fn open_record<'a>(
@@ -777,6 +829,7 @@ impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
                 };
                 let doc = &buf[text.range()];
                 self.read_doc(doc, &inner, depth + 1, Some(owner), None)
+                    .map(drop)
                     .map_err(|e| {
                         (
                             inner.to_file(e.offset),
@@ -799,6 +852,7 @@ impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
                         parent: Some(layer),
                     };
                     self.read_doc(&out, &inner, depth + 1, Some(owner), None)
+                        .map(drop)
                         .map_err(|e| {
                             (
                                 inner.to_file(e.offset),

@@ -243,31 +243,30 @@ impl Rewriter {
             model::check_outer(bytes)?;
             return Ok(Pass::default());
         }
-        // Three passes over the whole document, at once, while it is cut into parts.
-        let scans = || {
-            let (quot, (hosts, host_at)) = rayon::join(
-                || contains(bytes, b"&quot;"),
-                || match self.tokens.hosts.is_empty() {
-                    true => (HostFinder::new(), Vec::new()),
-                    false => HostFinder::scan_document(bytes),
-                },
-            );
-            (quot, hosts, std::sync::Arc::<[usize]>::from(host_at))
+        // Whether the file writes `&quot;` is asked only when a replacement holds a `"`.
+        let quot = std::sync::OnceLock::new();
+        let make = |covers: Span| {
+            let part = &bytes[covers.range()];
+            let (hosts, mut host_at) = match self.tokens.hosts.is_empty() {
+                true => (HostFinder::new(), Vec::new()),
+                false => HostFinder::scan_document(part),
+            };
+            host_at.iter_mut().for_each(|at| *at += covers.start);
+            Planner {
+                w: self,
+                file: bytes,
+                quot: &quot,
+                hosts,
+                host_at,
+                host_cursor: 0,
+                learner: DictionaryLearner::default(),
+                learned: None,
+                details,
+                ids: self.maps_ids(),
+                part: PartPass::default(),
+            }
         };
-        let make = |(quot, hosts, host_at): &(bool, HostFinder, std::sync::Arc<[usize]>)| Planner {
-            w: self,
-            file: bytes,
-            quot: *quot,
-            hosts: hosts.clone(),
-            host_at: host_at.clone(),
-            host_cursor: 0,
-            learner: DictionaryLearner::default(),
-            learned: None,
-            details,
-            ids: self.maps_ids(),
-            part: PartPass::default(),
-        };
-        let (_, _, planners) = model::read_parts_with(bytes, self.part_bytes, scans, make)?;
+        let (_, planners) = model::read_parts_with(bytes, self.part_bytes, make)?;
         let known = &self.rules.secret_rules;
         let mut secret_columns = Vec::new();
         let mut parts = Vec::with_capacity(planners.len());
@@ -750,10 +749,11 @@ impl std::fmt::Debug for Draft {
 struct Planner<'w, 'f> {
     w: &'w Rewriter,
     file: &'f [u8],
-    quot: bool,
+    /// Whether the file writes `&quot;` (see [`Planner::quot`]).
+    quot: &'f std::sync::OnceLock<bool>,
     hosts: HostFinder,
-    /// Where the document may hold a host (see [`HostFinder::candidates`]).
-    host_at: std::sync::Arc<[usize]>,
+    /// Where the part may hold a host (see [`HostFinder::candidates`]), as file offsets.
+    host_at: Vec<usize>,
     /// Index in `host_at` of the first position at or after the last value looked at: values
     /// come mostly in document order, so the next one is usually a step or two away.
     host_cursor: usize,
@@ -768,6 +768,12 @@ struct Planner<'w, 'f> {
 }
 
 impl Planner<'_, '_> {
+    /// Whether `"` in `text` is escaped as `&quot;` (as the file writes it, if it does): the
+    /// file is searched once, the first time a replacement holds a `"`.
+    fn quot(&self, text: &str) -> bool {
+        text.contains('"') && *self.quot.get_or_init(|| contains(self.file, b"&quot;"))
+    }
+
     /// An edit. `deferred`: the replacement may hold sys_ids to map once all are known (with
     /// the record's own old id when the replacement embeds it).
     #[allow(clippy::too_many_arguments)]
@@ -869,17 +875,14 @@ impl Planner<'_, '_> {
                 let end = f.element.end;
                 (
                     Span::new(end - 2, end),
-                    format!(">{}</{}>", escape_text(text, self.quot), f.name),
+                    format!(">{}</{}>", escape_text(text, self.quot(text)), f.name),
                 )
             }
             ValueKind::Cdata if !text.is_empty() => (f.content, cdata_section(text)),
-            _ => (f.content, escape_text(text, self.quot)),
+            _ => (f.content, escape_text(text, self.quot(text))),
         };
-        let bytes = through_layers(
-            local,
-            &layers,
-            self.quot && layers.contains(&Escaping::Escaped),
-        );
+        let quot = layers.contains(&Escaping::Escaped) && self.quot(&local);
+        let bytes = through_layers(local, &layers, quot);
         self.push(
             r.index,
             f.name,
@@ -971,11 +974,9 @@ impl Planner<'_, '_> {
         let name = &name();
         let value = self.secret_value(r, name, None);
         let layers = r.escapings();
-        let bytes = through_layers(
-            escape_attr(&value),
-            &layers,
-            self.quot && layers.contains(&Escaping::Escaped),
-        );
+        let local = escape_attr(&value);
+        let quot = layers.contains(&Escaping::Escaped) && self.quot(&local);
+        let bytes = through_layers(local, &layers, quot);
         let span = r.file_span(a.span);
         self.secret(
             r,

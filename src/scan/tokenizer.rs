@@ -188,8 +188,19 @@ impl<'a> Tokenizer<'a> {
         let start = self.pos;
         if start >= src.len() {
             self.done = true;
-            if self.fragment && self.stack.len() == 1 {
-                return Ok(None);
+            if self.fragment {
+                // A run of children of the root: the root stays open across it.
+                return match self.stack.len() {
+                    1 => Ok(None),
+                    0 => err(
+                        src.len(),
+                        SyntaxError::TrailingContent("the root closed early"),
+                    ),
+                    _ => err(
+                        src.len(),
+                        SyntaxError::UnexpectedEof("with elements still open"),
+                    ),
+                };
             }
             if let Some(open) = self.stack.last() {
                 let _ = open;
