@@ -315,17 +315,33 @@ pub fn prepare(
         passes = read_all(&rewriter)?;
     }
     let ids = rewriter.resolve(&passes);
-    let rewritten: Vec<Result<Rewritten, ApplyError>> = passes
-        .into_par_iter()
-        .zip(inputs.par_iter())
-        .map(|(pass, (name, bytes))| {
-            let r = rewriter
-                .finish(pass, &ids, bytes, details)
-                .map_err(|e| read_error(name, e));
-            progress();
-            r
-        })
-        .collect();
+    // The report's id map is made while the files are finished.
+    let (rewritten, id_map): (Vec<Result<Rewritten, ApplyError>>, Vec<IdPair>) = rayon::join(
+        || {
+            passes
+                .into_par_iter()
+                .zip(inputs.par_iter())
+                .map(|(pass, (name, bytes))| {
+                    let r = rewriter
+                        .finish(pass, &ids, bytes, details)
+                        .map_err(|e| read_error(name, e));
+                    progress();
+                    r
+                })
+                .collect()
+        },
+        || {
+            ids.map
+                .pairs()
+                .collect::<Vec<_>>()
+                .into_par_iter()
+                .map(|(o, n)| IdPair {
+                    old: o.to_string(),
+                    new: n.to_string(),
+                })
+                .collect()
+        },
+    );
     let mut edits = Vec::with_capacity(inputs.len());
     let mut files = Vec::with_capacity(inputs.len());
     let mut secrets = Vec::new();
@@ -353,16 +369,7 @@ pub fn prepare(
         plan: plan.clone(),
         files,
         totals,
-        id_map: ids
-            .map
-            .pairs()
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|(o, n)| IdPair {
-                old: o.to_string(),
-                new: n.to_string(),
-            })
-            .collect(),
+        id_map,
         natural_keys_kept: ids
             .kept_natural
             .iter()

@@ -18,6 +18,7 @@
 //! assert_eq!(rules.sources[0].host(), "dev12345.service-now.com");
 //! ```
 
+mod ciphertext;
 mod compile;
 pub mod escape;
 pub mod ids;

@@ -16,15 +16,14 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
+use super::ciphertext::ciphertext_left;
 use super::escape::{cdata_section, escape_attr, escape_text, through_layers};
 use super::ids::{IdGen, IdMap};
 use super::tokens::{Rule, TokenRules, id_tokens};
 use super::{IdMode, NATURAL_KEY_TABLES, Rules, SecretMode};
 use crate::analyze::hosts::HostFinder;
 use crate::analyze::refs::is_sys_id;
-use crate::analyze::secrets::{
-    DictionaryLearner, SecretRules, ciphertext_shape, find_ciphertext_ending,
-};
+use crate::analyze::secrets::{DictionaryLearner, SecretRules, ciphertext_shape};
 use crate::error::{Position, ReadError};
 use crate::model::{self, Escaping, Field, Record, ValueKind, Visitor};
 use crate::scan::Span;
@@ -555,91 +554,6 @@ fn map_ids(map: &IdMap, text: &[u8], own: Option<&[u8; 32]>, out: &mut Vec<u8>) 
 /// Stands for a record's own sys_id in a placeholder until the ids are resolved: no export
 /// holds it (U+FFFF is not an XML character), and no escaping changes it.
 const OWN_ID: &str = "\u{FFFF}sn-retarget:own-sys-id\u{FFFF}";
-
-/// Where ciphertext would be left in the output of `edits` on `input`, as an input offset (the
-/// start of the edit when it is in a replacement). The output is scanned in pieces of about a
-/// megabyte, never built whole; pieces overlap so that a value cut by a piece's end is seen
-/// whole in the next.
-fn ciphertext_left(input: &[u8], from: usize, edits: &Edits) -> Option<usize> {
-    ciphertext_left_in(input, from, edits, 1 << 20, 4096)
-}
-
-fn ciphertext_left_in(
-    input: &[u8],
-    from: usize,
-    edits: &Edits,
-    piece: usize,
-    overlap: usize,
-) -> Option<usize> {
-    let mut buf: Vec<u8> = Vec::with_capacity(piece + overlap);
-    // (offset in buf, input offset, from a replacement): where each segment starts.
-    let mut marks: Vec<(usize, usize, bool)> = Vec::new();
-    let locate = |marks: &[(usize, usize, bool)], at: usize| {
-        let k = marks.partition_point(|m| m.0 <= at).saturating_sub(1);
-        marks
-            .get(k)
-            .map_or(0, |&(o, i, repl)| if repl { i } else { i + (at - o) })
-    };
-    // Scans `buf`; unless `last`, a ciphertext running to its end is left for the next piece.
-    let scan = |buf: &[u8], marks: &[(usize, usize, bool)], last: bool| {
-        let mut from = 0;
-        while let Some((i, end)) = find_ciphertext_ending(&buf[from..]) {
-            let (i, end) = (from + i, from + end);
-            if last || end < buf.len() || i + overlap <= buf.len() {
-                return Some(locate(marks, i));
-            }
-            from = i + 1;
-        }
-        None
-    };
-    let mut push = |bytes: &[u8], input_at: usize, repl: bool, buf: &mut Vec<u8>| {
-        let mut done = 0;
-        while done < bytes.len() || (bytes.is_empty() && done == 0) {
-            let take = (piece.saturating_sub(buf.len())).min(bytes.len() - done);
-            marks.push((buf.len(), input_at + if repl { 0 } else { done }, repl));
-            buf.extend_from_slice(&bytes[done..done + take]);
-            done += take;
-            if buf.len() >= piece {
-                if let Some(at) = scan(buf, &marks, false) {
-                    return Some(at);
-                }
-                // Keep the tail, so that a value cut here is seen whole next time.
-                let cut = buf.len() - overlap;
-                buf.drain(..cut);
-                let k = marks.partition_point(|m| m.0 <= cut).saturating_sub(1);
-                marks.drain(..k);
-                for m in &mut marks {
-                    if m.0 <= cut {
-                        if !m.2 {
-                            m.1 += cut - m.0;
-                        }
-                        m.0 = 0;
-                    } else {
-                        m.0 -= cut;
-                    }
-                }
-            }
-            if bytes.is_empty() {
-                break;
-            }
-        }
-        None
-    };
-    let mut at = from;
-    for (span, r) in edits.iter().filter(|(s, _)| s.start >= from) {
-        if let Some(found) = push(&input[at..span.start], at, false, &mut buf) {
-            return Some(found);
-        }
-        if let Some(found) = push(r, span.start, true, &mut buf) {
-            return Some(found);
-        }
-        at = span.end;
-    }
-    if let Some(found) = push(&input[at..], at, false, &mut buf) {
-        return Some(found);
-    }
-    scan(&buf, &marks, true)
-}
 
 /// Record index -> (table, sys_id, payload_of), to name where an edit happened.
 struct Paths {
@@ -1213,68 +1127,5 @@ fn serde_plain(why: crate::analyze::secrets::SecretReason) -> &'static str {
         KnownColumn => "known secret column",
         PasswordProperty => "password property",
         Ciphertext => "ciphertext",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::analyze::secrets::find_ciphertext;
-
-    #[test]
-    fn ciphertext_check_in_pieces_agrees_with_the_whole_output() {
-        let pieces: [&[u8]; 8] = [
-            b"<a>",
-            b")pR#c2VjcmV0c2VjcmV0",
-            b"</a>",
-            b" text ",
-            "\u{FDDE}\u{FDDF}".as_bytes(),
-            b"0123456789",
-            b")pR#",
-            b"abcdefghij",
-        ];
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = |n: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % n as u64) as usize
-        };
-        for _ in 0..2000 {
-            let mut input = Vec::new();
-            for _ in 0..next(12) {
-                input.extend_from_slice(pieces[next(pieces.len())]);
-            }
-            let mut edits = Edits::new();
-            let mut at = 0;
-            while at < input.len() && next(3) > 0 {
-                let start = at + next(input.len() - at + 1);
-                let end = start + next(input.len() - start + 1).min(8);
-                if !input.is_char_boundary_like(start) || !input.is_char_boundary_like(end) {
-                    break;
-                }
-                edits.replace(Span::new(start, end), pieces[next(pieces.len())]);
-                at = end + 1;
-            }
-            edits.sort_and_check(input.len()).unwrap();
-            let whole = find_ciphertext(&edits.to_vec(&input)).is_some();
-            for (piece, overlap) in [(24, 16), (64, 32), (1 << 20, 4096)] {
-                let found = ciphertext_left_in(&input, 0, &edits, piece, overlap).is_some();
-                // Pieces may only fail closed on a value longer than the overlap.
-                assert!(found || !whole, "missed: {input:?} {edits:?} {piece}");
-                if overlap > 1000 {
-                    assert_eq!(found, whole, "{input:?} {edits:?} {piece}");
-                }
-            }
-        }
-    }
-
-    trait Boundary {
-        fn is_char_boundary_like(&self, i: usize) -> bool;
-    }
-    impl Boundary for Vec<u8> {
-        fn is_char_boundary_like(&self, i: usize) -> bool {
-            i >= self.len() || (self[i] & 0xC0) != 0x80
-        }
     }
 }
