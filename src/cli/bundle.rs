@@ -126,6 +126,7 @@ fn write_bundle(out: &Path, files: &[(String, Vec<u8>)], force: bool) -> anyhow:
                     std::fs::File::create(&path).with_context(|| path.display().to_string())?;
                 f.write_all(bytes)
                     .with_context(|| path.display().to_string())?;
+                sn_retarget::io::start_writeback(&f);
                 Ok(())
             })?;
         // On the disk before it is moved into place: one flush for all the files.

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 const WRITEBACK_STEP: u64 = 8 << 20;
 
 /// Writes to `file` from an offset on (positioned writes, so several can write one file at
-/// once), and starts the writeback of every 8 MB written.
+/// once), and starts the writeback of every 8 MB written, and of the rest when flushed.
 ///
 /// ```
 /// # let path = std::env::temp_dir().join(format!("snr-write-at-{}.xml", std::process::id()));
@@ -54,13 +54,19 @@ impl std::io::Write for WriteAt<'_> {
         let n = write_at(self.file, buf, self.offset)?;
         self.offset += n as u64;
         if self.offset - self.unflushed >= WRITEBACK_STEP {
-            start_writeback(self.file, self.unflushed, self.offset - self.unflushed);
+            start_writeback_of(self.file, self.unflushed, self.offset - self.unflushed);
             self.unflushed = self.offset;
         }
         Ok(n)
     }
 
+    /// Starts the writeback of what was written since the last step (a small file's whole
+    /// content), so that the flush ending a batch finds it on the disk already.
     fn flush(&mut self) -> std::io::Result<()> {
+        if self.offset > self.unflushed {
+            start_writeback_of(self.file, self.unflushed, self.offset - self.unflushed);
+            self.unflushed = self.offset;
+        }
         Ok(())
     }
 }
@@ -81,7 +87,7 @@ fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<usize> {
 /// back on it likewise) and drops nothing that is not yet on the disk. A hint only: errors
 /// are ignored, and the final `fsync` reports any write error.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn start_writeback(file: &File, offset: u64, len: u64) {
+fn start_writeback_of(file: &File, offset: u64, len: u64) {
     let _ = rustix::fs::fadvise(
         file,
         offset,
@@ -91,7 +97,23 @@ fn start_writeback(file: &File, offset: u64, len: u64) {
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn start_writeback(_: &File, _: u64, _: u64) {}
+fn start_writeback_of(_: &File, _: u64, _: u64) {}
+
+/// Asks the kernel to start writing all of `file` to the disk, without waiting: called on each
+/// of many small files as it is written, the flush that ends a batch ([`sync_all`]) finds most
+/// of them on the disk already instead of waiting for all of them. A hint only (see
+/// [`WriteAt`]); a no-op where it is not supported.
+///
+/// ```
+/// let path = std::env::temp_dir().join(format!("sn-retarget-doc-wb-{}", std::process::id()));
+/// std::fs::write(&path, b"<unload/>").unwrap();
+/// sn_retarget::io::start_writeback(&std::fs::File::open(&path).unwrap());
+/// sn_retarget::io::sync_all(&[path.as_path()]).unwrap();
+/// std::fs::remove_file(&path).unwrap();
+/// ```
+pub fn start_writeback(file: &File) {
+    start_writeback_of(file, 0, 0);
+}
 
 /// Flushes `files` (written and closed) to the disk. A few are `fsync`ed one by one; more, on
 /// Linux, by one `syncfs` per filesystem holding them (one journal commit instead of one per

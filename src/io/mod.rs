@@ -12,7 +12,7 @@ mod durable;
 mod write;
 
 pub use archive::{Limits, read_zip, zip_bytes};
-pub use durable::{WriteAt, sync_all};
+pub use durable::{WriteAt, start_writeback, sync_all};
 pub use write::{
     OutputError, Staged, create_dirs, remove_dirs, temp_path, write_atomic, write_atomic_file,
     write_atomic_with,
