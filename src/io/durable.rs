@@ -5,7 +5,14 @@
 //! - [`WriteAt`] asks the kernel to start writing each 8 MB of a large output to the disk as
 //!   soon as it is written, so the disk works while the rest is produced and the final
 //!   `fsync` has only the tail left (a one-off measurement of a 200 MB write on the project's
-//!   machine: 44 ms of writing and 72 ms of `fsync`, against 67 ms and 9 ms).
+//!   machine: 44 ms of writing and 72 ms of `fsync`, against 67 ms and 9 ms). The pages of
+//!   what it handed to writeback two steps earlier, on the disk by then, are dropped from the
+//!   page cache and reused for the next steps: a large output passes through some 24 MB of
+//!   page cache instead of taking its whole size in fresh memory (on the project's virtual
+//!   machine, whose host takes freed memory back, fresh memory is what made a 200 MB copy
+//!   take 0.37 to 0.49 s instead of 0.14 to 0.23 s, measured one after another with pauses).
+//!   Small outputs start their writeback when flushed, so the one flush that ends a batch
+//!   finds them on the disk already.
 //! - [`sync_all`] flushes many closed files at once: one `syncfs` per filesystem on Linux
 //!   instead of one `fsync` (one journal commit) per file.
 
@@ -16,7 +23,9 @@ use std::path::{Path, PathBuf};
 const WRITEBACK_STEP: u64 = 8 << 20;
 
 /// Writes to `file` from an offset on (positioned writes, so several can write one file at
-/// once), and starts the writeback of every 8 MB written, and of the rest when flushed.
+/// once), starts the writeback of every 8 MB written (and of the rest when flushed), and drops
+/// from the page cache what it handed to writeback two steps before (only pages already on the
+/// disk are dropped).
 ///
 /// ```
 /// # let path = std::env::temp_dir().join(format!("snr-write-at-{}.xml", std::process::id()));
@@ -34,6 +43,8 @@ pub struct WriteAt<'f> {
     offset: u64,
     /// Start of what has been written and not yet handed to writeback.
     unflushed: u64,
+    /// Where this writer started.
+    start: u64,
 }
 
 impl<'f> WriteAt<'f> {
@@ -43,6 +54,7 @@ impl<'f> WriteAt<'f> {
             file,
             offset,
             unflushed: offset,
+            start: offset,
         }
     }
 }
@@ -55,6 +67,12 @@ impl std::io::Write for WriteAt<'_> {
         self.offset += n as u64;
         if self.offset - self.unflushed >= WRITEBACK_STEP {
             start_writeback_of(self.file, self.unflushed, self.offset - self.unflushed);
+            // What was handed to writeback two steps ago is on the disk by now, mostly: its
+            // pages are dropped (only clean ones are), to be reused for the next steps.
+            let done = self.unflushed.checked_sub(2 * WRITEBACK_STEP);
+            if let Some(done) = done.filter(|&d| d >= self.start) {
+                start_writeback_of(self.file, done, WRITEBACK_STEP);
+            }
             self.unflushed = self.offset;
         }
         Ok(n)

@@ -16,12 +16,12 @@ use super::reader::MAX_DOCUMENT_BYTES;
 use crate::scan::{Span, Token, Tokenizer};
 
 /// Bytes read at a time.
-const PIECE: usize = 8 << 20;
+const PIECE: usize = 2 << 20;
 
 /// The most one record (or a prolog) may take before the streamed check gives up on it.
 const MAX_BUFFER: usize = 256 << 20;
 
-/// Reads all of `input`, handing every piece (8 MB at most) to `sink` as it is read, and checks the document's
+/// Reads all of `input`, handing every piece (2 MB at most) to `sink` as it is read, and checks the document's
 /// outer level as [`check_outer`](super::check_outer) does. `Ok(true)`: the document passed.
 /// `Ok(false)`: it did not, or the check could not be made in pieces; read it whole with
 /// `check_outer` for the answer (and the position of the error). Errors are `input`'s and
