@@ -284,6 +284,110 @@ pub fn prepare(
     details: bool,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Prepared, ApplyError> {
+    prepare_checking(plan, inputs, details, progress, true).map(|(p, _)| p)
+}
+
+/// [`prepare`], without the last step: the check that no ciphertext is left in the outputs.
+/// Each output is checked while it is written ([`Unverified::write_output_at`]), or all at
+/// once ([`Unverified::verify`]); nothing else reads the edits.
+///
+/// ```
+/// use sn_retarget::apply::prepare_unverified;
+/// use sn_retarget::plan::Plan;
+/// let input = &b"<unload><sys_script action='INSERT_OR_UPDATE'><url>https://dev1.service-now.com/</url></sys_script></unload>"[..];
+/// let plan = Plan { target: Some("prod1".into()), sources: vec!["dev1".into()], ..Plan::default() };
+/// let unverified = prepare_unverified(&plan, &[("dev.xml", input)], false, &|| {}).unwrap();
+/// assert_eq!(unverified.report().totals.values().sum::<usize>(), 1);
+/// let prepared = unverified.verify(&[input]).unwrap();
+/// assert!(String::from_utf8(prepared.output(0, input)).unwrap().contains("prod1.service-now.com"));
+/// ```
+pub fn prepare_unverified(
+    plan: &Plan,
+    inputs: &[(&str, &[u8])],
+    details: bool,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Unverified, ApplyError> {
+    let (prepared, rewriter) = prepare_checking(plan, inputs, details, progress, false)?;
+    let names = inputs.iter().map(|(n, _)| n.to_string()).collect();
+    Ok(Unverified {
+        prepared,
+        rewriter,
+        names,
+    })
+}
+
+/// Edits that may still leave ciphertext in an output (see [`prepare_unverified`]): they are
+/// only written to a temporary file while checked, or checked first.
+#[derive(Debug)]
+pub struct Unverified {
+    prepared: Prepared,
+    rewriter: Rewriter,
+    names: Vec<String>,
+}
+
+impl Unverified {
+    /// What was done (the secrets to re-enter, the id map, ...).
+    pub fn report(&self) -> &ApplyReport {
+        &self.prepared.report
+    }
+
+    /// What was done, to add to (e.g. where each output went).
+    pub fn report_mut(&mut self) -> &mut ApplyReport {
+        &mut self.prepared.report
+    }
+
+    /// Size of output `i`, whose input is `len` bytes long.
+    pub fn output_len(&self, i: usize, len: usize) -> usize {
+        self.prepared.output_len(i, len)
+    }
+
+    /// Fails when output `i` (of input `input`) would still hold ciphertext.
+    pub fn check(&self, i: usize, input: &[u8]) -> Result<(), ApplyError> {
+        let name = &self.names[i];
+        self.rewriter
+            .check_left(input, 0, &self.prepared.edits[i].1)
+            .map_err(|source| ApplyError::Rewrite {
+                name: name.clone(),
+                source,
+            })
+    }
+
+    /// Checks every output (`inputs`: the bytes given to [`prepare_unverified`], in order), in
+    /// parallel: what [`prepare`] would have returned.
+    pub fn verify(self, inputs: &[&[u8]]) -> Result<Prepared, ApplyError> {
+        let checked: Result<Vec<()>, ApplyError> = inputs
+            .par_iter()
+            .enumerate()
+            .map(|(i, input)| self.check(i, input))
+            .collect();
+        checked.map(|_| self.prepared)
+    }
+
+    /// Writes output `i` into `file` as [`Prepared::write_output_at`] does while checking it
+    /// (on another core). The outer error is the file's; the inner one says the output would
+    /// hold ciphertext: `file` then holds it too, so write only to a temporary file, and
+    /// remove it unless both are `Ok`.
+    pub fn write_output_at(
+        &self,
+        i: usize,
+        input: &[u8],
+        file: &std::fs::File,
+    ) -> std::io::Result<Result<(), ApplyError>> {
+        let (written, checked) = rayon::join(
+            || self.prepared.write_output_at(i, input, file),
+            || self.check(i, input),
+        );
+        written.map(|()| checked)
+    }
+}
+
+fn prepare_checking(
+    plan: &Plan,
+    inputs: &[(&str, &[u8])],
+    details: bool,
+    progress: &(dyn Fn() + Sync),
+    check: bool,
+) -> Result<(Prepared, Rewriter), ApplyError> {
     let read_error = |name: &str, source: RewriteError| match source {
         RewriteError::Read(e) => ApplyError::Read(e.with_path(name)),
         source => ApplyError::Rewrite {
@@ -323,7 +427,7 @@ pub fn prepare(
                 .zip(inputs.par_iter())
                 .map(|(pass, (name, bytes))| {
                     let r = rewriter
-                        .finish(pass, &ids, bytes, details)
+                        .finish_checking(pass, &ids, bytes, details, check)
                         .map_err(|e| read_error(name, e));
                     progress();
                     r
@@ -381,5 +485,5 @@ pub fn prepare(
         secrets,
         findings: Vec::new(),
     };
-    Ok(Prepared { edits, report })
+    Ok((Prepared { edits, report }, rewriter))
 }

@@ -392,6 +392,45 @@ fn ciphertext_without_a_rule_is_caught_and_fail_closed() {
     );
 }
 
+/// Edits prepared without the ciphertext check are checked while written: a clean output is
+/// written as `prepare` would write it; one that would leave ciphertext is refused, by the
+/// write and by `verify`, as `prepare` refuses it.
+#[test]
+fn unverified_edits_are_checked_while_written() {
+    use sn_retarget::apply::{prepare, prepare_unverified};
+    let d = crate::support::tmp("unverified");
+    let left = "<unload note=\"\u{FDDE}\u{FDDF}abc\u{FDEE}\u{FDEF}\"><x_t action=\"INSERT_OR_UPDATE\"><u>https://dev1.service-now.com/</u></x_t></unload>";
+    let clean = "<unload><x_t action=\"INSERT_OR_UPDATE\"><u>https://dev1.service-now.com/</u></x_t></unload>";
+    let plan = Plan {
+        target: Some("prod1".into()),
+        sources: vec!["dev1".into()],
+        ..Plan::default()
+    };
+    for (name, input) in [("left.xml", left), ("clean.xml", clean)] {
+        let input = input.as_bytes();
+        let checked = prepare(&plan, &[(name, input)], false, &|| {});
+        let unverified = prepare_unverified(&plan, &[(name, input)], false, &|| {}).unwrap();
+        assert_eq!(unverified.report().totals.values().sum::<usize>(), 1);
+        let path = d.join(name);
+        let file = std::fs::File::create(&path).unwrap();
+        let written = unverified.write_output_at(0, input, &file).unwrap();
+        let verified = unverified.verify(&[input]);
+        match checked {
+            Ok(p) => {
+                assert!(written.is_ok() && verified.is_ok());
+                assert_eq!(std::fs::read(&path).unwrap(), p.output(0, input));
+            }
+            Err(e) => {
+                let e = e.to_string();
+                assert!(e.contains("ciphertext left"), "{e}");
+                assert_eq!(written.unwrap_err().to_string(), e);
+                assert_eq!(verified.unwrap_err().to_string(), e);
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 #[test]
 fn natural_key_records_keep_their_ids_with_a_note() {
     let bytes = std::fs::read(manifest_dir().join("fixtures/unload_list.xml")).unwrap();

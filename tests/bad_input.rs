@@ -1419,3 +1419,33 @@ fn apply_writes_no_output_when_the_report_fails() {
     with_file_size_limit(&mut cmd, 4000);
     refused_in(&d, &mut cmd, &["report.json", "File too large"]);
 }
+
+/// Over the output check's limit (64 MB), `apply` checks each output for ciphertext while it is
+/// written: one left (on the root element, where no rule replaces it) still refuses the run,
+/// with nothing written and the ciphertext in no message.
+#[test]
+fn ciphertext_left_in_a_large_output_is_refused_while_written() {
+    let d = tmp("bad-large-left");
+    let path = d.join("large.xml");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        f.write_all("<unload note=\"\u{FDDE}\u{FDDF}c2VjcmV0\u{FDEE}\u{FDEF}\">\n<sys_properties action=\"INSERT_OR_UPDATE\"><name>big</name><value>https://dev12345.service-now.com/ ".as_bytes()).unwrap();
+        for _ in 0..650_000 {
+            f.write_all(&[b'x'; 100]).unwrap();
+        }
+        f.write_all(b"</value></sys_properties>\n</unload>\n")
+            .unwrap();
+    }
+    let out = d.join("out.xml");
+    let r = refused_in(
+        &d,
+        cli(["apply", "--target", "acme", "--source", "dev12345", "--out"])
+            .arg(&out)
+            .arg(&path),
+        &[&s(&path)],
+    );
+    assert!(r.stderr.contains("ciphertext left"), "{}", r.stderr);
+    assert!(!r.stderr.contains("c2VjcmV0"), "{}", r.stderr);
+    assert!(!out.exists());
+    let _ = std::fs::remove_dir_all(&d);
+}

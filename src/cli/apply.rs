@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use sn_retarget::apply::{ApplyError, ApplyReport, FileEdits, prepare};
+use sn_retarget::apply::{
+    ApplyError, ApplyReport, FileEdits, Prepared, Unverified, prepare_unverified,
+};
 use sn_retarget::io::{Limits, Staged, WriteAt, load_inputs, temp_path};
 use sn_retarget::model::check_outer_streamed;
 
@@ -114,7 +116,7 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     // A plan that changes nothing writes each input as it is while the inputs are checked
     // (what it wrote is dropped if they are not well-formed).
     let (prepared, copied) = rayon::join(
-        || prepare(&plan, &inputs, details, &|| {}),
+        || prepare_unverified(&plan, &inputs, details, &|| {}),
         || -> anyhow::Result<bool> {
             if !unchanged {
                 return Ok(false);
@@ -125,62 +127,121 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
             Ok(true)
         },
     );
-    let mut applied = match prepared {
-        Ok(x) => x,
-        Err(e) => {
-            eprintln!("sn-retarget: error: {e}");
-            if let ApplyError::Read(e) = &e {
-                if let Some(s) = &e.location().snippet {
-                    eprintln!("{s}");
-                }
+    let refused = |e: &ApplyError| {
+        eprintln!("sn-retarget: error: {e}");
+        if let ApplyError::Read(e) = e {
+            if let Some(s) = &e.location().snippet {
+                eprintln!("{s}");
             }
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
+        Ok(ExitCode::from(EXIT_BAD_INPUT))
+    };
+    let unverified = match prepared {
+        Ok(x) => x,
+        Err(e) => return refused(&e),
+    };
+    let total: usize = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, (_, b))| unverified.output_len(i, b.len()))
+        .sum();
+    // Outputs the `check` rules read (up to their limit) are first checked for ciphertext left
+    // in them; larger ones are checked while they are written, on another core.
+    let mut ready = match total <= super::CHECK_LIMIT_BYTES {
+        true => {
+            let bytes: Vec<&[u8]> = inputs.iter().map(|(_, b)| *b).collect();
+            match unverified.verify(&bytes) {
+                Ok(p) => Ready::Checked(Box::new(p)),
+                Err(e) => return refused(&e),
+            }
+        }
+        false => Ready::Unchecked(Box::new(unverified)),
     };
 
-    // The same checks as `check`, on the outputs.
-    let total = applied
-        .edits
-        .iter()
-        .zip(&inputs)
-        .map(|((_, e), (_, b))| e.output_len(b.len()))
-        .sum();
-    let findings = super::check_printed(&plan, &applied.report, total, || {
-        inputs
-            .iter()
-            .enumerate()
-            .map(|(i, (name, bytes))| (*name, applied.output(i, bytes).into()))
-            .collect()
-    })?;
-    applied.report.findings = findings;
-
-    for (file, dest) in applied.report.files.iter_mut().zip(&dests) {
+    // The same checks as `check`, on the outputs (over the limit: a note only).
+    let findings = match &ready {
+        Ready::Checked(p) => super::check_printed(&plan, &p.report, total, || {
+            inputs
+                .iter()
+                .enumerate()
+                .map(|(i, (name, bytes))| (*name, p.output(i, bytes).into()))
+                .collect()
+        })?,
+        Ready::Unchecked(u) => super::check_printed(&plan, u.report(), total, Vec::new)?,
+    };
+    let report = ready.report_mut();
+    report.findings = findings;
+    for (file, dest) in report.files.iter_mut().zip(&dests) {
         file.output = Some(dest.display().to_string());
     }
-    let report = match a.report.is_some() || a.dry_run {
-        true => serde_json::to_vec_pretty(&applied.report)?,
+    let report_json = match a.report.is_some() || a.dry_run {
+        true => serde_json::to_vec_pretty(&*report)?,
         false => Vec::new(),
     };
 
-    if !copied? {
-        for (i, ((_, input), dest)) in inputs.iter().zip(&written).enumerate() {
-            let len = applied.output_len(i, input.len()) as u64;
-            staged.add_file(dest, len, |f| applied.write_output_at(i, input, f))?;
+    let copied = copied?;
+    for (i, (_, input)) in inputs.iter().enumerate() {
+        // A dry run writes nothing, and checks all the same.
+        let Some(dest) = written.get(i) else {
+            if let Ready::Unchecked(u) = &ready {
+                if let Err(e) = u.check(i, input) {
+                    return refused(&e);
+                }
+            }
+            continue;
+        };
+        match &ready {
+            Ready::Checked(p) if !copied => {
+                let len = p.output_len(i, input.len()) as u64;
+                staged.add_file(dest, len, |f| p.write_output_at(i, input, f))?;
+            }
+            Ready::Checked(_) => {}
+            Ready::Unchecked(u) => {
+                let mut left = Ok(());
+                if copied {
+                    left = u.check(i, input);
+                } else {
+                    let len = u.output_len(i, input.len()) as u64;
+                    staged.add_file(dest, len, |f| {
+                        left = u.write_output_at(i, input, f)?;
+                        Ok(())
+                    })?;
+                }
+                if let Err(e) = left {
+                    return refused(&e); // `staged` removes what was written
+                }
+            }
         }
     }
     if let Some(path) = &a.report {
-        staged.add_with(path, |w| w.write_all(&report))?;
+        staged.add_with(path, |w| w.write_all(&report_json))?;
     }
     staged.commit()?;
     if a.report.is_none() && a.dry_run {
         let mut out = std::io::stdout().lock();
-        out.write_all(&report)?;
+        out.write_all(&report_json)?;
         writeln!(out)?;
     }
 
-    print_summary(&a, &applied.report);
-    super::exit_soon((applied, files));
+    print_summary(&a, ready.report_mut());
+    super::exit_soon((ready, files));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The edits of every input, checked for ciphertext left in the outputs, or to be checked as
+/// they are written.
+enum Ready {
+    Checked(Box<Prepared>),
+    Unchecked(Box<Unverified>),
+}
+
+impl Ready {
+    fn report_mut(&mut self) -> &mut ApplyReport {
+        match self {
+            Ready::Checked(p) => &mut p.report,
+            Ready::Unchecked(u) => u.report_mut(),
+        }
+    }
 }
 
 /// The warnings and the one-line summary, on standard error.

@@ -334,11 +334,24 @@ impl Rewriter {
         bytes: &[u8],
         details: bool,
     ) -> Result<Rewritten, RewriteError> {
+        self.finish_checking(pass, ids, bytes, details, true)
+    }
+
+    /// [`Rewriter::finish`], leaving the check for ciphertext left in the output to the caller
+    /// ([`Rewriter::check_left`]) unless `check`.
+    pub(crate) fn finish_checking(
+        &self,
+        pass: Pass,
+        ids: &ResolvedIds,
+        bytes: &[u8],
+        details: bool,
+        check: bool,
+    ) -> Result<Rewritten, RewriteError> {
         // Each part alone (in parallel): its parts of the file are disjoint and in order.
         let done: Vec<Result<PartDone, RewriteError>> = pass
             .parts
             .into_par_iter()
-            .map(|part| self.finish_part(part, ids, bytes, details))
+            .map(|part| self.finish_part(part, ids, bytes, details, check))
             .collect();
         let mut edits = Edits::new();
         let mut counts = BTreeMap::new();
@@ -396,13 +409,15 @@ impl Rewriter {
         })
     }
 
-    /// The final edits of one part, checked for ciphertext over the bytes it covers.
+    /// The final edits of one part, checked (if `check`) for ciphertext over the bytes it
+    /// covers.
     fn finish_part(
         &self,
         part: PartPass,
         ids: &ResolvedIds,
         bytes: &[u8],
         details: bool,
+        check: bool,
     ) -> Result<PartDone, RewriteError> {
         let map = &ids.map;
         let mut mapped = Vec::new();
@@ -472,12 +487,8 @@ impl Rewriter {
             secrets.push((i, note));
         }
         edits.sort_and_check(bytes.len())?;
-        if self.rules.secrets != SecretMode::Keep {
-            if let Some(at) = ciphertext_left(&bytes[..range.end], range.start, &edits) {
-                return Err(RewriteError::SecretLeft {
-                    position: Position::locate(bytes, at),
-                });
-            }
+        if check {
+            self.check_left(&bytes[..range.end], range.start, &edits)?;
         }
         Ok(PartDone {
             edits,
@@ -487,6 +498,25 @@ impl Rewriter {
             owners,
             set_missing,
         })
+    }
+
+    /// Fails when the output of `edits` on `bytes[from..]` would still hold ciphertext (unless
+    /// the plan keeps secrets): the fail-closed check [`Rewriter::finish`] makes.
+    pub(crate) fn check_left(
+        &self,
+        bytes: &[u8],
+        from: usize,
+        edits: &Edits,
+    ) -> Result<(), RewriteError> {
+        if self.rules.secrets == SecretMode::Keep {
+            return Ok(());
+        }
+        match ciphertext_left(bytes, from, edits) {
+            Some(at) => Err(RewriteError::SecretLeft {
+                position: Position::locate(bytes, at),
+            }),
+            None => Ok(()),
+        }
     }
 
     fn placeholder(
