@@ -113,7 +113,7 @@ impl HostFinder {
     }
 
     /// [`HostFinder::for_document`] and its [`HostFinder::candidates`] in the document, from
-    /// one pass per case (the two run at once).
+    /// one pass over it (both cases a block at a time).
     ///
     /// ```
     /// use sn_retarget::analyze::hosts::HostFinder;
@@ -123,11 +123,23 @@ impl HostFinder {
     /// assert_eq!(finder.find_all(doc).count(), 2);
     /// ```
     pub fn scan_document(document: &[u8]) -> (HostFinder, Vec<usize>) {
+        // Both cases a block at a time: the second search reads the block from the cache.
+        const BLOCK: usize = 256 << 10;
         let mut f = HostFinder::new();
-        let (mut at, upper): (Vec<usize>, Vec<usize>) = rayon::join(
-            || f.finders[0].find_iter(document).collect(),
-            || f.finders[1].find_iter(document).collect(),
-        );
+        let mut at = Vec::new();
+        let mut upper = Vec::new();
+        let overlap = b".service".len() - 1;
+        let mut start = 0;
+        while start < document.len() {
+            let end = (start + BLOCK).min(document.len());
+            // A match starting in the block may end in the next one (and one starting in the
+            // next block does not fit in this one's hay).
+            let hay = &document[start..(end + overlap).min(document.len())];
+            for (finder, out) in f.finders.iter().zip([&mut at, &mut upper]) {
+                out.extend(finder.find_iter(hay).map(|i| start + i));
+            }
+            start = end;
+        }
         f.upper = !upper.is_empty();
         if f.upper {
             at.extend(upper);
@@ -180,6 +192,24 @@ mod tests {
             .find_all(s.as_bytes())
             .map(|m| m.host.to_string())
             .collect()
+    }
+
+    /// Hosts that straddle the blocks the document is searched in are found once each.
+    #[test]
+    fn scan_document_across_blocks() {
+        for shift in 5..25 {
+            let mut doc = vec![b'x'; (256 << 10) - shift];
+            for k in 0..3 {
+                doc.extend_from_slice(b" https://dev1.service-now.com/ DEV2.SERVICE-NOW.COM ");
+                doc.resize(doc.len() + (256 << 10) * k, b'y');
+            }
+            let (finder, at) = HostFinder::scan_document(&doc);
+            let mut naive: Vec<usize> = memmem::find_iter(&doc, b".service").collect();
+            naive.extend(memmem::find_iter(&doc, b".SERVICE"));
+            naive.sort_unstable();
+            assert_eq!(at, naive, "shift {shift}");
+            assert_eq!(finder.find_all(&doc).count(), 6);
+        }
     }
 
     #[test]

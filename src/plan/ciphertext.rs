@@ -130,17 +130,13 @@ impl<'a> Output<'a> {
             let kmf = memchr::memchr_iter(0xEF, &input[start..end])
                 .map(|i| start + i)
                 .find(|&at| is_kmf(&input[at..]) && stretch(&mut kmf_j, at, 3).is_some());
-            // A `)pR#` that starts in the block may end in the next.
+            // A `)pR#` that starts in the block may end in the next (and one that starts in
+            // the next does not fit in this hay).
             let hay = &input[start..(end + PR.len() - 1).min(input.len())];
-            let pr = PR_FINDER
-                .find_iter(hay)
-                .map(|i| start + i)
-                .take_while(|&at| at < end)
-                .find(|&at| {
-                    stretch(&mut pr_j, at, PR.len()).is_some_and(|j| {
-                        self.is_pr_value((2 * j, at - self.stretch_start(j)), value)
-                    })
-                });
+            let pr = PR_FINDER.find_iter(hay).map(|i| start + i).find(|&at| {
+                stretch(&mut pr_j, at, PR.len())
+                    .is_some_and(|j| self.is_pr_value((2 * j, at - self.stretch_start(j)), value))
+            });
             match (kmf, pr) {
                 (Some(a), Some(b)) => return Some(a.min(b)),
                 (None, None) => {}
