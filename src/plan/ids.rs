@@ -69,6 +69,11 @@ impl IdGen {
         hex(&self.tagged("sys_id", old))
     }
 
+    /// [`IdGen::sys_id`], as the 32 bytes of its hex digits.
+    pub fn sys_id_bytes(&self, old: &str) -> [u8; 32] {
+        hex_bytes(&self.tagged("sys_id", old))
+    }
+
     /// The new value of `old` in the column `table.field` (`--regenerate-field`).
     pub fn value(&self, table: &str, field: &str, old: &str) -> String {
         hex(&self.tagged(&format!("{table}.{field}"), old))
@@ -84,22 +89,25 @@ impl IdGen {
 }
 
 fn hex(bytes: &[u8; 16]) -> String {
+    String::from_utf8_lossy(&hex_bytes(bytes)).into_owned()
+}
+
+fn hex_bytes(bytes: &[u8; 16]) -> [u8; 32] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(32);
-    for b in bytes {
-        s.push(char::from(DIGITS[usize::from(b >> 4)]));
-        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    let mut out = [0u8; 32];
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 15)];
     }
-    s
+    out
 }
 
 fn unhex(s: &str) -> Option<[u8; 16]> {
-    if s.len() != 32 {
-        return None;
-    }
+    let digit = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
+    let bytes: &[u8; 32] = s.as_bytes().try_into().ok()?;
     let mut out = [0u8; 16];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        *o = digit(pair[0])? << 4 | digit(pair[1])?;
     }
     Some(out)
 }
@@ -137,6 +145,15 @@ impl IdMap {
             } else {
                 self.map.remove(&IdKey(o));
             }
+        }
+    }
+
+    /// [`IdMap::insert`], from the ids' bytes.
+    pub fn insert_bytes(&mut self, old: [u8; 32], new: [u8; 32]) {
+        if old != new {
+            self.map.insert(IdKey(old), new);
+        } else {
+            self.map.remove(&IdKey(old));
         }
     }
 

@@ -164,7 +164,7 @@ impl Pass {
     pub fn defined(&self) -> impl Iterator<Item = (&str, &str)> {
         self.parts
             .iter()
-            .flat_map(|p| p.defined.iter().map(|d| (d.id.as_str(), d.table.as_str())))
+            .flat_map(|p| p.defined.iter().map(|d| (d.id(), &*d.table)))
     }
 }
 
@@ -260,6 +260,7 @@ impl Rewriter {
                 host_cursor: 0,
                 learner: DictionaryLearner::default(),
                 learned: None,
+                last_table: None,
                 details,
                 ids: self.maps_ids(),
                 part: PartPass::default(),
@@ -309,14 +310,14 @@ impl Rewriter {
         let mut out = ResolvedIds::default();
         out.map.reserve(defined.len() + rules.map.len());
         for d in defined {
-            let id = d.id.as_str();
-            match &d.fresh {
+            let id = d.id();
+            match d.fresh {
                 None => {} // made by this plan: idempotent
                 Some(_) if map_targets.contains(id) => {}
                 Some(_) if natural(&d.table) => {
-                    out.kept_natural.push((d.table.clone(), id.to_string()));
+                    out.kept_natural.push((d.table.to_string(), id.to_string()));
                 }
-                Some(new) => out.map.insert(id, new),
+                Some(new) => out.map.insert_bytes(d.id, new),
             }
         }
         for (old, new) in &rules.map {
@@ -639,11 +640,19 @@ struct Draft {
 #[derive(Debug)]
 struct Defined {
     record: usize,
-    id: String,
-    table: String,
+    /// 32 hex digits.
+    id: [u8; 32],
+    /// Shared by the records of a table that follow one another.
+    table: std::sync::Arc<str>,
     /// Its regenerated value (two SHA-1s, made while reading, on every core); `None` when
     /// this plan generated the id itself.
-    fresh: Option<String>,
+    fresh: Option<[u8; 32]>,
+}
+
+impl Defined {
+    fn id(&self) -> &str {
+        std::str::from_utf8(&self.id).unwrap_or_default()
+    }
 }
 
 /// One part finished.
@@ -705,6 +714,8 @@ struct Planner<'w, 'f> {
     /// first one).
     learner: DictionaryLearner,
     learned: Option<SecretRules>,
+    /// The table of the last record that defined an id (shared by the next ones).
+    last_table: Option<std::sync::Arc<str>>,
     details: bool,
     /// Collect sys_id tokens (some id may change).
     ids: bool,
@@ -1042,12 +1053,18 @@ impl Visitor for Planner<'_, '_> {
         if let Some(id) = sys_id.filter(|id| is_sys_id(id)) {
             if self.w.rules.sys_ids == IdMode::Regenerate {
                 let g = &self.w.generator;
-                self.part.defined.push(Defined {
-                    record: index,
-                    id: id.to_string(),
-                    table: r.table.to_string(),
-                    fresh: (!g.is_generated(id)).then(|| g.sys_id(id)),
-                });
+                let table = match &self.last_table {
+                    Some(t) if **t == *r.table => t.clone(),
+                    _ => self.last_table.insert(std::sync::Arc::from(r.table)).clone(),
+                };
+                if let Ok(id_bytes) = id.as_bytes().try_into() {
+                    self.part.defined.push(Defined {
+                        record: index,
+                        id: id_bytes,
+                        table,
+                        fresh: (!g.is_generated(id)).then(|| g.sys_id_bytes(id)),
+                    });
+                }
             }
         }
 
