@@ -200,26 +200,28 @@ impl Prepared {
         self.edits[i].1.output_len(len)
     }
 
-    /// Writes output `i`, from its input `input`, into `file`, in two halves written at once
-    /// (positioned writes), starting the writeback of every 8 MB written.
+    /// Writes output `i`, from its input `input`, into `file`, in pieces of about 16 MB (at
+    /// least two) written in parallel (positioned writes), starting the writeback of every
+    /// 8 MB written.
     pub fn write_output_at(
         &self,
         i: usize,
         input: &[u8],
         file: &std::fs::File,
     ) -> std::io::Result<()> {
+        const PIECE: usize = 16 << 20;
         let edits = &self.edits[i].1;
-        let (k, cut, out_cut) = edits.cut_near(input.len(), input.len() / 2);
-        let write = |part: std::ops::Range<usize>, bytes: std::ops::Range<usize>, offset| {
-            let mut w = std::io::BufWriter::with_capacity(1 << 20, WriteAt::new(file, offset));
-            edits.write_part(input, part, bytes, &mut w)?;
+        let pieces = (input.len() / PIECE).clamp(2, 64);
+        let nears: Vec<usize> = (1..pieces).map(|k| input.len() / pieces * k).collect();
+        let mut cuts = vec![(0, 0, 0)];
+        cuts.extend(edits.cuts_near(input.len(), &nears));
+        cuts.push((edits.len(), input.len(), edits.output_len(input.len())));
+        cuts.par_windows(2).try_for_each(|w| {
+            let ((k0, in0, out0), (k1, in1, _)) = (w[0], w[1]);
+            let mut w = std::io::BufWriter::with_capacity(1 << 20, WriteAt::new(file, out0 as u64));
+            edits.write_part(input, k0..k1, in0..in1, &mut w)?;
             std::io::Write::flush(&mut w)
-        };
-        let (a, b) = rayon::join(
-            || write(0..k, 0..cut, 0),
-            || write(k..edits.len(), cut..input.len(), out_cut as u64),
-        );
-        a.and(b)
+        })
     }
 
     /// Writes output `i`, from its input `input`, to `out` (no copy of the whole output is

@@ -235,20 +235,41 @@ impl Edits {
     /// that straddles it), for writing it in two pieces with [`Edits::write_part`]:
     /// `(edits before the cut, input offset, output offset)`.
     pub fn cut_near(&self, input_len: usize, near: usize) -> (usize, usize, usize) {
-        let mut cut = near.min(input_len);
+        self.cuts_near(input_len, &[near])[0]
+    }
+
+    /// [`Edits::cut_near`] for each of `nears` (in increasing order), in one pass.
+    ///
+    /// ```
+    /// use sn_retarget::scan::Span;
+    /// use sn_retarget::splice::Edits;
+    /// let mut edits = Edits::new();
+    /// edits.replace(Span::new(2, 4), b"xyz");
+    /// edits.replace(Span::new(6, 7), b"");
+    /// edits.sort_and_check(10).unwrap();
+    /// assert_eq!(edits.cuts_near(10, &[3, 5, 9]), [(1, 4, 5), (1, 5, 6), (2, 9, 9)]);
+    /// ```
+    pub fn cuts_near(&self, input_len: usize, nears: &[usize]) -> Vec<(usize, usize, usize)> {
+        let mut out = Vec::with_capacity(nears.len());
         let mut grown = 0isize;
         let mut k = 0;
-        for &(span, id) in &self.edits {
-            if span.start < cut && span.end > cut {
-                cut = span.end;
+        for &near in nears {
+            let mut cut = near
+                .min(input_len)
+                .max(out.last().map_or(0, |c: &(_, usize, _)| c.1));
+            while let Some(&(span, id)) = self.edits.get(k) {
+                if span.start < cut && span.end > cut {
+                    cut = span.end;
+                }
+                if span.end > cut || (span.is_empty() && span.start == cut) {
+                    break;
+                }
+                grown += self.pool[id as usize].len() as isize - span.len() as isize;
+                k += 1;
             }
-            if span.end > cut || (span.is_empty() && span.start == cut) {
-                break;
-            }
-            grown += self.pool[id as usize].len() as isize - span.len() as isize;
-            k += 1;
+            out.push((k, cut, (cut as isize + grown) as usize));
         }
-        (k, cut, (cut as isize + grown) as usize)
+        out
     }
 
     /// [`Edits::write`] into a new vector.
@@ -319,6 +340,39 @@ mod tests {
                 .unwrap();
             assert_eq!(a.len(), out_cut, "{near}");
             assert_eq!([a, b].concat(), whole, "{near}");
+        }
+    }
+
+    /// Pieces cut at any increasing offsets, each written at its output offset, make the
+    /// whole output.
+    #[test]
+    fn pieces_written_apart_make_the_whole_output() {
+        let input = b"0123456789abcdefghij";
+        let mut e = Edits::new();
+        e.push(Edit::new(Span::new(2, 4), "XY_"));
+        e.push(Edit::new(Span::new(8, 12), ""));
+        e.push(Edit::new(Span::new(12, 12), "+"));
+        e.push(Edit::new(Span::new(15, 16), "!!"));
+        e.sort_and_check(input.len()).unwrap();
+        let whole = e.to_vec(input);
+        let n = input.len() + 1;
+        for a in 0..n {
+            for b in a..n {
+                for c in b..n {
+                    let mut cuts = vec![(0, 0, 0)];
+                    cuts.extend(e.cuts_near(input.len(), &[a, b, c]));
+                    cuts.push((e.len(), input.len(), whole.len()));
+                    let mut out = vec![0u8; whole.len()];
+                    for w in cuts.windows(2) {
+                        let ((k0, in0, out0), (k1, in1, out1)) = (w[0], w[1]);
+                        let mut piece = Vec::new();
+                        e.write_part(input, k0..k1, in0..in1, &mut piece).unwrap();
+                        assert_eq!(piece.len(), out1 - out0, "{a} {b} {c}");
+                        out[out0..out1].copy_from_slice(&piece);
+                    }
+                    assert_eq!(out, whole, "{a} {b} {c}");
+                }
+            }
         }
     }
 

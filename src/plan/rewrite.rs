@@ -1055,7 +1055,10 @@ impl Visitor for Planner<'_, '_> {
                 let g = &self.w.generator;
                 let table = match &self.last_table {
                     Some(t) if **t == *r.table => t.clone(),
-                    _ => self.last_table.insert(std::sync::Arc::from(r.table)).clone(),
+                    _ => self
+                        .last_table
+                        .insert(std::sync::Arc::from(r.table))
+                        .clone(),
                 };
                 if let Ok(id_bytes) = id.as_bytes().try_into() {
                     self.part.defined.push(Defined {
