@@ -207,16 +207,6 @@ pub fn build_with(
         || apply_with(plan, &inputs, false, progress),
     );
     let mut applied = applied?;
-    let digests: Vec<String> = applied
-        .outputs
-        .par_iter()
-        .map(|o| sha256_hex(&o.bytes))
-        .collect();
-    let mut bytes: Vec<Option<Vec<u8>>> = applied
-        .outputs
-        .iter_mut()
-        .map(|o| Some(std::mem::take(&mut o.bytes)))
-        .collect();
     let count = sources.len();
     let mut names = vec![String::new(); count];
     for (k, p) in order.sequence.iter().enumerate() {
@@ -226,37 +216,43 @@ pub fn build_with(
         );
         names[p.unit] = numbered(k + 1, count, &original);
     }
+    // The entries (each with its output's digest) are made in parallel, in import order.
+    let mut entries: Vec<ManifestEntry> = order
+        .sequence
+        .par_iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let out = &applied.outputs[p.unit];
+            let report = &inventory.files[p.unit];
+            ManifestEntry {
+                position: k + 1,
+                file: names[p.unit].clone(),
+                input: sources[p.unit].name.clone(),
+                reason: p.reason.clone(),
+                records: report
+                    .records
+                    .iter()
+                    .filter(|r| r.depth == 0)
+                    .map(|r| ManifestRecord {
+                        table: r.table.clone(),
+                        sys_id: r.sys_id.clone(),
+                        name: r.name.clone(),
+                    })
+                    .collect(),
+                payload_records: report.records.iter().filter(|r| r.depth > 0).count(),
+                sha256: sha256_hex(&out.bytes),
+                edits: out.edits,
+                counts: applied.report.files[p.unit].counts.clone(),
+            }
+        })
+        .collect();
     let mut files = Vec::with_capacity(count + 2);
-    let mut entries = Vec::with_capacity(count);
     let mut warnings = Vec::new();
-    for (k, p) in order.sequence.iter().enumerate() {
-        let out = &applied.outputs[p.unit];
+    for p in &order.sequence {
         let report = &inventory.files[p.unit];
         let fe = &applied.report.files[p.unit];
-        entries.push(ManifestEntry {
-            position: k + 1,
-            file: names[p.unit].clone(),
-            input: sources[p.unit].name.clone(),
-            reason: p.reason.clone(),
-            records: report
-                .records
-                .iter()
-                .filter(|r| r.depth == 0)
-                .map(|r| ManifestRecord {
-                    table: r.table.clone(),
-                    sys_id: r.sys_id.clone(),
-                    name: r.name.clone(),
-                })
-                .collect(),
-            payload_records: report.records.iter().filter(|r| r.depth > 0).count(),
-            sha256: digests[p.unit].clone(),
-            edits: out.edits,
-            counts: fe.counts.clone(),
-        });
-        files.push((
-            names[p.unit].clone(),
-            bytes[p.unit].take().unwrap_or_default(),
-        ));
+        let bytes = std::mem::take(&mut applied.outputs[p.unit].bytes);
+        files.push((names[p.unit].clone(), bytes));
         for d in &report.diagnostics {
             warnings.push(format!("{}: {d}", report.path));
         }

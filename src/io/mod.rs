@@ -175,6 +175,11 @@ fn read_whole(path: &Path) -> std::io::Result<Vec<u8>> {
             if file.metadata()?.len() == meta.len() {
                 return Ok(bytes);
             }
+        } else {
+            // From the file already open (a folder of thousands: one open each, not two).
+            let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+            std::io::Read::read_to_end(&mut &file, &mut bytes)?;
+            return Ok(bytes);
         }
     }
     fs::read(path)
