@@ -321,8 +321,8 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn halves_written_apart_make_the_whole_output() {
+    /// An input and edits of every kind: growing, deleting, inserting, next to each other.
+    fn sample() -> (&'static [u8], Edits) {
         let input = b"0123456789abcdefghij";
         let mut e = Edits::new();
         e.push(Edit::new(Span::new(2, 4), "XY_"));
@@ -330,6 +330,12 @@ mod tests {
         e.push(Edit::new(Span::new(12, 12), "+"));
         e.push(Edit::new(Span::new(15, 16), "!!"));
         e.sort_and_check(input.len()).unwrap();
+        (input, e)
+    }
+
+    #[test]
+    fn halves_written_apart_make_the_whole_output() {
+        let (input, e) = sample();
         let whole = e.to_vec(input);
         for near in 0..=input.len() {
             let (k, cut, out_cut) = e.cut_near(input.len(), near);
@@ -347,13 +353,7 @@ mod tests {
     /// whole output.
     #[test]
     fn pieces_written_apart_make_the_whole_output() {
-        let input = b"0123456789abcdefghij";
-        let mut e = Edits::new();
-        e.push(Edit::new(Span::new(2, 4), "XY_"));
-        e.push(Edit::new(Span::new(8, 12), ""));
-        e.push(Edit::new(Span::new(12, 12), "+"));
-        e.push(Edit::new(Span::new(15, 16), "!!"));
-        e.sort_and_check(input.len()).unwrap();
+        let (input, e) = sample();
         let whole = e.to_vec(input);
         let n = input.len() + 1;
         for a in 0..n {
