@@ -310,12 +310,7 @@ pub fn prepare_unverified(
     progress: &(dyn Fn() + Sync),
 ) -> Result<Unverified, ApplyError> {
     let (prepared, rewriter) = prepare_checking(plan, inputs, details, progress, false)?;
-    let names = inputs.iter().map(|(n, _)| n.to_string()).collect();
-    Ok(Unverified {
-        prepared,
-        rewriter,
-        names,
-    })
+    Ok(Unverified { prepared, rewriter })
 }
 
 /// Edits that may still leave ciphertext in an output (see [`prepare_unverified`]): they are
@@ -324,7 +319,6 @@ pub fn prepare_unverified(
 pub struct Unverified {
     prepared: Prepared,
     rewriter: Rewriter,
-    names: Vec<String>,
 }
 
 impl Unverified {
@@ -345,9 +339,9 @@ impl Unverified {
 
     /// Fails when output `i` (of input `input`) would still hold ciphertext.
     pub fn check(&self, i: usize, input: &[u8]) -> Result<(), ApplyError> {
-        let name = &self.names[i];
+        let (name, edits) = &self.prepared.edits[i];
         self.rewriter
-            .check_left(input, 0, &self.prepared.edits[i].1)
+            .check_left(input, 0, edits)
             .map_err(|source| ApplyError::Rewrite {
                 name: name.clone(),
                 source,

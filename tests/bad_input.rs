@@ -752,11 +752,14 @@ fn hundred_megabyte_text_node() {
         std::fs::remove_file(&out).unwrap();
         // A plan that changes nothing copies the file while checking it, in pieces (a record
         // this large makes the buffer grow to hold it); a cut copy is refused, nothing written.
-        let mut cmd = Command::new(&exe);
-        cmd.args(["apply", "--secrets", "keep", "--out"])
-            .arg(&out)
-            .arg(&input);
-        let (code, rss_kib, stderr) = run_measured(cmd, &d.join("stderr.txt"));
+        let keep = |from: &Path| {
+            let mut cmd = Command::new(&exe);
+            cmd.args(["apply", "--secrets", "keep", "--out"])
+                .arg(&out)
+                .arg(from);
+            run_measured(cmd, &d.join("stderr.txt"))
+        };
+        let (code, rss_kib, stderr) = keep(&input);
         assert_eq!(code, Some(0), "{stderr}");
         assert!(rss_kib * 1024 < 2 * len, "identity peak RSS {rss_kib} KiB");
         assert!(
@@ -766,11 +769,7 @@ fn hundred_megabyte_text_node() {
         std::fs::remove_file(&out).unwrap();
         let cut = d.join("cut.xml");
         std::fs::write(&cut, &std::fs::read(&input).unwrap()[..len as usize - 40]).unwrap();
-        let mut cmd = Command::new(&exe);
-        cmd.args(["apply", "--secrets", "keep", "--out"])
-            .arg(&out)
-            .arg(&cut);
-        let (code, _, stderr) = run_measured(cmd, &d.join("stderr.txt"));
+        let (code, _, stderr) = keep(&cut);
         assert_eq!(code, Some(2), "{stderr}");
         assert!(stderr.contains("cut.xml:3:"), "{stderr}");
         assert!(!out.exists(), "nothing written for a cut input");

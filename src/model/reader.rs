@@ -343,7 +343,10 @@ where
             Some((counts, top, covers, v))
         })
         .collect();
-    let mut tops = TopTables::default();
+    let mut tops = TopTables {
+        root: as_str(src, root),
+        ..TopTables::default()
+    };
     let mut records = 0;
     let mut payloads = 0;
     let mut diagnostics = Vec::new();
@@ -353,7 +356,6 @@ where
         records += counts.records;
         payloads += counts.payloads;
         diagnostics.extend(counts.diagnostics);
-        tops.root = top.root;
         tops.extend(top);
         visitors.push((covers, v));
     }

@@ -177,19 +177,19 @@ impl<'a> Output<'a> {
 
     /// The (up to) three output bytes before segment `k`, with their points.
     fn before(&self, k: usize, window: &mut Vec<u8>, points: &mut Vec<Point>) {
-        let mut back: Vec<(u8, Point)> = Vec::with_capacity(3);
+        // Gathered backwards, then put in order at the end of `window`.
+        let from = window.len();
         let mut seg = k;
-        while back.len() < 3 && seg > 0 {
+        while window.len() - from < 3 && seg > 0 {
             seg -= 1;
             let s = self.segment(seg);
-            for off in (0..s.len()).rev().take(3 - back.len()) {
-                back.push((s[off], (seg, off)));
+            for off in (0..s.len()).rev().take(3 - (window.len() - from)) {
+                window.push(s[off]);
+                points.push((seg, off));
             }
         }
-        for &(b, p) in back.iter().rev() {
-            window.push(b);
-            points.push(p);
-        }
+        window[from..].reverse();
+        points[from..].reverse();
     }
 
     /// The (up to) three output bytes after segment `k`, with their points.

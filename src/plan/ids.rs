@@ -140,11 +140,7 @@ impl IdMap {
     /// Adds (or replaces) `old -> new`; both must be 32 ASCII characters.
     pub fn insert(&mut self, old: &str, new: &str) {
         if let (Ok(o), Ok(n)) = (old.as_bytes().try_into(), new.as_bytes().try_into()) {
-            if o != n {
-                self.map.insert(IdKey(o), n);
-            } else {
-                self.map.remove(&IdKey(o));
-            }
+            self.insert_bytes(o, n);
         }
     }
 
