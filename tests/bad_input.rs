@@ -690,6 +690,15 @@ fn identity_of_a_large_file_runs_in_small_memory() {
         files_equal(&out, &input),
         "identity output differs from its input"
     );
+    // A disk that fills up half-way through the copy (past the page cache): refused, nothing
+    // written.
+    std::fs::remove_file(&out).unwrap();
+    let mut cmd = bin();
+    cmd.args(["apply", "--secrets", "keep", "--out"])
+        .arg(&out)
+        .arg(&input);
+    with_file_size_limit(&mut cmd, 10_000_000);
+    refused_in(&d, &mut cmd, &[&s(&out), "File too large"]);
     let _ = std::fs::remove_dir_all(&d);
 }
 

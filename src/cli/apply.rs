@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use sn_retarget::apply::{
     ApplyError, ApplyReport, FileEdits, Prepared, Unverified, prepare_unverified,
 };
-use sn_retarget::io::{Limits, Staged, WriteAt, load_inputs, temp_path};
+use sn_retarget::io::{Limits, Staged, load_inputs, temp_path, write_direct};
 use sn_retarget::model::check_outer_streamed;
 
 use super::cleanup::Pending;
@@ -333,43 +333,12 @@ fn copy_streamed(a: &ApplyArgs, plan: &Plan) -> anyhow::Result<Option<ExitCode>>
     Ok(Some(ExitCode::SUCCESS))
 }
 
-/// [`check_outer_streamed`] on `input`, each piece written to `out` on another thread while
-/// the next ones are read and checked (three buffers go back and forth, none is made per
-/// piece).
+/// [`check_outer_streamed`] on `input`, each piece written to `out` (past the page cache,
+/// several chunks at once: [`write_direct`]) while the next ones are read and checked.
 fn check_while_writing(input: &std::fs::File, out: &std::fs::File) -> std::io::Result<bool> {
-    use std::sync::mpsc;
-    let (to_writer, pieces) = mpsc::sync_channel::<Vec<u8>>(2);
-    let (give_back, spare) = mpsc::channel::<Vec<u8>>();
-    // Three buffers in all (one being filled, one being written, one waiting): memory stays
-    // bounded however far the writer falls behind.
-    for _ in 0..3 {
-        let _ = give_back.send(Vec::new());
-    }
-    std::thread::scope(|s| {
-        let writer = s.spawn(move || -> std::io::Result<()> {
-            let mut w = WriteAt::new(out, 0);
-            for piece in pieces {
-                w.write_all(&piece)?;
-                let _ = give_back.send(piece);
-            }
-            Ok(())
-        });
-        let checked = check_outer_streamed(input, |piece| {
-            let mut buf = spare
-                .recv()
-                .map_err(|_| std::io::Error::other("the writer stopped"))?;
-            buf.clear();
-            buf.extend_from_slice(piece);
-            to_writer
-                .send(buf)
-                .map_err(|_| std::io::Error::other("the writer stopped"))
-        });
-        drop(to_writer);
-        let written = writer
-            .join()
-            .unwrap_or_else(|_| Err(std::io::Error::other("the writer failed")));
-        // A write error first: the check stops early when the writer does.
-        written.and(checked)
+    write_direct(out, |d| {
+        let mut w = d.at(0);
+        check_outer_streamed(input, |piece| w.write_all(piece))
     })
 }
 

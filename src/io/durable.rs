@@ -13,6 +13,8 @@
 //!   take 0.37 to 0.49 s instead of 0.14 to 0.23 s, measured one after another with pauses).
 //!   Small outputs start their writeback when flushed, so the one flush that ends a batch
 //!   finds them on the disk already.
+//!   A large copy made a piece at a time goes past the page cache instead
+//!   ([`super::write_direct`]).
 //! - [`sync_all`] flushes many closed files at once: one `syncfs` per filesystem on Linux
 //!   instead of one `fsync` (one journal commit) per file.
 

@@ -8,10 +8,12 @@
 //! Out: [`write_atomic`] (temporary file, then rename) and zip archives ([`zip_bytes`]).
 
 mod archive;
+mod direct;
 mod durable;
 mod write;
 
 pub use archive::{Limits, read_zip, zip_bytes};
+pub use direct::{Direct, DirectAt, write_direct};
 pub use durable::{WriteAt, start_writeback, sync_all};
 pub use write::{
     OutputError, Staged, create_dirs, remove_dirs, temp_path, write_atomic, write_atomic_file,
