@@ -226,6 +226,9 @@ pub enum SyntaxError {
     /// The bytes are not UTF-8.
     #[error("invalid UTF-8")]
     InvalidUtf8,
+    /// A control character XML does not allow (see [`crate::scan::first_control`]).
+    #[error("control character U+{0:04X} is not allowed in XML (the import would stop on it)")]
+    ControlCharacter(u8),
     /// Elements nest deeper than the reader's limit.
     #[error("elements nested deeper than {0} levels")]
     TooDeep(usize),

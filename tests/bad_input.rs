@@ -905,6 +905,83 @@ fn doctype_and_entity_declarations_are_refused() {
     assert!(!String::from_utf8_lossy(&r.stdout).contains("lollol"));
 }
 
+/// A control character XML does not allow (ServiceNow's import stops on it) is refused
+/// wherever it is: in a value next to a secret, in an attribute, inside a CDATA payload, in a
+/// large file checked while copied. The message names the character and where it is, never the
+/// secret. Tab, line feed and carriage return pass.
+#[test]
+fn control_characters_are_refused() {
+    let d = tmp("bad-control");
+    let doc = |value: &str| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<unload>\n<sys_properties action=\"INSERT_OR_UPDATE\"><name>{value}</name><type>password2</type><value>{CIPHER}</value></sys_properties>\n</unload>\n"
+        )
+    };
+    let cases = [
+        ("nul.xml", doc("a\u{0}b")),
+        ("vertical_tab.xml", doc("pasted\u{b}text")),
+        ("escape.xml", doc("\u{1b}[0m")),
+        (
+            "attribute.xml",
+            "<unload>\n<sys_properties action=\"INSERT\u{1a}\"/>\n</unload>\n".to_string(),
+        ),
+        (
+            "in_payload.xml",
+            "<unload><sys_update_xml action=\"INSERT_OR_UPDATE\"><payload><![CDATA[<record_update table=\"x\"><x action=\"INSERT_OR_UPDATE\"><name>\u{8}</name></x></record_update>]]></payload></sys_update_xml></unload>".to_string(),
+        ),
+    ];
+    for (name, bytes) in cases {
+        // Where the character is, counted the way the messages count (1-based).
+        let at = bytes
+            .find(|c: char| c < ' ' && !"\t\n\r".contains(c))
+            .unwrap();
+        let line = bytes[..at].matches('\n').count() + 1;
+        let column = at - bytes[..at].rfind('\n').map_or(0, |n| n + 1) + 1;
+        let path = d.join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        for r in refused_everywhere(&d, &path) {
+            assert!(
+                r.stderr.contains("is not allowed in XML"),
+                "{}: {}",
+                r.what,
+                r.stderr
+            );
+            assert_eq!(r.at_position(&path), (line, column), "{}", r.stderr);
+            no_secret(&r.what, &r.stderr);
+        }
+    }
+    // The allowed ones.
+    let path = d.join("allowed.xml");
+    std::fs::write(&path, doc("tab\there\r\nand line")).unwrap();
+    let r = run(cli(["inspect"]).arg(&path));
+    r.sane();
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    // Over 64 MB, `apply` with nothing to rewrite checks the file while copying it: the same
+    // refusal, nothing written.
+    let large = d.join("large.xml");
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&large).unwrap());
+        f.write_all(b"<unload>\n").unwrap();
+        let record = b"<sys_properties action=\"INSERT_OR_UPDATE\"><name>p</name><value>some text</value></sys_properties>\n";
+        for _ in 0..70_000_000 / record.len() {
+            f.write_all(record).unwrap();
+        }
+        f.write_all(b"<sys_properties action=\"INSERT_OR_UPDATE\"><name>\x0c</name></sys_properties>\n</unload>\n")
+            .unwrap();
+    }
+    let out = d.join("large-out.xml");
+    let r = refused_in(
+        &d,
+        cli(["apply", "--secrets", "keep", "--out"])
+            .arg(&out)
+            .arg(&large),
+        &[&s(&large), "U+000C"],
+    );
+    r.at_position(&large);
+    std::fs::remove_file(&large).unwrap();
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 #[test]
 fn invalid_utf8_is_refused() {
     let d = tmp("bad-utf8");

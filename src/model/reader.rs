@@ -9,7 +9,9 @@ use super::{Attr, Escaping, Field, PayloadInfo, Place, Record, Shape, ValueKind,
 use crate::error::{
     Diagnostic, Location, PayloadFrame, Position, ReadError, Severity, Snippet, SyntaxError,
 };
-use crate::scan::{OffsetMap, RawAttr, ScanError, Span, Token, Tokenizer, decode_escaped};
+use crate::scan::{
+    CharProblem, OffsetMap, RawAttr, ScanError, Span, Token, Tokenizer, check_chars, decode_escaped,
+};
 
 /// Payloads nested deeper than this are kept as text (with a diagnostic).
 pub const MAX_PAYLOAD_DEPTH: usize = 8;
@@ -67,7 +69,7 @@ pub fn read_with<V: Visitor>(
     })
 }
 
-/// Size and UTF-8 checks before any reading.
+/// Size, UTF-8 and character checks before any reading.
 fn check_input(src: &[u8]) -> Result<(), ReadError> {
     if src.len() as u64 > MAX_DOCUMENT_BYTES {
         return Err(ReadError::new(
@@ -75,14 +77,13 @@ fn check_input(src: &[u8]) -> Result<(), ReadError> {
             Location::at(&[], 0),
         ));
     }
-    if simdutf8::basic::from_utf8(src).is_err() {
-        let at = std::str::from_utf8(src).map_or_else(|e| e.valid_up_to(), |_| 0);
-        return Err(ReadError::new(
-            SyntaxError::InvalidUtf8,
-            Location::at(src, at),
-        ));
-    }
-    Ok(())
+    check_chars(src).map_err(|(at, problem)| {
+        let kind = match problem {
+            CharProblem::Utf8 => SyntaxError::InvalidUtf8,
+            CharProblem::Control(c) => SyntaxError::ControlCharacter(c),
+        };
+        ReadError::new(kind, Location::at(src, at))
+    })
 }
 
 /// The visitors of [`read_parts`], in document order, each with the bytes its part covers.
@@ -326,7 +327,8 @@ where
             let start = if k == 0 { 0 } else { run.start };
             let end = runs.get(k + 1).map_or(src.len(), |r| r.start);
             let covers = Span::new(start, end);
-            if utf8 && simdutf8::basic::from_utf8(&src[covers.range()]).is_err() {
+            let bytes = &src[covers.range()];
+            if utf8 && check_chars(bytes).is_err() {
                 return None;
             }
             let mut v = make(covers);
@@ -489,7 +491,7 @@ enum Parent<'a> {
 }
 
 fn as_str(buf: &[u8], span: Span) -> &str {
-    std::str::from_utf8(&buf[span.range()]).unwrap_or_default()
+    simdutf8::basic::from_utf8(&buf[span.range()]).unwrap_or_default()
 }
 
 fn convert_attrs<'a>(buf: &'a [u8], raw: &[RawAttr], out: &mut Vec<Attr<'a>>) {

@@ -277,7 +277,7 @@ impl<'a> Record<'a> {
     }
 
     pub(crate) fn str_at(&self, span: Span) -> &'a str {
-        std::str::from_utf8(&self.buf[span.range()]).unwrap_or_default()
+        simdutf8::basic::from_utf8(&self.buf[span.range()]).unwrap_or_default()
     }
 }
 

@@ -13,7 +13,7 @@ use std::io::{self, Read};
 use simdutf8::compat::from_utf8;
 
 use super::reader::MAX_DOCUMENT_BYTES;
-use crate::scan::{Span, Token, Tokenizer};
+use crate::scan::{Span, Token, Tokenizer, first_control};
 
 /// Bytes read at a time.
 const PIECE: usize = 2 << 20;
@@ -139,7 +139,8 @@ pub fn check_outer_streamed_with<R: Read>(
     }
 }
 
-/// The input, read a piece at a time: each piece goes to the sink and through the UTF-8 check.
+/// The input, read a piece at a time: each piece goes to the sink and through the UTF-8 and
+/// control character checks.
 struct Pieces<'a, R, S> {
     input: &'a mut R,
     sink: &'a mut S,
@@ -169,9 +170,14 @@ impl<R: Read, S: FnMut(&[u8]) -> io::Result<()>> Pieces<'_, R, S> {
         Ok(())
     }
 
-    /// Checks the next bytes of the input for UTF-8, a character cut between pieces included.
+    /// Checks the next bytes of the input for UTF-8, a character cut between pieces included,
+    /// and for control characters.
     fn check_utf8(&mut self, new: &[u8]) {
         if !self.utf8_ok {
+            return;
+        }
+        if first_control(new).is_some() {
+            self.utf8_ok = false;
             return;
         }
         let mut rest = new;

@@ -5,9 +5,11 @@
 //! `memchr`; and, for entity-escaped payloads, the decoded document with an offset map back to
 //! the raw bytes ([`decode_escaped`]). Nothing here allocates per token or copies values.
 
+mod chars;
 mod escape;
 mod tokenizer;
 
+pub use chars::{CharProblem, check_chars, first_control};
 pub use escape::{OffsetMap, decode_escaped, unescape};
 pub use tokenizer::{MAX_DEPTH, RawAttr, ScanError, Token, Tokenizer, decode_reference};
 
