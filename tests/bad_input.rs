@@ -905,6 +905,30 @@ fn doctype_and_entity_declarations_are_refused() {
     assert!(!String::from_utf8_lossy(&r.stdout).contains("lollol"));
 }
 
+/// A folder with no export in it (a mistyped path, the wrong folder) is an error for every
+/// command, which names the folder; nothing is written.
+#[test]
+fn a_folder_without_exports_is_refused() {
+    let d = tmp("bad-empty");
+    let empty = d.join("empty");
+    std::fs::create_dir_all(empty.join("sub")).unwrap();
+    std::fs::write(empty.join("notes.txt"), "not an export").unwrap();
+    let e = s(&empty);
+    let out = s(&d.join("out"));
+    for args in [
+        vec!["inspect", &e],
+        vec!["check", &e],
+        vec!["order", &e],
+        vec!["plan", "--target", "acme", &e],
+        vec!["apply", "--target", "acme", &e, "--out", &out],
+        vec!["bundle", "--target", "acme", &e, "--out", &out],
+    ] {
+        let r = refused_in(&d, &mut cli(&args), &[&e, "no *.xml or *.zip input found"]);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
 /// A control character XML does not allow (ServiceNow's import stops on it) is refused
 /// wherever it is: in a value next to a secret, in an attribute, inside a CDATA payload, in a
 /// large file checked while copied. The message names the character and where it is, never the
@@ -949,6 +973,23 @@ fn control_characters_are_refused() {
             assert_eq!(r.at_position(&path), (line, column), "{}", r.stderr);
             no_secret(&r.what, &r.stderr);
         }
+    }
+    // Nor can a value the plan would write: refused before anything is read.
+    let good = d.join("good.xml");
+    std::fs::write(&good, doc("fine")).unwrap();
+    for option in [
+        "--set=sys_properties.value=a\u{b}b",
+        "--replace=sys_properties.name:fine=a\u{1}",
+        "--placeholder=REENTER\u{7}",
+    ] {
+        let r = refused_in(
+            &d,
+            cli(["apply", "--target", "acme", option, "--out"])
+                .arg(d.join("out.xml"))
+                .arg(&good),
+            &["control characters"],
+        );
+        no_secret(&r.what, &r.stderr);
     }
     // The allowed ones.
     let path = d.join("allowed.xml");

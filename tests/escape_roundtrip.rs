@@ -3,7 +3,8 @@
 //! three enclosing payloads, CDATA or entity-escaped), reads back as the same text.
 //!
 //! The first input byte picks the options (quotes as `&quot;`, the payload layers, a CDATA or
-//! text field); the rest, as UTF-8 (invalid sequences replaced), is the text. Checks:
+//! text field); the rest, as UTF-8 (invalid sequences replaced), without the control characters
+//! XML cannot hold at all (the plan refuses values with one), is the text. Checks:
 //!
 //! - `escape_text`, `escape_attr`: no markup character left raw, and `decode_escaped` /
 //!   `unescape` give the text back (the offset map ends where the raw text ends);
@@ -130,8 +131,11 @@ pub fn document(
 
 pub fn check_escape(data: &[u8]) {
     let (&opts, rest) = data.split_first().unwrap_or((&0, &[]));
-    let text = String::from_utf8_lossy(rest);
-    let text = text.as_ref();
+    let text: String = String::from_utf8_lossy(rest)
+        .chars()
+        .filter(|&c| c >= ' ' || matches!(c, '\t' | '\n' | '\r'))
+        .collect();
+    let text = text.as_str();
     let (quot, layers, cdata_field) = options(opts);
 
     check_escaped(text, &escape_text(text, quot), quot, false);

@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use sn_retarget::apply::{
     ApplyError, ApplyReport, FileEdits, Prepared, Unverified, prepare_unverified,
 };
-use sn_retarget::io::{Limits, Staged, load_inputs, temp_path, write_direct};
+use sn_retarget::io::{Staged, temp_path, write_direct};
 use sn_retarget::model::check_outer_streamed;
 
 use super::cleanup::Pending;
@@ -84,10 +84,7 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
             return Ok(done);
         }
     }
-    let files = load_inputs(&a.inputs, &Limits::default())?;
-    if files.is_empty() {
-        bail!("no *.xml input found");
-    }
+    let files = super::load(&a.inputs)?;
     let inputs: Vec<(&str, &[u8])> = files
         .iter()
         .map(|f| (f.name.as_str(), f.bytes.as_slice()))

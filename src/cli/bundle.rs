@@ -8,8 +8,7 @@ use anyhow::{Context, bail};
 use rayon::prelude::*;
 use sn_retarget::bundle::{self, order::Reason};
 use sn_retarget::io::{
-    Limits, create_dirs, is_zip, load_inputs, remove_dirs, same_file, temp_path, write_atomic,
-    zip_bytes,
+    create_dirs, is_zip, remove_dirs, same_file, temp_path, write_atomic, zip_bytes,
 };
 
 use super::apply::plan_from;
@@ -19,10 +18,7 @@ use super::{BundleArgs, EXIT_BAD_INPUT};
 pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
     let plan = plan_from(&a.plan)?;
     plan.compile()?;
-    let sources = load_inputs(&a.inputs, &Limits::default())?;
-    if sources.is_empty() {
-        bail!("no *.xml input found");
-    }
+    let sources = super::load(&a.inputs)?;
     check_destination(&a.out, a.force, &a.inputs)?;
     let progress = super::progress::bar(sources.len(), a.quiet);
     let built = bundle::build_with(&plan, &sources, a.combine, &|| progress.inc(1));
@@ -160,7 +156,7 @@ fn write_bundle(out: &Path, files: &[(String, Vec<u8>)], force: bool) -> anyhow:
 }
 
 pub fn order(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
-    let sources = load_inputs(inputs, &Limits::default())?;
+    let sources = super::load(inputs)?;
     let (inventory, order) = match bundle::order_sources(&sources) {
         Ok(x) => x,
         Err(e) => {

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use sn_retarget::check::{CheckOptions, check, render};
-use sn_retarget::io::{Limits, load_inputs};
 use sn_retarget::plan::Instance;
 
 use super::{CheckFormat, EXIT_BAD_INPUT};
@@ -15,11 +14,7 @@ pub fn run(
     target: Option<&str>,
     format: CheckFormat,
 ) -> anyhow::Result<ExitCode> {
-    let sources = load_inputs(inputs, &Limits::default())?;
-    if sources.is_empty() {
-        eprintln!("sn-retarget: error: no *.xml input found");
-        return Ok(ExitCode::from(EXIT_BAD_INPUT));
-    }
+    let sources = super::load(inputs)?;
     let options = CheckOptions {
         target: target.map(Instance::parse).transpose()?,
         ..CheckOptions::default()

@@ -5,12 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use sn_retarget::inspect::Inspector;
-use sn_retarget::io::{Limits, load_inputs};
 
 use super::EXIT_BAD_INPUT;
 
 pub fn run(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
-    let sources = load_inputs(inputs, &Limits::default())?;
+    let sources = super::load(inputs)?;
     let mut inspector = Inspector::new();
     let mut failed = false;
     for source in sources {

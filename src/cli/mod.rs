@@ -20,6 +20,17 @@ pub const CHECK_LIMIT_BYTES: usize = 64_000_000;
 /// Exit code for bad input, an unusable plan, or an output that cannot be written.
 pub const EXIT_BAD_INPUT: u8 = 2;
 
+/// The exports under `inputs` (files, folders, zip archives); none at all is an error (a
+/// mistyped folder, or one without exports), whatever the command.
+fn load(inputs: &[PathBuf]) -> anyhow::Result<Vec<sn_retarget::io::Source>> {
+    let sources = sn_retarget::io::load_inputs(inputs, &sn_retarget::io::Limits::default())?;
+    if sources.is_empty() {
+        let named: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
+        anyhow::bail!("no *.xml or *.zip input found in {}", named.join(", "));
+    }
+    Ok(sources)
+}
+
 /// Prepare ServiceNow XML exports for import into another instance, offline.
 #[derive(Parser)]
 #[command(name = "sn-retarget", version, about)]

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use sn_retarget::inspect::Inspector;
-use sn_retarget::io::{Limits, load_inputs, write_atomic};
+use sn_retarget::io::write_atomic;
 use sn_retarget::plan::infer_plan;
 
 use super::EXIT_BAD_INPUT;
@@ -17,7 +17,7 @@ pub fn run(
     force: bool,
 ) -> anyhow::Result<ExitCode> {
     let mut inspector = Inspector::new();
-    for source in load_inputs(inputs, &Limits::default())? {
+    for source in super::load(inputs)? {
         if let Err(e) = inspector.add(&source.name, source.bytes) {
             eprintln!("sn-retarget: error: {e}");
             return Ok(ExitCode::from(EXIT_BAD_INPUT));

@@ -35,8 +35,17 @@ pub enum PlanError {
     #[error("--source needs --target: the instance the URLs should name instead")]
     SourcesWithoutTarget,
     /// A placeholder that is empty, or that needs escaping.
-    #[error("the placeholder must be non-empty text without < > & \" ' or ]]>")]
+    #[error(
+        "the placeholder must be non-empty text without < > & \" ' or ]]> or control characters"
+    )]
     BadPlaceholder,
+}
+
+/// `true` when `text` holds a control character XML cannot hold at all, raw or as a reference
+/// (see [`crate::scan::first_control`]): a value written with one would make the output
+/// unreadable.
+fn has_control(text: &str) -> bool {
+    crate::scan::first_control(text.as_bytes()).is_some()
 }
 
 /// An instance host, lower case, e.g. `dev12345.service-now.com`.
@@ -238,6 +247,7 @@ impl Plan {
         if placeholder.is_empty()
             || placeholder.contains(['<', '>', '&', '"', '\''])
             || placeholder.contains("]]>")
+            || has_control(&placeholder)
         {
             return Err(PlanError::BadPlaceholder);
         }
@@ -245,11 +255,15 @@ impl Plan {
             .set
             .iter()
             .map(|s| {
-                let (col, value) = s.split_once('=').ok_or_else(|| PlanError::BadEdit {
+                let bad = || PlanError::BadEdit {
                     what: "--set",
                     value: s.clone(),
-                    expected: "table.field=VALUE",
-                })?;
+                    expected: "table.field=VALUE, the value without control characters",
+                };
+                let (col, value) = s.split_once('=').ok_or_else(bad)?;
+                if has_control(value) {
+                    return Err(bad());
+                }
                 Ok(FieldSet {
                     column: Column::parse(col)?,
                     value: value.to_string(),
@@ -263,11 +277,11 @@ impl Plan {
                 let bad = || PlanError::BadEdit {
                     what: "--replace",
                     value: s.clone(),
-                    expected: "table.field:OLD=NEW",
+                    expected: "table.field:OLD=NEW, NEW without control characters",
                 };
                 let (col, rest) = s.split_once(':').ok_or_else(bad)?;
                 let (old, new) = rest.split_once('=').ok_or_else(bad)?;
-                if old.is_empty() {
+                if old.is_empty() || has_control(new) {
                     return Err(bad());
                 }
                 Ok(FieldReplace {
