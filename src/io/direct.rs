@@ -105,6 +105,8 @@ pub struct Direct {
 impl Direct {
     /// A writer of the file's bytes from `offset` on. Ranges of different writers must not
     /// overlap. What a writer holds when dropped is written by the end of [`write_direct`].
+    /// Each writer holds one buffer while it fills it and a few are shared, so a thread should
+    /// fill its writers one after another, not several at once.
     pub fn at(&self, offset: u64) -> DirectAt<'_> {
         DirectAt {
             shared: self,
@@ -240,8 +242,10 @@ fn write_chunks(
             return Ok(());
         };
         match write_all_at(file, chunk.bytes(), offset) {
-            // Direct I/O refused after all (alignment the device does not take): the usual way.
-            Err(e) if e.kind() == io::ErrorKind::InvalidInput && set_direct(file, false) => {
+            // Direct I/O refused after all (an alignment the device does not take): the usual
+            // way, for this chunk and the rest (another writer may have turned it off already).
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+                set_direct(file, false);
                 write_all_at(file, chunk.bytes(), offset)?
             }
             written => written?,
