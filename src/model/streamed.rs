@@ -66,7 +66,7 @@ pub fn check_outer_streamed_with<R: Read>(
         piece,
         total: 0,
         utf8_tail: Vec::new(),
-        utf8_ok: true,
+        chars_ok: true,
         eof: false,
     };
     // The prolog and the root's start tag, from the start of the document.
@@ -110,8 +110,8 @@ pub fn check_outer_streamed_with<R: Read>(
                     Err(_) => break false,
                 }
             };
-            let utf8 = pieces.utf8_ok && pieces.utf8_tail.is_empty();
-            return Ok(ok && utf8 && pieces.total <= MAX_DOCUMENT_BYTES);
+            let chars = pieces.chars_ok && pieces.utf8_tail.is_empty();
+            return Ok(ok && chars && pieces.total <= MAX_DOCUMENT_BYTES);
         }
         // Up to the last child of the root that ends in the buffer; a child cut by the end of
         // the buffer (or the root's end and what follows) waits for more bytes.
@@ -149,7 +149,8 @@ struct Pieces<'a, R, S> {
     total: u64,
     /// The first bytes of a character cut by the end of the last piece.
     utf8_tail: Vec<u8>,
-    utf8_ok: bool,
+    /// No invalid UTF-8 and no control character so far.
+    chars_ok: bool,
     eof: bool,
 }
 
@@ -166,18 +167,18 @@ impl<R: Read, S: FnMut(&[u8]) -> io::Result<()>> Pieces<'_, R, S> {
         for piece in new.chunks(self.piece) {
             (self.sink)(piece)?;
         }
-        self.check_utf8(new);
+        self.check_chars(new);
         Ok(())
     }
 
     /// Checks the next bytes of the input for UTF-8, a character cut between pieces included,
     /// and for control characters.
-    fn check_utf8(&mut self, new: &[u8]) {
-        if !self.utf8_ok {
+    fn check_chars(&mut self, new: &[u8]) {
+        if !self.chars_ok {
             return;
         }
         if first_control(new).is_some() {
-            self.utf8_ok = false;
+            self.chars_ok = false;
             return;
         }
         let mut rest = new;
@@ -190,14 +191,14 @@ impl<R: Read, S: FnMut(&[u8]) -> io::Result<()>> Pieces<'_, R, S> {
             let need = len - self.utf8_tail.len();
             if rest.len() < need {
                 self.utf8_tail.extend_from_slice(rest);
-                self.utf8_ok = !self.eof;
+                self.chars_ok = !self.eof;
                 return;
             }
             self.utf8_tail.extend_from_slice(&rest[..need]);
-            self.utf8_ok = from_utf8(&self.utf8_tail).is_ok();
+            self.chars_ok = from_utf8(&self.utf8_tail).is_ok();
             self.utf8_tail.clear();
             rest = &rest[need..];
-            if !self.utf8_ok {
+            if !self.chars_ok {
                 return;
             }
         }
@@ -207,7 +208,7 @@ impl<R: Read, S: FnMut(&[u8]) -> io::Result<()>> Pieces<'_, R, S> {
             Err(e) if e.error_len().is_none() && !self.eof => {
                 self.utf8_tail.extend_from_slice(&rest[e.valid_up_to()..]);
             }
-            Err(_) => self.utf8_ok = false,
+            Err(_) => self.chars_ok = false,
         }
     }
 
