@@ -13,7 +13,7 @@ use std::io::{self, Read};
 use simdutf8::compat::from_utf8;
 
 use super::reader::MAX_DOCUMENT_BYTES;
-use crate::scan::{Span, Token, Tokenizer, first_control};
+use crate::scan::{Span, Token, Tokenizer, check_chars, cut_character};
 
 /// Bytes read at a time.
 const PIECE: usize = 2 << 20;
@@ -177,10 +177,6 @@ impl<R: Read, S: FnMut(&[u8]) -> io::Result<()>> Pieces<'_, R, S> {
         if !self.chars_ok {
             return;
         }
-        if first_control(new).is_some() {
-            self.chars_ok = false;
-            return;
-        }
         let mut rest = new;
         if let Some(&lead) = self.utf8_tail.first() {
             let len = match lead {
@@ -202,14 +198,15 @@ impl<R: Read, S: FnMut(&[u8]) -> io::Result<()>> Pieces<'_, R, S> {
                 return;
             }
         }
-        match from_utf8(rest) {
-            Ok(_) => {}
-            // A character cut by the end of the piece (at most 3 bytes of it).
-            Err(e) if e.error_len().is_none() && !self.eof => {
-                self.utf8_tail.extend_from_slice(&rest[e.valid_up_to()..]);
-            }
-            Err(_) => self.chars_ok = false,
+        // Whole characters in one pass over the bytes; a character cut by the end of the piece
+        // (at most 3 bytes of it) waits for the next one.
+        let cut = if self.eof { 0 } else { cut_character(rest) };
+        let (whole, cut) = rest.split_at(rest.len() - cut);
+        if check_chars(whole).is_err() {
+            self.chars_ok = false;
+            return;
         }
+        self.utf8_tail.extend_from_slice(cut);
     }
 
     /// Passes the rest of the input on and answers "read it whole".

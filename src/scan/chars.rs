@@ -11,7 +11,8 @@
 /// assert_eq!(first_control("<a>é\u{1}</a>".as_bytes()), Some((5, 1)));
 /// ```
 pub fn first_control(bytes: &[u8]) -> Option<(usize, u8)> {
-    // In blocks, with no branch per byte inside one (the loop is vectorized): about 6 GB/s.
+    // In blocks, with no branch per byte inside one (the loop is vectorized; about 6 GB/s
+    // from memory in a one-off measurement).
     const BLOCK: usize = 64;
     let is_control = |b: u8| (b < 0x20) & (b != b'\n') & ((b | 4) != b'\r');
     let found = |from: usize, block: &[u8]| {
@@ -31,6 +32,31 @@ pub fn first_control(bytes: &[u8]) -> Option<(usize, u8)> {
     found(bytes.len() - rest.len(), rest)
 }
 
+/// How many bytes at the end of `bytes` are the start of a character cut there (0 to 3): what
+/// a piece of a stream holds back until the next piece completes it. Bytes that could not
+/// start a character are not counted ([`check_chars`] refuses them).
+///
+/// ```
+/// use sn_retarget::scan::cut_character;
+/// let text = "a日".as_bytes(); // 61 E6 97 A5
+/// assert_eq!(cut_character(&text[..3]), 2);
+/// assert_eq!(cut_character(text), 0);
+/// assert_eq!(cut_character(b"abc"), 0);
+/// ```
+pub fn cut_character(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(3) {
+        let len = match bytes[bytes.len() - back] {
+            0x80..=0xBF => continue,
+            0xC2..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF4 => 4,
+            _ => return 0,
+        };
+        return if len > back { back } else { 0 };
+    }
+    0
+}
+
 /// What [`check_chars`] found wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CharProblem {
@@ -42,8 +68,8 @@ pub enum CharProblem {
 
 /// Checks that `bytes` are UTF-8 and hold no control character XML forbids; else the first
 /// problem and its offset. One pass in blocks small enough to stay in cache, so that the
-/// second check of a block does not read it from memory again (a third of the time of two
-/// passes).
+/// second check of a block does not read it from memory again (a one-off measurement on
+/// 200 MB: 26 ms, against 47 for two whole passes).
 ///
 /// ```
 /// use sn_retarget::scan::{CharProblem, check_chars};

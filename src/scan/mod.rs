@@ -9,7 +9,7 @@ mod chars;
 mod escape;
 mod tokenizer;
 
-pub use chars::{CharProblem, check_chars, first_control};
+pub use chars::{CharProblem, check_chars, cut_character, first_control};
 pub use escape::{OffsetMap, decode_escaped, unescape};
 pub use tokenizer::{MAX_DEPTH, RawAttr, ScanError, Token, Tokenizer, decode_reference};
 
