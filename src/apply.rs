@@ -43,6 +43,10 @@ pub enum ApplyError {
     /// The inputs cannot make the bundle asked for (e.g. `--combine` of a non-`<unload>` file).
     #[error("{0}")]
     Bundle(String),
+    /// Values in the inputs look like secrets (by their names) and no rule says whether they
+    /// are: (input, what).
+    #[error("{} value(s) look like secrets but no rule covers them; nothing was written:\n{}", .0.len(), looks_lines(.0))]
+    LooksSecret(Vec<(String, crate::plan::LooksSecret)>),
     /// An input could not be rewritten safely.
     #[error("{name}: {source}")]
     Rewrite {
@@ -129,6 +133,21 @@ pub struct ApplyReport {
     pub findings: Vec<crate::check::Finding>,
 }
 
+/// One line per value that looks secret, with what to add to the plan.
+fn looks_lines(list: &[(String, crate::plan::LooksSecret)]) -> String {
+    let lines: Vec<String> = list
+        .iter()
+        .map(|(file, l)| {
+            let record = l.name.as_deref().or(l.sys_id.as_deref()).unwrap_or("-");
+            format!(
+                "  {file}:{}: {}.{} of {record:?}: declare it with secret_fields = [{:?}] (or --secret-field) if it is a secret, else not_secret = [{{ field = {:?}, reason = \"...\" }}] (or --not-secret)",
+                l.position, l.table, l.field, l.selector, l.selector
+            )
+        })
+        .collect();
+    lines.join("\n")
+}
+
 /// Runs `check` on the outputs of `applied`, with what the plan removed (source hosts, old
 /// sys_ids), and keeps the findings in the report.
 pub fn check_outputs(plan: &Plan, applied: &mut Applied) -> Result<(), ApplyError> {
@@ -164,6 +183,7 @@ pub fn check_named(
         sources: rules.sources.clone(),
         old_ids: report.id_map.iter().map(|p| p.old.clone()).collect(),
         placeholder: Some(rules.placeholder.clone()),
+        secret_rules: Some(rules.secret_rules.clone()),
     };
     let checked = crate::check::check(&sources, &options).map_err(ApplyError::Read)?;
     Ok(checked.findings)
@@ -442,6 +462,33 @@ fn prepare_checking(
                 .collect()
         },
     );
+    // Every value that looks secret, from every file, in one message.
+    let looks: Vec<(String, crate::plan::LooksSecret)> = rewritten
+        .iter()
+        .zip(inputs)
+        .filter_map(|(r, (name, _))| match r {
+            Err(ApplyError::Rewrite {
+                source: RewriteError::LooksSecret(list),
+                ..
+            }) => Some(list.iter().map(move |l| (name.to_string(), l.clone()))),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if !looks.is_empty()
+        && rewritten.iter().all(|r| {
+            matches!(
+                r,
+                Ok(_)
+                    | Err(ApplyError::Rewrite {
+                        source: RewriteError::LooksSecret(_),
+                        ..
+                    })
+            )
+        })
+    {
+        return Err(ApplyError::LooksSecret(looks));
+    }
     let mut edits = Vec::with_capacity(inputs.len());
     let mut files = Vec::with_capacity(inputs.len());
     let mut secrets = Vec::new();

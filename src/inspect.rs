@@ -192,6 +192,35 @@ impl Inspector {
         }
     }
 
+    /// Learns the password2 columns the dictionary records of one file declare, without
+    /// inventorying it: call it for every file before [`Inspector::add`], so that a column
+    /// declared by a file counts in every file, whatever the order they come in. Files without
+    /// a dictionary record (`sys_dictionary`, `<database>`) are not read.
+    pub fn learn(&mut self, bytes: &[u8]) -> Result<(), ReadError> {
+        let declares = memchr::memmem::find(bytes, b"sys_dictionary").is_some()
+            || memchr::memmem::find(bytes, b"<database").is_some();
+        if !declares {
+            return Ok(());
+        }
+        struct Learn<'r> {
+            rules: &'r mut SecretRules,
+            learner: DictionaryLearner,
+        }
+        impl Visitor for Learn<'_> {
+            fn record(&mut self, r: &Record<'_>) {
+                self.learner.learn(self.rules, r);
+            }
+            fn discard_from(&mut self, first_index: usize) {
+                self.learner.discard_from(first_index);
+            }
+        }
+        let mut v = Learn {
+            rules: &mut self.rules,
+            learner: DictionaryLearner::default(),
+        };
+        model::read(bytes, &mut v).map(|_| ())
+    }
+
     /// Reads one file. An unreadable file is kept in the inventory with its error, and the
     /// error is returned too.
     ///
@@ -720,6 +749,8 @@ impl fmt::Display for FileReport {
                 (SecretReason::KnownColumn, None) => "known secret column",
                 (SecretReason::PasswordProperty, _) => "password property",
                 (SecretReason::Ciphertext, _) => "ciphertext shape, no rule",
+                (SecretReason::SecretName, _) => "named like a secret, no rule",
+                (SecretReason::EmbeddedKey, _) => "secret-named key in the value",
             };
             writeln!(
                 f,

@@ -57,6 +57,7 @@ pub mod scan;
 pub mod splice;
 #[cfg(feature = "synth")]
 pub mod synth;
+pub mod untrusted;
 
 pub use error::{Diagnostic, Location, Position, ReadError, Severity, SyntaxError};
 pub use scan::Span;

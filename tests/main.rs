@@ -9,6 +9,7 @@ mod cli;
 mod corpus;
 mod escape_roundtrip;
 mod fixtures;
+mod hostile;
 mod oracle;
 mod properties;
 mod regressions;

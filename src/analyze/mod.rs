@@ -4,6 +4,9 @@
 //! findings ([`hosts::HostMatch`], [`secrets::SecretReason`], [`refs::RefKind`]) that the
 //! inventory and, later, the rewrite planner build on. Detection only; nothing here edits.
 
+pub mod cipher;
+pub mod embedded;
 pub mod hosts;
+pub mod mask;
 pub mod refs;
 pub mod secrets;

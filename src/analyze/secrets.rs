@@ -1,16 +1,26 @@
-//! Secret-bearing values: the rule list of secret columns and the ciphertext shapes.
+//! Secret-bearing values: which fields hold secrets, and why.
 //!
-//! In: a record's table and field names and the field's text. Out: a [`SecretReason`] when the
-//! value is a secret: a known secret column (seeded from ServiceNow's password2 fields, extended
-//! by users and by dictionary records), a `sys_properties` value whose type is a password, or a
-//! value shaped like KMF ciphertext even without a rule. Also [`mask_secrets`], which every
-//! message and snippet goes through so that no secret is ever shown.
+//! In: a record (its table and the values of its fields) and one field's name and decoded
+//! text. Out: a [`SecretReason`] when the value is a secret: a known secret column (seeded from
+//! ServiceNow's password2 fields, extended by users and by dictionary records), a
+//! `sys_properties` value whose type is a password, a value shaped like KMF ciphertext even
+//! without a rule, or a value under a name that looks secret ([`looks_secret`]) that no rule
+//! covers (which stops a rewrite until the plan says what it is). Table, column and type names
+//! are matched in any letter case, as ServiceNow matches them.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-/// `table.field` columns that hold secrets (password2 and friends), from DOMAIN.md.
+pub use super::cipher::{
+    CipherShape, ciphertext_shape, find_ciphertext, is_kmf_char, may_hold_ciphertext,
+};
+pub use super::mask::{mask_column, mask_secrets, mask_secrets_at};
+use crate::model::{RecordValues, Selector};
+
+/// `table.field` columns that hold secrets (password2 and friends), from DOMAIN.md and the
+/// password2 columns of tables an update set can carry.
 pub const KNOWN_SECRET_COLUMNS: &[(&str, &str)] = &[
     ("oauth_entity", "client_secret"),
     ("sys_auth_profile_oauth2", "password"),
@@ -19,6 +29,7 @@ pub const KNOWN_SECRET_COLUMNS: &[(&str, &str)] = &[
     ("sys_rest_message_fn", "basic_auth_password"),
     ("sys_soap_message", "basic_auth_password"),
     ("sys_soap_message_function", "basic_auth_password"),
+    ("sys_soap_message_function", "key_store_password"),
     ("sys_soap_message", "password"),
     ("sys_soap_message_function", "password"),
     ("jwt_keystore_aliases", "signing_key_password"),
@@ -39,128 +50,193 @@ pub const KNOWN_SECRET_COLUMNS: &[(&str, &str)] = &[
     ("sys_email_account", "password"),
     ("sys_certificate", "key_store_password"),
     ("ecc_agent_property", "password"),
+    ("sys_encryption_context", "encryption_key"),
+    ("sys_cs_collab_provider_application", "signing_secret"),
+    ("sn_twilio_direct_twilio_config", "auth_token"),
+    ("ws_security_username_profile_outbound", "password"),
+    ("ws_security_x509_profile_outbound", "key_store_password"),
 ];
 
-/// Field types whose values are secrets.
+/// Field types whose values are secrets (matched in any letter case).
 pub const SECRET_TYPES: [&str; 2] = ["password", "password2"];
 
+/// The start of the default placeholder (`plan::DEFAULT_PLACEHOLDER`): a value starting with
+/// it is a placeholder this tool wrote, not a secret.
+pub const PLACEHOLDER_PREFIX: &str = "SN-RETARGET-SECRET(";
+
+/// Parts of a name that say it holds a secret (a name holding one looks secret, unless it
+/// ends as in [`NOT_SECRET_ENDINGS`]).
+pub const SECRET_NAME_PARTS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "passphrase",
+    "private_key",
+    "privatekey",
+    "api_key",
+    "apikey",
+    "shared_key",
+    "signing_key",
+    "encryption_key",
+    "access_token",
+    "refresh_token",
+    "auth_token",
+    "bearer",
+];
+
+/// Endings that say a name holds a secret (`x_api_token`), or the whole name (`token`).
+pub const SECRET_NAME_ENDINGS: &[&str] = &["_token", "_pwd"];
+
+/// Whole names that hold secrets.
+pub const SECRET_NAMES: &[&str] = &["token", "pwd", "pin"];
+
+/// Endings of names that describe a secret rather than hold one (`token_url`,
+/// `access_token_lifespan`, `token_format`, `send_client_credentials_as`,
+/// `password_needs_reset`...).
+pub const NOT_SECRET_ENDINGS: &[&str] = &[
+    "_url",
+    "_uri",
+    "_endpoint",
+    "_lifespan",
+    "_format",
+    "_type",
+    "_length",
+    "_as",
+    "_name",
+    "_label",
+    "_hint",
+    "_policy",
+    "_expiry",
+    "_expires",
+    "_expires_in",
+    "_expiration",
+    "_date",
+    "_time",
+    "_count",
+    "_enabled",
+    "_required",
+    "_reset",
+    "_mode",
+    "_strength",
+    "_field",
+    "_header",
+    "_location",
+    "_method",
+    "_algorithm",
+    "_validity",
+    "_rotation",
+    "_changed",
+    "_updated",
+    "_set",
+    "_id_field",
+];
+
+/// `true` when a column, property or key named `name` looks as if it holds a secret (any
+/// letter case; dots and hyphens read as `_`): it holds one of [`SECRET_NAME_PARTS`], ends with
+/// one of [`SECRET_NAME_ENDINGS`] or is one of [`SECRET_NAMES`], and does not end with one of
+/// [`NOT_SECRET_ENDINGS`].
+///
+/// ```
+/// use sn_retarget::analyze::secrets::looks_secret;
+/// for name in ["client_secret", "x_app.google_translate_api_key", "apiKey", "u_slack_token", "Password"] {
+///     assert!(looks_secret(name), "{name}");
+/// }
+/// for name in ["token_url", "access_token_lifespan", "token_format", "send_client_credentials_as",
+///              "password_needs_reset", "client_id", "name", "tokens"] {
+///     assert!(!looks_secret(name), "{name}");
+/// }
+/// ```
+pub fn looks_secret(name: &str) -> bool {
+    let n: String = name
+        .bytes()
+        .map(|b| match b {
+            b'.' | b'-' => '_',
+            b => b.to_ascii_lowercase() as char,
+        })
+        .collect();
+    let secret = SECRET_NAME_PARTS.iter().any(|p| n.contains(p))
+        || SECRET_NAME_ENDINGS.iter().any(|e| n.ends_with(e))
+        || SECRET_NAMES.contains(&n.as_str())
+        || SECRET_NAMES.iter().any(|w| n.ends_with(&format!("_{w}")));
+    secret && !NOT_SECRET_ENDINGS.iter().any(|e| n.ends_with(e))
+}
+
 /// Why a value counts as a secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretReason {
-    /// The column is on the rule list (built in, added by the user, or a password2 column
+    /// The column is on the rule list (built in, declared by the plan, or a password2 column
     /// declared by a dictionary record of the input).
     KnownColumn,
     /// A `sys_properties` record whose `type` is password or password2.
     PasswordProperty,
     /// The value looks like KMF ciphertext (see [`ciphertext_shape`]), with no rule for it.
     Ciphertext,
+    /// The column (or, for `sys_properties`, the property) is named like a secret and no rule
+    /// covers it: a rewrite stops until the plan declares it secret or not.
+    SecretName,
+    /// A secret-named key inside a JSON value or a query string.
+    EmbeddedKey,
 }
 
-/// The ciphertext shapes ServiceNow exports.
-///
-/// A value is [`CipherShape::Noncharacter`] when it holds any of U+FDD0..U+FDEF (the framing of
-/// KMF values, never found in real text).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CipherShape {
-    /// U+FDDE U+FDDF U+FDD2 + key id + ... + U+FDEE U+FDEF (source control, KMF).
-    Noncharacter,
-    /// `)pR#` + base64 (password2 in update-set payloads).
-    PrefixPr,
-}
-
-const FDDE: &str = "\u{FDDE}";
-
-/// `true` for the noncharacters U+FDD0..U+FDEF that frame KMF values (no real text has them).
-pub fn is_kmf_char(c: char) -> bool {
-    ('\u{FDD0}'..='\u{FDEF}').contains(&c)
-}
-
-/// `true` when a field's raw content may hold ciphertext: a KMF noncharacter (UTF-8
-/// `EF B7 90..AF`) anywhere, or a value starting with `)pR#` (after blanks and a CDATA opener).
-/// A quick filter before decoding; [`ciphertext_shape`] decides.
-pub fn may_hold_ciphertext(bytes: &[u8]) -> bool {
-    let start = bytes.trim_ascii_start();
-    let start = start
-        .strip_prefix(b"<![CDATA[")
-        .unwrap_or(start)
-        .trim_ascii_start();
-    start.starts_with(b")pR#") || find_kmf_byte(bytes).is_some()
-}
-
-/// Offset of the first KMF noncharacter (UTF-8 `EF B7 90..AF`) in `bytes`.
-fn find_kmf_byte(bytes: &[u8]) -> Option<usize> {
-    memchr::memchr_iter(0xEF, bytes).find(|&i| {
-        bytes.get(i + 1) == Some(&0xB7)
-            && bytes.get(i + 2).is_some_and(|b| (0x90..=0xAF).contains(b))
-    })
-}
-
-/// The first ciphertext-looking byte offset anywhere in `bytes` (a whole output, whatever
-/// its structure): a KMF noncharacter, or `)pR#` followed by base64 up to the end of its
-/// value. The fail-closed check of the rewrite.
-pub fn find_ciphertext(bytes: &[u8]) -> Option<usize> {
-    find_ciphertext_ending(bytes).map(|(i, _)| i)
-}
-
-/// [`find_ciphertext`], with where the ciphertext ends (`bytes.len()` when it runs to the end
-/// of `bytes`, so that a caller scanning in pieces can look again with what follows).
-pub fn find_ciphertext_ending(bytes: &[u8]) -> Option<(usize, usize)> {
-    static PR: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b")pR#"));
-    if let Some(i) = find_kmf_byte(bytes) {
-        return Some((i, i + 3));
-    }
-    PR.find_iter(bytes).find_map(|i| {
-        let end = bytes[i..]
-            .iter()
-            .position(|b| matches!(b, b'<' | b'&' | b'"' | b'\'' | b']') || b.is_ascii_whitespace())
-            .map_or(bytes.len(), |k| i + k);
-        std::str::from_utf8(&bytes[i..end])
-            .is_ok_and(|s| ciphertext_shape(s).is_some())
-            .then_some((i, end))
-    })
-}
-
-/// The ciphertext shape of `value`, if it has one.
-///
-/// ```
-/// use sn_retarget::analyze::secrets::{ciphertext_shape, CipherShape};
-/// assert_eq!(ciphertext_shape(")pR#nbSKvqP9LvXw/b5"), Some(CipherShape::PrefixPr));
-/// assert_eq!(ciphertext_shape("\u{FDDE}\u{FDDF}\u{FDD2}1543c7e9\u{FDEE}\u{FDEF}"), Some(CipherShape::Noncharacter));
-/// assert_eq!(ciphertext_shape("hello"), None);
-/// ```
-pub fn ciphertext_shape(value: &str) -> Option<CipherShape> {
-    let v = value.trim();
-    // KMF framing uses noncharacters U+FDD0..U+FDEF, which no real text contains: any of them
-    // marks the value.
-    if v.starts_with(FDDE) || v.contains(is_kmf_char) {
-        return Some(CipherShape::Noncharacter);
-    }
-    if let Some(rest) = v.strip_prefix(")pR#") {
-        if rest.len() >= 8
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'-' | b'_'))
-        {
-            return Some(CipherShape::PrefixPr);
+impl SecretReason {
+    /// How people read it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            SecretReason::KnownColumn => "known secret column",
+            SecretReason::PasswordProperty => "password property",
+            SecretReason::Ciphertext => "ciphertext",
+            SecretReason::SecretName => "named like a secret, no rule",
+            SecretReason::EmbeddedKey => "secret-named key in the value",
         }
     }
-    None
+}
+
+/// A field the plan says is not a secret although its name looks like one, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotSecret {
+    /// Which field (`table.field`, or `table[field=value].field` for some records).
+    pub selector: Selector,
+    /// Why it is not a secret (required: an exemption without a reason cannot be reviewed).
+    pub reason: String,
+}
+
+/// `s` in lower case, borrowed when it already is.
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// `true` when `t` names a secret field type, in any letter case.
+pub fn is_secret_type(t: &str) -> bool {
+    SECRET_TYPES
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(t.trim()))
 }
 
 /// The secret rules in force: known columns plus what users and dictionaries add.
 #[derive(Debug, Clone)]
 pub struct SecretRules {
-    /// table -> secret columns.
+    /// table -> secret columns, both in lower case.
     columns: BTreeMap<String, BTreeSet<String>>,
+    /// Fields of some records declared secret (`table[field=value].field`).
+    selected: Vec<Selector>,
+    /// Fields declared not secret although named like secrets.
+    not_secret: Vec<NotSecret>,
+    /// Starts of the placeholders in force (a value starting with one is not a secret).
+    placeholders: Vec<String>,
 }
 
 impl Default for SecretRules {
     fn default() -> Self {
         let mut rules = SecretRules {
             columns: BTreeMap::new(),
+            selected: Vec::new(),
+            not_secret: Vec::new(),
+            placeholders: vec![PLACEHOLDER_PREFIX.to_string()],
         };
         for (t, f) in KNOWN_SECRET_COLUMNS {
             rules.add_column(t, f);
@@ -170,67 +246,124 @@ impl Default for SecretRules {
 }
 
 impl SecretRules {
-    /// Adds `table.field` to the rule list.
+    /// Adds `table.field` to the rule list (any letter case). Its values are masked in every
+    /// line shown from now on ([`mask_column`]).
     pub fn add_column(&mut self, table: &str, field: &str) {
+        mask_column(field);
         self.columns
-            .entry(table.to_string())
+            .entry(table.to_ascii_lowercase())
             .or_default()
-            .insert(field.to_string());
+            .insert(field.to_ascii_lowercase());
     }
 
-    /// `true` when some column of `table` is a secret column.
+    /// Declares `selector`'s field secret (on the records it selects; a plain `table.field`
+    /// is the same as [`SecretRules::add_column`]).
+    pub fn add_selected(&mut self, selector: Selector) {
+        if selector.filter.is_none() {
+            self.add_column(&selector.table, &selector.field);
+        } else {
+            mask_column(&selector.field);
+            self.selected.push(selector);
+        }
+    }
+
+    /// Declares a field named like a secret not to be one.
+    pub fn add_not_secret(&mut self, not: NotSecret) {
+        self.not_secret.push(not);
+    }
+
+    /// Values starting with what `template` starts with (up to its first `{`) are placeholders,
+    /// not secrets.
+    pub fn add_placeholder(&mut self, template: &str) {
+        let prefix = template.split('{').next().unwrap_or_default().trim();
+        if !prefix.is_empty() && !self.placeholders.iter().any(|p| p == prefix) {
+            self.placeholders.push(prefix.to_string());
+        }
+    }
+
+    /// `true` when `value` is a placeholder this tool wrote.
+    pub fn is_placeholder(&self, value: &str) -> bool {
+        let v = value.trim();
+        self.placeholders.iter().any(|p| v.starts_with(p.as_str()))
+    }
+
+    /// `true` when some column of `table` is a secret column, or some record of it may hold
+    /// a declared secret.
     pub fn has_secret_columns(&self, table: &str) -> bool {
-        self.columns.contains_key(table)
+        let t = lower(table);
+        self.columns.contains_key(t.as_ref()) || self.selected.iter().any(|s| s.table == t.as_ref())
     }
 
-    /// `true` when `table.field` is a secret column.
+    /// `true` when `table.field` is a secret column (any letter case).
     pub fn is_secret_column(&self, table: &str, field: &str) -> bool {
-        self.columns.get(table).is_some_and(|f| f.contains(field))
+        self.columns
+            .get(lower(table).as_ref())
+            .is_some_and(|f| f.contains(lower(field).as_ref()))
     }
 
-    /// Why the value of `table.field` is a secret, if it is (`value` decoded).
-    ///
-    /// `property_type` is the record's `type` when the table is `sys_properties`. An empty
-    /// value is never a secret.
+    /// The secret columns of `table` (look them up once per record, then call
+    /// [`SecretRules::field_secret_in`] per field).
+    pub fn table_columns(&self, table: &str) -> Option<&BTreeSet<String>> {
+        self.columns.get(lower(table).as_ref())
+    }
+
+    /// The reason given for `field` of `record` not being a secret, if the plan gave one.
+    pub fn not_secret_reason(&self, record: &dyn RecordValues, field: &str) -> Option<&str> {
+        self.not_secret
+            .iter()
+            .find(|n| n.selector.selects_field(record, field))
+            .map(|n| n.reason.as_str())
+    }
+
+    /// Why the value of `field` of `record` is a secret, if it is (`value` decoded).
+    /// `reference` says the field is a reference (it has a `display_value`): its value is a
+    /// sys_id, never a secret by its name. An empty value, a placeholder and `true`/`false`
+    /// under a secret-looking name are not secrets.
     pub fn classify(
         &self,
-        table: &str,
+        record: &dyn RecordValues,
         field: &str,
         value: &str,
-        property_type: Option<&str>,
+        reference: bool,
     ) -> Option<SecretReason> {
-        if value.trim().is_empty() {
+        let v = value.trim();
+        if v.is_empty() {
             return None;
         }
-        if self.is_secret_column(table, field) {
+        let table = record.table();
+        if self.is_secret_column(table, field)
+            || self.selected.iter().any(|s| s.selects_field(record, field))
+        {
             return Some(SecretReason::KnownColumn);
         }
-        if table == "sys_properties"
-            && field == "value"
-            && property_type.is_some_and(|t| SECRET_TYPES.contains(&t.trim()))
-        {
+        let property =
+            table.eq_ignore_ascii_case("sys_properties") && field.eq_ignore_ascii_case("value");
+        if property && record.value("type").is_some_and(|t| is_secret_type(&t)) {
             return Some(SecretReason::PasswordProperty);
         }
-        ciphertext_shape(value).map(|_| SecretReason::Ciphertext)
+        if ciphertext_shape(v).is_some() {
+            return Some(SecretReason::Ciphertext);
+        }
+        let named = (!reference && looks_secret(field))
+            || (property && record.value("name").is_some_and(|n| looks_secret(n.trim())));
+        let plain = matches!(v, "true" | "false") || self.is_placeholder(v);
+        if named && !plain && self.not_secret_reason(record, field).is_none() {
+            return Some(SecretReason::SecretName);
+        }
+        None
     }
 
     /// Why the value of `field` of `record` is a secret, if it is, and its ciphertext shape.
     ///
-    /// The one place both `inspect` and the rewrite decide: a known column, a password
-    /// property, or a value shaped like ciphertext (CDATA-wrapped too). Payload fields are
-    /// never secrets themselves (their records are read, or they pass through untouched).
+    /// The one place both `inspect` and the rewrite decide: see [`SecretRules::classify`].
+    /// Payload fields are never secrets themselves (their records are read, or they pass
+    /// through untouched).
     pub fn field_secret(
         &self,
         record: &crate::model::Record<'_>,
         field: &crate::model::Field<'_>,
     ) -> Option<(SecretReason, Option<CipherShape>)> {
         self.field_secret_in(self.table_columns(record.table), record, field)
-    }
-
-    /// The secret columns of `table` (look them up once per record, then call
-    /// [`SecretRules::field_secret_in`] per field).
-    pub fn table_columns(&self, table: &str) -> Option<&BTreeSet<String>> {
-        self.columns.get(table)
     }
 
     /// [`SecretRules::field_secret`] with the record's table columns already looked up.
@@ -243,14 +376,19 @@ impl SecretRules {
         if field.payload.is_some() {
             return None;
         }
+        let known = columns.is_some_and(|c| c.contains(lower(field.name).as_ref()));
         let property = record.table == "sys_properties" && field.name == "value";
-        let known = columns.is_some_and(|c| c.contains(field.name));
-        if !known && !property && !may_hold_ciphertext(record.raw(field)) {
+        let maybe = known
+            || property
+            || !self.selected.is_empty()
+            || looks_secret(field.name)
+            || may_hold_ciphertext(record.raw(field));
+        if !maybe {
             return None;
         }
-        let property_type = if property { record.value("type") } else { None };
         let text = record.text(field);
-        let why = self.classify(record.table, field.name, &text, property_type.as_deref())?;
+        let reference = record.field_attr(field, "display_value").is_some();
+        let why = self.classify(record, field.name, &text, reference)?;
         Some((why, ciphertext_shape(&text)))
     }
 
@@ -271,39 +409,79 @@ pub struct DictionaryLearner {
     pending: Vec<(usize, String)>,
 }
 
+/// What [`DictionaryLearner`] reads of a record (a borrowed [`crate::model::Record`] or an
+/// owned [`crate::model::OwnedRecord`]).
+pub trait DictionaryRecord: RecordValues {
+    /// Its index in document order.
+    fn index(&self) -> usize;
+    /// The index of the record element it is nested in.
+    fn parent(&self) -> Option<usize>;
+    /// `true` when it has a field `name`.
+    fn has_field(&self, name: &str) -> bool;
+    /// The record element's attribute `name`, decoded.
+    fn attr_value(&self, name: &str) -> Option<Cow<'_, str>>;
+}
+
+impl DictionaryRecord for crate::model::Record<'_> {
+    fn index(&self) -> usize {
+        self.index
+    }
+    fn parent(&self) -> Option<usize> {
+        self.place.parent
+    }
+    fn has_field(&self, name: &str) -> bool {
+        self.field(name).is_some()
+    }
+    fn attr_value(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.attr(name).map(|a| a.value())
+    }
+}
+
+impl DictionaryRecord for crate::model::OwnedRecord {
+    fn index(&self) -> usize {
+        self.index
+    }
+    fn parent(&self) -> Option<usize> {
+        self.place.parent
+    }
+    fn has_field(&self, name: &str) -> bool {
+        self.field(name).is_some()
+    }
+    fn attr_value(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.attrs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| Cow::Borrowed(v.as_str()))
+    }
+}
+
 impl DictionaryLearner {
     /// Looks at one record; adds what it declares to `rules`.
-    pub fn learn(&mut self, rules: &mut SecretRules, r: &crate::model::Record<'_>) {
-        let is_secret_type = |t: Option<std::borrow::Cow<'_, str>>| {
-            t.is_some_and(|t| SECRET_TYPES.contains(&t.trim()))
-        };
-        match r.table {
+    pub fn learn(&mut self, rules: &mut SecretRules, r: &dyn DictionaryRecord) {
+        let secret_type = |t: Option<Cow<'_, str>>| t.is_some_and(|t| is_secret_type(&t));
+        match lower(r.table()).as_ref() {
             "sys_dictionary"
-                if r.place.parent.is_some()
-                    && r.field("internal_type").is_none()
-                    && is_secret_type(r.value("type")) =>
+                if r.parent().is_some()
+                    && !r.has_field("internal_type")
+                    && secret_type(r.value("type")) =>
             {
-                if let (Some(p), Some(name)) = (r.place.parent, r.value("name")) {
+                if let (Some(p), Some(name)) = (r.parent(), r.value("name")) {
                     self.pending.push((p, name.trim().to_string()));
                 }
             }
-            "sys_dictionary" if is_secret_type(r.value("internal_type")) => {
-                let table = r
-                    .value("name")
-                    .or_else(|| r.attr("table").map(|a| a.value()));
-                let column = r
-                    .value("element")
-                    .or_else(|| r.attr("element").map(|a| a.value()));
+            "sys_dictionary" if secret_type(r.value("internal_type")) => {
+                let table = r.value("name").or_else(|| r.attr_value("table"));
+                let column = r.value("element").or_else(|| r.attr_value("element"));
                 if let (Some(t), Some(c)) = (table, column) {
                     rules.add_column(t.trim(), c.trim());
                 }
             }
             "sys_db_object" => {
                 if let Some(name) = r.value("name") {
-                    for (_, c) in self.pending.iter().filter(|(p, _)| *p == r.index) {
+                    for (_, c) in self.pending.iter().filter(|(p, _)| *p == r.index()) {
                         rules.add_column(name.trim(), c);
                     }
-                    self.pending.retain(|(p, _)| *p != r.index);
+                    self.pending.retain(|(p, _)| *p != r.index());
                 }
             }
             _ => {}
@@ -316,183 +494,96 @@ impl DictionaryLearner {
     }
 }
 
-/// Column names whose text is masked in snippets (whatever the table): every known secret
-/// column, `value` (a password property's), and names that say what they hold.
-fn masked_tags() -> impl Iterator<Item = &'static str> {
-    KNOWN_SECRET_COLUMNS.iter().map(|(_, f)| *f).chain([
-        "value",
-        "secret",
-        "secret_key",
-        "client_secret",
-        "private_key",
-        "passphrase",
-    ])
-}
-
-/// Masks everything in `line` that may be a secret: ciphertext runs, and the text after the
-/// start tag of a secret-looking column (plain or escaped). Used for every snippet shown.
-///
-/// ```
-/// use sn_retarget::analyze::secrets::mask_secrets;
-/// let s = mask_secrets("<password>hunter2</password><v>)pR#abcdefghijkl</v>");
-/// assert!(!s.contains("hunter2") && !s.contains("abcdefghijkl"));
-/// ```
-pub fn mask_secrets(line: &str) -> String {
-    mask_secrets_at(line, 0).0
-}
-
-/// [`mask_secrets`], also moving byte offset `caret` to where it lands in the masked line.
-pub fn mask_secrets_at(line: &str, caret: usize) -> (String, usize) {
-    let regions = secret_regions(line);
-    let mut out = String::with_capacity(line.len());
-    let mut new_caret = None;
-    let mut at = 0;
-    for (s, e) in regions {
-        if new_caret.is_none() && caret < e {
-            new_caret = Some(out.len() + caret.saturating_sub(at).min(s - at));
-        }
-        out.push_str(&line[at..s]);
-        out.push_str("***");
-        at = e;
-    }
-    let caret = new_caret.unwrap_or(out.len() + caret.saturating_sub(at));
-    out.push_str(&line[at..]);
-    (out, caret)
-}
-
-/// Byte ranges of `line` that may hold secrets, sorted and disjoint.
-fn secret_regions(line: &str) -> Vec<(usize, usize)> {
-    let stop = |from: usize| {
-        line[from..]
-            .find(|c: char| c == '<' || c == '&' || c.is_whitespace())
-            .map_or(line.len(), |k| from + k)
-    };
-    let mut regions = Vec::new();
-    // Ciphertext runs: from the first noncharacter back to the start of the value, on to its end.
-    let mut i = 0;
-    while let Some(k) = line[i..].find(is_kmf_char) {
-        let hit = i + k;
-        let start = line[..hit]
-            .char_indices()
-            .rev()
-            .find(|&(_, c)| c == '>' || c == ';' || c.is_whitespace())
-            .map_or(0, |(j, c)| j + c.len_utf8());
-        let end = stop(hit);
-        regions.push((start, end));
-        i = end.max(hit + 1);
-        while !line.is_char_boundary(i) {
-            i += 1;
-        }
-    }
-    for (k, _) in line.match_indices(")pR#") {
-        regions.push((k, stop(k)));
-    }
-    for tag in masked_tags() {
-        for (lt, gt) in [("<", ">"), ("&lt;", "&gt;")] {
-            let open = format!("{lt}{tag}");
-            let close = format!("{lt}/{tag}");
-            for (k, _) in line.match_indices(&open) {
-                let after = k + open.len();
-                // `<tag>` or `<tag attr="...">`, not `<tag_other>`.
-                if !line[after..].starts_with(gt) && !line[after..].starts_with(' ') {
-                    continue;
-                }
-                let Some(g) = line[after..].find(gt) else {
-                    continue;
-                };
-                let s = after + g + gt.len();
-                let e = line[s..].find(&close).map_or(line.len(), |j| s + j);
-                if e > s {
-                    regions.push((s, e));
-                }
-            }
-            // And back from the end tag: a damaged start tag (`<passworY>`) is just where an
-            // error snippet is shown.
-            let cdata = (format!("{lt}![CDATA["), format!("]]{gt}"));
-            for (k, _) in line.match_indices(&close) {
-                if !line[k + close.len()..].starts_with(gt) {
-                    continue;
-                }
-                let before = &line[..k];
-                let value_end = if before.ends_with(&cdata.1) {
-                    before.rfind(&cdata.0).unwrap_or(0)
-                } else {
-                    k
-                };
-                let s = line[..value_end].rfind(gt).map_or(0, |j| j + gt.len());
-                if k > s {
-                    regions.push((s, k));
-                }
-            }
-        }
-    }
-    regions.sort_unstable();
-    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(regions.len());
-    for (s, e) in regions {
-        match merged.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => merged.push((s, e)),
-        }
-    }
-    merged
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::OwnedRecord;
+
+    fn record(table: &str, fields: &[(&str, &str)]) -> OwnedRecord {
+        OwnedRecord {
+            index: 0,
+            table: table.into(),
+            action: None,
+            sys_id: None,
+            place: crate::model::Place {
+                depth: 0,
+                payload_of: None,
+                parent: None,
+            },
+            escapings: Vec::new(),
+            file_span: Default::default(),
+            attrs: Vec::new(),
+            fields: fields
+                .iter()
+                .map(|(n, t)| crate::model::OwnedField {
+                    name: n.to_string(),
+                    attrs: Vec::new(),
+                    kind: crate::model::ValueKind::Text,
+                    text: t.to_string(),
+                    file_span: Default::default(),
+                    payload: None,
+                })
+                .collect(),
+        }
+    }
 
     #[test]
     fn rules() {
         let r = SecretRules::default();
+        let oauth = record("oauth_entity", &[]);
         assert_eq!(
-            r.classify("oauth_entity", "client_secret", "x", None),
+            r.classify(&oauth, "client_secret", "x", false),
             Some(SecretReason::KnownColumn)
         );
-        assert_eq!(r.classify("oauth_entity", "client_secret", " ", None), None);
-        assert_eq!(r.classify("oauth_entity", "client_id", "abc", None), None);
         assert_eq!(
-            r.classify("sys_properties", "value", "s3cret", Some("password2")),
+            r.classify(&oauth, "CLIENT_SECRET", "x", false),
+            Some(SecretReason::KnownColumn)
+        );
+        assert_eq!(r.classify(&oauth, "client_secret", " ", false), None);
+        assert_eq!(r.classify(&oauth, "client_id", "abc", false), None);
+        let p2 = record("sys_properties", &[("type", "Password2"), ("name", "x.y")]);
+        assert_eq!(
+            r.classify(&p2, "value", "s3cret", false),
             Some(SecretReason::PasswordProperty)
         );
-        assert_eq!(
-            r.classify("sys_properties", "value", "s3cret", Some("string")),
-            None
+        let s = record("sys_properties", &[("type", "string"), ("name", "x.y")]);
+        assert_eq!(r.classify(&s, "value", "s3cret", false), None);
+        let key = record(
+            "sys_properties",
+            &[("type", "string"), ("name", "x.api_key")],
         );
         assert_eq!(
-            r.classify("x_t", "secret_key", "\u{FDDE}\u{FDDF}\u{FDD2}abc", None),
+            r.classify(&key, "value", "s3cret", false),
+            Some(SecretReason::SecretName)
+        );
+        let t = record("x_t", &[]);
+        assert_eq!(
+            r.classify(&t, "secret_key", "\u{FDDE}\u{FDDF}\u{FDD2}abc", false),
             Some(SecretReason::Ciphertext)
         );
+        assert_eq!(
+            r.classify(&t, "secret_key", "abc", false),
+            Some(SecretReason::SecretName)
+        );
+        assert_eq!(r.classify(&t, "secret_key", "abc", true), None);
+        assert_eq!(r.classify(&t, "secret_key", "true", false), None);
+        assert_eq!(
+            r.classify(
+                &t,
+                "secret_key",
+                "SN-RETARGET-SECRET(x_t.secret_key:-)",
+                false
+            ),
+            None
+        );
         let mut r = r;
-        r.add_column("x_t", "pin");
+        r.add_column("X_T", "Pin");
         assert!(r.is_secret_column("x_t", "pin"));
         assert!(!r.is_secret_column("x_t", "pi"));
-    }
-
-    #[test]
-    fn masking() {
-        let line = "&lt;client_secret&gt;abc&lt;/client_secret&gt; \u{FDDE}\u{FDDF}zz\u{FDEF} ok";
-        let m = mask_secrets(line);
-        assert!(!m.contains("abc") && !m.contains("zz"), "{m}");
-        assert!(m.ends_with(" ok"));
-        // A window that starts inside a value still hides the part before the noncharacter.
-        let m = mask_secrets("GVha2Vk\u{FDEE}\u{FDEF}</client_secret><name>");
-        assert!(!m.contains("GVha2Vk"), "{m}");
-        // Entities and CDATA inside a secret, and attributes on its tag, are masked too.
-        for line in [
-            "<password>p&amp;Sup3r</password>",
-            "<password><![CDATA[Sup3r]]></password>",
-            "<client_secret display_value=\"\">Sup3r</client_secret>",
-            "&lt;password&gt;p&amp;amp;Sup3r&lt;/password&gt;",
-            // A damaged start tag: masked back from the end tag.
-            "<passworY>Sup3r</password><x>",
-            "<passworY><![CDATA[Sup3r]]></password>",
-            "&lt;passwor&gt;Sup3r&lt;/password&gt;",
-            "&lt;pass!word&gt;&lt;![CDATA[Sup3r]]&gt;&lt;/password&gt;",
-        ] {
-            assert!(!mask_secrets(line).contains("Sup3r"), "{line}");
-        }
-        // The caret moves with the text.
-        let (m, c) = mask_secrets_at("<password>hunter2</password><x", 28);
-        assert_eq!(&m[c..], "<x");
+        r.add_not_secret(NotSecret {
+            selector: Selector::parse_field("x_t.secret_key").unwrap(),
+            reason: "a key name, not a key".into(),
+        });
+        assert_eq!(r.classify(&t, "secret_key", "abc", false), None);
     }
 }

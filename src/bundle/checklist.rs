@@ -9,6 +9,7 @@ use crate::apply::ApplyReport;
 use crate::check::rules::is_instance_record;
 use crate::inspect::Inventory;
 use crate::plan::{Instance, Plan};
+use crate::untrusted::{markdown, markdown_code};
 
 /// The checklist text for a bundle.
 pub fn checklist(
@@ -38,7 +39,13 @@ pub fn checklist(
         "Import XML, or Retrieved Update Sets > Import Update Set from XML for update sets):\n"
     );
     for e in &manifest.order {
-        let _ = writeln!(t, "{}. [ ] `{}` (from `{}`)", e.position, e.file, e.input);
+        let _ = writeln!(
+            t,
+            "{}. [ ] {} (from {})",
+            e.position,
+            markdown_code(&e.file),
+            markdown_code(&e.input)
+        );
     }
 
     // Secrets, in import order.
@@ -83,7 +90,13 @@ pub fn checklist(
         let name = n
             .name
             .as_deref()
-            .map(|x| format!(" \"{x}\""))
+            .map(|x| format!(" \"{}\"", markdown(x)))
+            .unwrap_or_default();
+        // Inside the value: the keys of a JSON value, or a query parameter.
+        let key = n
+            .key
+            .as_deref()
+            .map(|k| format!(" > {}", markdown(k)))
             .unwrap_or_default();
         let where_ = if n.depth > 0 {
             " (inside an update-set payload)"
@@ -92,14 +105,20 @@ pub fn checklist(
         };
         let _ = writeln!(
             t,
-            "{}. [ ] {}{name}, field **{}**{where_}, in `{file}`",
+            "{}. [ ] {}{name}, field **{}{key}**{where_}, in {}",
             k + 1,
-            n.table,
-            n.field
+            markdown(&n.table),
+            markdown(&n.field),
+            markdown_code(file)
         );
-        let _ = writeln!(t, "   open https://{host}/{}.do?sys_id={id}", n.table);
+        let _ = writeln!(
+            t,
+            "   open https://{host}/{}.do?sys_id={}",
+            markdown(&n.table),
+            markdown(id)
+        );
         if !n.placeholder.is_empty() {
-            let _ = writeln!(t, "   it now reads `{}`", n.placeholder);
+            let _ = writeln!(t, "   it now reads {}", markdown_code(&n.placeholder));
         }
     }
 
@@ -120,7 +139,11 @@ pub fn checklist(
             "Key Management Framework: in All > Key Management Framework > Module Access Policies, \
              set the access policy of the API script include of {} to **Track**, so that the \
              application can decrypt the values you re-entered.",
-            scoped_secrets.into_iter().collect::<Vec<_>>().join(", ")
+            scoped_secrets
+                .iter()
+                .map(|s| markdown(s))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     // The report's id map is sorted by old id.
@@ -144,6 +167,7 @@ pub fn checklist(
         })
         .collect();
     for (table, name, id) in &instances {
+        let (table, name, id) = (markdown(table), markdown(name), markdown(id));
         steps.push(format!(
             "Open the instance record \"{name}\" (https://{host}/{table}.do?sys_id={id}) and select \
              **Validate Connection**; it must read Connection valid."

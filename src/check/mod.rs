@@ -70,6 +70,9 @@ pub struct CheckOptions {
     pub old_ids: BTreeSet<String>,
     /// The placeholder template secrets were replaced with (the default one is always known).
     pub placeholder: Option<String>,
+    /// The secret rules of the plan (its `secret_fields` and `not_secret`); the built-in rules
+    /// when `None`. Dictionary records of the bundle add to them.
+    pub secret_rules: Option<crate::analyze::secrets::SecretRules>,
 }
 
 /// The findings for a bundle, sorted by file order, then position.

@@ -64,6 +64,14 @@ pub(super) fn plan_from(a: &PlanArgs) -> anyhow::Result<Plan> {
     if !a.secret_fields.is_empty() {
         plan.secret_fields.clone_from(&a.secret_fields);
     }
+    for n in &a.not_secret {
+        let (field, reason) = split_outside_brackets(n, '=')
+            .with_context(|| format!("--not-secret {n:?}: expected SELECTOR=REASON"))?;
+        plan.not_secret.push(sn_retarget::plan::NotSecretEntry {
+            field: field.trim().to_string(),
+            reason: reason.trim().to_string(),
+        });
+    }
     if let Some(p) = &a.placeholder {
         plan.placeholder.clone_from(p);
     }
@@ -74,6 +82,20 @@ pub(super) fn plan_from(a: &PlanArgs) -> anyhow::Result<Plan> {
         plan.replace.clone_from(&a.replace);
     }
     Ok(plan)
+}
+
+/// `s` split at the first `sep` outside `[...]`.
+fn split_outside_brackets(s: &str, sep: char) -> Option<(&str, &str)> {
+    let mut depth = 0usize;
+    for (i, c) in s.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            c if c == sep && depth == 0 => return Some((&s[..i], &s[i + c.len_utf8()..])),
+            _ => {}
+        }
+    }
+    None
 }
 
 pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
@@ -166,6 +188,9 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         })?,
         Ready::Unchecked(u) => super::check_printed(&plan, u.report(), total, Vec::new)?,
     };
+    if super::secret_left(&plan, &findings) {
+        return Ok(ExitCode::from(EXIT_BAD_INPUT)); // `staged` removes what was written
+    }
     let report = ready.report_mut();
     report.findings = findings;
     for (file, dest) in report.files.iter_mut().zip(&dests) {

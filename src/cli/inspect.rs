@@ -12,6 +12,10 @@ pub fn run(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
     let sources = super::load(inputs)?;
     let mut inspector = Inspector::new();
     let mut failed = false;
+    // Columns a dictionary declares anywhere count everywhere (errors are reported below).
+    for source in &sources {
+        let _ = inspector.learn(&source.bytes);
+    }
     for source in sources {
         if let Err(e) = inspector.add(&source.name, source.bytes) {
             failed = true;

@@ -200,9 +200,14 @@ struct PlanArgs {
     /// What to do with secret values.
     #[arg(long, value_enum)]
     secrets: Option<SecretArg>,
-    /// Another secret column, `table.field` (repeatable).
+    /// Another secret field (repeatable): `table.field`, or `table[field=value].field` for
+    /// some records (`sys_properties[name=x.api_key].value`).
     #[arg(long = "secret-field")]
     secret_fields: Vec<String>,
+    /// A field named like a secret that is not one, and why (repeatable): `SELECTOR=REASON`,
+    /// e.g. `x_app_config.token_hint=a label shown to users`.
+    #[arg(long = "not-secret")]
+    not_secret: Vec<String>,
     /// Placeholder template: {table}, {field}, {sys_id}, {name}.
     #[arg(long)]
     placeholder: Option<String>,
@@ -245,6 +250,19 @@ fn check_printed<'a>(
         );
     }
     Ok(findings)
+}
+
+/// `true` (and said on standard error) when the checks found a secret left in the outputs and
+/// the plan does not keep secrets: the run writes nothing and exits 2.
+fn secret_left(plan: &sn_retarget::plan::Plan, findings: &[sn_retarget::check::Finding]) -> bool {
+    let left = plan.secrets != sn_retarget::plan::SecretMode::Keep
+        && findings.iter().any(|f| f.rule == "secret-left");
+    if left {
+        eprintln!(
+            "sn-retarget: error: a secret would be left in the output (secret-left above); nothing was written"
+        );
+    }
+    left
 }
 
 /// Removes partial outputs on Ctrl-C.

@@ -17,7 +17,11 @@ pub fn run(
     force: bool,
 ) -> anyhow::Result<ExitCode> {
     let mut inspector = Inspector::new();
-    for source in super::load(inputs)? {
+    let sources = super::load(inputs)?;
+    for source in &sources {
+        let _ = inspector.learn(&source.bytes);
+    }
+    for source in sources {
         if let Err(e) = inspector.add(&source.name, source.bytes) {
             eprintln!("sn-retarget: error: {e}");
             return Ok(ExitCode::from(EXIT_BAD_INPUT));

@@ -28,6 +28,7 @@ mod collect;
 mod cuts;
 mod reader;
 mod record;
+mod select;
 mod shape;
 mod streamed;
 
@@ -38,6 +39,7 @@ pub use reader::{
 };
 pub(crate) use record::DISPLAY_KEYS;
 pub use record::{Attr, Escaping, Field, PayloadInfo, Place, Record, ValueKind};
+pub use select::{Filter, RecordValues, Selector, SelectorError};
 pub use shape::Shape;
 pub use streamed::{check_outer_streamed, check_outer_streamed_with};
 

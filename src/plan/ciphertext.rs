@@ -2,47 +2,57 @@
 //! output: the fail-closed check of every rewrite.
 //!
 //! In: an input, the offset the output starts from, and the edits (sorted and checked). Out:
-//! whether [`find_ciphertext`](crate::analyze::secrets::find_ciphertext) would find anything in
-//! the output, and where (an input offset; a replacement's is where its edit starts). The
-//! input is searched once where it lies: a match wholly inside an unchanged stretch is in the
-//! output as it is. Each replacement is searched with the three bytes on either side of it, so
-//! that a match starting in it or straddling its edges is seen. A `)pR#` value, which may run
-//! on across edits, is then read from where it starts up to where it ends.
+//! whether [`find_ciphertext`](crate::analyze::cipher::find_ciphertext) would find anything in
+//! the output, and where (an input offset; a replacement's is where its edit starts). Every
+//! match holds an anchor (a `#`, or the first byte of a KMF noncharacter): the input is
+//! searched once for anchors that stay in the output, each replacement for its own, and the
+//! matcher reads around each anchor through the output's pieces (input stretches and
+//! replacements) as if the output had been built.
 
-use memchr::memmem;
-
-use crate::analyze::secrets::ciphertext_shape;
+use crate::analyze::cipher::{Cursor, match_at};
 use crate::scan::Span;
 use crate::splice::Edits;
-
-/// The prefix of password2 values in update-set payloads.
-const PR: &[u8] = b")pR#";
 
 /// Where ciphertext would be left in the output of `edits` on `input[from..]` (the edits that
 /// start before `from` are not this output's), as an input offset.
 pub(super) fn ciphertext_left(input: &[u8], from: usize, edits: &Edits) -> Option<usize> {
-    ciphertext_left_in_blocks(input, from, edits, 256 << 10)
-}
-
-/// [`ciphertext_left`], searching the input `block` bytes at a time.
-fn ciphertext_left_in_blocks(
-    input: &[u8],
-    from: usize,
-    edits: &Edits,
-    block: usize,
-) -> Option<usize> {
     let out = Output {
         input,
         from,
         edits: edits.iter().filter(|(s, _)| s.start >= from).collect(),
     };
     let mut value = Vec::new();
-    let in_place = out.in_stretches(block.max(1), &mut value);
-    let around = out.around_edits(&mut value);
-    match (in_place, around) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+    let mut found: Option<usize> = None;
+    let mut keep = |p: Point| {
+        let at = out.input_at(p);
+        found = Some(found.map_or(at, |f| f.min(at)));
+    };
+    // Anchors in the input that stay in the output (edits walked once, in order).
+    let mut j = 0;
+    let start = from.min(input.len());
+    for i in memchr::memchr2_iter(b'#', 0xEF, &input[start..]).map(|i| start + i) {
+        while out.edits.get(j).is_some_and(|(s, _)| s.end <= i) {
+            j += 1;
+        }
+        if out.edits.get(j).is_some_and(|(s, _)| s.start <= i) {
+            continue; // replaced
+        }
+        let p = (2 * j, i - out.stretch_start(j));
+        if let Some(m) = match_at(&out, p, &mut value) {
+            keep(m);
+            break;
+        }
     }
+    // Anchors in the replacements.
+    for (j, (_, replacement)) in out.edits.iter().enumerate() {
+        for off in memchr::memchr2_iter(b'#', 0xEF, replacement) {
+            if let Some(m) = match_at(&out, (2 * j + 1, off), &mut value) {
+                keep(m);
+                break;
+            }
+        }
+    }
+    found
 }
 
 /// The output as segments: segment `2j` is the input stretch before edit `j` (the last one
@@ -85,154 +95,39 @@ impl<'a> Output<'a> {
             _ => self.stretch_start(k / 2) + off,
         }
     }
-
-    /// `true` when the value starting at `at` (a `)pR#`) is ciphertext: read up to its end,
-    /// across segments, into `value`.
-    fn is_pr_value(&self, (mut k, mut off): Point, value: &mut Vec<u8>) -> bool {
-        value.clear();
-        while k < self.segments() {
-            let rest = &self.segment(k)[off..];
-            match rest.iter().position(|&b| ends_value(b)) {
-                Some(n) => {
-                    value.extend_from_slice(&rest[..n]);
-                    break;
-                }
-                None => value.extend_from_slice(rest),
-            }
-            k += 1;
-            off = 0;
-        }
-        std::str::from_utf8(value).is_ok_and(|s| ciphertext_shape(s).is_some())
-    }
-
-    /// The first match wholly inside an unchanged stretch (the value of a `)pR#` may run on
-    /// past the stretch). The input is searched a block at a time, both ways at once while the
-    /// block is in cache.
-    fn in_stretches(&self, block: usize, value: &mut Vec<u8>) -> Option<usize> {
-        static PR_FINDER: std::sync::LazyLock<memmem::Finder<'static>> =
-            std::sync::LazyLock::new(|| memmem::Finder::new(PR));
-        let input = self.input;
-        // The stretch holding `input[at..at + len]` whole, if one does; `j` is where the last
-        // look ended (candidates come in order, so the edits are walked once).
-        let stretch = |j: &mut usize, at: usize, len: usize| {
-            while self.edits.get(*j).is_some_and(|(s, _)| s.end <= at) {
-                *j += 1;
-            }
-            match self.edits.get(*j) {
-                Some((s, _)) if s.start < at + len => None,
-                _ => Some(*j),
-            }
-        };
-        let (mut kmf_j, mut pr_j) = (0, 0);
-        let mut start = self.from.min(input.len());
-        while start < input.len() {
-            let end = (start + block).min(input.len());
-            let kmf = memchr::memchr_iter(0xEF, &input[start..end])
-                .map(|i| start + i)
-                .find(|&at| is_kmf(&input[at..]) && stretch(&mut kmf_j, at, 3).is_some());
-            // A `)pR#` that starts in the block may end in the next (and one that starts in
-            // the next does not fit in this hay).
-            let hay = &input[start..(end + PR.len() - 1).min(input.len())];
-            let pr = PR_FINDER.find_iter(hay).map(|i| start + i).find(|&at| {
-                stretch(&mut pr_j, at, PR.len())
-                    .is_some_and(|j| self.is_pr_value((2 * j, at - self.stretch_start(j)), value))
-            });
-            match (kmf, pr) {
-                (Some(a), Some(b)) => return Some(a.min(b)),
-                (None, None) => {}
-                (a, b) => return a.or(b),
-            }
-            start = end;
-        }
-        None
-    }
-
-    /// The first match that starts in a replacement or straddles one of its edges.
-    fn around_edits(&self, value: &mut Vec<u8>) -> Option<usize> {
-        let mut window: Vec<u8> = Vec::new();
-        let mut points: Vec<Point> = Vec::new();
-        for (j, (_, replacement)) in self.edits.iter().enumerate() {
-            if !may_touch(replacement) {
-                continue;
-            }
-            let k = 2 * j + 1;
-            window.clear();
-            points.clear();
-            self.before(k, &mut window, &mut points);
-            window.extend_from_slice(replacement);
-            points.extend((0..replacement.len()).map(|off| (k, off)));
-            let starts = window.len();
-            self.after(k, &mut window, &mut points);
-            // Matches that start before the bytes after the replacement.
-            let found = memchr::memchr2_iter(b')', 0xEF, &window[..starts]).find(|&t| {
-                let rest = &window[t..];
-                is_kmf(rest) || (rest.starts_with(PR) && self.is_pr_value(points[t], value))
-            });
-            if let Some(t) = found {
-                return Some(self.input_at(points[t]));
-            }
-        }
-        None
-    }
-
-    /// The (up to) three output bytes before segment `k`, with their points.
-    fn before(&self, k: usize, window: &mut Vec<u8>, points: &mut Vec<Point>) {
-        // Gathered backwards, then put in order at the end of `window`.
-        let from = window.len();
-        let mut seg = k;
-        while window.len() - from < 3 && seg > 0 {
-            seg -= 1;
-            let s = self.segment(seg);
-            for off in (0..s.len()).rev().take(3 - (window.len() - from)) {
-                window.push(s[off]);
-                points.push((seg, off));
-            }
-        }
-        window[from..].reverse();
-        points[from..].reverse();
-    }
-
-    /// The (up to) three output bytes after segment `k`, with their points.
-    fn after(&self, k: usize, window: &mut Vec<u8>, points: &mut Vec<Point>) {
-        let mut n = 0;
-        for seg in k + 1..self.segments() {
-            let s = self.segment(seg);
-            for (off, &b) in s.iter().enumerate().take(3 - n) {
-                window.push(b);
-                points.push((seg, off));
-                n += 1;
-            }
-            if n == 3 {
-                break;
-            }
-        }
-    }
 }
 
-/// `true` when `bytes` starts with a KMF noncharacter (UTF-8 `EF B7 90..AF`).
-fn is_kmf(bytes: &[u8]) -> bool {
-    matches!(bytes, [0xEF, 0xB7, 0x90..=0xAF, ..])
-}
+impl Cursor for Output<'_> {
+    type P = Point;
 
-/// Where a `)pR#` value ends (as [`find_ciphertext`](crate::analyze::secrets::find_ciphertext)
-/// reads it).
-fn ends_value(b: u8) -> bool {
-    matches!(b, b'<' | b'&' | b'"' | b'\'' | b']') || b.is_ascii_whitespace()
-}
+    fn byte(&self, (k, off): Point) -> u8 {
+        self.segment(k)[off]
+    }
 
-/// `false` when no match can start in `replacement` or straddle its edges: it holds no `)` or
-/// `0xEF` (where matches start), and does not begin with the rest of one begun before it.
-fn may_touch(replacement: &[u8]) -> bool {
-    replacement.len() < PR.len()
-        || memchr::memchr2(b')', 0xEF, replacement).is_some()
-        || (1..PR.len()).any(|k| replacement.starts_with(&PR[k..]))
-        || matches!(replacement[0], 0xB7 | 0x90..=0xAF)
+    fn next(&self, (k, off): Point) -> Option<Point> {
+        if off + 1 < self.segment(k).len() {
+            return Some((k, off + 1));
+        }
+        (k + 1..self.segments())
+            .find(|&n| !self.segment(n).is_empty())
+            .map(|n| (n, 0))
+    }
+
+    fn prev(&self, (k, off): Point) -> Option<Point> {
+        if off > 0 {
+            return Some((k, off - 1));
+        }
+        (0..k)
+            .rev()
+            .find(|&n| !self.segment(n).is_empty())
+            .map(|n| (n, self.segment(n).len() - 1))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::secrets::find_ciphertext;
+    use crate::analyze::cipher::find_ciphertext;
 
     trait Boundary {
         fn is_char_boundary_like(&self, i: usize) -> bool;
@@ -247,7 +142,17 @@ mod tests {
     /// and of its edges: the check must say what a search of the whole output says.
     #[test]
     fn agrees_with_a_search_of_the_whole_output() {
-        let pieces: [&[u8]; 17] = [
+        let pieces: [&[u8]; 27] = [
+            b"&#64990;",
+            b"&#x",
+            b"FDDE;",
+            b"&amp;",
+            b"#35;",
+            b")pR&#35;",
+            b"&#41;",
+            b"pR",
+            b"&#",
+            b";",
             b"<a>",
             b")pR#c2VjcmV0c2VjcmV0",
             b"</a>",
@@ -298,14 +203,12 @@ mod tests {
             let output = edits.to_vec(&input);
             let expected = find_ciphertext(&output[from..]).is_some();
             let got = ciphertext_left(&input, from, &edits);
-            assert_eq!(got.is_some(), expected, "{input:?} from {from}: {edits:?}");
-            for block in [1, 2, 5] {
-                let in_blocks = ciphertext_left_in_blocks(&input, from, &edits, block);
-                assert_eq!(
-                    in_blocks, got,
-                    "{input:?} from {from}: {edits:?} by {block}"
-                );
-            }
+            assert_eq!(
+                got.is_some(),
+                expected,
+                "{:?} from {from}: {edits:?}",
+                String::from_utf8_lossy(&input)
+            );
             if let Some(at) = got {
                 assert!(at >= from && at <= input.len());
                 found_some += 1;

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use super::{IdMode, Plan, SecretMode};
 use crate::analyze::refs::is_sys_id;
-use crate::analyze::secrets::SecretRules;
+use crate::analyze::secrets::{NotSecret, SecretRules};
+use crate::model::{Selector, SelectorError};
 
 /// Why a plan cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -34,6 +35,19 @@ pub enum PlanError {
     /// Sources given without a target.
     #[error("--source needs --target: the instance the URLs should name instead")]
     SourcesWithoutTarget,
+    /// A selector that cannot be read.
+    #[error("{what}: {source}")]
+    BadSelector {
+        /// Which option or plan key.
+        what: &'static str,
+        /// What is wrong.
+        source: SelectorError,
+    },
+    /// A `not_secret` entry without a reason.
+    #[error(
+        "not_secret {0:?}: give the reason it is not a secret (an exemption without one cannot be reviewed)"
+    )]
+    NoReason(String),
     /// A placeholder that is empty, or that needs escaping.
     #[error(
         "the placeholder must be non-empty text without < > & \" ' or ]]> or control characters"
@@ -240,10 +254,27 @@ impl Plan {
             .collect::<Result<Vec<_>, _>>()?;
         let mut secret_rules = SecretRules::default();
         for c in &self.secret_fields {
-            let c = Column::parse(c)?;
-            secret_rules.add_column(&c.table, &c.field);
+            let selector = Selector::parse_field(c).map_err(|e| PlanError::BadSelector {
+                what: "secret_fields",
+                source: e,
+            })?;
+            secret_rules.add_selected(selector);
+        }
+        for n in &self.not_secret {
+            let selector = Selector::parse_field(&n.field).map_err(|e| PlanError::BadSelector {
+                what: "not_secret",
+                source: e,
+            })?;
+            if n.reason.trim().is_empty() {
+                return Err(PlanError::NoReason(n.field.clone()));
+            }
+            secret_rules.add_not_secret(NotSecret {
+                selector,
+                reason: n.reason.trim().to_string(),
+            });
         }
         let placeholder = self.placeholder.clone();
+        secret_rules.add_placeholder(&placeholder);
         if placeholder.is_empty()
             || placeholder.contains(['<', '>', '&', '"', '\''])
             || placeholder.contains("]]>")

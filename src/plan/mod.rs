@@ -28,7 +28,10 @@ pub mod tokens;
 
 pub use compile::{Column, FieldReplace, FieldSet, Instance, PlanError, Rules, parse_id_map};
 pub use infer::infer_plan;
-pub use rewrite::{EditEntry, Pass, ResolvedIds, RewriteError, Rewriter, Rewritten, SecretNote};
+pub use rewrite::{
+    EditEntry, LooksSecret, Pass, ResolvedIds, RewriteError, Rewriter, Rewritten, SecretEdit,
+    SecretNote,
+};
 
 use std::collections::BTreeMap;
 
@@ -88,8 +91,12 @@ pub struct Plan {
     pub scope_prefix: bool,
     /// Placeholder, blank or keep.
     pub secrets: SecretMode,
-    /// More secret columns, `table.field`.
+    /// More secret fields: `table.field`, or `table[field=value].field` for some records
+    /// (`sys_properties[name=x.api_key].value`).
     pub secret_fields: Vec<String>,
+    /// Fields named like secrets that are not secrets, each with the reason (a value named like
+    /// a secret that no rule covers stops the rewrite until it is declared one or the other).
+    pub not_secret: Vec<NotSecretEntry>,
     /// The placeholder; `{table}`, `{field}`, `{sys_id}` and `{name}` are filled in.
     pub placeholder: String,
     /// Field values to set: `table.field=VALUE`.
@@ -112,11 +119,22 @@ impl Default for Plan {
             scope_prefix: false,
             secrets: SecretMode::Placeholder,
             secret_fields: Vec::new(),
+            not_secret: Vec::new(),
             placeholder: DEFAULT_PLACEHOLDER.to_string(),
             set: Vec::new(),
             replace: Vec::new(),
         }
     }
+}
+
+/// A field declared not secret although its name looks like one (plan key `not_secret`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotSecretEntry {
+    /// Which field: `table.field` or `table[field=value].field`.
+    pub field: String,
+    /// Why it is not a secret (required).
+    pub reason: String,
 }
 
 /// Tables matched by natural key on import (their sys_ids are not what import matches on), and

@@ -21,9 +21,10 @@ use super::escape::{cdata_section, escape_attr, escape_text, through_layers};
 use super::ids::{IdGen, IdMap};
 use super::tokens::{Rule, TokenRules, id_tokens};
 use super::{IdMode, NATURAL_KEY_TABLES, Rules, SecretMode};
+use crate::analyze::embedded::may_embed;
 use crate::analyze::hosts::HostFinder;
 use crate::analyze::refs::is_sys_id;
-use crate::analyze::secrets::{DictionaryLearner, SecretRules, ciphertext_shape};
+use crate::analyze::secrets::{DictionaryLearner, SecretReason, SecretRules, ciphertext_shape};
 use crate::error::{Position, ReadError};
 use crate::model::{self, Escaping, Field, Record, ValueKind, Visitor};
 use crate::scan::Span;
@@ -62,10 +63,51 @@ pub struct SecretNote {
     pub name: Option<String>,
     /// The field.
     pub field: String,
+    /// Inside the field's value, where the secret was: the keys of a JSON value
+    /// (`auth > password`) or a query parameter (`?client_secret`); `None` for the whole value.
+    pub key: Option<String>,
     /// 0 = top level, 1 = inside a payload...
     pub depth: usize,
     /// What now stands in the field (the placeholder, or empty).
     pub placeholder: String,
+}
+
+/// An edit refused because the field holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{option} {column}: the field holds a secret ({why}) in {table} {record} at {position}; secrets are replaced by placeholders (re-enter them on the target after import), so it cannot be edited (or use --secrets keep)"
+)]
+pub struct SecretEdit {
+    /// `--set`, `--replace` or `--regenerate-field`.
+    pub option: &'static str,
+    /// The column.
+    pub column: String,
+    /// Why it is a secret.
+    pub why: &'static str,
+    /// The record's table.
+    pub table: String,
+    /// The record (display name or sys_id).
+    pub record: String,
+    /// Where.
+    pub position: Position,
+}
+
+/// A value that looks like a secret (by its column's or property's name) that no rule covers:
+/// the rewrite stops until the plan says whether it is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LooksSecret {
+    /// Table of the record.
+    pub table: String,
+    /// Its sys_id.
+    pub sys_id: Option<String>,
+    /// Its display name.
+    pub name: Option<String>,
+    /// The field.
+    pub field: String,
+    /// Where the value is in the file.
+    pub position: Position,
+    /// What to add to the plan to say it is a secret (`secret_fields`) or not (`not_secret`).
+    pub selector: String,
 }
 
 /// The edits of one file.
@@ -99,6 +141,12 @@ pub enum RewriteError {
         /// Where in the input.
         position: Position,
     },
+    /// Values look like secrets (by their names) and no rule says whether they are.
+    #[error("{} value(s) look like secrets but no rule covers them: {}", .0.len(), looks_list(.0))]
+    LooksSecret(Vec<LooksSecret>),
+    /// `--set`, `--replace` or `--regenerate-field` would write into a secret.
+    #[error("{0}")]
+    EditOnSecret(Box<SecretEdit>),
     /// The computed edits overlap (a bug; nothing is written).
     #[error("internal error: {0}")]
     Splice(#[from] crate::splice::SpliceError),
@@ -360,8 +408,13 @@ impl Rewriter {
         let mut secrets = Vec::new();
         let mut owners = Vec::new();
         let mut set_missing: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut looks = Vec::new();
         for d in done {
             let d = d?;
+            if let Some((_, e)) = d.refused.into_iter().next() {
+                return Err(e);
+            }
+            looks.extend(d.looks.into_iter().map(|(_, l)| l));
             edits.append(d.edits);
             for (rule, n) in d.counts {
                 *counts.entry(rule).or_insert(0) += n;
@@ -372,6 +425,9 @@ impl Rewriter {
             for (k, n) in d.set_missing {
                 *set_missing.entry(k).or_insert(0) += n;
             }
+        }
+        if !looks.is_empty() {
+            return Err(RewriteError::LooksSecret(looks));
         }
         edits.sort_and_check(bytes.len())?;
         let entries = if details {
@@ -437,6 +493,8 @@ impl Rewriter {
             secrets: part_secrets,
             owners,
             set_missing,
+            looks,
+            refused,
             ..
         } = part;
         let mut deferred = deferred.into_iter().peekable();
@@ -498,6 +556,8 @@ impl Rewriter {
             secrets,
             owners,
             set_missing,
+            looks,
+            refused,
         })
     }
 
@@ -663,6 +723,8 @@ struct PartDone {
     secrets: Vec<(usize, SecretNote)>,
     owners: Vec<(usize, String, Option<String>, Option<usize>)>,
     set_missing: BTreeMap<(String, String), usize>,
+    looks: Vec<(usize, LooksSecret)>,
+    refused: Vec<(usize, RewriteError)>,
 }
 
 #[derive(Debug, Default)]
@@ -689,6 +751,10 @@ struct PartPass {
     defined: Vec<Defined>,
     owners: Vec<(usize, String, Option<String>, Option<usize>)>,
     set_missing: BTreeMap<(String, String), usize>,
+    /// Values that look secret with no rule: record index, what.
+    looks: Vec<(usize, LooksSecret)>,
+    /// Edits refused because they would write into a secret: record index, why.
+    refused: Vec<(usize, RewriteError)>,
 }
 
 impl std::fmt::Debug for Draft {
@@ -858,10 +924,12 @@ impl Planner<'_, '_> {
 
     /// A secret replaced: the edit and its note.
     #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)]
     fn secret(
         &mut self,
         r: &Record<'_>,
         field: &str,
+        key: Option<String>,
         name: Option<String>,
         value: String,
         shown: String,
@@ -876,11 +944,159 @@ impl Planner<'_, '_> {
                 sys_id: r.sys_id().map(str::to_string),
                 name,
                 field: field.to_string(),
+                key,
                 depth: r.place.depth,
                 placeholder: value,
             },
             own,
         ));
+    }
+
+    /// The option that would rewrite the whole value of `f`, if one does.
+    fn edit_option(&self, r: &Record<'_>, f: &Field<'_>) -> Option<&'static str> {
+        let rules = &self.w.rules;
+        let column = |c: &super::Column| {
+            c.table.eq_ignore_ascii_case(r.table) && c.field.eq_ignore_ascii_case(f.name)
+        };
+        if rules.set.iter().any(|s| column(&s.column)) {
+            Some("--set")
+        } else if rules.replace.iter().any(|p| column(&p.column)) {
+            Some("--replace")
+        } else if rules.regenerate_fields.iter().any(column) {
+            Some("--regenerate-field")
+        } else {
+            None
+        }
+    }
+
+    /// Refuses an edit of a secret value (nothing is written; the run stops).
+    fn refuse_edit(
+        &mut self,
+        r: &Record<'_>,
+        f: &Field<'_>,
+        option: &'static str,
+        why: &'static str,
+    ) {
+        let record = r
+            .display_name()
+            .map(|n| format!("{:?}", n.trim()))
+            .or_else(|| r.sys_id().map(str::to_string))
+            .unwrap_or_else(|| "-".to_string());
+        let position = Position::locate(self.file, r.file_span(f.content).start);
+        self.part.refused.push((
+            r.index,
+            RewriteError::EditOnSecret(Box::new(SecretEdit {
+                option,
+                column: format!("{}.{}", r.table, f.name),
+                why,
+                table: r.table.to_string(),
+                record,
+                position,
+            })),
+        ));
+    }
+
+    /// A value named like a secret that no rule covers (the run stops, naming it).
+    fn looks_secret(&mut self, r: &Record<'_>, f: &Field<'_>) {
+        let property = (r.table == "sys_properties" && f.name == "value")
+            .then(|| r.value("name"))
+            .flatten()
+            .filter(|n| {
+                crate::analyze::secrets::looks_secret(n.trim())
+                    && !crate::analyze::secrets::looks_secret(f.name)
+            });
+        let selector = match property {
+            Some(n) => format!("sys_properties[name={}].value", n.trim()),
+            None => format!("{}.{}", r.table, f.name),
+        };
+        let position = Position::locate(self.file, r.file_span(f.content).start);
+        self.part.looks.push((
+            r.index,
+            LooksSecret {
+                table: r.table.to_string(),
+                sys_id: r.sys_id().map(str::to_string),
+                name: r.display_name().map(|n| n.trim().to_string()),
+                field: f.name.to_string(),
+                position,
+                selector,
+            },
+        ));
+    }
+
+    /// Secret-named keys inside the value of `f` (JSON, query string) replaced in place, and
+    /// the value's other tokens rewritten around them. `false` when it holds none.
+    fn embedded(&mut self, r: &Record<'_>, f: &Field<'_>) -> bool {
+        // The value's text, and where each of its bytes is in the record's buffer.
+        let (decoded, base, map) = match f.kind {
+            ValueKind::Text => {
+                let mut out = Vec::new();
+                let mut map = crate::scan::OffsetMap::default();
+                if !crate::scan::decode_escaped(r.raw(f), &mut out, &mut map) {
+                    return false;
+                }
+                (out, f.content.start, Some(map))
+            }
+            ValueKind::Cdata => {
+                let c = f.cdata.unwrap_or(f.content);
+                (r.buffer()[c.range()].to_vec(), c.start, None)
+            }
+            _ => return false,
+        };
+        let Ok(text) = std::str::from_utf8(&decoded) else {
+            return false;
+        };
+        let rules = &self.w.rules.secret_rules;
+        let found = crate::analyze::embedded::embedded_secrets(text, &|v| rules.is_placeholder(v));
+        if found.is_empty() {
+            return false;
+        }
+        if let Some(option) = self.edit_option(r, f) {
+            self.refuse_edit(r, f, option, "a secret-named key inside the value");
+            return true;
+        }
+        let to_buf = |d: usize| base + map.as_ref().map_or(d, |m| m.to_raw(d));
+        let layers = r.escapings();
+        let mut hole = f.content.start;
+        for e in found {
+            let (start, end) = (to_buf(e.span.start), to_buf(e.span.end));
+            self.tokens_in(r.index, f.name, r.file_span(Span::new(hole, start)));
+            hole = end;
+            let name = self.name_after(r);
+            let key = e.path.replace(" > ", "/");
+            let field = format!("{}/{key}", f.name);
+            let value = self.secret_value(r, &field, name.as_deref());
+            // Inside a JSON string: no `"` (placeholders hold none) and no lone backslash.
+            let local = value.replace('\\', "\\\\");
+            let quot = layers.contains(&Escaping::Escaped) && self.quot(&local);
+            let bytes = through_layers(local, &layers, quot);
+            let span = r.file_span(Span::new(start, end));
+            let shown = format!(
+                "(secret: {} {})",
+                SecretReason::EmbeddedKey.describe(),
+                e.path
+            );
+            self.secret(
+                r,
+                f.name,
+                Some(e.path),
+                name,
+                value,
+                shown,
+                |p, own, shown| {
+                    p.push(
+                        r.index,
+                        f.name,
+                        span,
+                        bytes.as_bytes(),
+                        Rule::Secret,
+                        Some(shown),
+                        Some(own),
+                    );
+                },
+            );
+        }
+        self.tokens_in(r.index, f.name, r.file_span(Span::new(hole, f.content.end)));
+        true
     }
 
     /// The record's display name as it reads after the rewrite (sys_ids in it are mapped with
@@ -936,6 +1152,7 @@ impl Planner<'_, '_> {
         self.secret(
             r,
             name,
+            None,
             None,
             value,
             "(secret: ciphertext)".into(),
@@ -1126,17 +1343,29 @@ impl Visitor for Planner<'_, '_> {
             }
             let secret = secret_rules.field_secret_in(secret_columns, r, f);
             if let (false, Some((why, _))) = (keep_secrets, secret) {
+                if let Some(option) = self.edit_option(r, f) {
+                    self.refuse_edit(r, f, option, why.describe());
+                    continue;
+                }
+                if why == SecretReason::SecretName {
+                    self.looks_secret(r, f);
+                    self.tokens_in(index, f.name, r.file_span(f.content));
+                    continue;
+                }
                 let name = self.name_after(r);
                 let value = self.secret_value(r, f.name, name.as_deref());
-                let shown = format!("(secret: {})", serde_plain(why));
+                let shown = format!("(secret: {})", why.describe());
                 let text = value.clone();
-                self.secret(r, f.name, name, value, shown, |p, own, shown| {
+                self.secret(r, f.name, None, name, value, shown, |p, own, shown| {
                     p.whole_value(r, f, &text, Rule::Secret, Some(shown), Some(own));
                 });
                 continue;
             }
+            if !keep_secrets && may_embed(r.raw(f)) && self.embedded(r, f) {
+                continue;
+            }
             // A kept secret edited by --set or --replace: its old value stays out of the report.
-            let shown = secret.map(|(why, _)| format!("(secret: {})", serde_plain(why)));
+            let shown = secret.map(|(why, _)| format!("(secret: {})", why.describe()));
             match self.field_rules(r, f) {
                 Some((new, rule)) => self.whole_value(r, f, &new, rule, shown, Some(None)),
                 None => self.tokens_in(index, f.name, r.file_span(f.content)),
@@ -1166,16 +1395,24 @@ impl Visitor for Planner<'_, '_> {
         p.candidate_fields
             .truncate(if self.details { keep } else { 0 });
         p.secrets.retain(|(i, _, _)| *i < first_index);
+        p.looks.retain(|(i, _)| *i < first_index);
+        p.refused.retain(|(i, _)| *i < first_index);
         p.owners.retain(|o| o.0 < first_index);
         p.defined.retain(|d| d.record < first_index);
     }
 }
 
-fn serde_plain(why: crate::analyze::secrets::SecretReason) -> &'static str {
-    use crate::analyze::secrets::SecretReason::*;
-    match why {
-        KnownColumn => "known secret column",
-        PasswordProperty => "password property",
-        Ciphertext => "ciphertext",
-    }
+/// The values that look secret, for a message: `file position: table.field (record)`.
+fn looks_list(list: &[LooksSecret]) -> String {
+    let items: Vec<String> = list
+        .iter()
+        .map(|l| {
+            let record = l.name.as_deref().or(l.sys_id.as_deref()).unwrap_or("-");
+            format!(
+                "{}.{} of {:?} at {} (add {:?} to `secret_fields` in the plan or --secret-field if it is a secret; else add {{ field = {:?}, reason = \"...\" }} to `not_secret`)",
+                l.table, l.field, record, l.position, l.selector, l.selector
+            )
+        })
+        .collect();
+    items.join("; ")
 }

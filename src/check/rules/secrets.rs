@@ -1,26 +1,41 @@
 //! `secret-left`, `secret-placeholder`.
 
-use crate::analyze::secrets::{SecretRules, ciphertext_shape};
+use crate::analyze::embedded::{embedded_secrets, may_embed};
+use crate::analyze::secrets::{DictionaryLearner, SecretReason, SecretRules, ciphertext_shape};
 use crate::check::{CheckOptions, Facts, Finding};
 use crate::error::Severity;
-use crate::plan::DEFAULT_PLACEHOLDER;
+
+/// The secret rules for a bundle: the options' (or the built-in ones), the placeholder in
+/// force, and every password2 column a dictionary record of the bundle declares, wherever it
+/// sits in the bundle.
+pub fn rules_for(facts: &Facts<'_>, options: &CheckOptions) -> SecretRules {
+    let mut rules = options.secret_rules.clone().unwrap_or_default();
+    if let Some(p) = &options.placeholder {
+        rules.add_placeholder(p);
+    }
+    // Nested dictionary columns arrive before the table record that holds them, as the
+    // reader hands them over: each file's records backwards.
+    let mut learner = DictionaryLearner::default();
+    let mut file = usize::MAX;
+    for r in facts.records.iter().rev() {
+        if r.file != file {
+            learner = DictionaryLearner::default();
+            file = r.file;
+        }
+        learner.learn(&mut rules, &r.record);
+    }
+    rules
+}
 
 pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) {
-    let rules = SecretRules::default();
-    let prefix_of = |t: &str| t.split('{').next().unwrap_or_default().to_string();
-    let mut prefixes = vec![prefix_of(DEFAULT_PLACEHOLDER)];
-    if let Some(p) = &options.placeholder {
-        prefixes.push(prefix_of(p));
-    }
-    prefixes.retain(|p| !p.is_empty());
+    let rules = rules_for(facts, options);
     for (k, r) in facts.records.iter().enumerate() {
-        let property_type = (r.table() == "sys_properties").then(|| r.get("type"));
         for f in &r.record.fields {
             if f.payload.is_some_and(|p| p.read) {
                 continue; // its records are checked themselves
             }
             let text = f.text.trim();
-            if prefixes.iter().any(|p| text.starts_with(p.as_str())) {
+            if rules.is_placeholder(text) {
                 out.push(facts.finding(
                     k,
                     Some(&f.name),
@@ -36,23 +51,32 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
                 ));
                 continue;
             }
-            let Some(why) = rules.classify(r.table(), &f.name, text, property_type) else {
-                continue;
+            let reference = f.attrs.iter().any(|(n, _)| n == "display_value");
+            let what = match rules.classify(&r.record, &f.name, text, reference) {
+                Some(SecretReason::SecretName) => {
+                    "is named like a secret and holds a value no rule covers".to_string()
+                }
+                Some(_) if ciphertext_shape(text).is_some() => {
+                    "holds ciphertext made with the source instance's key".to_string()
+                }
+                Some(_) => "is a secret column with a value in it".to_string(),
+                None if may_embed(text.as_bytes()) => {
+                    let found = embedded_secrets(text, &|v| rules.is_placeholder(v));
+                    let Some(e) = found.first() else {
+                        continue;
+                    };
+                    format!("holds a value under the secret-named key {}", e.path)
+                }
+                None => continue,
             };
-            let what = if ciphertext_shape(text).is_some() {
-                "holds ciphertext made with the source instance's key"
-            } else {
-                "is a secret column with a value in it"
-            };
-            let _ = why;
             out.push(facts.finding(
                 k,
                 Some(&f.name),
                 "secret-left",
                 Severity::Error,
                 format!("{}.{} {what}", r.table(), f.name),
-                Some("the value decrypts to garbage on the target (KMF)"),
-                "run `sn-retarget apply` (secrets become placeholders), then re-enter the value on the target",
+                Some("the value decrypts to garbage on the target (KMF), or leaks"),
+                "run `sn-retarget apply` (secrets become placeholders; a value named like a secret needs `secret_fields` or `not_secret` in the plan), then re-enter the value on the target",
             ));
         }
     }

@@ -1,0 +1,524 @@
+//! Hostile and unusual spellings through the command line (issue 17): secrets written with
+//! character references at any depth, masking everywhere, `--set` on a secret, names in any
+//! case, dictionaries anywhere in the input, plaintext secrets named like secrets, JSON and
+//! query strings holding secrets.
+//!
+//! Every case fails closed: the output holds no secret, or the run stops with exit 2, names
+//! what it found, and writes nothing. No secret value ever reaches standard output or error.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{bin, tmp};
+
+/// What a run printed, and how it ended.
+pub struct Ran {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Ran {
+    /// Standard output and error together.
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+pub fn run_cli(args: &[&str]) -> Ran {
+    let out = bin().args(args).output().expect("run sn-retarget");
+    Ran {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Writes `files` (name, text) into a fresh folder named after `what`.
+pub fn folder(what: &str, files: &[(&str, &str)]) -> PathBuf {
+    let d = tmp(what);
+    for (name, text) in files {
+        std::fs::write(d.join(name), text).unwrap();
+    }
+    d
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The secret's characters: none of them may be shown or written.
+const SECRET: &str = "Sup3rS3cr3tValue";
+
+/// `<unload>` around `records`.
+fn unload(records: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<unload unload_date=\"2024-05-01 10:00:00\">\n{records}\n</unload>\n"
+    )
+}
+
+/// An update set row whose payload (entity-escaped) is `inner` (wrapped in a
+/// `<record_update>` unless it is one).
+fn escaped_row(inner: &str, id: &str) -> String {
+    let inner = match inner.starts_with("<record_update") {
+        true => inner.to_string(),
+        false => format!("<record_update table=\"x_t\">{inner}</record_update>"),
+    };
+    let escaped = inner
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    format!(
+        "<sys_update_xml action=\"INSERT_OR_UPDATE\"><name>x_t_{id}</name><payload>{escaped}</payload><sys_id>{id}</sys_id></sys_update_xml>"
+    )
+}
+
+fn record(table: &str, field: &str, value: &str, id: &str) -> String {
+    format!(
+        "<{table} action=\"INSERT_OR_UPDATE\"><name>Rec {id}</name><{field}>{value}</{field}><sys_id>{id}</sys_id></{table}>"
+    )
+}
+
+const ID1: &str = "0123456789abcdef0123456789abcd01";
+const ID2: &str = "0123456789abcdef0123456789abcd02";
+const ID3: &str = "0123456789abcdef0123456789abcd03";
+
+/// Ciphertext spelled with character references, as ElementTree writes it with
+/// `encoding="us-ascii"`: the KMF framing, then base64.
+fn kmf_refs(decimal: bool) -> String {
+    let frame = |c: u32| {
+        if decimal {
+            format!("&#{c};")
+        } else {
+            format!("&#x{c:X};")
+        }
+    };
+    format!(
+        "{}{}{}0123abcd{SECRET}{}{}",
+        frame(0xFDDE),
+        frame(0xFDDF),
+        frame(0xFDD2),
+        frame(0xFDEE),
+        frame(0xFDEF)
+    )
+}
+
+/// Every spelling of ciphertext in an unknown column (no rule names it), at the top level and
+/// one and two payloads down: `apply` and `bundle` replace it, `inspect` lists it, `check`
+/// flags it without showing it.
+#[test]
+fn ciphertext_in_character_references_is_found_at_every_depth() {
+    let pr_hash = format!(")pR&#35;{SECRET}c2Vj");
+    let pr_paren = format!("&#41;pR#{SECRET}c2Vj");
+    let spellings = [kmf_refs(true), kmf_refs(false), pr_hash, pr_paren];
+    for (k, value) in spellings.iter().enumerate() {
+        let top = record("x_t", "u_blob", value, ID1);
+        let one = escaped_row(&record("x_t", "u_blob", value, ID2), ID3);
+        // Two payloads down: a row whose payload holds a row whose payload holds the record.
+        let two = escaped_row(
+            &format!(
+                "<record_update table=\"sys_update_xml\">{}</record_update>",
+                escaped_row(&record("x_t", "u_blob", value, ID1), ID2)
+            ),
+            ID3,
+        );
+        for (depth, records) in [(0, top), (1, one), (2, two)] {
+            let what = format!("cref-{k}-{depth}");
+            let d = folder(&what, &[("in.xml", &unload(&records))]);
+            let input = d.join("in.xml");
+            let out = d.join("out.xml");
+            let ran = run_cli(&["apply", s(&input), "--out", s(&out)]);
+            assert_eq!(ran.code, 0, "{what}: {}", ran.all());
+            let written = std::fs::read_to_string(&out).unwrap();
+            assert!(
+                written.contains("SN-RETARGET-SECRET(x_t.u_blob:"),
+                "{what}: {written}"
+            );
+            assert!(!written.contains(SECRET), "{what}: secret left: {written}");
+            assert!(
+                ran.stderr.contains("1 secret(s) to re-enter"),
+                "{what}: {}",
+                ran.stderr
+            );
+            assert!(!ran.all().contains(SECRET), "{what}: shown");
+
+            let ran = run_cli(&["inspect", s(&input), "--json"]);
+            assert_eq!(ran.code, 0, "{what}: {}", ran.all());
+            assert!(
+                ran.stdout.contains("\"field\":\"u_blob\""),
+                "{what}: {}",
+                ran.stdout
+            );
+            assert!(!ran.all().contains(SECRET), "{what}: shown by inspect");
+
+            let ran = run_cli(&["check", s(&input)]);
+            assert_eq!(ran.code, 1, "{what}: {}", ran.all());
+            assert!(ran.stdout.contains("secret-left"), "{what}: {}", ran.stdout);
+            assert!(
+                !ran.all().contains(SECRET),
+                "{what}: shown by check: {}",
+                ran.stdout
+            );
+
+            let bundle = d.join("bundle");
+            let ran = run_cli(&["bundle", s(&input), "--out", s(&bundle), "--quiet"]);
+            assert_eq!(ran.code, 0, "{what}: {}", ran.all());
+            let checklist = std::fs::read_to_string(bundle.join("CHECKLIST.md")).unwrap();
+            assert!(checklist.contains("u_blob"), "{what}: {checklist}");
+        }
+    }
+}
+
+/// Ciphertext where no record reads it (a malformed payload passes through as text) stops
+/// `apply` and `bundle`: exit 2, nothing written.
+#[test]
+fn ciphertext_in_references_no_record_reads_is_refused() {
+    let malformed = format!(
+        "<sys_update_xml action=\"INSERT_OR_UPDATE\"><name>x</name><payload>&lt;record_update&gt;&lt;x_t&gt;&lt;u_blob&gt;{}&lt;/x_t&gt;</payload><sys_id>{ID1}</sys_id></sys_update_xml>",
+        kmf_refs(false).replace('&', "&amp;")
+    );
+    let d = folder("cref-malformed", &[("in.xml", &unload(&malformed))]);
+    let out = d.join("out.xml");
+    let ran = run_cli(&["apply", s(&d.join("in.xml")), "--out", s(&out)]);
+    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert!(ran.stderr.contains("ciphertext left"), "{}", ran.stderr);
+    assert!(!out.exists());
+    let bundle = d.join("bundle");
+    let ran = run_cli(&[
+        "bundle",
+        s(&d.join("in.xml")),
+        "--out",
+        s(&bundle),
+        "--quiet",
+    ]);
+    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert!(!bundle.exists());
+    assert!(!ran.all().contains(SECRET));
+}
+
+/// Snippets never show a secret: not two payloads down (`&amp;lt;password&amp;gt;`), not in a
+/// column declared with `--secret-field` that holds a syntax error, not in any letter case.
+#[test]
+fn snippets_mask_secrets_at_any_depth_and_declared_columns() {
+    // A secret-left finding on a line that holds a password two payloads down.
+    let inner = format!(
+        "<record_update table=\"sys_update_xml\">{}</record_update>",
+        escaped_row(
+            &record("sys_auth_profile_basic", "password", SECRET, ID1),
+            ID2
+        )
+    );
+    let d = folder(
+        "mask-depth",
+        &[("in.xml", &unload(&escaped_row(&inner, ID3)))],
+    );
+    let ran = run_cli(&["check", s(&d.join("in.xml"))]);
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    assert!(
+        ran.stdout.contains("  | "),
+        "a snippet is shown: {}",
+        ran.stdout
+    );
+    assert!(!ran.all().contains(SECRET), "{}", ran.stdout);
+
+    // A syntax error on the line of a column only the plan knows to be secret.
+    let broken = format!(
+        "<?xml version=\"1.0\"?>\n<unload><x_t action=\"INSERT_OR_UPDATE\"><u_pin>{SECRET}</u_pin><name>a & b</name></x_t></unload>\n"
+    );
+    let d = folder("mask-declared", &[("in.xml", &broken)]);
+    let out = d.join("out.xml");
+    let ran = run_cli(&[
+        "apply",
+        s(&d.join("in.xml")),
+        "--secret-field",
+        "x_t.u_pin",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert!(ran.stderr.contains("in.xml:2:"), "{}", ran.stderr);
+    assert!(ran.stderr.contains("  | "), "{}", ran.stderr);
+    assert!(!ran.all().contains(SECRET), "{}", ran.stderr);
+
+    // Upper-case tags of a known secret column.
+    let broken = format!(
+        "<?xml version=\"1.0\"?>\n<unload><x_t action=\"INSERT_OR_UPDATE\"><CLIENT_SECRET>{SECRET}</CLIENT_SECRET><name>a & b</name></x_t></unload>\n"
+    );
+    let d = folder("mask-case", &[("in.xml", &broken)]);
+    let ran = run_cli(&["inspect", s(&d.join("in.xml"))]);
+    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert!(!ran.all().contains(SECRET), "{}", ran.stderr);
+}
+
+/// `--set` on a secret column is refused with the reason, never silently replaced by a
+/// placeholder; with `--secrets keep` it sets the value.
+#[test]
+fn set_on_a_secret_says_what_it_did() {
+    let text = unload(&record("oauth_entity", "client_secret", SECRET, ID1));
+    let d = folder("set-secret", &[("in.xml", &text)]);
+    let out = d.join("out.xml");
+    let ran = run_cli(&[
+        "apply",
+        s(&d.join("in.xml")),
+        "--set",
+        "oauth_entity.client_secret=new-value",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert!(
+        ran.stderr.contains("--set oauth_entity.client_secret") && ran.stderr.contains("secret"),
+        "{}",
+        ran.stderr
+    );
+    assert!(!out.exists());
+    assert!(!ran.all().contains(SECRET));
+    let ran = run_cli(&[
+        "apply",
+        s(&d.join("in.xml")),
+        "--set",
+        "oauth_entity.client_secret=new-value",
+        "--secrets",
+        "keep",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .contains(">new-value<")
+    );
+}
+
+/// A dictionary declaring a password2 column (type in any case) makes it secret in every file,
+/// whatever the order: `inspect`, `apply` and `check` alike.
+#[test]
+fn dictionary_columns_count_wherever_they_sit() {
+    let data = unload(&record("x_t", "u_code", SECRET, ID1));
+    let dictionary = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<database>\n<element label=\"T\" name=\"x_t\" type=\"collection\">\n<element label=\"Code\" max_length=\"255\" name=\"u_code\" type=\"PassWord2\"/>\n</element>\n</database>\n";
+    // `a_` sorts first: the data comes before the dictionary that declares its column.
+    let d = folder(
+        "dict-order",
+        &[("a_data.xml", &data), ("z_dict.xml", dictionary)],
+    );
+    let ran = run_cli(&["inspect", s(&d), "--json"]);
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert!(
+        ran.stdout.contains("\"field\":\"u_code\""),
+        "{}",
+        ran.stdout
+    );
+    let ran = run_cli(&["check", s(&d)]);
+    assert_eq!(ran.code, 1, "{}", ran.all());
+    assert!(ran.stdout.contains("x_t.u_code"), "{}", ran.stdout);
+    let out = tmp("dict-order-out");
+    let out = out.join("o");
+    let ran = run_cli(&["apply", s(&d), "--out", s(&out)]);
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let written = std::fs::read_to_string(out.join("a_data.xml")).unwrap();
+    assert!(!written.contains(SECRET), "{written}");
+    assert!(!ran.all().contains(SECRET));
+}
+
+/// An update set shaped like the strip-secrets fixture of the strongest peer (TenonHQ/Dovetail):
+/// a password2 property, a string property holding an API key, a plaintext client secret, a
+/// JSON setting holding a client secret, a harmless script.
+fn peer_update_set() -> String {
+    let rows = [
+        (
+            "sys_properties",
+            "<name>x_app.email_builder_cs</name><type>password2</type><value>PEER-PW2-VALUE</value>",
+        ),
+        (
+            "sys_properties",
+            "<name>x_app.google_translate_api_key</name><type>string</type><value>PEER-APIKEY-VALUE</value>",
+        ),
+        (
+            "oauth_entity",
+            "<client_id>peer-client-id</client_id><client_secret>PEER-CLIENT-SECRET</client_secret><name>Incoming Messages Webhook</name>",
+        ),
+        (
+            "x_app_setting",
+            "<name>x_app.integration.config</name><value>{\"endpoint\":\"https://example.invalid/api\",\"client_secret\":\"PEER-BLOB-SECRET\",\"retries\":3}</value>",
+        ),
+        (
+            "sys_script_include",
+            "<api_name>x_app.SettingsMS</api_name><name>SettingsMS</name><script>var x = 1; // nothing secret here</script>",
+        ),
+    ];
+    let mut out = String::new();
+    for (k, (table, fields)) in rows.iter().enumerate() {
+        let id = format!("{:032x}", 0xabc0 + k);
+        let row_id = format!("{:032x}", 0xdef0 + k);
+        let inner = format!(
+            "<record_update table=\"{table}\"><{table} action=\"INSERT_OR_UPDATE\">{fields}<sys_id>{id}</sys_id></{table}></record_update>"
+        );
+        out.push_str(&escaped_row(&inner, &row_id));
+        out.push('\n');
+    }
+    unload(&out)
+}
+
+const PEER_SECRETS: [&str; 4] = [
+    "PEER-PW2-VALUE",
+    "PEER-APIKEY-VALUE",
+    "PEER-CLIENT-SECRET",
+    "PEER-BLOB-SECRET",
+];
+
+/// The peer's fixture: the API-key property stops the run (named, nothing written) until the
+/// plan declares it; then all four secrets are replaced, the JSON stays valid, and the
+/// checklist lists the JSON key by its path. Declared not secret, with a reason, it stays.
+#[test]
+fn plaintext_secrets_of_the_peer_fixture_are_all_caught() {
+    let d = folder("peer", &[("set.xml", &peer_update_set())]);
+    let input = d.join("set.xml");
+    let out = d.join("out.xml");
+    let ran = run_cli(&["apply", s(&input), "--out", s(&out)]);
+    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert!(
+        ran.stderr
+            .contains("sys_properties[name=x_app.google_translate_api_key].value"),
+        "{}",
+        ran.stderr
+    );
+    assert!(!out.exists());
+    for secret in PEER_SECRETS {
+        assert!(!ran.all().contains(secret), "{secret} shown");
+    }
+    let ran = run_cli(&["check", s(&input)]);
+    assert_eq!(ran.code, 1);
+    assert_eq!(
+        ran.stdout.matches("secret-left").count(),
+        4,
+        "{}",
+        ran.stdout
+    );
+
+    let bundle = d.join("bundle");
+    let ran = run_cli(&[
+        "bundle",
+        s(&input),
+        "--secret-field",
+        "sys_properties[name=x_app.google_translate_api_key].value",
+        "--out",
+        s(&bundle),
+        "--quiet",
+    ]);
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert!(
+        ran.stderr.contains("4 secret(s) to re-enter"),
+        "{}",
+        ran.stderr
+    );
+    let written = std::fs::read_to_string(bundle.join("01_set.xml")).unwrap();
+    for secret in PEER_SECRETS {
+        assert!(!written.contains(secret), "{secret} left");
+    }
+    assert!(written.contains("var x = 1; // nothing secret here"));
+    // The JSON value is still JSON, its other keys as they were.
+    let applied = run_cli(&[
+        "apply",
+        s(&input),
+        "--secret-field",
+        "sys_properties[name=x_app.google_translate_api_key].value",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(applied.code, 0, "{}", applied.all());
+    let inspect = run_cli(&["inspect", s(&out), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&inspect.stdout).unwrap();
+    let records = v["files"][0]["records"].as_array().unwrap();
+    assert!(records.iter().any(|r| r["table"] == "x_app_setting"));
+    let text = std::fs::read_to_string(&out).unwrap();
+    let setting = text
+        .lines()
+        .find(|l| l.contains("integration.config"))
+        .unwrap();
+    let value = setting
+        .split("&lt;value&gt;")
+        .nth(1)
+        .unwrap()
+        .split("&lt;/value&gt;")
+        .next()
+        .unwrap()
+        .replace("&amp;quot;", "\"")
+        .replace("&quot;", "\"");
+    let json: serde_json::Value =
+        serde_json::from_str(&value).unwrap_or_else(|e| panic!("{value}: {e}"));
+    assert_eq!(json["retries"], 3);
+    assert_eq!(json["endpoint"], "https://example.invalid/api");
+    assert!(
+        json["client_secret"]
+            .as_str()
+            .unwrap()
+            .starts_with("SN-RETARGET-SECRET(")
+    );
+    let checklist = std::fs::read_to_string(bundle.join("CHECKLIST.md")).unwrap();
+    assert!(checklist.contains("value > client_secret"), "{checklist}");
+
+    // Declared not secret (with a reason): kept, and the run goes on.
+    let ran = run_cli(&[
+        "apply",
+        s(&input),
+        "--not-secret",
+        "sys_properties[name=x_app.google_translate_api_key].value=a test key with no rights",
+        "--out",
+        s(&d.join("kept.xml")),
+    ]);
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let kept = std::fs::read_to_string(d.join("kept.xml")).unwrap();
+    assert!(kept.contains("PEER-APIKEY-VALUE"));
+    assert!(
+        ran.stderr.contains("3 secret(s) to re-enter"),
+        "{}",
+        ran.stderr
+    );
+    // Without a reason: refused.
+    let ran = run_cli(&[
+        "apply",
+        s(&input),
+        "--not-secret",
+        "sys_properties[name=x_app.google_translate_api_key].value=",
+        "--out",
+        s(&d.join("noreason.xml")),
+    ]);
+    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert!(ran.stderr.contains("reason"), "{}", ran.stderr);
+}
+
+/// Names that look secret in any table stop the run; names that only describe a secret
+/// (`token_url`, `access_token_lifespan`...) do not; a secret in a query string is replaced in
+/// place.
+#[test]
+fn fields_named_like_secrets_stop_and_query_strings_are_cleaned() {
+    let described = format!(
+        "<oauth_entity action=\"INSERT_OR_UPDATE\"><name>P</name><token_url>https://x.example/oauth_token.do</token_url><access_token_lifespan>1800</access_token_lifespan><token_format>opaque</token_format><send_client_credentials_as>basic</send_client_credentials_as><sys_id>{ID1}</sys_id></oauth_entity>"
+    );
+    let d = folder("named-ok", &[("in.xml", &unload(&described))]);
+    let ran = run_cli(&["apply", s(&d.join("in.xml")), "--out", s(&d.join("o.xml"))]);
+    assert_eq!(ran.code, 0, "{}", ran.all());
+
+    let named = record("x_t", "u_Slack_Token", SECRET, ID2);
+    let d = folder("named-stop", &[("in.xml", &unload(&named))]);
+    let ran = run_cli(&["apply", s(&d.join("in.xml")), "--out", s(&d.join("o.xml"))]);
+    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert!(ran.stderr.contains("x_t.u_Slack_Token"), "{}", ran.stderr);
+    assert!(!d.join("o.xml").exists());
+    assert!(!ran.all().contains(SECRET));
+
+    let url = format!("https://hooks.example/cb?state=1&amp;client_secret={SECRET}&amp;x=2");
+    let query = record("x_t", "u_callback", &url, ID3);
+    let d = folder("query", &[("in.xml", &unload(&query))]);
+    let out = d.join("o.xml");
+    let ran = run_cli(&["apply", s(&d.join("in.xml")), "--out", s(&out)]);
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(!written.contains(SECRET), "{written}");
+    assert!(
+        written.contains(
+            "state=1&amp;client_secret=SN-RETARGET-SECRET(x_t.u_callback/?client_secret:"
+        ),
+        "{written}"
+    );
+}
