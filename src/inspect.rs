@@ -543,7 +543,8 @@ impl Visitor for FileVisitor<'_> {
                 table,
                 sys_id,
                 field: strings.id(found.field),
-                target: strings.id(found.target),
+                // Ids compare in lower case, however the reference spells them.
+                target: strings.id(&id_lower(found.target)),
                 display: found.display_value.map(|d| strings.id(&d)),
                 kind: found.kind,
                 depth,
@@ -623,6 +624,11 @@ impl Visitor for FileVisitor<'_> {
         self.secrets.retain(|s| s.record < first);
         self.dictionary.discard_from(first_index);
     }
+}
+
+/// `s` in lower case (sys_ids are compared so).
+fn id_lower(s: &str) -> std::borrow::Cow<'_, str> {
+    lowercase(s)
 }
 
 fn short(id: &Option<String>) -> &str {

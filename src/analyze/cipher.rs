@@ -14,7 +14,7 @@
 //!
 //! Every match holds an anchor byte: the `#` of a character reference or of `)pR#`, or the
 //! first byte (`0xEF`) of a KMF noncharacter written as UTF-8. The scan looks only at anchors
-//! and reads around each through a [`Cursor`], so the same matcher runs over one buffer and
+//! and reads around each through a cursor, so the same matcher runs over one buffer and
 //! over an output made of input stretches and replacements that was never built.
 
 use serde::Serialize;
@@ -70,12 +70,8 @@ pub fn ciphertext_shape(value: &str) -> Option<CipherShape> {
 /// assert!(!may_hold_ciphertext(b"https://dev1.service-now.com/oauth_token.do"));
 /// ```
 pub fn may_hold_ciphertext(raw: &[u8]) -> bool {
-    memchr::memchr(b'#', raw).is_some() || find_kmf_byte(raw).is_some()
-}
-
-/// Offset of the first KMF noncharacter written as UTF-8 (`EF B7 90..AF`) in `bytes`.
-fn find_kmf_byte(bytes: &[u8]) -> Option<usize> {
-    memchr::memchr_iter(0xEF, bytes).find(|&i| is_kmf_utf8(bytes.get(i + 1..i + 3)))
+    memchr::memchr2_iter(b'#', 0xEF, raw)
+        .any(|i| raw[i] == b'#' || is_kmf_utf8(raw.get(i + 1..i + 3)))
 }
 
 fn is_kmf_utf8(rest: Option<&[u8]>) -> bool {

@@ -3,7 +3,7 @@
 //!
 //! In: a field's decoded text (a whole JSON object or array, or one URL or query string with no
 //! blank in it). Out: each string value under a key that looks secret
-//! ([`looks_secret`](super::secrets::looks_secret)), with its path (`client_secret`,
+//! ([`super::secrets::looks_secret`]), with its path (`client_secret`,
 //! `auth > password`, `?client_secret`) and the span of its characters in the text, so that it
 //! can be replaced in place and the JSON stays valid. Values that are empty, or placeholders
 //! already, are left out.
@@ -25,14 +25,26 @@ pub struct Embedded {
 /// `true` when raw field bytes may hold an embedded secret: the value starts with `{` or `[`,
 /// or it is one token (no blank) holding `=`. A quick filter before decoding.
 pub fn may_embed(raw: &[u8]) -> bool {
-    let t = raw.trim_ascii();
+    /// Longer values are only looked at as JSON (a URL or query string is shorter).
+    const QUERY_MAX: usize = 8 << 10;
+    let t = raw.trim_ascii_start();
     let t = t.strip_prefix(b"<![CDATA[").unwrap_or(t).trim_ascii_start();
     match t.first() {
         Some(b'{' | b'[') => true,
-        Some(_) => {
-            memchr::memchr(b'=', t).is_some() && memchr::memchr3(b' ', b'\n', b'\t', t).is_none()
+        // Blanks first: most long values (scripts) have one near their start.
+        Some(_) if t.len() <= QUERY_MAX => {
+            // One token holding `=`: the first of `=`, space and line feed is a `=`, and no
+            // blank follows.
+            let t = t.trim_ascii_end();
+            match memchr::memchr3(b'=', b' ', b'\n', t) {
+                Some(i) if t[i] == b'=' => {
+                    memchr::memchr3(b' ', b'\n', b'\t', &t[i..]).is_none()
+                        && memchr::memchr(b'\t', &t[..i]).is_none()
+                }
+                _ => false,
+            }
         }
-        None => false,
+        _ => false,
     }
 }
 

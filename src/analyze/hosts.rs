@@ -3,9 +3,9 @@
 //! In: any text (a field value, a script, an escaped payload: host names contain no escapable
 //! character, so raw bytes are searched as they are). Out: every [`HostMatch`], with its span.
 //! A match is a whole host name: `xdev1.service-now.com` is the instance `xdev1`, not `dev1`;
-//! `dev1.service-now.com.evil.example` is no ServiceNow host at all.
-
-use memchr::memmem;
+//! `dev1.service-now.com.evil.example` is no ServiceNow host at all. Hosts are found in any
+//! letter case (`Dev1.Service-Now.com`) and after percent-escapes
+//! (`https%3A%2F%2Fdev1.service-now.com`).
 
 use crate::scan::Span;
 
@@ -36,60 +36,56 @@ fn is_label_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-'
 }
 
-/// A reusable searcher for instance hosts.
+/// A reusable searcher for instance hosts, in any letter case.
 ///
 /// ```
 /// use sn_retarget::analyze::hosts::HostFinder;
 /// let f = HostFinder::new();
-/// let text = "https://dev1.service-now.com/oauth_token.do, https://dev1.service-now.com.evil.example/";
+/// let text = "https://dev1.service-now.com/oauth_token.do, https://Dev2.Service-Now.com/x, https://dev1.service-now.com.evil.example/";
 /// let hosts: Vec<_> = f.find_all(text.as_bytes()).map(|m| m.host).collect();
-/// assert_eq!(hosts, ["dev1.service-now.com"]);
+/// assert_eq!(hosts, ["dev1.service-now.com", "Dev2.Service-Now.com"]);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct HostFinder {
-    /// `.service` and `.SERVICE`, the prefix both instance domains share: a pass each finds
-    /// both domains in lower or upper case (mixed case such as `.Service-Now.com` is not seen).
-    finders: [memmem::Finder<'static>; 2],
-    /// Whether to look for upper case at all (see [`HostFinder::for_document`]).
-    upper: bool,
+    _private: (),
 }
 
-impl Default for HostFinder {
-    fn default() -> Self {
-        HostFinder::new()
+/// `.service`, the start both instance domains share.
+const SERVICE: &[u8; 8] = b".service";
+
+/// The offset of the `.` of every `.service` in `text`, in any letter case, in order: found
+/// from its `v` (rarer than the dot in XML and scripts), one pass for both cases.
+fn service_dots(text: &[u8], base: usize, out: &mut Vec<usize>) {
+    for v in memchr::memchr2_iter(b'v', b'V', text) {
+        // The dot first: it rules out almost every `v` of other words.
+        if v >= 4
+            && text[v - 4] == b'.'
+            && text.len() >= v + 4
+            && text[v - 4..v + 4].eq_ignore_ascii_case(SERVICE)
+        {
+            out.push(base + v - 4);
+        }
     }
 }
 
 impl HostFinder {
     /// A finder for [`INSTANCE_DOMAINS`].
     pub fn new() -> HostFinder {
-        HostFinder {
-            finders: [
-                memmem::Finder::new(b".service").into_owned(),
-                memmem::Finder::new(b".SERVICE").into_owned(),
-            ],
-            upper: true,
-        }
+        HostFinder::default()
     }
 
-    /// A finder for the texts of one document: upper-case hosts are looked for only when the
-    /// document has one (one pass over the document instead of one per value).
-    pub fn for_document(document: &[u8]) -> HostFinder {
-        let mut f = HostFinder::new();
-        f.upper = f.finders[1].find(document).is_some();
-        f
+    /// A finder for the texts of one document.
+    pub fn for_document(_document: &[u8]) -> HostFinder {
+        HostFinder::new()
     }
 
-    /// Every instance host in `text`: lower-case ones in order of position, then (when the
-    /// finder looks for them) upper-case ones. Nothing is allocated.
+    /// Every instance host in `text`, in order of position, in any letter case. A host written
+    /// after a percent-escape (`redirect_uri=https%3A%2F%2Fdev1.service-now.com`) starts after
+    /// the escape's two hex digits.
     pub fn find_all<'t>(&'t self, text: &'t [u8]) -> impl Iterator<Item = HostMatch<'t>> + 't {
-        let lower = self.finders[0].find_iter(text);
-        let upper = self
-            .upper
-            .then(|| self.finders[1].find_iter(text))
-            .into_iter()
-            .flatten();
-        lower.chain(upper).filter_map(move |at| {
+        let mut dots = Vec::new();
+        service_dots(text, 0, &mut dots);
+        dots.into_iter().filter_map(move |at| {
             let rest = &text[at..];
             let dlen = INSTANCE_DOMAINS
                 .iter()
@@ -101,50 +97,26 @@ impl HostFinder {
         })
     }
 
-    /// Where a host may be in `text`, in order: the offset of every `.service` the finder looks
-    /// for. One pass over a whole document, so that values without one are skipped.
+    /// Where a host may be in `text`, in order: the offset of every `.service`, in any case.
+    /// One pass over a whole document, so that values without one are skipped.
     pub fn candidates(&self, text: &[u8]) -> Vec<usize> {
-        let mut at: Vec<usize> = self.finders[0].find_iter(text).collect();
-        if self.upper {
-            at.extend(self.finders[1].find_iter(text));
-            at.sort_unstable();
-        }
+        let mut at = Vec::new();
+        service_dots(text, 0, &mut at);
         at
     }
 
-    /// [`HostFinder::for_document`] and its [`HostFinder::candidates`] in the document, from
-    /// one pass over it (both cases a block at a time).
+    /// A finder and its [`HostFinder::candidates`] in the document.
     ///
     /// ```
     /// use sn_retarget::analyze::hosts::HostFinder;
-    /// let doc = b"<a>https://dev1.service-now.com/ x DEV2.SERVICE-NOW.COM</a>";
+    /// let doc = b"<a>https://dev1.service-now.com/ x DEV2.SERVICE-NOW.COM Dev3.Service-Now.com</a>";
     /// let (finder, at) = HostFinder::scan_document(doc);
-    /// assert_eq!(at, [15, 39]);
-    /// assert_eq!(finder.find_all(doc).count(), 2);
+    /// assert_eq!(at, [15, 39, 61]);
+    /// assert_eq!(finder.find_all(doc).count(), 3);
     /// ```
     pub fn scan_document(document: &[u8]) -> (HostFinder, Vec<usize>) {
-        // Both cases a block at a time: the second search reads the block from the cache.
-        const BLOCK: usize = 256 << 10;
-        let mut f = HostFinder::new();
-        let mut at = Vec::new();
-        let mut upper = Vec::new();
-        let overlap = b".service".len() - 1;
-        let mut start = 0;
-        while start < document.len() {
-            let end = (start + BLOCK).min(document.len());
-            // A match starting in the block may end in the next one (and one starting in the
-            // next block does not fit in this one's hay).
-            let hay = &document[start..(end + overlap).min(document.len())];
-            for (finder, out) in f.finders.iter().zip([&mut at, &mut upper]) {
-                out.extend(finder.find_iter(hay).map(|i| start + i));
-            }
-            start = end;
-        }
-        f.upper = !upper.is_empty();
-        if f.upper {
-            at.extend(upper);
-            at.sort_unstable();
-        }
+        let f = HostFinder::new();
+        let at = f.candidates(document);
         (f, at)
     }
 
@@ -166,6 +138,20 @@ fn host_at(text: &[u8], at: usize, dlen: usize) -> Option<HostMatch<'_>> {
     let mut start = at;
     while start > 0 && (is_label_byte(text[start - 1]) || text[start - 1] == b'.') {
         start -= 1;
+    }
+    // After a percent-escape (`%2F`, `%3A`, or `%252F` escaped twice), the escape's hex digits
+    // are not part of the host.
+    if start > 0 && text[start - 1] == b'%' {
+        loop {
+            let pair = text
+                .get(start..start + 2)
+                .filter(|p| p.iter().all(u8::is_ascii_hexdigit));
+            let Some(pair) = pair else { break };
+            start += 2;
+            if pair != b"25" {
+                break; // `%25` is an escaped `%`: another pair of digits follows
+            }
+        }
     }
     // Trim leading dots or hyphens (not part of a host name).
     while start < at && matches!(text[start], b'.' | b'-') {
@@ -194,21 +180,35 @@ mod tests {
             .collect()
     }
 
-    /// Hosts that straddle the blocks the document is searched in are found once each.
+    /// The candidates are every `.service` of the document, in any case, and nothing else.
     #[test]
-    fn scan_document_across_blocks() {
-        for shift in 5..25 {
-            let mut doc = vec![b'x'; (256 << 10) - shift];
-            for k in 0..3 {
-                doc.extend_from_slice(b" https://dev1.service-now.com/ DEV2.SERVICE-NOW.COM ");
-                doc.resize(doc.len() + (256 << 10) * k, b'y');
+    fn candidates_are_every_service_in_any_case() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let pieces: [&[u8]; 6] = [
+            b".service",
+            b".SERVICE",
+            b".SeRvIcE",
+            b"v",
+            b"x.serv",
+            b"ice",
+        ];
+        for _ in 0..500 {
+            let mut doc = Vec::new();
+            for _ in 0..20 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                doc.extend_from_slice(pieces[(state % 6) as usize]);
             }
-            let (finder, at) = HostFinder::scan_document(&doc);
-            let mut naive: Vec<usize> = memmem::find_iter(&doc, b".service").collect();
-            naive.extend(memmem::find_iter(&doc, b".SERVICE"));
-            naive.sort_unstable();
-            assert_eq!(at, naive, "shift {shift}");
-            assert_eq!(finder.find_all(&doc).count(), 6);
+            let naive: Vec<usize> = (0..doc.len().saturating_sub(7))
+                .filter(|&i| doc[i..i + 8].eq_ignore_ascii_case(b".service"))
+                .collect();
+            assert_eq!(
+                HostFinder::new().candidates(&doc),
+                naive,
+                "{:?}",
+                String::from_utf8_lossy(&doc)
+            );
         }
     }
 
@@ -231,5 +231,22 @@ mod tests {
             hosts("a.gov.servicenowservices.com, hi.service-now.com"),
             ["a.gov.servicenowservices.com", "hi.service-now.com"]
         );
+        assert_eq!(
+            hosts("https://Dev1.Service-Now.COM/x"),
+            ["Dev1.Service-Now.COM"]
+        );
+        assert_eq!(
+            hosts("x sErViCe-NoW.com dEv1.sErViCe-NoW.cOm"),
+            ["dEv1.sErViCe-NoW.cOm"]
+        );
+        assert_eq!(
+            hosts("redirect_uri=https%3A%2F%2Fdev1.service-now.com%2Foauth_redirect.do"),
+            ["dev1.service-now.com"]
+        );
+        assert_eq!(
+            hosts("u=https%253A%252F%252Fdev1.service-now.com"),
+            ["dev1.service-now.com"]
+        );
+        assert_eq!(hosts("u=%2fDEV1.service-now.com"), ["DEV1.service-now.com"]);
     }
 }

@@ -24,11 +24,26 @@ pub fn is_sys_id(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// `true` for a sys_id written as bytes.
+/// `true` for a sys_id written as bytes, in lower or upper case (a hand-written reference may
+/// spell one in capitals; ServiceNow reads both).
 fn is_sys_id_bytes(b: &[u8]) -> bool {
     b.len() == 32
-        && b.iter()
+        && (b
+            .iter()
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+            || b.iter()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(b)))
+}
+
+/// [`is_sys_id`], in lower or upper case.
+///
+/// ```
+/// use sn_retarget::analyze::refs::is_sys_id_any_case;
+/// assert!(is_sys_id_any_case("E31343E9C37C721038EF5375E40131AC"));
+/// assert!(!is_sys_id_any_case("E31343e9c37c721038ef5375e40131ac"));
+/// ```
+pub fn is_sys_id_any_case(s: &str) -> bool {
+    is_sys_id_bytes(s.as_bytes())
 }
 
 /// How a reference is written.
@@ -90,7 +105,7 @@ pub fn for_each_reference<'a>(record: &Record<'a>, mut f: impl FnMut(RefFound<'a
                 continue;
             };
             let ids = text.split(',').map(str::trim);
-            if ids.clone().all(is_sys_id) {
+            if ids.clone().all(is_sys_id_any_case) {
                 for id in ids {
                     f(RefFound {
                         field: field.name,
@@ -105,7 +120,7 @@ pub fn for_each_reference<'a>(record: &Record<'a>, mut f: impl FnMut(RefFound<'a
     if let Some(q) = record.attr("query") {
         for part in q.raw.split('^') {
             if let Some(id) = part.strip_prefix("documentkey=") {
-                if is_sys_id(id) {
+                if is_sys_id_any_case(id) {
                     f(RefFound {
                         field: "query",
                         target: id,

@@ -147,6 +147,48 @@ pub const NOT_SECRET_ENDINGS: &[&str] = &[
 /// }
 /// ```
 pub fn looks_secret(name: &str) -> bool {
+    // Names repeat (a few hundred columns in a whole export): each thread remembers the
+    // verdicts of the last names it judged, in a small table indexed by a hash of the name.
+    const SLOTS: usize = 509;
+    const LONGEST: usize = 40;
+    type Slot = (u8, [u8; LONGEST], bool);
+    thread_local! {
+        static SEEN: std::cell::RefCell<[Slot; SLOTS]> =
+            const { std::cell::RefCell::new([(0, [0; LONGEST], false); SLOTS]) };
+    }
+    let b = name.as_bytes();
+    if b.is_empty() || b.len() > LONGEST {
+        return judge(name);
+    }
+    let slot = (b
+        .len()
+        .wrapping_mul(31)
+        .wrapping_add(usize::from(b[0]).wrapping_mul(7))
+        .wrapping_add(usize::from(b[b.len() - 1]).wrapping_mul(131))
+        .wrapping_add(usize::from(b[b.len() / 2]).wrapping_mul(17))
+        .wrapping_add(usize::from(b[b.len() / 3]).wrapping_mul(3)))
+        % SLOTS;
+    SEEN.with_borrow_mut(|seen| {
+        let (len, bytes, verdict) = &mut seen[slot];
+        if usize::from(*len) == b.len() && &bytes[..b.len()] == b {
+            return *verdict;
+        }
+        let v = judge(name);
+        *len = b.len() as u8;
+        bytes[..b.len()].copy_from_slice(b);
+        *verdict = v;
+        v
+    })
+}
+
+/// [`looks_secret`], worked out: the name in lower case with `_` separators, judged.
+fn judge(name: &str) -> bool {
+    let plain = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if plain {
+        return judge_name(name);
+    }
     let n: String = name
         .bytes()
         .map(|b| match b {
@@ -154,10 +196,39 @@ pub fn looks_secret(name: &str) -> bool {
             b => b.to_ascii_lowercase() as char,
         })
         .collect();
-    let secret = SECRET_NAME_PARTS.iter().any(|p| n.contains(p))
+    judge_name(&n)
+}
+
+/// [`looks_secret`] of a name in lower case with `_` separators. Each part is looked for where
+/// its first letter is (no searcher is built: names are short and there are many).
+fn judge_name(n: &str) -> bool {
+    // Which parts start with each byte (bit k: part k).
+    const FIRST: [u16; 256] = {
+        let mut t = [0u16; 256];
+        let mut k = 0;
+        while k < SECRET_NAME_PARTS.len() {
+            t[SECRET_NAME_PARTS[k].as_bytes()[0] as usize] |= 1 << k;
+            k += 1;
+        }
+        t
+    };
+    let b = n.as_bytes();
+    let has_part = (0..b.len()).any(|i| {
+        let mut parts = FIRST[b[i] as usize];
+        while parts != 0 {
+            let k = parts.trailing_zeros() as usize;
+            if b[i..].starts_with(SECRET_NAME_PARTS[k].as_bytes()) {
+                return true;
+            }
+            parts &= parts - 1;
+        }
+        false
+    });
+    let secret = has_part
         || SECRET_NAME_ENDINGS.iter().any(|e| n.ends_with(e))
-        || SECRET_NAMES.contains(&n.as_str())
-        || SECRET_NAMES.iter().any(|w| n.ends_with(&format!("_{w}")));
+        || SECRET_NAMES
+            .iter()
+            .any(|w| n == *w || (n.ends_with(w) && b.get(n.len() - w.len() - 1) == Some(&b'_')));
     secret && !NOT_SECRET_ENDINGS.iter().any(|e| n.ends_with(e))
 }
 
@@ -373,6 +444,20 @@ impl SecretRules {
         record: &crate::model::Record<'_>,
         field: &crate::model::Field<'_>,
     ) -> Option<(SecretReason, Option<CipherShape>)> {
+        let cipher = may_hold_ciphertext(record.raw(field));
+        self.field_secret_with(columns, record, field, cipher)
+    }
+
+    /// [`SecretRules::field_secret_in`], told whether the field's raw bytes may hold
+    /// ciphertext ([`may_hold_ciphertext`], or a look-up in anchors found once for a whole
+    /// document).
+    fn field_secret_with(
+        &self,
+        columns: Option<&BTreeSet<String>>,
+        record: &crate::model::Record<'_>,
+        field: &crate::model::Field<'_>,
+        may_cipher: bool,
+    ) -> Option<(SecretReason, Option<CipherShape>)> {
         if field.payload.is_some() {
             return None;
         }
@@ -381,8 +466,8 @@ impl SecretRules {
         let maybe = known
             || property
             || !self.selected.is_empty()
-            || looks_secret(field.name)
-            || may_hold_ciphertext(record.raw(field));
+            || may_cipher
+            || looks_secret(field.name);
         if !maybe {
             return None;
         }

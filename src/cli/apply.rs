@@ -188,7 +188,7 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         })?,
         Ready::Unchecked(u) => super::check_printed(&plan, u.report(), total, Vec::new)?,
     };
-    if super::secret_left(&plan, &findings) {
+    if super::left_behind(&plan, &findings) {
         return Ok(ExitCode::from(EXIT_BAD_INPUT)); // `staged` removes what was written
     }
     let report = ready.report_mut();

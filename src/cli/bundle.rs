@@ -40,7 +40,7 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
     };
     let total = b.files.iter().map(|(_, bytes)| bytes.len()).sum();
     let findings = super::check_printed(&plan, &b.report, total, outputs)?;
-    if super::secret_left(&plan, &findings) {
+    if super::left_behind(&plan, &findings) {
         return Ok(ExitCode::from(EXIT_BAD_INPUT));
     }
     write_bundle(&a.out, &b.files, a.force)?;

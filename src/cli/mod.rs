@@ -252,17 +252,26 @@ fn check_printed<'a>(
     Ok(findings)
 }
 
-/// `true` (and said on standard error) when the checks found a secret left in the outputs and
-/// the plan does not keep secrets: the run writes nothing and exits 2.
-fn secret_left(plan: &sn_retarget::plan::Plan, findings: &[sn_retarget::check::Finding]) -> bool {
-    let left = plan.secrets != sn_retarget::plan::SecretMode::Keep
-        && findings.iter().any(|f| f.rule == "secret-left");
-    if left {
+/// `true` (and said on standard error) when the checks found in the outputs what the run was
+/// meant to remove: a secret (unless the plan keeps them), a source host, an old sys_id. The
+/// run then writes nothing and exits 2.
+fn left_behind(plan: &sn_retarget::plan::Plan, findings: &[sn_retarget::check::Finding]) -> bool {
+    let keep = plan.secrets == sn_retarget::plan::SecretMode::Keep;
+    let left: std::collections::BTreeSet<&str> = findings
+        .iter()
+        .map(|f| f.rule)
+        .filter(|r| {
+            matches!(*r, "source-host-left" | "old-id-left") || (*r == "secret-left" && !keep)
+        })
+        .collect();
+    if !left.is_empty() {
+        let rules: Vec<&str> = left.iter().copied().collect();
         eprintln!(
-            "sn-retarget: error: a secret would be left in the output (secret-left above); nothing was written"
+            "sn-retarget: error: the output would still hold what the plan removes ({} above); nothing was written",
+            rules.join(", ")
         );
     }
-    left
+    !left.is_empty()
 }
 
 /// Removes partial outputs on Ctrl-C.

@@ -16,6 +16,28 @@ use crate::splice::Edits;
 /// Where ciphertext would be left in the output of `edits` on `input[from..]` (the edits that
 /// start before `from` are not this output's), as an input offset.
 pub(super) fn ciphertext_left(input: &[u8], from: usize, edits: &Edits) -> Option<usize> {
+    let start = from.min(input.len());
+    let anchors = cipher_anchors(&input[start..], start);
+    ciphertext_left_at(input, from, edits, &anchors)
+}
+
+/// Where ciphertext may start in `part` (whose first byte is at `base` in the input): every `#`
+/// and every `0xEF` (what follows a `0xEF` in the output may come from a replacement), as input
+/// offsets in order.
+fn cipher_anchors(part: &[u8], base: usize) -> Vec<usize> {
+    memchr::memchr2_iter(b'#', 0xEF, part)
+        .map(|i| base + i)
+        .collect()
+}
+
+/// [`ciphertext_left`], with the input's anchors from `from` on already found
+/// ([`cipher_anchors`]; others are ignored).
+fn ciphertext_left_at(
+    input: &[u8],
+    from: usize,
+    edits: &Edits,
+    anchors: &[usize],
+) -> Option<usize> {
     let out = Output {
         input,
         from,
@@ -29,8 +51,7 @@ pub(super) fn ciphertext_left(input: &[u8], from: usize, edits: &Edits) -> Optio
     };
     // Anchors in the input that stay in the output (edits walked once, in order).
     let mut j = 0;
-    let start = from.min(input.len());
-    for i in memchr::memchr2_iter(b'#', 0xEF, &input[start..]).map(|i| start + i) {
+    for &i in anchors.iter().filter(|&&i| i >= from && i < input.len()) {
         while out.edits.get(j).is_some_and(|(s, _)| s.end <= i) {
             j += 1;
         }

@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::ciphertext::ciphertext_left;
 use super::escape::{cdata_section, escape_attr, escape_text, through_layers};
 use super::ids::{IdGen, IdMap};
-use super::tokens::{Rule, TokenRules, id_tokens};
+use super::tokens::{Rule, TokenRules, id_tokens, map_token};
 use super::{IdMode, NATURAL_KEY_TABLES, Rules, SecretMode};
 use crate::analyze::embedded::may_embed;
 use crate::analyze::hosts::HostFinder;
@@ -304,8 +304,7 @@ impl Rewriter {
                 file: bytes,
                 quot: &quot,
                 hosts,
-                host_at,
-                host_cursor: 0,
+                host_at: Marks::new(host_at),
                 learner: DictionaryLearner::default(),
                 learned: None,
                 last_table: None,
@@ -519,7 +518,8 @@ impl Rewriter {
         }
         for (k, (span, record)) in candidates.into_iter().enumerate() {
             let old = &bytes[span.range()];
-            if let Some(new) = map.get(old) {
+            if let Some(new) = map_token(map, old) {
+                let new = &new;
                 edits.replace(span, new);
                 *counts.entry(Rule::SysId).or_insert(0) += 1;
                 if details {
@@ -600,6 +600,44 @@ impl Rewriter {
     }
 }
 
+/// Positions in a part (file offsets, in order) and a cursor over them, to ask whether a value
+/// holds one: values come mostly in document order, so the next one is usually a step or two
+/// away.
+#[derive(Debug, Default)]
+struct Marks {
+    at: Vec<usize>,
+    cursor: usize,
+}
+
+impl Marks {
+    fn new(at: Vec<usize>) -> Marks {
+        Marks { at, cursor: 0 }
+    }
+
+    /// `true` when a position lies inside `span`.
+    fn inside(&mut self, span: Span) -> bool {
+        let at = &self.at;
+        let mut k = self.cursor.min(at.len());
+        if k > 0 && at[k - 1] >= span.start {
+            // Back (a record's fields come after its payload's records): search.
+            k = at[..k].partition_point(|&p| p < span.start);
+        } else {
+            // Forward: a few steps, then a search of the rest.
+            let mut steps = 0;
+            while k < at.len() && at[k] < span.start {
+                k += 1;
+                steps += 1;
+                if steps == 8 {
+                    k += at[k..].partition_point(|&p| p < span.start);
+                    break;
+                }
+            }
+        }
+        self.cursor = k;
+        at.get(k).is_some_and(|&p| p < span.end)
+    }
+}
+
 /// `true` when `needle` is in `bytes`: a large haystack is searched in two halves at once.
 fn contains(bytes: &[u8], needle: &[u8]) -> bool {
     const LARGE: usize = 8 << 20;
@@ -620,9 +658,9 @@ fn contains(bytes: &[u8], needle: &[u8]) -> bool {
 fn map_ids(map: &IdMap, text: &[u8], own: Option<&[u8; 32]>, out: &mut Vec<u8>) {
     let mut at = 0;
     for span in id_tokens(text) {
-        if let Some(new) = map.get(&text[span.range()]) {
+        if let Some(new) = map_token(map, &text[span.range()]) {
             out.extend_from_slice(&text[at..span.start]);
-            out.extend_from_slice(new);
+            out.extend_from_slice(&new);
             at = span.end;
         }
     }
@@ -772,10 +810,7 @@ struct Planner<'w, 'f> {
     quot: &'f std::sync::OnceLock<bool>,
     hosts: HostFinder,
     /// Where the part may hold a host (see [`HostFinder::candidates`]), as file offsets.
-    host_at: Vec<usize>,
-    /// Index in `host_at` of the first position at or after the last value looked at: values
-    /// come mostly in document order, so the next one is usually a step or two away.
-    host_cursor: usize,
+    host_at: Marks,
     /// Dictionary records seen: the plan's secret rules plus what they declare (made at the
     /// first one).
     learner: DictionaryLearner,
@@ -831,35 +866,12 @@ impl Planner<'_, '_> {
         }
     }
 
-    /// `true` when the document may hold a host inside `span` (see `host_at`).
-    fn host_inside(&mut self, span: Span) -> bool {
-        let at = &self.host_at;
-        let mut k = self.host_cursor.min(at.len());
-        if k > 0 && at[k - 1] >= span.start {
-            // Back (a record's fields come after its payload's records): search.
-            k = at[..k].partition_point(|&p| p < span.start);
-        } else {
-            // Forward: a few steps, then a search of the rest.
-            let mut steps = 0;
-            while k < at.len() && at[k] < span.start {
-                k += 1;
-                steps += 1;
-                if steps == 8 {
-                    k += at[k..].partition_point(|&p| p < span.start);
-                    break;
-                }
-            }
-        }
-        self.host_cursor = k;
-        at.get(k).is_some_and(|&p| p < span.end)
-    }
-
     /// Token substitutions in a value's raw bytes, at their file position; sys_id-shaped
     /// tokens are kept as candidates until every file has been read.
     fn tokens_in(&mut self, record: usize, field: &str, file_span: Span) {
         let raw = &self.file[file_span.range()];
         let at = |s: Span| Span::new(file_span.start + s.start, file_span.start + s.end);
-        if !self.w.tokens.namespace_prefixes.is_empty() || self.host_inside(file_span) {
+        if !self.w.tokens.namespace_prefixes.is_empty() || self.host_at.inside(file_span) {
             let mut found = Vec::new();
             self.w.tokens.scan_into(raw, &self.hosts, false, &mut found);
             for s in found {
@@ -1235,7 +1247,7 @@ impl Planner<'_, '_> {
             }
         }
         if f.name == "instance_name" {
-            if let Some(to) = self.w.names.get(new.trim()) {
+            if let Some(to) = self.w.names.get(new.trim().to_ascii_lowercase().as_str()) {
                 new.clone_from(to);
                 rule = Some(Rule::InstanceName);
             }

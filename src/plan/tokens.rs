@@ -79,21 +79,25 @@ pub struct TokenRules {
     finder: HostFinder,
 }
 
-/// Byte classes: 0 other, 1 hex digit (lower case), 2 other lower-case letter, 3 upper-case
-/// letter, 4 `_`.
+/// Byte classes: 0 other, 1 digit, 2 lower-case hex letter, 3 other lower-case letter,
+/// 4 upper-case hex letter, 5 other upper-case letter, 6 `_`.
 const fn classes() -> [u8; 256] {
     let mut t = [0u8; 256];
     let mut i = 0;
     while i < 256 {
         let b = i as u8;
-        t[i] = if b.is_ascii_digit() || (b >= b'a' && b <= b'f') {
+        t[i] = if b.is_ascii_digit() {
             1
-        } else if b.is_ascii_lowercase() {
+        } else if b >= b'a' && b <= b'f' {
             2
-        } else if b.is_ascii_uppercase() {
+        } else if b.is_ascii_lowercase() {
             3
-        } else if b == b'_' {
+        } else if b >= b'A' && b <= b'F' {
             4
+        } else if b.is_ascii_uppercase() {
+            5
+        } else if b == b'_' {
+            6
         } else {
             0
         };
@@ -104,63 +108,174 @@ const fn classes() -> [u8; 256] {
 
 const CLASS: [u8; 256] = classes();
 
-fn is_hex(b: u8) -> bool {
-    CLASS[b as usize] == 1
+/// Hex digits of either case, and upper-case hex letters, as tables.
+const ANY_HEX: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = matches!(CLASS[i], 1 | 2 | 4);
+        i += 1;
+    }
+    t
+};
+const UPPER_HEX: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = CLASS[i] == 4;
+        i += 1;
+    }
+    t
+};
+
+/// A hex digit of either case.
+fn is_any_hex(b: u8) -> bool {
+    ANY_HEX[b as usize]
+}
+
+/// A digit or a lower-case hex letter.
+fn is_lower_hex(b: u8) -> bool {
+    matches!(CLASS[b as usize], 1 | 2)
+}
+
+/// A digit or an upper-case hex letter.
+fn is_upper_hex(b: u8) -> bool {
+    matches!(CLASS[b as usize], 1 | 4)
 }
 
 fn is_alnum(b: u8) -> bool {
-    matches!(CLASS[b as usize], 1..=3)
+    matches!(CLASS[b as usize], 1..=5)
 }
 
-/// Digits and lower-case letters: what may not touch a sys_id.
+/// Digits and lower-case letters: what may not touch a lower-case sys_id.
 fn is_lower_alnum(b: u8) -> bool {
-    matches!(CLASS[b as usize], 1 | 2)
+    matches!(CLASS[b as usize], 1..=3)
 }
 
 fn is_word(b: u8) -> bool {
     CLASS[b as usize] != 0
 }
 
-/// Every sys_id-shaped whole token in `text` (32 lowercase hex digits, no digit or lower-case
-/// letter on either side), in order.
+/// Every sys_id-shaped whole token in `text`, in order: 32 lower-case hex digits with no digit
+/// or lower-case letter on either side, or 32 upper-case hex digits (at least one a letter)
+/// with no hex digit of its case on either side (`SYS_ID=0123ABCD...`, as a hand-written
+/// script or query may spell an id).
 ///
 /// It looks at every 32nd byte first: a 32-digit run must cover it, so where that byte is not
 /// a hex digit, no token starts in the 32 bytes before it.
 ///
 /// ```
 /// use sn_retarget::plan::tokens::id_tokens;
-/// let text = b"sys_id=0123456789abcdef0123456789abcdef^x 0123456789abcdef0123456789abcdef0";
+/// let text = b"sys_id=0123456789abcdef0123456789abcdef^x 0123456789abcdef0123456789abcdef0 ID=0123456789ABCDEF0123456789ABCDEF";
 /// let found: Vec<_> = id_tokens(text).map(|s| s.start).collect();
-/// assert_eq!(found, [7]);
+/// assert_eq!(found, [7, 79]);
 /// ```
 pub fn id_tokens(text: &[u8]) -> impl Iterator<Item = Span> + '_ {
     let n = text.len();
-    // No run of hex digits starts before `i` and continues up to it.
+    // No run of hex digits (of either case) starts before `i` and continues up to it.
     let mut i = 0;
+    // Tokens found in a run of both cases' digits, not yet handed out (rare).
+    let mut more: Vec<Span> = Vec::new();
     std::iter::from_fn(move || {
+        if !more.is_empty() {
+            return Some(more.remove(0));
+        }
         while i + 32 <= n {
             let probe = i + 31;
-            if !is_hex(text[probe]) {
+            if !is_any_hex(text[probe]) {
                 i = probe + 1;
                 continue;
             }
+            // Upper-case hex letters seen in the run (rare): tracked without a branch.
+            let mut upper = UPPER_HEX[text[probe] as usize];
             let mut start = probe;
-            while start > i && is_hex(text[start - 1]) {
+            while start > i && is_any_hex(text[start - 1]) {
                 start -= 1;
+                upper |= UPPER_HEX[text[start] as usize];
             }
             let mut end = probe + 1;
-            while end < n && is_hex(text[end]) {
+            while end < n && is_any_hex(text[end]) {
+                upper |= UPPER_HEX[text[end] as usize];
                 end += 1;
             }
             i = end + 1; // text[end] (if any) is not a hex digit
-            let whole = end - start == 32
-                && (start == 0 || !is_lower_alnum(text[start - 1]))
-                && (end == n || !is_lower_alnum(text[end]));
-            if whole {
-                return Some(Span::new(start, end));
+            if end - start < 32 {
+                continue;
+            }
+            if !upper {
+                let whole = end - start == 32
+                    && (start == 0 || !is_lower_alnum(text[start - 1]))
+                    && (end == n || !is_lower_alnum(text[end]));
+                if whole {
+                    return Some(Span::new(start, end));
+                }
+                continue;
+            }
+            tokens_in_run(text, start, end, &mut more);
+            if !more.is_empty() {
+                return Some(more.remove(0));
             }
         }
         None
+    })
+}
+
+/// The tokens inside a run of hex digits of both cases (`text[start..end]`, at least 32 long),
+/// in order: maximal runs of each case's digits, 32 long.
+fn tokens_in_run(text: &[u8], start: usize, end: usize, out: &mut Vec<Span>) {
+    for lower in [true, false] {
+        let in_case = |b: u8| {
+            if lower {
+                is_lower_hex(b)
+            } else {
+                is_upper_hex(b)
+            }
+        };
+        let mut a = start;
+        while a < end {
+            if !in_case(text[a]) {
+                a += 1;
+                continue;
+            }
+            let mut b = a;
+            while b < end && in_case(text[b]) {
+                b += 1;
+            }
+            let whole = b - a == 32
+                && if lower {
+                    (a == 0 || !is_lower_alnum(text[a - 1]))
+                        && (b == text.len() || !is_lower_alnum(text[b]))
+                } else {
+                    // Digits only are a lower-case token.
+                    text[a..b].iter().any(|&c| CLASS[c as usize] == 4)
+                };
+            if whole && !out.iter().any(|s| s.start < b && a < s.end) {
+                out.push(Span::new(a, b));
+            }
+            a = b;
+        }
+    }
+    out.sort_unstable();
+}
+
+/// `token` (32 hex digits of either case) mapped through `map`, written in the token's case.
+pub fn map_token(map: &IdMap, token: &[u8]) -> Option<[u8; 32]> {
+    if let Some(new) = map.get(token) {
+        return Some(*new);
+    }
+    // A token is of one case: its first letter says which (digits alone are lower case).
+    if !token
+        .iter()
+        .find(|b| !b.is_ascii_digit())
+        .is_some_and(u8::is_ascii_uppercase)
+    {
+        return None;
+    }
+    let lower: [u8; 32] = token.to_ascii_lowercase().try_into().ok()?;
+    map.get(&lower).map(|new| {
+        let mut upper = *new;
+        upper.make_ascii_uppercase();
+        upper
     })
 }
 
@@ -236,11 +351,11 @@ impl TokenRules {
         }
         if ids && !self.ids.is_empty() {
             for span in id_tokens(text) {
-                if let Some(new) = self.ids.get(&text[span.range()]) {
+                if let Some(new) = map_token(&self.ids, &text[span.range()]) {
                     out.push(Subst {
                         span,
                         old: &text[span.range()],
-                        new: Cow::Borrowed(new.as_slice()),
+                        new: Cow::Owned(new.to_vec()),
                         rule: Rule::SysId,
                     });
                 }
@@ -331,25 +446,39 @@ mod tests {
         }
     }
 
-    /// The plain left-to-right scan `id_tokens` must agree with.
+    /// The plain left-to-right scans `id_tokens` must agree with: maximal runs of each case's
+    /// digits, 32 long.
     fn naive(text: &[u8]) -> Vec<Span> {
-        let (n, mut i, mut out) = (text.len(), 0, Vec::new());
-        while i < n {
-            if !is_hex(text[i]) {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < n && is_hex(text[i]) {
-                i += 1;
-            }
-            if i - start == 32
-                && (start == 0 || !is_lower_alnum(text[start - 1]))
-                && (i == n || !is_lower_alnum(text[i]))
-            {
+        let runs = |in_case: fn(u8) -> bool| {
+            let (n, mut i, mut out) = (text.len(), 0, Vec::new());
+            while i < n {
+                if !in_case(text[i]) {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < n && in_case(text[i]) {
+                    i += 1;
+                }
                 out.push(Span::new(start, i));
             }
+            out
+        };
+        let mut out: Vec<Span> = runs(is_lower_hex)
+            .into_iter()
+            .filter(|s| {
+                s.len() == 32
+                    && (s.start == 0 || !is_lower_alnum(text[s.start - 1]))
+                    && (s.end == text.len() || !is_lower_alnum(text[s.end]))
+            })
+            .collect();
+        for s in runs(is_upper_hex) {
+            let upper = text[s.range()].iter().any(|b| b.is_ascii_uppercase());
+            if s.len() == 32 && upper && !out.iter().any(|o| o.start < s.end && s.start < o.end) {
+                out.push(s);
+            }
         }
+        out.sort_unstable();
         out
     }
 
@@ -364,10 +493,13 @@ mod tests {
                     state ^= state << 13;
                     state ^= state >> 7;
                     state ^= state << 17;
-                    // Mostly hex, so that 31-, 32- and 33-digit runs are common.
+                    // Mostly hex of one case per round, so that 31-, 32- and 33-digit runs
+                    // of both cases are common.
                     let k = (state % 100) as usize;
+                    let upper = round % 3 == 0;
                     if k < 90 {
-                        alphabet[k % 16]
+                        let c = alphabet[k % 16];
+                        if upper { c.to_ascii_uppercase() } else { c }
                     } else {
                         alphabet[k % alphabet.len()]
                     }

@@ -36,7 +36,7 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
                     ));
                 }
             }
-            for id in sys_id_tokens(&f.text).filter(|t| options.old_ids.contains(*t)) {
+            for id in sys_id_tokens(&f.text).filter(|t| options.old_ids.contains(t)) {
                 out.push(facts.finding(
                     k,
                     Some(&f.name),
@@ -51,25 +51,29 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
     }
 }
 
-/// Every run of exactly 32 lowercase hex digits in `text`.
-fn sys_id_tokens(text: &str) -> impl Iterator<Item = &str> {
+/// Every run of exactly 32 hex digits of one case in `text` (whatever touches it: a leftover
+/// is a leftover), in lower case.
+fn sys_id_tokens(text: &str) -> impl Iterator<Item = String> + '_ {
     let b = text.as_bytes();
-    let hex = |c: u8| c.is_ascii_digit() || (b'a'..=b'f').contains(&c);
-    let mut i = 0;
-    std::iter::from_fn(move || {
-        while i < b.len() {
-            if !hex(b[i]) {
-                i += 1;
-                continue;
+    let runs = move |in_case: fn(&u8) -> bool| {
+        let mut i = 0;
+        std::iter::from_fn(move || {
+            while i < b.len() {
+                if !in_case(&b[i]) {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < b.len() && in_case(&b[i]) {
+                    i += 1;
+                }
+                if i - start == 32 {
+                    return Some(text[start..i].to_ascii_lowercase());
+                }
             }
-            let start = i;
-            while i < b.len() && hex(b[i]) {
-                i += 1;
-            }
-            if i - start == 32 {
-                return Some(&text[start..i]);
-            }
-        }
-        None
-    })
+            None
+        })
+    };
+    runs(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+        .chain(runs(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c)))
 }
