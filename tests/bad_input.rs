@@ -36,12 +36,12 @@ use crate::structured::xorshift_bytes;
 use crate::support::{bin, manifest_dir, tmp};
 
 /// A ciphertext secret (`)pR#` shape) and a plaintext password; neither may ever be shown.
-const CIPHER: &str = ")pR#c2VjcmV0c2VjcmV0";
-const PLAIN: &str = "hunter2-PLAINTEXT-PW";
+pub(crate) const CIPHER: &str = ")pR#c2VjcmV0c2VjcmV0";
+pub(crate) const PLAIN: &str = "hunter2-PLAINTEXT-PW";
 
 /// An update set with secrets at the top level and inside both payload encodings, one record a
 /// line (so that an error's snippet is the secret's own line).
-fn secret_export() -> String {
+pub(crate) fn secret_export() -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <unload unload_date="2024-05-01 10:00:00">
@@ -56,15 +56,15 @@ fn secret_export() -> String {
 
 /// What a child process did.
 #[derive(Debug)]
-struct Run {
-    what: String,
-    code: Option<i32>,
-    signal: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) what: String,
+    pub(crate) code: Option<i32>,
+    pub(crate) signal: Option<i32>,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: String,
 }
 
-fn run(cmd: &mut Command) -> Run {
+pub(crate) fn run(cmd: &mut Command) -> Run {
     let what = format!("{cmd:?}");
     let out = cmd.output().unwrap();
     Run {
@@ -77,7 +77,7 @@ fn run(cmd: &mut Command) -> Run {
 }
 
 /// `sn-retarget` with `args` (paths given as `&OsStr`-able pieces).
-fn cli<I, S>(args: I) -> Command
+pub(crate) fn cli<I, S>(args: I) -> Command
 where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
@@ -89,7 +89,7 @@ where
 
 impl Run {
     /// Never a panic, never a signal, no secret in what it printed.
-    fn sane(&self) -> &Self {
+    pub(crate) fn sane(&self) -> &Self {
         assert!(
             self.signal.is_none() && self.code.is_some_and(|c| [0, 1, 2].contains(&c)),
             "{}: died or odd exit ({:?}, signal {:?})\n{}",
@@ -109,7 +109,7 @@ impl Run {
     }
 
     /// Refused: exit 2, an error line naming every one of `names`.
-    fn refused(&self, names: &[&str]) -> &Self {
+    pub(crate) fn refused(&self, names: &[&str]) -> &Self {
         self.sane();
         assert_eq!(self.code, Some(2), "{}\n{}", self.what, self.stderr);
         assert!(
@@ -143,7 +143,7 @@ impl Run {
     }
 
     /// The error names `path` with a line and a column: `path:LINE:COL: `.
-    fn at_position(&self, path: &Path) -> (usize, usize) {
+    pub(crate) fn at_position(&self, path: &Path) -> (usize, usize) {
         let p = format!("{}:", path.display());
         for (i, _) in self.stderr.match_indices(&p) {
             let rest = &self.stderr[i + p.len()..];
@@ -171,7 +171,7 @@ fn no_secret(what: &str, text: &str) {
 }
 
 /// Every file and folder under `dir` (hidden ones too), with the bytes of files.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
+pub(crate) fn tree(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
     fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Option<Vec<u8>>>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -195,7 +195,7 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
 }
 
 /// Asserts `dir` is exactly as `before` (nothing new, nothing changed), naming what differs.
-fn unchanged(what: &str, dir: &Path, before: &BTreeMap<PathBuf, Option<Vec<u8>>>) {
+pub(crate) fn unchanged(what: &str, dir: &Path, before: &BTreeMap<PathBuf, Option<Vec<u8>>>) {
     let after = tree(dir);
     if &after != before {
         let new: Vec<_> = after.keys().filter(|k| !before.contains_key(*k)).collect();
@@ -210,7 +210,7 @@ fn unchanged(what: &str, dir: &Path, before: &BTreeMap<PathBuf, Option<Vec<u8>>>
 }
 
 /// Runs `cmd` (which must leave `dir` untouched) and checks it was refused, naming `names`.
-fn refused_in(dir: &Path, cmd: &mut Command, names: &[&str]) -> Run {
+pub(crate) fn refused_in(dir: &Path, cmd: &mut Command, names: &[&str]) -> Run {
     let before = tree(dir);
     let r = run(cmd);
     r.refused(names);
@@ -218,13 +218,13 @@ fn refused_in(dir: &Path, cmd: &mut Command, names: &[&str]) -> Run {
     r
 }
 
-fn s(p: &Path) -> String {
+pub(crate) fn s(p: &Path) -> String {
     p.display().to_string()
 }
 
 /// A copy of the seed-000 bundle (four files of 1-3 KB) in `dir`, so that the checks of `dir`
 /// cover these inputs too.
-fn seed000_copy(dir: &Path) -> PathBuf {
+pub(crate) fn seed000_copy(dir: &Path) -> PathBuf {
     let to = dir.join("seed000");
     std::fs::create_dir_all(&to).unwrap();
     for f in crate::support::xml_files(&manifest_dir().join("fixtures/seed000_dev")) {
@@ -234,7 +234,7 @@ fn seed000_copy(dir: &Path) -> PathBuf {
 }
 
 /// `apply` (dev12345 to acme) and `bundle` writing to `out`, `inspect` and `check`, on `inputs`.
-fn every_command(inputs: &[&str], out: &Path) -> [Command; 4] {
+pub(crate) fn every_command(inputs: &[&str], out: &Path) -> [Command; 4] {
     let mut apply = cli(["apply", "--target", "acme", "--source", "dev12345"]);
     apply.args(inputs).arg("--out").arg(out);
     let mut bundle = cli(["bundle", "--quiet", "--target", "acme"]);

@@ -20,10 +20,15 @@ pub const CHECK_LIMIT_BYTES: usize = 64_000_000;
 /// Exit code for bad input, an unusable plan, or an output that cannot be written.
 pub const EXIT_BAD_INPUT: u8 = 2;
 
-/// The exports under `inputs` (files, folders, zip archives); none at all is an error (a
-/// mistyped folder, or one without exports), whatever the command.
-fn load(inputs: &[PathBuf]) -> anyhow::Result<Vec<sn_retarget::io::Source>> {
-    let sources = sn_retarget::io::load_inputs(inputs, &sn_retarget::io::Limits::default())?;
+/// The exports under `inputs` (files, folders, zip archives), never `outputs` (what this run
+/// writes, should it be inside an input folder); none at all is an error (a mistyped folder, or
+/// one without exports), whatever the command.
+fn load(
+    inputs: &[PathBuf],
+    outputs: &[&std::path::Path],
+) -> anyhow::Result<Vec<sn_retarget::io::Source>> {
+    let limits = sn_retarget::io::Limits::default();
+    let sources = sn_retarget::io::load_inputs_except(inputs, &limits, outputs)?;
     if sources.is_empty() {
         let named: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
         anyhow::bail!("no *.xml or *.zip input found in {}", named.join(", "));
@@ -265,7 +270,7 @@ fn secret_left(plan: &sn_retarget::plan::Plan, findings: &[sn_retarget::check::F
     left
 }
 
-/// Removes partial outputs on Ctrl-C.
+/// Removes partial outputs on Ctrl-C, SIGTERM and SIGHUP; a file-size limit is a write error.
 pub fn install_cleanup() {
     cleanup::install();
 }
