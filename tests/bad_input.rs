@@ -19,11 +19,8 @@
 //!
 //! Standard output on a full device (`/dev/full`) is an error too.
 //!
-//! Three promises do not hold today; their tests are `#[ignore]`d with the failing case named
-//! (`cargo test -- --ignored bad_input` runs them): `apply` with several outputs leaves the
-//! outputs written before a later write fails; `apply --report` leaves the outputs when the
-//! report cannot be written; and `apply` and `bundle` leave the (empty) output folders they
-//! created when a write fails.
+//! More on outputs (`--force`, signals, a run's own output, leftovers of killed runs) and on
+//! zip archives, encodings and FIFOs in `hardening_io.rs`.
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -564,7 +564,7 @@ fn the_inflated_size_limit_holds_across_archives() {
     for k in 0..2 {
         load_inputs(&[folder.join(format!("{k}.zip"))], &limits).unwrap();
     }
-    let err = load_inputs(&[folder.clone()], &limits).unwrap_err();
+    let err = load_inputs(std::slice::from_ref(&folder), &limits).unwrap_err();
     assert!(
         matches!(
             err,

@@ -138,7 +138,8 @@ struct BundleArgs {
     /// Exit 1 when warnings were raised.
     #[arg(long)]
     strict: bool,
-    /// Replace an existing bundle.
+    /// Replace an existing bundle: only one this tool made, unchanged since (its
+    /// .sn-retarget-bundle marker lists every file and its sha256).
     #[arg(long)]
     force: bool,
     #[command(flatten)]
@@ -159,7 +160,7 @@ struct ApplyArgs {
     /// Compute and report, write no output (the report goes to standard output without --report).
     #[arg(long)]
     dry_run: bool,
-    /// Replace existing outputs.
+    /// Replace existing output files (never a folder).
     #[arg(long)]
     force: bool,
     #[command(flatten)]
@@ -275,8 +276,14 @@ pub fn install_cleanup() {
     cleanup::install();
 }
 
-/// Runs one command.
+/// Runs one command; an interrupted run ends in its signal handler (exit 130).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let result = run_command(cli);
+    cleanup::wait_if_interrupted();
+    result
+}
+
+fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Inspect { inputs, json } => inspect::run(&inputs, json),
         Command::Apply(args) => apply::run(*args),

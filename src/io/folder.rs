@@ -45,12 +45,13 @@ pub fn write_folder(
     let parent = stage.parent().unwrap_or(Path::new("."));
     remove_stale(parent);
     let mut made = Vec::new();
-    {
-        let mut held = held()?;
+    let staged = held().and_then(|mut held| {
         held.create_dirs(parent, &mut made).map_err(io(parent))?;
-        held.create_dir(&stage, true).map_err(io(&stage))?;
-    }
-    let written = fill(&stage, files).and_then(|()| commit(&stage, out, replace));
+        held.create_dir(&stage, true).map_err(io(&stage))
+    });
+    let written = staged
+        .and_then(|()| fill(&stage, files))
+        .and_then(|()| commit(&stage, out, replace));
     match &written {
         Ok(old) => {
             if let Some(old) = old {

@@ -70,25 +70,28 @@ pub fn temp_owner(name: &OsStr) -> Option<u32> {
 }
 
 /// Removes from `dir` (not below it) this tool's temporary files and folders whose process has
-/// ended. Those of running processes (another run writing there) are left alone, and so is
-/// everything where it cannot be told whether the process still runs. Errors are ignored: this
-/// is tidying, not the output.
+/// ended (or is this one, which is not writing them: a process that had this id before). Those
+/// of running processes (another run writing there) are left alone, and so is everything where
+/// it cannot be told whether the process still runs. Errors are ignored: this is tidying, not
+/// the output.
 pub(crate) fn remove_stale(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    // Names of this process's id: left by a process that had it before, unless being written.
+    let mut own = Vec::new();
     for entry in entries.flatten() {
         let Some(pid) = temp_owner(&entry.file_name()) else {
             continue;
         };
-        if pid == std::process::id() || !has_ended(pid) {
-            continue;
+        if pid == std::process::id() {
+            own.push(entry.path());
+        } else if has_ended(pid) {
+            super::pending::remove_tree(&entry.path());
         }
-        let path = entry.path();
-        let _ = match entry.file_type() {
-            Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
-            _ => std::fs::remove_file(&path),
-        };
+    }
+    if !own.is_empty() {
+        super::pending::remove_unless_writing(&own);
     }
 }
 
@@ -115,14 +118,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_ended_processes_leftovers_are_removed() {
+    fn what_this_process_writes_is_not_stale_but_its_id_left_by_another_is() {
         let dir = std::env::temp_dir().join(format!("snr-stale-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let mine = format!(".a.xml{MARK}{}.tmp", std::process::id());
-        std::fs::write(dir.join(&mine), "x").unwrap();
+        let writing = temp_path(&dir.join("a.xml"));
+        let left = temp_path(&dir.join("b.xml"));
+        let _file = super::super::pending::hold()
+            .unwrap()
+            .create_file(&writing)
+            .unwrap();
+        std::fs::write(&left, "x").unwrap();
         std::fs::write(dir.join("keep.xml"), "x").unwrap();
         remove_stale(&dir);
-        assert!(dir.join(&mine).exists() && dir.join("keep.xml").exists());
+        assert!(writing.exists() && dir.join("keep.xml").exists());
+        assert!(!left.exists());
+        super::super::pending::forget(&writing);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -6,7 +6,8 @@
 //! happen while it is held too, so an interruption finds either nothing of a set of outputs in
 //! place, or all of them: never a half-committed set, never a file created after the clean-up.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::ffi::OsStr;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -146,17 +147,37 @@ pub(crate) fn forget(path: &Path) {
     g.dirs.remove(path);
 }
 
+/// Removes those of `paths` this process is not writing. A name is compared, not a path:
+/// however a folder is spelled, what is being written is kept. (Under the registry, so that
+/// nothing created meanwhile is taken for a leftover.)
+pub(crate) fn remove_unless_writing(paths: &[PathBuf]) {
+    let g = lock();
+    let writing: HashSet<&OsStr> = g
+        .files
+        .iter()
+        .chain(&g.trees)
+        .chain(&g.dirs)
+        .filter_map(|p| p.file_name())
+        .collect();
+    for p in paths {
+        if p.file_name().is_some_and(|n| !writing.contains(n)) {
+            remove_tree(p);
+        }
+    }
+}
+
 /// Removes `path` (a folder and what it holds, or a file), again while other threads are still
-/// creating files in it, until it is gone.
+/// creating files in it, until it is gone (or cannot be removed).
 pub(crate) fn remove_tree(path: &Path) {
     for _ in 0..1000 {
-        let gone = match std::fs::symlink_metadata(path) {
-            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-            Ok(m) if m.is_dir() => std::fs::remove_dir_all(path).is_ok(),
-            Ok(_) => std::fs::remove_file(path).is_ok(),
+        let removed = match std::fs::symlink_metadata(path) {
+            Err(_) => return,
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(path),
+            Ok(_) => std::fs::remove_file(path),
         };
-        if gone {
-            return;
+        match removed {
+            Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty => {}
+            _ => return,
         }
     }
 }

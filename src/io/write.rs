@@ -1,10 +1,9 @@
-//! Files out: atomic writes.
+//! Files out: atomic writes, of one output or of several together (all or none).
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-use std::collections::BTreeSet;
 
 use super::durable::{self, WriteAt};
 use super::names::{aside_path, remove_stale, temp_path};
@@ -221,8 +220,8 @@ impl Staged {
         for (k, (tmp, dest)) in self.files.iter().enumerate() {
             // A file being replaced is moved aside, to be put back should a later move fail
             // (a folder is never moved: the move into its place fails).
-            let aside = match fs::symlink_metadata(dest) {
-                Ok(m) if !m.is_dir() => {
+            let aside = match self.force.then(|| fs::symlink_metadata(dest)) {
+                Some(Ok(m)) if !m.is_dir() => {
                     let aside = aside_path(dest);
                     if let Err(e) = fs::rename(dest, &aside) {
                         failed = Some((dest, e));
