@@ -254,16 +254,89 @@ fn staging_folders_and_temporary_files_are_never_inputs() {
 // ---------------------------------------------------------------------------------------------
 // Item 5: signals and limits.
 
-/// `true` once a bundle to `dir/out` has its staging folder (`dir/.out.sn-retarget-PID.tmp`).
-fn staging_in(dir: &Path) -> impl Fn() -> bool + use<> {
+/// `true` while a bundle to `dir/out` writes: its staging folder
+/// (`dir/.out.sn-retarget-PID.tmp`) exists, and `out` does not yet.
+fn bundle_writing(dir: &Path) -> impl Fn() -> bool + use<> {
     let dir = dir.to_path_buf();
     move || {
-        std::fs::read_dir(&dir).unwrap().any(|e| {
-            e.unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with(".out.sn-retarget-")
-        })
+        let n = names(&dir);
+        n.iter().any(|n| n.starts_with(".out.sn-retarget-")) && !n.iter().any(|n| n == "out")
+    }
+}
+
+/// `true` while `apply` writes into `out`: it holds temporary files only (none moved into place).
+fn apply_writing(out: &Path) -> impl Fn() -> bool + use<> {
+    let out = out.to_path_buf();
+    move || {
+        let n = std::fs::read_dir(&out).map_or_else(|_| Vec::new(), |_| names(&out));
+        !n.is_empty() && n.iter().all(|n| n.starts_with('.') && n.ends_with(".tmp"))
+    }
+}
+
+/// Runs `cmd` (made by `make`) and, once `writing()` says it is half-way through writing its
+/// outputs, sends it `signal`: the run is stopped (SIGSTOP) when first seen writing, and
+/// signalled only if it still is (else it is killed and run again, up to five times). The exit
+/// status of the signalled run.
+fn signal_while_writing(
+    make: impl Fn() -> Command,
+    writing: impl Fn() -> bool,
+    signal: i32,
+    clean: impl Fn(),
+) -> ExitStatus {
+    let send = |child: &std::process::Child, sig: i32| {
+        // SAFETY: a signal to our own child, by its pid.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+    };
+    for _ in 0..5 {
+        let mut child = make()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        let caught = loop {
+            if writing() {
+                send(&child, libc::SIGSTOP);
+                break writing();
+            }
+            if child.try_wait().unwrap().is_some() {
+                break false;
+            }
+            assert!(started.elapsed() < Duration::from_secs(120), "run hangs");
+            std::thread::sleep(Duration::from_micros(200));
+        };
+        if caught {
+            send(&child, signal);
+            send(&child, libc::SIGCONT);
+            return child.wait().unwrap();
+        }
+        // Seen too late (or never): again.
+        let _ = child.kill();
+        send(&child, libc::SIGCONT);
+        child.wait().unwrap();
+        clean();
+    }
+    panic!("never caught writing in five runs");
+}
+
+/// `bundle` and `apply` of `input` to `out`.
+fn bundle_and_apply(input: &Path, out: &Path) -> [Command; 2] {
+    let mut bundle = cli([
+        "bundle", "--quiet", "--target", "acme", "--source", "dev12345",
+    ]);
+    bundle.arg(input).arg("--out").arg(out);
+    let mut apply = cli(["apply", "--target", "acme", "--source", "dev12345"]);
+    apply.arg(input).arg("--out").arg(out);
+    [bundle, apply]
+}
+
+/// Removes everything in `dir` but `keep`.
+fn clear_but(dir: &Path, keep: &str) {
+    for n in names(dir) {
+        if n != keep {
+            let p = dir.join(n);
+            let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
+        }
     }
 }
 
@@ -273,22 +346,15 @@ fn sigterm_and_sighup_end_a_run_like_ctrl_c() {
     let input = many_exports(&d.join("in"), 1500);
     let out = d.join("out");
     for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGHUP, "SIGHUP")] {
-        // The bundle is caught once its staging folder exists, apply once its output folder
-        // does: both exist only while outputs are being written.
-        let mut bundle = cli([
-            "bundle", "--quiet", "--target", "acme", "--source", "dev12345",
-        ]);
-        bundle.arg(&input).arg("--out").arg(&out);
-        let mut apply = cli(["apply", "--target", "acme", "--source", "dev12345"]);
-        apply.arg(&input).arg("--out").arg(&out);
-        let o = out.clone();
-        let caught = [
-            ("bundle", run_until(&mut bundle, staging_in(&d), signal)),
-            ("apply", run_until(&mut apply, move || o.exists(), signal)),
-        ];
-        for (what, status) in caught {
-            let what = format!("{name} to {what}");
-            let status = status.unwrap_or_else(|| panic!("{what}: ended before caught writing"));
+        for k in 0..2 {
+            let what = format!("{name} to {}", ["bundle", "apply"][k]);
+            let make = || bundle_and_apply(&input, &out).into_iter().nth(k).unwrap();
+            let status = match k {
+                0 => signal_while_writing(make, bundle_writing(&d), signal, || clear_but(&d, "in")),
+                _ => {
+                    signal_while_writing(make, apply_writing(&out), signal, || clear_but(&d, "in"))
+                }
+            };
             assert_eq!(
                 status.code(),
                 Some(130),
@@ -299,66 +365,39 @@ fn sigterm_and_sighup_end_a_run_like_ctrl_c() {
     }
 }
 
-/// Spawns `cmd` and sends it `signal` once `ready()`; the exit status, or `None` when the run
-/// ended first.
-fn run_until(cmd: &mut Command, ready: impl Fn() -> bool, signal: i32) -> Option<ExitStatus> {
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    loop {
-        if ready() {
-            // SAFETY: a signal to our own child, by its pid.
-            assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
-            return Some(child.wait().unwrap());
-        }
-        if child.try_wait().unwrap().is_some() {
-            return None;
-        }
-        assert!(started.elapsed() < Duration::from_secs(120), "run hangs");
-        std::thread::sleep(Duration::from_micros(200));
-    }
-}
-
 #[test]
 fn what_a_killed_run_left_is_cleaned_up_by_the_next() {
     let d = tmp("io-killed");
     let input = many_exports(&d.join("in"), 1500);
     let out = d.join("out");
     // SIGKILL cannot be handled: the bundle's staging folder stays, then the next run removes it.
-    let mut bundle = cli([
-        "bundle", "--quiet", "--target", "acme", "--source", "dev12345",
-    ]);
-    bundle.arg(&input).arg("--out").arg(&out);
-    let status = run_until(&mut bundle, staging_in(&d), libc::SIGKILL).expect("caught writing");
+    let make = || {
+        let [bundle, _] = bundle_and_apply(&input, &out);
+        bundle
+    };
+    let status = signal_while_writing(make, bundle_writing(&d), libc::SIGKILL, || {
+        clear_but(&d, "in")
+    });
     assert_eq!(status.signal(), Some(libc::SIGKILL));
     assert!(names(&d).iter().any(|n| n.starts_with(".out.sn-retarget-")));
-    let mut again = cli([
-        "bundle", "--quiet", "--target", "acme", "--source", "dev12345",
-    ]);
-    succeeds(again.arg(&input).arg("--out").arg(&out));
+    succeeds(&mut make());
     assert_eq!(names(&d), ["in", "out"]);
     // The same for apply: its temporary files in the output folder.
     let applied = d.join("applied");
-    let mut apply = cli(["apply", "--target", "acme", "--source", "dev12345"]);
-    apply.arg(&input).arg("--out").arg(&applied);
-    let a = applied.clone();
-    let status = run_until(
-        &mut apply,
-        move || std::fs::read_dir(&a).is_ok_and(|mut r| r.next().is_some()),
-        libc::SIGKILL,
-    )
-    .expect("caught writing");
+    let make = || {
+        let [_, apply] = bundle_and_apply(&input, &applied);
+        apply
+    };
+    let status = signal_while_writing(make, apply_writing(&applied), libc::SIGKILL, || {
+        let _ = std::fs::remove_dir_all(&applied);
+    });
     assert_eq!(status.signal(), Some(libc::SIGKILL));
     assert!(
         names(&applied)
             .iter()
             .any(|n| n.starts_with('.') && n.contains(".sn-retarget-"))
     );
-    let mut again = cli(["apply", "--target", "acme", "--source", "dev12345"]);
-    succeeds(again.arg(&input).arg("--out").arg(&applied));
+    succeeds(&mut make());
     let left = names(&applied);
     assert_eq!(left.len(), 1500, "{:?}", &left[..3]);
     assert!(left.iter().all(|n| !n.contains(".sn-retarget-")));
