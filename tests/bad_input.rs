@@ -1380,10 +1380,21 @@ fn unwritable_outputs_are_refused() {
 /// Runs the command with writes limited to `bytes` per file (RLIMIT_FSIZE) and SIGXFSZ
 /// ignored, so that a write past the limit fails with EFBIG, as on a full disk.
 fn with_file_size_limit(cmd: &mut Command, bytes: u64) -> &mut Command {
+    limit_file_size(cmd, bytes, libc::SIG_IGN)
+}
+
+/// Runs the command with writes limited to `bytes` per file (RLIMIT_FSIZE) and SIGXFSZ set to
+/// `on_signal` (`SIG_IGN`, or `SIG_DFL`: what `ulimit -f` leaves, ending a process that does
+/// not handle it).
+pub(crate) fn limit_file_size(
+    cmd: &mut Command,
+    bytes: u64,
+    on_signal: libc::sighandler_t,
+) -> &mut Command {
     // SAFETY: between fork and exec only async-signal-safe calls (signal, setrlimit).
     unsafe {
         cmd.pre_exec(move || {
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            libc::signal(libc::SIGXFSZ, on_signal);
             let limit = libc::rlimit {
                 rlim_cur: bytes as libc::rlim_t,
                 rlim_max: bytes as libc::rlim_t,

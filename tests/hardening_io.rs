@@ -15,12 +15,14 @@
 //!   waited on.
 
 use std::io::Write;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::bad_input::{cli, every_command, refused_in, run, s, seed000_copy, tree, unchanged};
+use crate::bad_input::{
+    cli, every_command, limit_file_size, refused_in, run, s, seed000_copy, tree, unchanged,
+};
 use crate::support::{manifest_dir, tmp};
 
 /// A small export with an instance URL and a sys_id to rewrite.
@@ -460,25 +462,6 @@ fn the_next_run_removes_only_leftovers_of_runs_that_ended() {
     assert_eq!(names(&o).len(), 4);
 }
 
-/// Writes limited to `bytes` per file (RLIMIT_FSIZE), SIGXFSZ at its default action (which
-/// ends a process that does not handle it).
-fn with_default_file_size_limit(cmd: &mut Command, bytes: u64) -> &mut Command {
-    // SAFETY: between fork and exec only async-signal-safe calls (signal, setrlimit).
-    unsafe {
-        cmd.pre_exec(move || {
-            libc::signal(libc::SIGXFSZ, libc::SIG_DFL);
-            let limit = libc::rlimit {
-                rlim_cur: bytes as libc::rlim_t,
-                rlim_max: bytes as libc::rlim_t,
-            };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        })
-    }
-}
-
 #[test]
 fn a_file_size_limit_ends_in_a_clear_error() {
     let d = tmp("io-fsize");
@@ -509,7 +492,8 @@ fn a_file_size_limit_ends_in_a_clear_error() {
     ] {
         let mut cmd = cli(args);
         cmd.arg(&named);
-        with_default_file_size_limit(&mut cmd, 500);
+        // SIGXFSZ at its default action, as `ulimit -f` leaves it.
+        limit_file_size(&mut cmd, 500, libc::SIG_DFL);
         refused_in(&d, &mut cmd, &["File too large"]);
     }
 }
