@@ -252,13 +252,13 @@ pub fn is_zip(path: &Path) -> bool {
 
 /// Reads a whole input file; anything but a regular file is refused without waiting on it.
 pub fn read_file(path: &Path) -> Result<Vec<u8>, InputError> {
-    let file = open_regular(path)?;
-    read_whole(&file).map_err(io_error(path))
+    let (file, meta) = open_regular(path)?;
+    read_whole(&file, &meta).map_err(io_error(path))
 }
 
 /// Opens `path` for reading if it is a regular file. Where it can (Linux), without waiting: a
 /// FIFO put in a file's place is opened at once, and then refused.
-fn open_regular(path: &Path) -> Result<fs::File, InputError> {
+fn open_regular(path: &Path) -> Result<(fs::File, fs::Metadata), InputError> {
     let mut options = fs::OpenOptions::new();
     options.read(true);
     #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -278,18 +278,17 @@ fn open_regular(path: &Path) -> Result<fs::File, InputError> {
     if !meta.is_file() {
         return Err(not_a_file(path, &meta));
     }
-    Ok(file)
+    Ok((file, meta))
 }
 
 /// Reads all of `file`; a large file is read in two halves at once (filling fresh memory is the
 /// cost of reading a file in the page cache, and two cores fill it twice as fast).
-fn read_whole(file: &fs::File) -> std::io::Result<Vec<u8>> {
-    use std::io::{Read, Seek};
+fn read_whole(file: &fs::File, meta: &fs::Metadata) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileExt;
         const LARGE: u64 = 32 << 20;
-        let meta = file.metadata()?;
         if meta.len() >= LARGE && usize::try_from(meta.len()).is_ok() {
             let len = meta.len() as usize;
             let mut bytes = vec![0u8; len];
@@ -306,10 +305,9 @@ fn read_whole(file: &fs::File) -> std::io::Result<Vec<u8>> {
             }
         }
     }
+    // (Positioned reads leave the file at its start.)
     let mut file = file;
-    file.rewind()?;
-    let len = file.metadata().map_or(0, |m| m.len());
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.read_to_end(&mut bytes)?;
     Ok(bytes)
 }
