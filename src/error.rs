@@ -226,6 +226,10 @@ pub enum SyntaxError {
     /// The bytes are not UTF-8.
     #[error("invalid UTF-8")]
     InvalidUtf8,
+    /// The document is in another encoding, told by its byte-order mark or by how its first
+    /// `<` is written (`"UTF-16"` or `"UTF-32"`).
+    #[error("{0} is not supported: save as UTF-8")]
+    UnsupportedEncoding(&'static str),
     /// A control character XML does not allow (see [`crate::scan::first_control`]).
     #[error("control character U+{0:04X} is not allowed in XML (the import would stop on it)")]
     ControlCharacter(u8),

@@ -19,11 +19,8 @@
 //!
 //! Standard output on a full device (`/dev/full`) is an error too.
 //!
-//! Three promises do not hold today; their tests are `#[ignore]`d with the failing case named
-//! (`cargo test -- --ignored bad_input` runs them): `apply` with several outputs leaves the
-//! outputs written before a later write fails; `apply --report` leaves the outputs when the
-//! report cannot be written; and `apply` and `bundle` leave the (empty) output folders they
-//! created when a write fails.
+//! More on outputs (`--force`, signals, a run's own output, leftovers of killed runs) and on
+//! zip archives, encodings and FIFOs in `hardening_io.rs`.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -36,12 +33,12 @@ use crate::structured::xorshift_bytes;
 use crate::support::{bin, manifest_dir, tmp};
 
 /// A ciphertext secret (`)pR#` shape) and a plaintext password; neither may ever be shown.
-const CIPHER: &str = ")pR#c2VjcmV0c2VjcmV0";
-const PLAIN: &str = "hunter2-PLAINTEXT-PW";
+pub(crate) const CIPHER: &str = ")pR#c2VjcmV0c2VjcmV0";
+pub(crate) const PLAIN: &str = "hunter2-PLAINTEXT-PW";
 
 /// An update set with secrets at the top level and inside both payload encodings, one record a
 /// line (so that an error's snippet is the secret's own line).
-fn secret_export() -> String {
+pub(crate) fn secret_export() -> String {
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <unload unload_date="2024-05-01 10:00:00">
@@ -56,15 +53,15 @@ fn secret_export() -> String {
 
 /// What a child process did.
 #[derive(Debug)]
-struct Run {
-    what: String,
-    code: Option<i32>,
-    signal: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) what: String,
+    pub(crate) code: Option<i32>,
+    pub(crate) signal: Option<i32>,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: String,
 }
 
-fn run(cmd: &mut Command) -> Run {
+pub(crate) fn run(cmd: &mut Command) -> Run {
     let what = format!("{cmd:?}");
     let out = cmd.output().unwrap();
     Run {
@@ -77,7 +74,7 @@ fn run(cmd: &mut Command) -> Run {
 }
 
 /// `sn-retarget` with `args` (paths given as `&OsStr`-able pieces).
-fn cli<I, S>(args: I) -> Command
+pub(crate) fn cli<I, S>(args: I) -> Command
 where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
@@ -89,7 +86,7 @@ where
 
 impl Run {
     /// Never a panic, never a signal, no secret in what it printed.
-    fn sane(&self) -> &Self {
+    pub(crate) fn sane(&self) -> &Self {
         assert!(
             self.signal.is_none() && self.code.is_some_and(|c| [0, 1, 2].contains(&c)),
             "{}: died or odd exit ({:?}, signal {:?})\n{}",
@@ -109,7 +106,7 @@ impl Run {
     }
 
     /// Refused: exit 2, an error line naming every one of `names`.
-    fn refused(&self, names: &[&str]) -> &Self {
+    pub(crate) fn refused(&self, names: &[&str]) -> &Self {
         self.sane();
         assert_eq!(self.code, Some(2), "{}\n{}", self.what, self.stderr);
         assert!(
@@ -143,7 +140,7 @@ impl Run {
     }
 
     /// The error names `path` with a line and a column: `path:LINE:COL: `.
-    fn at_position(&self, path: &Path) -> (usize, usize) {
+    pub(crate) fn at_position(&self, path: &Path) -> (usize, usize) {
         let p = format!("{}:", path.display());
         for (i, _) in self.stderr.match_indices(&p) {
             let rest = &self.stderr[i + p.len()..];
@@ -171,7 +168,7 @@ fn no_secret(what: &str, text: &str) {
 }
 
 /// Every file and folder under `dir` (hidden ones too), with the bytes of files.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
+pub(crate) fn tree(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
     fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Option<Vec<u8>>>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -195,7 +192,7 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
 }
 
 /// Asserts `dir` is exactly as `before` (nothing new, nothing changed), naming what differs.
-fn unchanged(what: &str, dir: &Path, before: &BTreeMap<PathBuf, Option<Vec<u8>>>) {
+pub(crate) fn unchanged(what: &str, dir: &Path, before: &BTreeMap<PathBuf, Option<Vec<u8>>>) {
     let after = tree(dir);
     if &after != before {
         let new: Vec<_> = after.keys().filter(|k| !before.contains_key(*k)).collect();
@@ -210,7 +207,7 @@ fn unchanged(what: &str, dir: &Path, before: &BTreeMap<PathBuf, Option<Vec<u8>>>
 }
 
 /// Runs `cmd` (which must leave `dir` untouched) and checks it was refused, naming `names`.
-fn refused_in(dir: &Path, cmd: &mut Command, names: &[&str]) -> Run {
+pub(crate) fn refused_in(dir: &Path, cmd: &mut Command, names: &[&str]) -> Run {
     let before = tree(dir);
     let r = run(cmd);
     r.refused(names);
@@ -218,13 +215,13 @@ fn refused_in(dir: &Path, cmd: &mut Command, names: &[&str]) -> Run {
     r
 }
 
-fn s(p: &Path) -> String {
+pub(crate) fn s(p: &Path) -> String {
     p.display().to_string()
 }
 
 /// A copy of the seed-000 bundle (four files of 1-3 KB) in `dir`, so that the checks of `dir`
 /// cover these inputs too.
-fn seed000_copy(dir: &Path) -> PathBuf {
+pub(crate) fn seed000_copy(dir: &Path) -> PathBuf {
     let to = dir.join("seed000");
     std::fs::create_dir_all(&to).unwrap();
     for f in crate::support::xml_files(&manifest_dir().join("fixtures/seed000_dev")) {
@@ -234,7 +231,7 @@ fn seed000_copy(dir: &Path) -> PathBuf {
 }
 
 /// `apply` (dev12345 to acme) and `bundle` writing to `out`, `inspect` and `check`, on `inputs`.
-fn every_command(inputs: &[&str], out: &Path) -> [Command; 4] {
+pub(crate) fn every_command(inputs: &[&str], out: &Path) -> [Command; 4] {
     let mut apply = cli(["apply", "--target", "acme", "--source", "dev12345"]);
     apply.args(inputs).arg("--out").arg(out);
     let mut bundle = cli(["bundle", "--quiet", "--target", "acme"]);
@@ -1383,10 +1380,21 @@ fn unwritable_outputs_are_refused() {
 /// Runs the command with writes limited to `bytes` per file (RLIMIT_FSIZE) and SIGXFSZ
 /// ignored, so that a write past the limit fails with EFBIG, as on a full disk.
 fn with_file_size_limit(cmd: &mut Command, bytes: u64) -> &mut Command {
+    limit_file_size(cmd, bytes, libc::SIG_IGN)
+}
+
+/// Runs the command with writes limited to `bytes` per file (RLIMIT_FSIZE) and SIGXFSZ set to
+/// `on_signal` (`SIG_IGN`, or `SIG_DFL`: what `ulimit -f` leaves, ending a process that does
+/// not handle it).
+pub(crate) fn limit_file_size(
+    cmd: &mut Command,
+    bytes: u64,
+    on_signal: libc::sighandler_t,
+) -> &mut Command {
     // SAFETY: between fork and exec only async-signal-safe calls (signal, setrlimit).
     unsafe {
         cmd.pre_exec(move || {
-            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            libc::signal(libc::SIGXFSZ, on_signal);
             let limit = libc::rlimit {
                 rlim_cur: bytes as libc::rlim_t,
                 rlim_max: bytes as libc::rlim_t,

@@ -46,7 +46,10 @@ fn seed000_folder_and_zip_come_out_ordered_with_manifest_and_checklist() {
         let b = build(&plan, &sources).unwrap();
         let names: Vec<&str> = b.files.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names[..4], EXPECTED, "{}", input.display());
-        assert_eq!(names[4..], ["manifest.json", "CHECKLIST.md"]);
+        assert_eq!(
+            names[4..],
+            ["manifest.json", "CHECKLIST.md", sn_retarget::bundle::MARKER]
+        );
         for (name, bytes) in &b.files[..4] {
             well_formed(name, bytes);
             no_ciphertext(name, bytes);
@@ -62,6 +65,20 @@ fn seed000_folder_and_zip_come_out_ordered_with_manifest_and_checklist() {
             assert_eq!(entry["sha256"], hex.as_str());
         }
         assert_eq!(m["order"][1]["reason"]["kind"], "after");
+        // The marker lists every other file with its checksum.
+        let marker: serde_json::Value = serde_json::from_slice(&b.files[6].1).unwrap();
+        assert_eq!(marker["made_by"], "sn-retarget bundle");
+        let listed = marker["files"].as_array().unwrap();
+        assert_eq!(listed.len(), 6);
+        for (entry, (name, bytes)) in listed.iter().zip(&b.files) {
+            use sha2::Digest;
+            let hex: String = sha2::Sha256::digest(bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(entry["file"], name.as_str());
+            assert_eq!(entry["sha256"], hex.as_str());
+        }
         let checklist = String::from_utf8(b.files[5].1.clone()).unwrap();
         for needle in [
             "OAuth Client Dev\", field **client_secret**",

@@ -9,6 +9,7 @@ mod cli;
 mod corpus;
 mod escape_roundtrip;
 mod fixtures;
+mod hardening_io;
 mod hostile;
 mod oracle;
 mod properties;

@@ -4,10 +4,13 @@
 //! [`Bundle`]: the rewritten files named `NN_<original name>` in import order (or one combined
 //! `<unload>`), `manifest.json` (order and why, records per file, sha256 of each output, the
 //! plan, edit counts) and `CHECKLIST.md` (each secret to re-enter, in import order, with the
-//! link that opens its record on the target, then the follow-up steps that apply).
+//! link that opens its record on the target, then the follow-up steps that apply), and
+//! `.sn-retarget-bundle`, the marker by which `--force` knows a bundle it may replace
+//! ([`check_replaceable`]).
 
 mod checklist;
 mod combine;
+mod marker;
 pub mod order;
 
 use std::collections::BTreeMap;
@@ -27,6 +30,7 @@ use order::{Order, Reason, Unit, UnitRef};
 
 pub use checklist::checklist;
 pub use combine::combine;
+pub use marker::{MARKER, NotReplaceable, check_replaceable};
 
 /// A record of a bundle file, for the manifest (before the rewrite).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -82,8 +86,8 @@ pub struct Manifest {
 /// A finished bundle, in memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bundle {
-    /// `(name, bytes)` of every file to write: outputs in import order, then `manifest.json`
-    /// and `CHECKLIST.md`.
+    /// `(name, bytes)` of every file to write: outputs in import order, then `manifest.json`,
+    /// `CHECKLIST.md` and the marker ([`MARKER`]).
     pub files: Vec<(String, Vec<u8>)>,
     /// The manifest (also in `files`).
     pub manifest: Manifest,
@@ -160,7 +164,8 @@ fn numbered(position: usize, count: usize, original: &str) -> String {
 /// let bundle = build(&plan, &sources).unwrap();
 /// let names: Vec<&str> = bundle.files.iter().map(|(n, _)| n.as_str()).collect();
 /// assert_eq!(names, ["01_3_application_registries.xml", "02_4_oauth_entity_profile.xml",
-///     "03_2_oauth_user_profile.xml", "04_1_my_sn_instance.xml", "manifest.json", "CHECKLIST.md"]);
+///     "03_2_oauth_user_profile.xml", "04_1_my_sn_instance.xml", "manifest.json", "CHECKLIST.md",
+///     ".sn-retarget-bundle"]);
 /// ```
 pub fn build(plan: &Plan, sources: &[Source]) -> Result<Bundle, ApplyError> {
     build_with(plan, sources, false, &|| {})
@@ -328,8 +333,19 @@ pub fn build_with(
         name: "manifest.json".into(),
         source: crate::plan::RewriteError::Internal(e.to_string()),
     })?;
+    let checklist_md = checklist_md.into_bytes();
+    // The marker lists every file with its digest (the outputs' are the manifest's).
+    let mut listed: Vec<(&str, String)> = manifest
+        .order
+        .iter()
+        .map(|e| (e.file.as_str(), e.sha256.clone()))
+        .collect();
+    listed.push(("manifest.json", sha256_hex(&manifest_json)));
+    listed.push(("CHECKLIST.md", sha256_hex(&checklist_md)));
+    let marker = marker::marker(&listed);
     files.push(("manifest.json".into(), manifest_json));
-    files.push(("CHECKLIST.md".into(), checklist_md.into_bytes()));
+    files.push(("CHECKLIST.md".into(), checklist_md));
+    files.push((MARKER.into(), marker));
     // Freed on another thread (a few hundred thousand small allocations for a big folder).
     rayon::spawn(move || drop((inventory, order)));
     Ok(Bundle {

@@ -9,10 +9,9 @@ use anyhow::{Context, bail};
 use sn_retarget::apply::{
     ApplyError, ApplyReport, FileEdits, Prepared, Unverified, prepare_unverified,
 };
-use sn_retarget::io::{Staged, temp_path, write_direct};
+use sn_retarget::io::{Staged, write_direct};
 use sn_retarget::model::check_outer_streamed;
 
-use super::cleanup::Pending;
 use sn_retarget::plan::{IdMode, Plan, Rewriter, SecretMode, parse_id_map};
 
 use super::{ApplyArgs, EXIT_BAD_INPUT, IdModeArg, PlanArgs, SecretArg};
@@ -106,7 +105,14 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
             return Ok(done);
         }
     }
-    let files = super::load(&a.inputs)?;
+    // Never its own outputs, should they be inside an input folder.
+    let outputs: Vec<&Path> = a
+        .out
+        .iter()
+        .chain(&a.report)
+        .map(PathBuf::as_path)
+        .collect();
+    let files = super::load(&a.inputs, &outputs)?;
     let inputs: Vec<(&str, &[u8])> = files
         .iter()
         .map(|f| (f.name.as_str(), f.bytes.as_slice()))
@@ -126,12 +132,6 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     } else {
         dests.iter().collect()
     };
-    let _pending: Vec<Pending> = written
-        .iter()
-        .copied()
-        .chain(&a.report)
-        .map(|p| Pending::new(&temp_path(p)))
-        .collect();
     // A plan that changes nothing writes each input as it is while the inputs are checked
     // (what it wrote is dropped if they are not well-formed).
     let (prepared, copied) = rayon::join(
@@ -312,10 +312,6 @@ fn copy_streamed(a: &ApplyArgs, plan: &Plan) -> anyhow::Result<Option<ExitCode>>
         return Ok(None);
     };
     let mut staged = Staged::new(a.force);
-    let _pending: Vec<Pending> = std::iter::once(dest)
-        .chain(&a.report)
-        .map(|p| Pending::new(&temp_path(p)))
-        .collect();
     let Ok(input) = std::fs::File::open(path) else {
         return Ok(None);
     };

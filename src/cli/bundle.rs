@@ -5,20 +5,16 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use rayon::prelude::*;
 use sn_retarget::bundle::{self, order::Reason};
-use sn_retarget::io::{
-    create_dirs, is_zip, remove_dirs, same_file, temp_path, write_atomic, zip_bytes,
-};
+use sn_retarget::io::{is_zip, same_file, write_atomic, write_folder, zip_bytes};
 
 use super::apply::plan_from;
-use super::cleanup::Pending;
 use super::{BundleArgs, EXIT_BAD_INPUT};
 
 pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
     let plan = plan_from(&a.plan)?;
     plan.compile()?;
-    let sources = super::load(&a.inputs)?;
+    let sources = super::load(&a.inputs, &[&a.out])?;
     check_destination(&a.out, a.force, &a.inputs)?;
     let progress = super::progress::bar(sources.len(), a.quiet);
     let built = bundle::build_with(&plan, &sources, a.combine, &|| progress.inc(1));
@@ -66,8 +62,8 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Refuses an existing destination unless forced, and then replaces only a previous bundle
-/// (a folder or zip holding `manifest.json`), never an input.
+/// Refuses an existing destination unless forced, and then replaces only a bundle this tool
+/// made and nothing changed since ([`bundle::check_replaceable`]), never an input.
 fn check_destination(out: &Path, force: bool, inputs: &[PathBuf]) -> anyhow::Result<()> {
     if std::fs::symlink_metadata(out).is_err() {
         return Ok(());
@@ -84,22 +80,7 @@ fn check_destination(out: &Path, force: bool, inputs: &[PathBuf]) -> anyhow::Res
     {
         bail!("{}: is an input; inputs are never modified", out.display());
     }
-    let is_bundle = if out.is_dir() {
-        out.join("manifest.json").is_file()
-    } else if is_zip(out) {
-        std::fs::read(out).ok().is_some_and(|b| {
-            zip::ZipArchive::new(std::io::Cursor::new(b))
-                .is_ok_and(|z| z.file_names().any(|n| n == "manifest.json"))
-        })
-    } else {
-        false
-    };
-    if !is_bundle {
-        bail!(
-            "{}: exists and is not an sn-retarget bundle (no manifest.json); not replaced",
-            out.display()
-        );
-    }
+    bundle::check_replaceable(out)?;
     Ok(())
 }
 
@@ -108,58 +89,16 @@ fn check_destination(out: &Path, force: bool, inputs: &[PathBuf]) -> anyhow::Res
 fn write_bundle(out: &Path, files: &[(String, Vec<u8>)], force: bool) -> anyhow::Result<()> {
     if is_zip(out) {
         let bytes = zip_bytes(files)?;
-        let _pending = Pending::new(&temp_path(out));
         write_atomic(out, &bytes, force)?;
         return Ok(());
     }
-    let stage = temp_path(out);
-    let _pending = Pending::new(&stage);
-    let mut made = Vec::new();
-    let result = (|| -> anyhow::Result<()> {
-        create_dirs(&stage, &mut made).with_context(|| stage.display().to_string())?;
-        files
-            .par_iter()
-            .try_for_each(|(name, bytes)| -> anyhow::Result<()> {
-                let path = stage.join(name);
-                let mut f =
-                    std::fs::File::create(&path).with_context(|| path.display().to_string())?;
-                f.write_all(bytes)
-                    .with_context(|| path.display().to_string())?;
-                sn_retarget::io::start_writeback(&f);
-                Ok(())
-            })?;
-        // On the disk before it is moved into place: one flush for all the files.
-        let paths: Vec<PathBuf> = files.iter().map(|(name, _)| stage.join(name)).collect();
-        let paths: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-        sn_retarget::io::sync_all(&paths)
-            .map_err(|(path, e)| anyhow::Error::new(e).context(path.display().to_string()))?;
-        // The old bundle is moved aside first and removed only once the new one is in place.
-        let old = out.with_extension(format!("sn-retarget-old-{}", std::process::id()));
-        let had_old = out.is_dir();
-        if had_old {
-            std::fs::rename(out, &old).with_context(|| out.display().to_string())?;
-        }
-        if let Err(e) = std::fs::rename(&stage, out) {
-            if had_old {
-                let _ = std::fs::rename(&old, out);
-            }
-            return Err(e).with_context(|| out.display().to_string());
-        }
-        if had_old {
-            let _ = std::fs::remove_dir_all(&old);
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&stage);
-        remove_dirs(&made);
-    }
     // Name the bundle asked for, not only the staging folder beside it.
-    result.with_context(|| format!("{}: bundle not written", out.display()))
+    write_folder(out, files, force)
+        .with_context(|| format!("{}: bundle not written", out.display()))
 }
 
 pub fn order(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
-    let sources = super::load(inputs)?;
+    let sources = super::load(inputs, &[])?;
     let (inventory, order) = match bundle::order_sources(&sources) {
         Ok(x) => x,
         Err(e) => {

@@ -14,7 +14,7 @@ pub fn run(
     target: Option<&str>,
     format: CheckFormat,
 ) -> anyhow::Result<ExitCode> {
-    let sources = super::load(inputs)?;
+    let sources = super::load(inputs, &[])?;
     let options = CheckOptions {
         target: target.map(Instance::parse).transpose()?,
         ..CheckOptions::default()

@@ -1,43 +1,43 @@
-//! Ctrl-C leaves nothing partial behind: paths being written are registered here and removed
-//! by the interrupt handler before the process exits.
+//! Interruptions leave nothing partial behind: Ctrl-C, SIGTERM and SIGHUP (CI cancellation,
+//! `timeout`, `docker stop`) remove what is being written (the library keeps the list:
+//! [`sn_retarget::io::abandon_outputs`]) and end the process with exit code 130. A file-size
+//! limit (`ulimit -f`) makes writes fail with "File too large" instead of ending the process.
 
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-static PENDING: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Set once a handler runs: the process ends through it (exit 130).
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-/// Installs the Ctrl-C handler (once, at start).
+/// Installs the handlers (once, at start).
 pub fn install() {
+    ignore_file_size_signal();
     let _ = ctrlc::set_handler(|| {
-        let pending = PENDING.lock().map(|p| p.clone()).unwrap_or_default();
-        for p in pending {
-            if p.is_dir() {
-                let _ = std::fs::remove_dir_all(&p);
-            } else {
-                let _ = std::fs::remove_file(&p);
-            }
-        }
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        sn_retarget::io::abandon_outputs();
         eprintln!("sn-retarget: interrupted; nothing was left behind");
         std::process::exit(130);
     });
 }
 
-/// Registers `path` as being written until the guard is dropped.
-pub struct Pending(PathBuf);
-
-impl Pending {
-    pub fn new(path: &Path) -> Pending {
-        if let Ok(mut p) = PENDING.lock() {
-            p.push(path.to_path_buf());
-        }
-        Pending(path.to_path_buf())
-    }
-}
-
-impl Drop for Pending {
-    fn drop(&mut self) {
-        if let Ok(mut p) = PENDING.lock() {
-            p.retain(|x| x != &self.0);
+/// Waits for the handler to end the process when one runs, so that an interrupted run ends with
+/// its exit code (130), not with the error its writes met once the outputs were abandoned.
+pub fn wait_if_interrupted() {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        loop {
+            std::thread::park();
         }
     }
 }
+
+/// SIGXFSZ ignored: a write past `RLIMIT_FSIZE` then fails with EFBIG, reported like a full disk,
+/// and the outputs are cleaned up (its default action ends the process on the spot).
+#[cfg(unix)]
+fn ignore_file_size_signal() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: `signal` is unsafe for the handler code it installs, which must be
+    // async-signal-safe; "ignore" runs no code.
+    let _ = unsafe { signal(Signal::SIGXFSZ, SigHandler::SigIgn) };
+}
+
+#[cfg(not(unix))]
+fn ignore_file_size_signal() {}

@@ -9,7 +9,7 @@ use sn_retarget::inspect::Inspector;
 use super::EXIT_BAD_INPUT;
 
 pub fn run(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
-    let sources = super::load(inputs)?;
+    let sources = super::load(inputs, &[])?;
     let mut inspector = Inspector::new();
     let mut failed = false;
     // Columns a dictionary declares anywhere count everywhere (errors are reported below).

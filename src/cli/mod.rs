@@ -20,10 +20,15 @@ pub const CHECK_LIMIT_BYTES: usize = 64_000_000;
 /// Exit code for bad input, an unusable plan, or an output that cannot be written.
 pub const EXIT_BAD_INPUT: u8 = 2;
 
-/// The exports under `inputs` (files, folders, zip archives); none at all is an error (a
-/// mistyped folder, or one without exports), whatever the command.
-fn load(inputs: &[PathBuf]) -> anyhow::Result<Vec<sn_retarget::io::Source>> {
-    let sources = sn_retarget::io::load_inputs(inputs, &sn_retarget::io::Limits::default())?;
+/// The exports under `inputs` (files, folders, zip archives), never `outputs` (what this run
+/// writes, should it be inside an input folder); none at all is an error (a mistyped folder, or
+/// one without exports), whatever the command.
+fn load(
+    inputs: &[PathBuf],
+    outputs: &[&std::path::Path],
+) -> anyhow::Result<Vec<sn_retarget::io::Source>> {
+    let limits = sn_retarget::io::Limits::default();
+    let sources = sn_retarget::io::load_inputs_except(inputs, &limits, outputs)?;
     if sources.is_empty() {
         let named: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
         anyhow::bail!("no *.xml or *.zip input found in {}", named.join(", "));
@@ -133,7 +138,8 @@ struct BundleArgs {
     /// Exit 1 when warnings were raised.
     #[arg(long)]
     strict: bool,
-    /// Replace an existing bundle.
+    /// Replace an existing bundle: only one this tool made, unchanged since (its
+    /// .sn-retarget-bundle marker lists every file and its sha256).
     #[arg(long)]
     force: bool,
     #[command(flatten)]
@@ -154,7 +160,7 @@ struct ApplyArgs {
     /// Compute and report, write no output (the report goes to standard output without --report).
     #[arg(long)]
     dry_run: bool,
-    /// Replace existing outputs.
+    /// Replace existing output files (never a folder).
     #[arg(long)]
     force: bool,
     #[command(flatten)]
@@ -274,13 +280,19 @@ fn left_behind(plan: &sn_retarget::plan::Plan, findings: &[sn_retarget::check::F
     !left.is_empty()
 }
 
-/// Removes partial outputs on Ctrl-C.
+/// Removes partial outputs on Ctrl-C, SIGTERM and SIGHUP; a file-size limit is a write error.
 pub fn install_cleanup() {
     cleanup::install();
 }
 
-/// Runs one command.
+/// Runs one command; an interrupted run ends in its signal handler (exit 130).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let result = run_command(cli);
+    cleanup::wait_if_interrupted();
+    result
+}
+
+fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Inspect { inputs, json } => inspect::run(&inputs, json),
         Command::Apply(args) => apply::run(*args),

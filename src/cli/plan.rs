@@ -17,7 +17,7 @@ pub fn run(
     force: bool,
 ) -> anyhow::Result<ExitCode> {
     let mut inspector = Inspector::new();
-    let sources = super::load(inputs)?;
+    let sources = super::load(inputs, &[])?;
     for source in &sources {
         let _ = inspector.learn(&source.bytes);
     }

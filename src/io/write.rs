@@ -1,10 +1,13 @@
-//! Files out: atomic writes.
+//! Files out: atomic writes, of one output or of several together (all or none).
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::durable::{self, WriteAt};
+use super::names::{aside_path, remove_stale, temp_path};
+use super::pending;
 
 /// An output that could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -13,6 +16,13 @@ pub enum OutputError {
     /// The output exists and overwriting was not asked for.
     #[error("{}: already exists (use --force to replace it)", .0.display())]
     Exists(PathBuf),
+    /// The output's place is a folder; it is never replaced by a file.
+    #[error("{}: is a folder; not replaced", .0.display())]
+    IsFolder(PathBuf),
+    /// The process was interrupted (see [`abandon_outputs`](super::abandon_outputs)): nothing
+    /// more is written.
+    #[error("interrupted; nothing written")]
+    Interrupted,
     /// The output would replace an input.
     #[error("{}: is an input; inputs are never modified", .0.display())]
     IsInput(PathBuf),
@@ -72,8 +82,12 @@ pub fn write_atomic_with(
 
 /// Outputs written beside their destinations and moved into place together, once all are
 /// written and flushed to the disk: if any write fails (a full disk, a refused folder), none
-/// appears, and the folders made for them are removed again. Dropped without [`Staged::commit`], it removes everything
-/// it wrote.
+/// appears, and the folders made for them are removed again; if moving one into place fails,
+/// those already moved are taken back and the files they replaced put back. A destination that
+/// is a folder is refused, even with `force`. Dropped without [`Staged::commit`], it removes
+/// everything it wrote. Temporary files of ended runs found beside the outputs are removed
+/// first (see [`temp_owner`](super::temp_owner)); an interruption takes away what is staged
+/// ([`abandon_outputs`](super::abandon_outputs)).
 ///
 /// ```
 /// # let dir = std::env::temp_dir().join(format!("snr-staged-{}", std::process::id()));
@@ -92,6 +106,8 @@ pub struct Staged {
     files: Vec<(PathBuf, PathBuf)>,
     /// Folders made for the outputs, outermost first.
     dirs: Vec<PathBuf>,
+    /// Folders already cleared of ended runs' temporary files.
+    tidied: BTreeSet<PathBuf>,
     done: bool,
 }
 
@@ -102,6 +118,7 @@ impl Staged {
             force,
             files: Vec::new(),
             dirs: Vec::new(),
+            tidied: BTreeSet::new(),
             done: false,
         }
     }
@@ -158,26 +175,21 @@ impl Staged {
             path: path.to_path_buf(),
             source,
         };
-        if !self.force && fs::symlink_metadata(path).is_ok() {
-            return Err(OutputError::Exists(path.to_path_buf()));
-        }
+        refuse_over(path, self.force)?;
         let tmp = temp_path(path);
-        if let Some(dir) = tmp.parent() {
-            self.make_dirs(dir).map_err(io)?;
+        let dir = tmp.parent().unwrap_or(Path::new("."));
+        if !self.tidied.contains(dir) {
+            remove_stale(dir);
+            self.tidied.insert(dir.to_path_buf());
         }
-        let f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(io)?;
+        let f = {
+            let mut held = held()?;
+            held.create_dirs(dir, &mut self.dirs).map_err(io)?;
+            held.create_file(&tmp).map_err(io)?
+        };
         self.files.push((tmp, path.to_path_buf()));
         fill(f).map_err(io)?;
         Ok(())
-    }
-
-    /// Creates `dir` and its missing parents, remembering which were made.
-    fn make_dirs(&mut self, dir: &Path) -> std::io::Result<()> {
-        create_dirs(dir, &mut self.dirs)
     }
 
     /// The temporary files written so far (for whoever must clean up after an interruption).
@@ -187,10 +199,12 @@ impl Staged {
 
     /// Waits until every output is on the disk, then moves them into place. Destinations that
     /// appeared meanwhile are refused (unless `force`) before anything moves; should a move
-    /// fail, those already moved are removed.
+    /// fail, the outputs already moved are taken back and what they replaced is put back.
     pub fn commit(mut self) -> Result<(), OutputError> {
         let temps: Vec<&Path> = self.temp_paths().collect();
         durable::sync_all(&temps).map_err(|(path, source)| OutputError::Io { path, source })?;
+        // An interruption waits until every output is in place, or none.
+        let mut held = held()?;
         if !self.force {
             if let Some((_, dest)) = self
                 .files
@@ -200,18 +214,54 @@ impl Staged {
                 return Err(OutputError::Exists(dest.clone()));
             }
         }
-        for k in 0..self.files.len() {
-            let (tmp, dest) = &self.files[k];
-            if let Err(source) = fs::rename(tmp, dest) {
-                let dest = dest.clone();
-                if !self.force {
-                    for (_, moved) in &self.files[..k] {
-                        let _ = fs::remove_file(moved);
+        // (output index, where the file it replaces was moved)
+        let mut moved: Vec<(usize, Option<PathBuf>)> = Vec::with_capacity(self.files.len());
+        let mut failed = None;
+        for (k, (tmp, dest)) in self.files.iter().enumerate() {
+            // A file being replaced is moved aside, to be put back should a later move fail
+            // (a folder is never moved: the move into its place fails).
+            let aside = match self.force.then(|| fs::symlink_metadata(dest)) {
+                Some(Ok(m)) if !m.is_dir() => {
+                    let aside = aside_path(dest);
+                    if let Err(e) = fs::rename(dest, &aside) {
+                        failed = Some((dest, e));
+                        break;
                     }
+                    Some(aside)
                 }
-                self.files.drain(..k);
-                return Err(OutputError::Io { path: dest, source });
+                _ => None,
+            };
+            if let Err(e) = fs::rename(tmp, dest) {
+                if let Some(aside) = &aside {
+                    let _ = fs::rename(aside, dest);
+                }
+                failed = Some((dest, e));
+                break;
             }
+            moved.push((k, aside));
+        }
+        if let Some((path, source)) = failed {
+            let path = path.clone();
+            for (k, aside) in moved.into_iter().rev() {
+                let dest = &self.files[k].1;
+                let _ = match aside {
+                    Some(aside) => fs::rename(aside, dest),
+                    None => fs::remove_file(dest),
+                };
+            }
+            drop(held);
+            return Err(OutputError::Io { path, source }); // the rest goes when dropped
+        }
+        for (_, aside) in moved {
+            if let Some(aside) = aside {
+                let _ = fs::remove_file(aside);
+            }
+        }
+        for (tmp, _) in &self.files {
+            held.forget(tmp);
+        }
+        for d in &self.dirs {
+            held.forget(d);
         }
         self.done = true;
         Ok(())
@@ -225,9 +275,24 @@ impl Drop for Staged {
         }
         for (tmp, _) in &self.files {
             let _ = fs::remove_file(tmp);
+            pending::forget(tmp);
         }
         remove_dirs(&self.dirs);
     }
+}
+
+/// Refuses to write over `path` when it is a folder, or exists and `force` is not given.
+pub(super) fn refuse_over(path: &Path, force: bool) -> Result<(), OutputError> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => Err(OutputError::IsFolder(path.to_path_buf())),
+        Ok(_) if !force => Err(OutputError::Exists(path.to_path_buf())),
+        _ => Ok(()),
+    }
+}
+
+/// The registry of what is being written, held; [`OutputError::Interrupted`] once abandoned.
+pub(super) fn held() -> Result<pending::Held, OutputError> {
+    pending::hold().map_err(|_| OutputError::Interrupted)
 }
 
 /// [`write_atomic`] for an output of `len` bytes written by `write` straight into the file
@@ -255,40 +320,11 @@ pub fn write_atomic_file(
     staged.commit()
 }
 
-/// Creates `dir` and its missing parents (like `fs::create_dir_all`), adding those it made to
-/// `made`, outermost first, so that [`remove_dirs`] can take them away again.
-pub fn create_dirs(dir: &Path, made: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let missing: Vec<PathBuf> = dir
-        .ancestors()
-        .take_while(|d| !d.as_os_str().is_empty() && fs::symlink_metadata(d).is_err())
-        .map(Path::to_path_buf)
-        .collect();
-    for d in missing.into_iter().rev() {
-        match fs::create_dir(&d) {
-            Ok(()) => made.push(d),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
-/// Removes the folders [`create_dirs`] made, innermost first, each only if empty.
-pub fn remove_dirs(made: &[PathBuf]) {
+/// Removes the folders made for outputs (`made`, outermost first), innermost first, each only
+/// if empty.
+pub(super) fn remove_dirs(made: &[PathBuf]) {
     for d in made.iter().rev() {
         let _ = fs::remove_dir(d);
+        pending::forget(d);
     }
-}
-
-/// The temporary path [`write_atomic`] writes `path` through (beside it, named after it and
-/// this process), for whoever must clean up after an interruption.
-pub fn temp_path(path: &Path) -> PathBuf {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map_or_else(|| "out".into(), |n| n.to_string_lossy());
-    dir.join(format!(".{name}.sn-retarget-{}.tmp", std::process::id()))
 }
