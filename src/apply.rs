@@ -133,18 +133,40 @@ pub struct ApplyReport {
     pub findings: Vec<crate::check::Finding>,
 }
 
-/// One line per value that looks secret, with what to add to the plan.
+/// One line per field that looks secret (its values counted, the first named), with what to
+/// add to the plan.
 fn looks_lines(list: &[(String, crate::plan::LooksSecret)]) -> String {
-    let lines: Vec<String> = list
+    const SHOWN: usize = 50;
+    // By what to declare, in order of first appearance.
+    let mut fields: Vec<(&str, usize, &String, &crate::plan::LooksSecret)> = Vec::new();
+    for (file, l) in list {
+        match fields.iter_mut().find(|(sel, ..)| *sel == l.selector) {
+            Some(f) => f.1 += 1,
+            None => fields.push((&l.selector, 1, file, l)),
+        }
+    }
+    let mut lines: Vec<String> = fields
         .iter()
-        .map(|(file, l)| {
+        .take(SHOWN)
+        .map(|(sel, n, file, l)| {
             let record = l.name.as_deref().or(l.sys_id.as_deref()).unwrap_or("-");
+            let more = match n {
+                1 => String::new(),
+                n => format!(" (and {} more value(s) of it)", n - 1),
+            };
             format!(
-                "  {file}:{}: {}.{} of {record:?}: declare it with secret_fields = [{:?}] (or --secret-field) if it is a secret, else not_secret = [{{ field = {:?}, reason = \"...\" }}] (or --not-secret)",
-                l.position, l.table, l.field, l.selector, l.selector
+                "  {}:{}: {}.{} of {:?}{more}: declare it with secret_fields = [{sel:?}] (or --secret-field) if it is a secret, else not_secret = [{{ field = {sel:?}, reason = \"...\" }}] (or --not-secret)",
+                crate::untrusted::one_line(file),
+                l.position,
+                l.table,
+                l.field,
+                crate::untrusted::one_line(record),
             )
         })
         .collect();
+    if fields.len() > SHOWN {
+        lines.push(format!("  and {} more field(s)", fields.len() - SHOWN));
+    }
     lines.join("\n")
 }
 

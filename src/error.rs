@@ -51,6 +51,83 @@ impl fmt::Display for Position {
     }
 }
 
+/// The positions of many offsets in one buffer, in any order, in about linear time overall:
+/// line starts, and the column at every 4 KB of the buffer, are found once (at the first
+/// question); a column is then counted from the nearest of those before the offset (a whole
+/// export may be one line).
+///
+/// ```
+/// use sn_retarget::error::Locator;
+/// let l = Locator::new(b"<a>\n  <b><c>");
+/// assert_eq!(l.locate(6).to_string(), "2:3");
+/// assert_eq!(l.locate(9).to_string(), "2:6");
+/// assert_eq!(l.locate(1).to_string(), "1:2");
+/// ```
+#[derive(Debug)]
+pub struct Locator<'b> {
+    buf: &'b [u8],
+    index: std::sync::OnceLock<(Vec<usize>, Vec<u64>)>,
+}
+
+impl<'b> Locator<'b> {
+    /// Every this many bytes, the column is known.
+    const STEP: usize = 4096;
+
+    /// A locator for `buf`.
+    pub fn new(buf: &'b [u8]) -> Locator<'b> {
+        Locator {
+            buf,
+            index: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Line starts, and the column (0-based) at every `STEP` bytes.
+    fn index(&self) -> &(Vec<usize>, Vec<u64>) {
+        self.index.get_or_init(|| {
+            let buf = self.buf;
+            let mut starts = vec![0];
+            starts.extend(memchr::memchr_iter(b'\n', buf).map(|i| i + 1));
+            let mut columns = Vec::with_capacity(buf.len() / Self::STEP + 1);
+            let mut line = 0;
+            for k in 0..=buf.len() / Self::STEP {
+                let at = k * Self::STEP;
+                while line + 1 < starts.len() && starts[line + 1] <= at {
+                    line += 1;
+                }
+                let from = match k {
+                    0 => 0,
+                    _ => (at - Self::STEP).max(starts[line]),
+                };
+                let base = match k {
+                    _ if from == starts[line] => 0,
+                    _ => columns[k - 1],
+                };
+                columns.push(base + count_chars(&buf[from..at]) as u64);
+            }
+            (starts, columns)
+        })
+    }
+
+    /// The position of `offset` (clamped to the buffer's length).
+    pub fn locate(&self, offset: usize) -> Position {
+        let offset = offset.min(self.buf.len());
+        let (starts, columns) = self.index();
+        let line = starts.partition_point(|&s| s <= offset);
+        let start = starts[line - 1];
+        let k = offset / Self::STEP;
+        let checkpoint = k * Self::STEP;
+        let column = match checkpoint >= start {
+            true => columns[k] + count_chars(&self.buf[checkpoint..offset]) as u64,
+            false => count_chars(&self.buf[start..offset]) as u64,
+        };
+        Position {
+            offset: offset as u64,
+            line: line as u64,
+            column: column + 1,
+        }
+    }
+}
+
 fn count_chars(bytes: &[u8]) -> usize {
     // Count UTF-8 lead bytes; continuation bytes are 0b10xx_xxxx.
     bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count()
@@ -127,12 +204,28 @@ pub struct Snippet {
 
 impl Snippet {
     const WIDTH: usize = 100;
+    /// How far from the offset a line is looked at.
+    const REACH: usize = 4096;
 
     /// Captures the line around `offset`, secrets masked, shortened to about 100 characters.
     pub fn capture(buf: &[u8], offset: usize) -> Option<Snippet> {
         let offset = offset.min(buf.len());
-        let start = memchr::memrchr(b'\n', &buf[..offset]).map_or(0, |i| i + 1);
-        let end = memchr::memchr(b'\n', &buf[offset..]).map_or(buf.len(), |i| offset + i);
+        // The line around the offset, looked for at most `REACH` bytes either way (a whole
+        // export may be one line): a cut line is masked as if what was cut held a secret.
+        let from = offset.saturating_sub(Self::REACH);
+        let to = (offset + Self::REACH).min(buf.len());
+        let found_start = memchr::memrchr(b'\n', &buf[from..offset]).map(|i| from + i + 1);
+        let found_end = memchr::memchr(b'\n', &buf[offset..to]).map(|i| offset + i);
+        let mut start = found_start.unwrap_or(from);
+        let mut end = found_end.unwrap_or(to);
+        while start < offset && (buf[start] & 0xC0) == 0x80 {
+            start += 1; // not inside a character
+        }
+        while end > offset && end < buf.len() && (buf[end] & 0xC0) == 0x80 {
+            end -= 1;
+        }
+        let cut_start = found_start.is_none() && from > 0;
+        let cut_end = found_end.is_none() && to < buf.len();
         let raw = &buf[start..end];
         let caret_byte = String::from_utf8_lossy(&raw[..offset - start]).len();
         let line = String::from_utf8_lossy(raw);
@@ -142,7 +235,8 @@ impl Snippet {
             caret_byte -= 1;
         }
         // Mask the whole line first, so that no window can cut a secret in two.
-        let (masked, caret_byte) = crate::analyze::secrets::mask_secrets_at(line, caret_byte);
+        let (masked, caret_byte) =
+            crate::analyze::mask::mask_cut_line_at(line, caret_byte, cut_start, cut_end);
         let chars: Vec<char> = masked.chars().collect();
         let caret_chars = masked[..caret_byte].chars().count();
         let from = caret_chars.saturating_sub(Self::WIDTH / 2);
@@ -343,5 +437,30 @@ impl fmt::Display for Diagnostic {
             "{}: {} [{}]: {}",
             self.location, self.severity, self.code, self.message
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn locator_agrees_with_locate() {
+        let mut buf = Vec::new();
+        for k in 0..3000 {
+            buf.extend_from_slice(if k % 7 == 0 {
+                "é\n".as_bytes()
+            } else {
+                b"abc"
+            });
+            if k % 500 == 0 {
+                buf.extend(std::iter::repeat_n(b'x', 9000));
+            }
+        }
+        let l = super::Locator::new(&buf);
+        for offset in (0..buf.len()).step_by(37).rev() {
+            let p = super::Position::locate(&buf, offset);
+            if buf.get(offset).is_none_or(|b| (b & 0xC0) != 0x80) {
+                assert_eq!(l.locate(offset), p, "{offset}");
+            }
+        }
     }
 }

@@ -569,6 +569,7 @@ impl Visitor for FileVisitor<'_> {
         let rules = &*self.rules;
         let columns = rules.table_columns(r.table).cloned();
         let columns = columns.as_ref();
+        let values = crate::model::MemoValues::new(r);
         for f in r.fields() {
             for a in r.field_attrs(f) {
                 self.hosts_in(index, a.raw.as_bytes(), |st| {
@@ -600,7 +601,7 @@ impl Visitor for FileVisitor<'_> {
                     self.host_hits.push(row);
                 }
             }
-            if let Some((why, shape)) = self.rules.field_secret_in(columns, r, f) {
+            if let Some((why, shape)) = self.rules.field_secret_with(columns, r, f, &values) {
                 let row = SecretRow {
                     record: index,
                     table,

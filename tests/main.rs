@@ -11,6 +11,7 @@ mod escape_roundtrip;
 mod fixtures;
 mod hardening_io;
 mod hostile;
+mod linear;
 mod oracle;
 mod properties;
 mod regressions;

@@ -53,7 +53,33 @@ pub fn mask_secrets(line: &str) -> String {
 
 /// [`mask_secrets`], also moving byte offset `caret` to where it lands in the masked line.
 pub fn mask_secrets_at(line: &str, caret: usize) -> (String, usize) {
-    let regions = secret_regions(line);
+    mask_cut_line_at(line, caret, false, false)
+}
+
+/// [`mask_secrets_at`] for a piece of a longer line: when its start (or end) was cut, the text
+/// before its first (or after its last) markup may belong to a value that starts (or ends)
+/// out of sight, and is masked too.
+pub fn mask_cut_line_at(
+    line: &str,
+    caret: usize,
+    cut_start: bool,
+    cut_end: bool,
+) -> (String, usize) {
+    let mut regions = secret_regions(line);
+    let marks = markers(line.as_bytes());
+    if cut_start {
+        let first = marks.first().map_or(line.len(), |m| m.start);
+        if first > 0 {
+            regions.push((0, first));
+        }
+    }
+    if cut_end {
+        let last = marks.last().map_or(0, |m| m.end);
+        if last < line.len() {
+            regions.push((last, line.len()));
+        }
+    }
+    let regions = merged(regions, line);
     let mut out = String::with_capacity(line.len());
     let mut new_caret = None;
     let mut at = 0;
@@ -174,16 +200,12 @@ fn secret_regions(line: &str) -> Vec<(usize, usize)> {
             }
         }
     }
-    regions.sort_unstable();
-    let mut merged: Vec<(usize, usize)> = Vec::with_capacity(regions.len());
-    for (s, e) in regions {
-        match merged.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
-            _ => merged.push((s, e)),
-        }
-    }
-    // Regions end on character boundaries (masking never cuts a character in two).
-    for r in &mut merged {
+    regions
+}
+
+/// `regions` sorted, joined where they touch, and widened to whole characters.
+fn merged(mut regions: Vec<(usize, usize)>, line: &str) -> Vec<(usize, usize)> {
+    for r in &mut regions {
         while !line.is_char_boundary(r.0) {
             r.0 -= 1;
         }
@@ -191,7 +213,15 @@ fn secret_regions(line: &str) -> Vec<(usize, usize)> {
             r.1 += 1;
         }
     }
-    merged
+    regions.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(regions.len());
+    for (s, e) in regions {
+        match out.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
 }
 
 /// Ciphertext runs: each match, widened to the whole value around it.

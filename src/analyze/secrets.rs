@@ -444,20 +444,19 @@ impl SecretRules {
         record: &crate::model::Record<'_>,
         field: &crate::model::Field<'_>,
     ) -> Option<(SecretReason, Option<CipherShape>)> {
-        let cipher = may_hold_ciphertext(record.raw(field));
-        self.field_secret_with(columns, record, field, cipher)
+        self.field_secret_with(columns, record, field, record)
     }
 
-    /// [`SecretRules::field_secret_in`], told whether the field's raw bytes may hold
-    /// ciphertext ([`may_hold_ciphertext`], or a look-up in anchors found once for a whole
-    /// document).
-    fn field_secret_with(
+    /// [`SecretRules::field_secret_in`], reading the record's other values through `values`
+    /// (a [`crate::model::MemoValues`] of it, when every field of a record is asked about).
+    pub fn field_secret_with(
         &self,
         columns: Option<&BTreeSet<String>>,
         record: &crate::model::Record<'_>,
         field: &crate::model::Field<'_>,
-        may_cipher: bool,
+        values: &dyn RecordValues,
     ) -> Option<(SecretReason, Option<CipherShape>)> {
+        let may_cipher = may_hold_ciphertext(record.raw(field));
         if field.payload.is_some() {
             return None;
         }
@@ -473,7 +472,7 @@ impl SecretRules {
         }
         let text = record.text(field);
         let reference = record.field_attr(field, "display_value").is_some();
-        let why = self.classify(record, field.name, &text, reference)?;
+        let why = self.classify(values, field.name, &text, reference)?;
         Some((why, ciphertext_shape(&text)))
     }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use super::{Finding, FindingLocation};
-use crate::error::{Diagnostic, Position, ReadError, Severity, Snippet};
+use crate::error::{Diagnostic, ReadError, Severity, Snippet};
 use crate::inspect::{Inspector, Reference};
 use crate::io::Source;
 use crate::model::{Collect, OwnedRecord, read};
@@ -57,33 +57,6 @@ impl Rec {
     }
 }
 
-/// Line starts of one file, for positions in O(log n).
-#[derive(Debug)]
-struct Lines(Vec<usize>);
-
-impl Lines {
-    fn of(bytes: &[u8]) -> Lines {
-        let mut starts = vec![0];
-        starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
-        Lines(starts)
-    }
-
-    fn position(&self, bytes: &[u8], offset: usize) -> Position {
-        let offset = offset.min(bytes.len());
-        let line = self.0.partition_point(|&s| s <= offset);
-        let start = self.0[line - 1];
-        let column = bytes[start..offset]
-            .iter()
-            .filter(|&&b| (b & 0xC0) != 0x80)
-            .count();
-        Position {
-            offset: offset as u64,
-            line: line as u64,
-            column: column as u64 + 1,
-        }
-    }
-}
-
 /// Everything the rules look at.
 #[derive(Debug)]
 pub struct Facts<'s> {
@@ -98,7 +71,7 @@ pub struct Facts<'s> {
     pub defined: BTreeMap<String, usize>,
     /// The reader's findings (malformed payloads), by file index.
     pub diagnostics: Vec<(usize, crate::error::Diagnostic)>,
-    lines: Vec<std::sync::OnceLock<Lines>>,
+    locators: Vec<crate::error::Locator<'s>>,
 }
 
 impl<'s> Facts<'s> {
@@ -180,7 +153,10 @@ impl<'s> Facts<'s> {
             references,
             defined,
             diagnostics,
-            lines: sources.iter().map(|_| std::sync::OnceLock::new()).collect(),
+            locators: sources
+                .iter()
+                .map(|s| crate::error::Locator::new(&s.bytes))
+                .collect(),
         })
     }
 
@@ -206,13 +182,38 @@ impl<'s> Facts<'s> {
         hint: &str,
     ) -> Finding {
         let r = &self.records[k];
-        let bytes = &self.sources[r.file].bytes;
         let offset = field
             .and_then(|f| r.record.field(f))
             .map_or(r.record.file_span.start, |f| f.file_span.start);
-        let p = self.lines[r.file]
-            .get_or_init(|| Lines::of(bytes))
-            .position(bytes, offset);
+        self.finding_at(
+            k,
+            offset,
+            field,
+            rule,
+            severity,
+            message,
+            instance_error,
+            hint,
+        )
+    }
+
+    /// [`Facts::finding`] at `offset` in the record's file (a field already in hand: a rule
+    /// that looks at every field of a record need not look each up again by name).
+    #[allow(clippy::too_many_arguments)]
+    pub fn finding_at(
+        &self,
+        k: usize,
+        offset: usize,
+        field: Option<&str>,
+        rule: &'static str,
+        severity: Severity,
+        message: String,
+        instance_error: Option<&'static str>,
+        hint: &str,
+    ) -> Finding {
+        let r = &self.records[k];
+        let bytes = &self.sources[r.file].bytes;
+        let p = self.locators[r.file].locate(offset);
         Finding {
             rule,
             severity,

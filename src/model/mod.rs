@@ -39,7 +39,7 @@ pub use reader::{
 };
 pub(crate) use record::DISPLAY_KEYS;
 pub use record::{Attr, Escaping, Field, PayloadInfo, Place, Record, ValueKind};
-pub use select::{Filter, RecordValues, Selector, SelectorError};
+pub use select::{Filter, MemoValues, RecordValues, Selector, SelectorError};
 pub use shape::Shape;
 pub use streamed::{check_outer_streamed, check_outer_streamed_with};
 

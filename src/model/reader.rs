@@ -439,6 +439,8 @@ struct Reader<'f, 'v, V> {
     scratch: Vec<(Vec<u8>, OffsetMap)>,
     /// The payloads being read, outermost first.
     chain: Vec<ChainFrame>,
+    /// Positions in the file, for diagnostics (many malformed payloads stay linear).
+    locator: crate::error::Locator<'f>,
 }
 
 struct RecordBuilder<'a> {
@@ -545,6 +547,7 @@ impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
             diagnostics: Vec::new(),
             scratch: Vec::new(),
             chain: Vec::new(),
+            locator: crate::error::Locator::new(file),
         }
     }
 
@@ -952,11 +955,11 @@ impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
             .map(|c| PayloadFrame {
                 table: c.table.clone(),
                 sys_id: c.sys_id.clone(),
-                start: Position::locate(self.file, c.file_offset),
+                start: self.locator.locate(c.file_offset),
             })
             .collect();
         Location {
-            file: Position::locate(self.file, file_offset),
+            file: self.locator.locate(file_offset),
             payloads,
             inner,
             snippet: snippet.or_else(|| Snippet::capture(self.file, file_offset)),

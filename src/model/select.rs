@@ -43,6 +43,41 @@ impl RecordValues for super::OwnedRecord {
     }
 }
 
+/// A record's values, each looked up once: rules that ask about a record once per field (a
+/// property's `type`, a selector's field) stay linear in a record with thousands of fields.
+pub struct MemoValues<'r> {
+    inner: &'r dyn RecordValues,
+    seen: std::cell::RefCell<Vec<Seen>>,
+}
+
+/// A name asked about, and its value.
+type Seen = (Box<str>, Option<Box<str>>);
+
+impl<'r> MemoValues<'r> {
+    /// Remembers what `inner` answers.
+    pub fn new(inner: &'r dyn RecordValues) -> MemoValues<'r> {
+        MemoValues {
+            inner,
+            seen: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+}
+
+impl RecordValues for MemoValues<'_> {
+    fn table(&self) -> &str {
+        self.inner.table()
+    }
+    fn value(&self, name: &str) -> Option<Cow<'_, str>> {
+        if let Some((_, v)) = self.seen.borrow().iter().find(|(n, _)| &**n == name) {
+            return v.as_deref().map(|v| Cow::Owned(v.to_string()));
+        }
+        let v: Option<Box<str>> = self.inner.value(name).map(|v| v.into());
+        let out = v.as_deref().map(|v| Cow::Owned(v.to_string()));
+        self.seen.borrow_mut().push((name.into(), v));
+        out
+    }
+}
+
 /// Which records of a table a selector keeps.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Filter {

@@ -292,6 +292,7 @@ impl Rewriter {
         }
         // Whether the file writes `&quot;` is asked only when a replacement holds a `"`.
         let quot = std::sync::OnceLock::new();
+        let locator = crate::error::Locator::new(bytes);
         let make = |covers: Span| {
             let part = &bytes[covers.range()];
             let (hosts, mut host_at) = match self.tokens.hosts.is_empty() {
@@ -302,6 +303,8 @@ impl Rewriter {
             Planner {
                 w: self,
                 file: bytes,
+                locator: &locator,
+                names: RecordNames::default(),
                 quot: &quot,
                 hosts,
                 host_at: Marks::new(host_at),
@@ -600,6 +603,13 @@ impl Rewriter {
     }
 }
 
+/// A record's display name as read and as it reads after the rewrite, by record index.
+#[derive(Debug, Default)]
+struct RecordNames {
+    before: Option<(usize, Option<String>)>,
+    after: Option<(usize, Option<String>)>,
+}
+
 /// Positions in a part (file offsets, in order) and a cursor over them, to ask whether a value
 /// holds one: values come mostly in document order, so the next one is usually a step or two
 /// away.
@@ -806,6 +816,10 @@ impl std::fmt::Debug for Draft {
 struct Planner<'w, 'f> {
     w: &'w Rewriter,
     file: &'f [u8],
+    /// Positions in the file (for what a message names).
+    locator: &'f crate::error::Locator<'f>,
+    /// The display names of the record being looked at, worked out once.
+    names: RecordNames,
     /// Whether the file writes `&quot;` (see [`Planner::quot`]).
     quot: &'f std::sync::OnceLock<bool>,
     hosts: HostFinder,
@@ -989,12 +1003,12 @@ impl Planner<'_, '_> {
         option: &'static str,
         why: &'static str,
     ) {
-        let record = r
-            .display_name()
-            .map(|n| format!("{:?}", n.trim()))
+        let record = self
+            .display_name(r)
+            .map(|n| format!("{n:?}"))
             .or_else(|| r.sys_id().map(str::to_string))
             .unwrap_or_else(|| "-".to_string());
-        let position = Position::locate(self.file, r.file_span(f.content).start);
+        let position = self.locator.locate(r.file_span(f.content).start);
         self.part.refused.push((
             r.index,
             RewriteError::EditOnSecret(Box::new(SecretEdit {
@@ -1010,24 +1024,26 @@ impl Planner<'_, '_> {
 
     /// A value named like a secret that no rule covers (the run stops, naming it).
     fn looks_secret(&mut self, r: &Record<'_>, f: &Field<'_>) {
+        // A property's display name is its `name` (asked once per record).
+        let name = self.display_name(r);
         let property = (r.table == "sys_properties" && f.name == "value")
-            .then(|| r.value("name"))
+            .then_some(name.as_deref())
             .flatten()
             .filter(|n| {
-                crate::analyze::secrets::looks_secret(n.trim())
+                crate::analyze::secrets::looks_secret(n)
                     && !crate::analyze::secrets::looks_secret(f.name)
             });
         let selector = match property {
-            Some(n) => format!("sys_properties[name={}].value", n.trim()),
+            Some(n) => format!("sys_properties[name={n}].value"),
             None => format!("{}.{}", r.table, f.name),
         };
-        let position = Position::locate(self.file, r.file_span(f.content).start);
+        let position = self.locator.locate(r.file_span(f.content).start);
         self.part.looks.push((
             r.index,
             LooksSecret {
                 table: r.table.to_string(),
                 sys_id: r.sys_id().map(str::to_string),
-                name: r.display_name().map(|n| n.trim().to_string()),
+                name,
                 field: f.name.to_string(),
                 position,
                 selector,
@@ -1114,6 +1130,30 @@ impl Planner<'_, '_> {
     /// The record's display name as it reads after the rewrite (sys_ids in it are mapped with
     /// the placeholder that holds it), so that a second run fills in the same.
     fn name_after(&mut self, r: &Record<'_>) -> Option<String> {
+        // Once per record (a record with many secret fields asks for each).
+        if let Some((index, name)) = &self.names.after {
+            if *index == r.index {
+                return name.clone();
+            }
+        }
+        let name = self.work_out_name_after(r);
+        self.names.after = Some((r.index, name.clone()));
+        name
+    }
+
+    /// The record's display name as read (once per record).
+    fn display_name(&mut self, r: &Record<'_>) -> Option<String> {
+        if let Some((index, name)) = &self.names.before {
+            if *index == r.index {
+                return name.clone();
+            }
+        }
+        let name = r.display_name().map(|n| n.trim().to_string());
+        self.names.before = Some((r.index, name.clone()));
+        name
+    }
+
+    fn work_out_name_after(&mut self, r: &Record<'_>) -> Option<String> {
         // As `Record::display_name` reads it, from the values after the rewrite (a `--set` may
         // fill a field that was empty).
         for key in crate::model::DISPLAY_KEYS {
@@ -1321,6 +1361,7 @@ impl Visitor for Planner<'_, '_> {
         let keep_secrets = self.w.rules.secrets == SecretMode::Keep;
         let secret_rules = &self.w.rules.secret_rules;
         let secret_columns = secret_rules.table_columns(r.table);
+        let values = crate::model::MemoValues::new(r);
         for f in r.fields() {
             for a in r.field_attrs(f) {
                 let name = || format!("{}@{}", f.name, a.name);
@@ -1353,7 +1394,7 @@ impl Visitor for Planner<'_, '_> {
             if f.payload.is_some_and(|p| p.read) {
                 continue; // its records are rewritten themselves
             }
-            let secret = secret_rules.field_secret_in(secret_columns, r, f);
+            let secret = secret_rules.field_secret_with(secret_columns, r, f, &values);
             if let (false, Some((why, _))) = (keep_secrets, secret) {
                 if let Some(option) = self.edit_option(r, f) {
                     self.refuse_edit(r, f, option, why.describe());
@@ -1416,15 +1457,19 @@ impl Visitor for Planner<'_, '_> {
 
 /// The values that look secret, for a message: `file position: table.field (record)`.
 fn looks_list(list: &[LooksSecret]) -> String {
-    let items: Vec<String> = list
-        .iter()
-        .map(|l| {
-            let record = l.name.as_deref().or(l.sys_id.as_deref()).unwrap_or("-");
-            format!(
-                "{}.{} of {:?} at {} (add {:?} to `secret_fields` in the plan or --secret-field if it is a secret; else add {{ field = {:?}, reason = \"...\" }} to `not_secret`)",
-                l.table, l.field, record, l.position, l.selector, l.selector
-            )
-        })
-        .collect();
-    items.join("; ")
+    let mut selectors: Vec<&str> = Vec::new();
+    for l in list {
+        if !selectors.contains(&l.selector.as_str()) {
+            selectors.push(&l.selector);
+        }
+    }
+    let first = &list[0];
+    let more = match selectors.len() {
+        1 => String::new(),
+        n => format!(" and {} other field(s)", n - 1),
+    };
+    format!(
+        "{} at {}{more}; declare each in the plan: `secret_fields` (or --secret-field) if it is a secret, else `not_secret` with a reason (or --not-secret)",
+        first.selector, first.position
+    )
 }

@@ -378,6 +378,7 @@ impl<'a> Tokenizer<'a> {
         }
         let mut i = name_stop;
         let empty;
+        let mut names: Option<rustc_hash::FxHashSet<&[u8]>> = None;
         loop {
             let ws = i;
             while i < src.len() && is_space(src[i]) {
@@ -403,13 +404,19 @@ impl<'a> Tokenizer<'a> {
                         return err(i, SyntaxError::BadAttribute("missing space before it"));
                     }
                     let attr = parse_attr(src, i)?;
-                    for a in attrs.iter() {
-                        if src[a.name.range()] == src[attr.0.name.range()] {
-                            return err(
-                                i,
-                                SyntaxError::DuplicateAttribute(lossy(&src[a.name.range()])),
-                            );
-                        }
+                    let name = &src[attr.0.name.range()];
+                    // A few attributes are compared one by one; past that, by a set of their
+                    // names (an element with 100,000 attributes stays linear).
+                    let twice = if attrs.len() < 16 {
+                        attrs.iter().any(|a| &src[a.name.range()] == name)
+                    } else {
+                        let seen = names.get_or_insert_with(|| {
+                            attrs.iter().map(|a| &src[a.name.range()]).collect()
+                        });
+                        !seen.insert(name)
+                    };
+                    if twice {
+                        return err(i, SyntaxError::DuplicateAttribute(lossy(name)));
                     }
                     attrs.push(attr.0);
                     i = attr.1;

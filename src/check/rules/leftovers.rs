@@ -20,8 +20,9 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
                     .iter()
                     .any(|s| s.host().eq_ignore_ascii_case(m.host))
                 {
-                    out.push(facts.finding(
+                    out.push(facts.finding_at(
                         k,
+                        f.file_span.start,
                         Some(&f.name),
                         "source-host-left",
                         Severity::Error,
@@ -37,8 +38,9 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
                 }
             }
             for id in sys_id_tokens(&f.text).filter(|t| options.old_ids.contains(t)) {
-                out.push(facts.finding(
+                out.push(facts.finding_at(
                     k,
+                    f.file_span.start,
                     Some(&f.name),
                     "old-id-left",
                     Severity::Error,

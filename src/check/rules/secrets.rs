@@ -30,14 +30,16 @@ pub fn rules_for(facts: &Facts<'_>, options: &CheckOptions) -> SecretRules {
 pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) {
     let rules = rules_for(facts, options);
     for (k, r) in facts.records.iter().enumerate() {
+        let values = crate::model::MemoValues::new(&r.record);
         for f in &r.record.fields {
             if f.payload.is_some_and(|p| p.read) {
                 continue; // its records are checked themselves
             }
             let text = f.text.trim();
             if rules.is_placeholder(text) {
-                out.push(facts.finding(
+                out.push(facts.finding_at(
                     k,
+                    f.file_span.start,
                     Some(&f.name),
                     "secret-placeholder",
                     Severity::Info,
@@ -52,7 +54,7 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
                 continue;
             }
             let reference = f.attrs.iter().any(|(n, _)| n == "display_value");
-            let what = match rules.classify(&r.record, &f.name, text, reference) {
+            let what = match rules.classify(&values, &f.name, text, reference) {
                 Some(SecretReason::SecretName) => {
                     "is named like a secret and holds a value no rule covers".to_string()
                 }
@@ -69,8 +71,9 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
                 }
                 None => continue,
             };
-            out.push(facts.finding(
+            out.push(facts.finding_at(
                 k,
+                f.file_span.start,
                 Some(&f.name),
                 "secret-left",
                 Severity::Error,

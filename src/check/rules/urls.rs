@@ -44,8 +44,9 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
             }
             for (u, host) in urls(&f.text) {
                 if u.starts_with("http://") && is_instance_host(host) {
-                    out.push(facts.finding(
+                    out.push(facts.finding_at(
                         k,
+                        f.file_span.start,
                         Some(&f.name),
                         "http-instance-url",
                         Severity::Warning,
