@@ -197,6 +197,25 @@ pub struct Rules {
     pub set: Vec<FieldSet>,
     /// Field replacements.
     pub replace: Vec<FieldReplace>,
+    /// Longer namespaces that start with a renamed one and stay as they are (other
+    /// applications' scopes; set by `fork`, empty from a plan).
+    pub keep_namespaces: Vec<String>,
+    /// The application's display name to change (set by `fork --name`; none from a plan).
+    pub app_name: Option<AppName>,
+}
+
+/// An application's display name changed where it names the application: the name of its
+/// `sys_app` (`sys_scope`, `sys_store_app`) record, the `display_value` of references to it,
+/// and the `application_name` (and `name`) of its update sets. Only values equal to `old`
+/// change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppName {
+    /// The application's sys_id (as in the input).
+    pub sys_id: String,
+    /// Its display name.
+    pub old: String,
+    /// Its new display name.
+    pub new: String,
 }
 
 impl Plan {
@@ -337,6 +356,8 @@ impl Plan {
             placeholder,
             set,
             replace,
+            keep_namespaces: Vec::new(),
+            app_name: None,
         })
     }
 }
