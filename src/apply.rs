@@ -184,6 +184,22 @@ pub fn check_named(
         old_ids: report.id_map.iter().map(|p| p.old.clone()).collect(),
         placeholder: Some(rules.placeholder.clone()),
         secret_rules: Some(rules.secret_rules.clone()),
+        // Renamed as prefixes, an old namespace is a leftover anywhere; renamed only where
+        // whole, names that start with it stay on purpose.
+        old_namespaces: match rules.scope_prefix {
+            true => rules
+                .namespaces
+                .iter()
+                .map(|(old, _)| old.clone())
+                .collect(),
+            false => Vec::new(),
+        },
+        keep_namespaces: rules
+            .namespaces
+            .iter()
+            .map(|(_, new)| new.clone())
+            .chain(rules.keep_namespaces.iter().cloned())
+            .collect(),
     };
     let checked = crate::check::check(&sources, &options).map_err(ApplyError::Read)?;
     Ok(checked.findings)

@@ -70,6 +70,10 @@ enum Command {
         /// The instance the bundle is for.
         #[arg(long)]
         target: Option<String>,
+        /// A namespace that should no longer occur (after `fork`: the old one); every
+        /// occurrence, in any case, is an error (`old-namespace-left`). Repeatable.
+        #[arg(long = "namespace")]
+        namespaces: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: CheckFormat,
@@ -301,8 +305,9 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check {
             inputs,
             target,
+            namespaces,
             format,
-        } => check::run(&inputs, target.as_deref(), format),
+        } => check::run(&inputs, target.as_deref(), &namespaces, format),
         Command::Plan {
             inputs,
             target,
