@@ -4,6 +4,7 @@ mod apply;
 mod bundle;
 mod check;
 mod cleanup;
+mod fork;
 mod inspect;
 mod plan;
 mod progress;
@@ -87,6 +88,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Copy a scoped application into a new scope: every record it defines gets a new sys_id,
+    /// its namespace is renamed wherever it names the application, files follow. Exit 1 when
+    /// the fork's check finds an old namespace or sys_id left.
+    Fork(Box<ForkArgs>),
     /// Write a commented plan inferred from the input, to edit and pass to `apply --plan`.
     Plan {
         /// Export files, or folders to search for *.xml.
@@ -148,6 +153,37 @@ struct BundleArgs {
     force: bool,
     #[command(flatten)]
     plan: PlanArgs,
+}
+
+#[derive(Args)]
+struct ForkArgs {
+    /// The application: a source-control repository (or its application folder), an
+    /// update-set export, or a zip of either.
+    app: PathBuf,
+    /// The new namespace: x_<vendor prefix>_<name>, lower case, at most 18 characters.
+    #[arg(long = "scope", value_name = "NEW_NAMESPACE")]
+    scope: String,
+    /// The application's new display name.
+    #[arg(long)]
+    name: Option<String>,
+    /// The folder to write the fork to.
+    #[arg(long)]
+    out: PathBuf,
+    /// Write what was done as JSON (every edit, the id map).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Replace an earlier fork into the same namespace (nothing else).
+    #[arg(long)]
+    force: bool,
+    /// Seed for the new ids.
+    #[arg(long)]
+    seed: Option<String>,
+    /// Re-point sys_ids: a CSV, TOML or report JSON (its id_map) file.
+    #[arg(long)]
+    map: Option<PathBuf>,
+    /// Read the --map file the other way round: fork a fork back.
+    #[arg(long, requires = "map")]
+    map_reverse: bool,
 }
 
 #[derive(Args)]
@@ -302,6 +338,7 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => apply::run(*args),
         Command::Bundle(args) => bundle::run(*args),
         Command::Order { inputs, json } => bundle::order(&inputs, json),
+        Command::Fork(args) => fork::run(*args),
         Command::Check {
             inputs,
             target,
