@@ -9,6 +9,8 @@ mod cli;
 mod corpus;
 mod escape_roundtrip;
 mod fixtures;
+mod fork;
+mod fork_cli;
 mod hardening_io;
 mod hostile;
 mod oracle;

@@ -23,6 +23,7 @@ pub fn run(a: ForkArgs) -> anyhow::Result<ExitCode> {
     let mut options = ForkOptions::new(&a.scope);
     options.name.clone_from(&a.name);
     options.details = a.report.is_some();
+    options.keep.clone_from(&a.keep_scopes);
     if let Some(s) = &a.seed {
         options.seed.clone_from(s);
     }

@@ -75,6 +75,10 @@ enum Command {
         /// occurrence, in any case, is an error (`old-namespace-left`). Repeatable.
         #[arg(long = "namespace")]
         namespaces: Vec<String>,
+        /// Another application's namespace that starts with a --namespace one and is not a
+        /// leftover of it (repeatable).
+        #[arg(long = "keep-scope", value_name = "NAMESPACE", requires = "namespaces")]
+        keep_scopes: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: CheckFormat,
@@ -184,6 +188,10 @@ struct ForkArgs {
     /// Read the --map file the other way round: fork a fork back.
     #[arg(long, requires = "map")]
     map_reverse: bool,
+    /// Another application's namespace that starts with the old one, left as it is
+    /// (repeatable).
+    #[arg(long = "keep-scope", value_name = "NAMESPACE")]
+    keep_scopes: Vec<String>,
 }
 
 #[derive(Args)]
@@ -343,8 +351,15 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
             inputs,
             target,
             namespaces,
+            keep_scopes,
             format,
-        } => check::run(&inputs, target.as_deref(), &namespaces, format),
+        } => check::run(
+            &inputs,
+            target.as_deref(),
+            &namespaces,
+            &keep_scopes,
+            format,
+        ),
         Command::Plan {
             inputs,
             target,

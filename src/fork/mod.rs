@@ -146,6 +146,9 @@ pub struct ForkOptions {
     pub seed: String,
     /// sys_ids to re-point, old -> new (`--map`; reversed, it undoes an earlier fork).
     pub map: BTreeMap<String, String>,
+    /// Namespaces of other applications that start with the old one (`x_old_core` beside
+    /// `x_old`), left as they are.
+    pub keep: Vec<String>,
     /// Keep every edit in the report.
     pub details: bool,
 }
@@ -158,6 +161,7 @@ impl ForkOptions {
             name: None,
             seed: String::new(),
             map: BTreeMap::new(),
+            keep: Vec::new(),
             details: false,
         }
     }
@@ -225,13 +229,16 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, ForkError> {
     if old == new {
         return Err(ForkError::SameNamespace(old.to_string()));
     }
-    refuse_in_use(new, &survey, &inputs)?;
+    refuse_in_use(new, &survey, &options.keep, &inputs)?;
     // Longer namespaces of other applications that start with the old one stay.
     let keep: Vec<String> = survey
         .namespaces
         .iter()
+        .chain(&options.keep)
         .filter(|n| n.len() > old.len() && n.starts_with(old))
         .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
         .collect();
 
     let plan = Plan {
@@ -276,6 +283,7 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, ForkError> {
     let mut files = Vec::with_capacity(app.files.len());
     let mut other_files = Vec::new();
     let mut warnings = Vec::new();
+    warnings.extend(undefined_names(&inputs, old, &keep, &entry.tables));
     // The exports' outputs, in input order.
     let mut next_xml = 0;
     for (i, f) in app.files.iter().enumerate() {
@@ -380,10 +388,16 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, ForkError> {
 
 /// Refuses a new namespace the input already names (outside the old one, when the old one
 /// starts with it).
-fn refuse_in_use(new: &str, survey: &Survey, inputs: &[(&str, &[u8])]) -> Result<(), ForkError> {
+fn refuse_in_use(
+    new: &str,
+    survey: &Survey,
+    keep: &[String],
+    inputs: &[(&str, &[u8])],
+) -> Result<(), ForkError> {
     let longer: Vec<String> = survey
         .namespaces
         .iter()
+        .chain(keep)
         .filter(|n| n.len() > new.len() && n.starts_with(new))
         .cloned()
         .collect();
@@ -397,6 +411,54 @@ fn refuse_in_use(new: &str, survey: &Survey, inputs: &[(&str, &[u8])]) -> Result
         }
     }
     Ok(())
+}
+
+/// A warning naming the identifiers that start with the old namespace and `_` but with no
+/// table the application defines: renamed all the same (they are in its namespace), but one
+/// may be another application's scope (`x_old_core`).
+fn undefined_names(
+    inputs: &[(&str, &[u8])],
+    old: &str,
+    keep: &[String],
+    tables: &[String],
+) -> Option<String> {
+    let mut unknown = BTreeSet::new();
+    for (_, bytes) in inputs {
+        for span in occurrences(old, keep, bytes, false) {
+            if bytes.get(span.end) != Some(&b'_') {
+                continue;
+            }
+            let len = bytes[span.start..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+                .count();
+            let ident = String::from_utf8_lossy(&bytes[span.start..span.start + len]);
+            if !tables.iter().any(|t| ident.starts_with(t.as_str())) {
+                unknown.insert(ident.into_owned());
+            }
+        }
+    }
+    // The shortest of each family (`x_old_t` stands for `x_old_t_field`, `x_old_t__en`...).
+    let mut roots: Vec<&str> = Vec::new();
+    for u in &unknown {
+        if !roots.iter().any(|r| u.starts_with(r)) {
+            roots.push(u);
+        }
+    }
+    if roots.is_empty() {
+        return None;
+    }
+    let shown: Vec<&str> = roots.iter().take(10).copied().collect();
+    let more = roots.len().saturating_sub(shown.len());
+    Some(format!(
+        "renamed as the application's own, though it defines no table they start with: {}{}; if one is another application's scope, fork again with --keep-scope <that namespace>",
+        shown.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    ))
 }
 
 /// `true` when `bytes` name the old namespace (in any case) or an old sys_id.
