@@ -371,7 +371,7 @@ fn an_update_set_of_an_app_forks_and_its_app_id_changes_without_its_record() {
     assert_well_formed(&file.output, &file.bytes);
     let text = String::from_utf8_lossy(&file.bytes);
     assert!(!text.contains("x_830655_mm_std") && !text.contains(&r.app_sys_id.old));
-    assert!(text.contains(&format!("<application_scope>x_acme_mm</application_scope>")));
+    assert!(text.contains("<application_scope>x_acme_mm</application_scope>"));
     // The update set and its rows are new records too.
     assert!(!text.contains("5fb427f747102110442b84d7536d4369"));
     assert!(

@@ -49,7 +49,9 @@ impl Visitor for Reader {
 impl Survey {
     /// Reads every export (`(name, bytes)`), in parallel.
     pub fn of(inputs: &[(&str, &[u8])]) -> Result<Survey, ForkError> {
-        let read: Vec<Result<(AppFacts, Vec<String>, usize), ForkError>> = inputs
+        // Per file: its application facts, the namespaces it names, its record count.
+        type FileSurvey = (AppFacts, Vec<String>, usize);
+        let read: Vec<Result<FileSurvey, ForkError>> = inputs
             .par_iter()
             .map(|(name, bytes)| {
                 let mut v = Reader::default();
