@@ -95,6 +95,17 @@ fn fork_refuses_namespaces_that_are_not_scopes_or_the_same() {
         let o = run(&[&"fork", &app, &"--scope", &scope, &"--out", &out]);
         assert_refused(&o, says, &dir, &["tiny"]);
     }
+    let o = run(&[
+        &"fork",
+        &app,
+        &"--scope",
+        &"x_beta_app",
+        &"--name",
+        &" ",
+        &"--out",
+        &out,
+    ]);
+    assert_refused(&o, "--name must be non-empty", &dir, &["tiny"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -289,6 +300,31 @@ fn fork_writes_the_app_and_the_report_and_forks_back_from_the_report() {
             );
         }
     }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_namespace_in_another_case_is_reported_not_renamed_and_the_exit_code_says_so() {
+    let dir = tmp("fork-shouted");
+    let app = tiny_app(&dir);
+    let script = app.join(format!(
+        "{APP_ID}/update/sys_script_include_{SCRIPT_ID}.xml"
+    ));
+    let text = std::fs::read_to_string(&script).unwrap();
+    std::fs::write(
+        &script,
+        text.replace("gs.info('x_acme_app2')", "gs.info('X_ACME_APP.Util')"),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let o = run(&[&"fork", &app, &"--scope", &"x_beta_app", &"--out", &out]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error[old-namespace-left]") && err.contains("written X_ACME_APP"),
+        "{err}"
+    );
+    assert!(out.is_dir(), "written, and said");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
