@@ -45,12 +45,17 @@
 //! ```
 
 mod app;
+mod checks;
+mod error;
 mod identify;
+mod output;
 mod paths;
 mod report;
 
 pub use app::{App, AppFile, CHECKSUM, FileKind, Layout, PROPERTIES, properties_path};
+pub use error::ForkError;
 pub use identify::Survey;
+pub use output::{check_destination, replaceable};
 pub use paths::Renamer;
 pub use report::{Change, ForkReport, OtherAction, OtherFile, Summary};
 
@@ -58,82 +63,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::apply::{ApplyError, prepare_with_rules};
-use crate::error::{Position, ReadError};
-use crate::io::{InputError, OutputError};
 use crate::plan::ids::{IdGen, IdMap};
-use crate::plan::namespace::{NamespaceRenames, occurrences, scope_name_problem};
+use crate::plan::namespace::{NamespaceRenames, scope_name_problem};
 use crate::plan::{AppName, IdMode, Plan};
-
-/// Why a fork was refused (nothing is written).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ForkError {
-    /// The new namespace is not a valid scope.
-    #[error("--scope {namespace:?} is not a valid scope: {why}")]
-    BadNamespace {
-        /// As given.
-        namespace: String,
-        /// What is wrong.
-        why: &'static str,
-    },
-    /// The new namespace is the application's own.
-    #[error("the application's namespace is already {0}; give a new one")]
-    SameNamespace(String),
-    /// The new display name is empty or holds a control character.
-    #[error("--name must be non-empty text without control characters")]
-    BadName,
-    /// No scoped application in the input.
-    #[error(
-        "no scoped application in the input (no sys_app record, and no record in a scope other than global)"
-    )]
-    NoApp,
-    /// The application's namespace is not written anywhere in the input.
-    #[error("the input never says the namespace of application {0}")]
-    NoNamespace(String),
-    /// More than one application.
-    #[error("the input holds more than one application: {}; fork one at a time", .0.join(", "))]
-    SeveralApps(Vec<String>),
-    /// The new namespace already occurs in the input.
-    #[error("{at}: the input already names {namespace}; forking into it would mix the two")]
-    NamespaceInUse {
-        /// The new namespace.
-        namespace: String,
-        /// `file:line:column` of its first occurrence.
-        at: String,
-    },
-    /// `--name` given, but the application's current name is not in the input.
-    #[error("--name: the application's current name is not in the input")]
-    NoName,
-    /// The repository layout is not usable.
-    #[error("{0}")]
-    Layout(String),
-    /// Two files would be written to one path.
-    #[error("{0}")]
-    PathClash(String),
-    /// An input could not be read.
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// An export is not well-formed.
-    #[error("{0}")]
-    Read(ReadError),
-    /// The rewrite refused (a bad id map, ciphertext left...).
-    #[error(transparent)]
-    Apply(#[from] ApplyError),
-    /// The output could not be written.
-    #[error(transparent)]
-    Output(#[from] OutputError),
-    /// The output exists and is not an earlier fork into the same namespace.
-    #[error("{}: exists and is not a fork into {namespace}; not replaced", path.display())]
-    NotAFork {
-        /// The output folder.
-        path: PathBuf,
-        /// The new namespace.
-        namespace: String,
-    },
-    /// The output and the input overlap.
-    #[error("{}: is the input, inside it or holds it; inputs are never modified", .0.display())]
-    OverlapsInput(PathBuf),
-}
+use checks::{check_outputs, names_old, refuse_clashes, refuse_in_use, undefined_names};
 
 /// What to fork into.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,8 +123,119 @@ pub struct Forked {
 }
 
 /// The placeholder names each file by: its path, `/` separated.
-fn shown(path: &Path) -> String {
+pub(crate) fn shown(path: &Path) -> String {
     path.to_string_lossy().replace('\\', "/")
+}
+
+/// The plan of the rewrite, and its rules with what only a fork sets: the seed mixed with the
+/// new namespace, the application's own id mapped (its record may not be in the input), the
+/// namespaces kept, the application's name.
+fn plan_for(
+    options: &ForkOptions,
+    old: &str,
+    app_id: &str,
+    name: Option<&str>,
+    keep: &[String],
+) -> Result<(Plan, crate::plan::Rules), ForkError> {
+    let new = &options.namespace;
+    let plan = Plan {
+        sys_ids: IdMode::Regenerate,
+        seed: options.seed.clone(),
+        map: options.map.clone(),
+        force_natural_keys: true,
+        scopes: vec![format!("{old}={new}")],
+        scope_prefix: true,
+        ..Plan::default()
+    };
+    let mut rules = plan.compile().map_err(ApplyError::from)?;
+    // New ids depend on the new namespace too: two forks of one application differ.
+    rules.seed = format!("{}\u{0}fork\u{0}{new}", options.seed);
+    let app_new = IdGen::new(&rules.seed, "").sys_id(app_id);
+    rules.map.entry(app_id.to_string()).or_insert(app_new);
+    rules.keep_namespaces = keep.to_vec();
+    if let Some(n) = &options.name {
+        let old = name.ok_or(ForkError::NoName)?;
+        rules.app_name = Some(AppName {
+            sys_id: app_id.to_string(),
+            old: old.to_string(),
+            new: n.clone(),
+        });
+    }
+    Ok((plan, rules))
+}
+
+/// The files of the fork as they are made, with the notes on those that are not exports.
+#[derive(Default)]
+struct Written {
+    files: Vec<ForkedFile>,
+    other_files: Vec<OtherFile>,
+    warnings: Vec<String>,
+}
+
+impl Written {
+    /// Adds `f` of kind `kind` (`rewritten`: an export's output), named by `renamer`;
+    /// `names_old` tells whether a copied file still names the old application.
+    fn add(
+        &mut self,
+        f: &AppFile,
+        kind: FileKind,
+        rewritten: Option<Vec<u8>>,
+        renamer: &Renamer<'_>,
+        names_old: impl Fn(&[u8]) -> bool,
+    ) {
+        let output = renamer.path(&f.path);
+        let mut note = |action, output: Option<&Path>, why: &str| {
+            self.other_files.push(OtherFile {
+                input: shown(&f.path),
+                output: output.map(shown),
+                action,
+                why: why.to_string(),
+            });
+        };
+        let bytes = match (kind, rewritten) {
+            (FileKind::Xml, Some(bytes)) => bytes,
+            (FileKind::Properties, _) => match renamer.properties(&f.bytes) {
+                Some(b) => {
+                    let why = "its path= names the application's renamed folder";
+                    note(OtherAction::Rewritten, Some(&output), why);
+                    b
+                }
+                None => {
+                    note(
+                        OtherAction::Copied,
+                        Some(&output),
+                        "its path= needs no change",
+                    );
+                    f.bytes.clone()
+                }
+            },
+            (FileKind::Checksum, _) => {
+                let why = "it describes the original files; ServiceNow validates the fork's files on import and writes a new one at the next commit";
+                note(OtherAction::Dropped, None, why);
+                return;
+            }
+            _ => {
+                note(
+                    OtherAction::Copied,
+                    Some(&output),
+                    "not an export of the application",
+                );
+                if names_old(&f.bytes) {
+                    self.warnings.push(format!(
+                        "{}: copied as it is, but it names the old namespace or an old sys_id",
+                        shown(&f.path)
+                    ));
+                }
+                f.bytes.clone()
+            }
+        };
+        self.files.push(ForkedFile {
+            input: f.path.clone(),
+            output,
+            kind,
+            bytes,
+        });
+    }
 }
 
 /// Forks `app` into `options.namespace`.
@@ -241,32 +285,8 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, ForkError> {
         .into_iter()
         .collect();
 
-    let plan = Plan {
-        sys_ids: IdMode::Regenerate,
-        seed: options.seed.clone(),
-        map: options.map.clone(),
-        force_natural_keys: true,
-        scopes: vec![format!("{old}={new}")],
-        scope_prefix: true,
-        ..Plan::default()
-    };
-    let mut rules = plan.compile().map_err(ApplyError::from)?;
-    // New ids depend on the new namespace too: two forks of one application differ.
-    rules.seed = format!("{}\u{0}fork\u{0}{new}", options.seed);
-    let app_new = IdGen::new(&rules.seed, "").sys_id(app_id);
-    rules.map.entry(app_id.to_string()).or_insert(app_new);
-    rules.keep_namespaces.clone_from(&keep);
+    let (plan, rules) = plan_for(options, old, app_id, entry.name.as_deref(), &keep)?;
     let old_name = entry.name.clone().unwrap_or_default();
-    if let Some(n) = &options.name {
-        if entry.name.is_none() {
-            return Err(ForkError::NoName);
-        }
-        rules.app_name = Some(AppName {
-            sys_id: app_id.to_string(),
-            old: old_name.clone(),
-            new: n.clone(),
-        });
-    }
     let placeholder = rules.placeholder.clone();
     let prepared = prepare_with_rules(&plan, rules, &inputs, options.details, &|| {})?;
 
@@ -280,69 +300,24 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, ForkError> {
         ids: &ids,
         namespaces: &renames,
     };
-    let mut files = Vec::with_capacity(app.files.len());
-    let mut other_files = Vec::new();
-    let mut warnings = Vec::new();
-    warnings.extend(undefined_names(&inputs, old, &keep, &entry.tables));
-    // The exports' outputs, in input order.
-    let mut next_xml = 0;
+    let mut written = Written::default();
+    written
+        .warnings
+        .extend(undefined_names(&inputs, old, &keep, &entry.tables));
+    let mut outputs = (0..xml.len()).map(|k| prepared.output(k, &app.files[xml[k]].bytes));
     for (i, f) in app.files.iter().enumerate() {
-        let output = renamer.path(&f.path);
-        let (bytes, other) = match kinds[i] {
-            FileKind::Xml => {
-                next_xml += 1;
-                (prepared.output(next_xml - 1, &f.bytes), None)
-            }
-            FileKind::Properties => match renamer.properties(&f.bytes) {
-                Some(b) => (
-                    b,
-                    Some((
-                        OtherAction::Rewritten,
-                        "its path= names the application's renamed folder",
-                    )),
-                ),
-                None => (
-                    f.bytes.clone(),
-                    Some((OtherAction::Copied, "its path= needs no change")),
-                ),
-            },
-            FileKind::Checksum => {
-                other_files.push(OtherFile {
-                    input: shown(&f.path),
-                    output: None,
-                    action: OtherAction::Dropped,
-                    why: "it describes the original files; ServiceNow validates the fork's files on import and writes a new one at the next commit".into(),
-                });
-                continue;
-            }
-            FileKind::Other => {
-                if names_old(&f.bytes, old, &keep, &ids) {
-                    warnings.push(format!(
-                        "{}: copied as it is, but it names the old namespace or an old sys_id",
-                        shown(&f.path)
-                    ));
-                }
-                (
-                    f.bytes.clone(),
-                    Some((OtherAction::Copied, "not an export of the application")),
-                )
-            }
-        };
-        if let Some((action, why)) = other {
-            other_files.push(OtherFile {
-                input: shown(&f.path),
-                output: Some(shown(&output)),
-                action,
-                why: why.to_string(),
-            });
-        }
-        files.push(ForkedFile {
-            input: f.path.clone(),
-            output,
-            kind: kinds[i],
-            bytes,
+        let output = (kinds[i] == FileKind::Xml)
+            .then(|| outputs.next())
+            .flatten();
+        written.add(f, kinds[i], output, &renamer, |b| {
+            names_old(b, old, &keep, &ids)
         });
     }
+    let Written {
+        files,
+        other_files,
+        warnings,
+    } = written;
     refuse_clashes(&files)?;
 
     let mut apply = prepared.report;
@@ -384,233 +359,4 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, ForkError> {
         apply,
     };
     Ok(Forked { files, report })
-}
-
-/// Refuses a new namespace the input already names (outside the old one, when the old one
-/// starts with it).
-fn refuse_in_use(
-    new: &str,
-    survey: &Survey,
-    keep: &[String],
-    inputs: &[(&str, &[u8])],
-) -> Result<(), ForkError> {
-    let longer: Vec<String> = survey
-        .namespaces
-        .iter()
-        .chain(keep)
-        .filter(|n| n.len() > new.len() && n.starts_with(new))
-        .cloned()
-        .collect();
-    for (name, bytes) in inputs {
-        if let Some(span) = occurrences(new, &longer, bytes, true).next() {
-            let p = Position::locate(bytes, span.start);
-            return Err(ForkError::NamespaceInUse {
-                namespace: new.to_string(),
-                at: format!("{name}:{}:{}", p.line, p.column),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// A warning naming the identifiers that start with the old namespace and `_` but with no
-/// table the application defines: renamed all the same (they are in its namespace), but one
-/// may be another application's scope (`x_old_core`).
-fn undefined_names(
-    inputs: &[(&str, &[u8])],
-    old: &str,
-    keep: &[String],
-    tables: &[String],
-) -> Option<String> {
-    let mut unknown = BTreeSet::new();
-    for (_, bytes) in inputs {
-        for span in occurrences(old, keep, bytes, false) {
-            if bytes.get(span.end) != Some(&b'_') {
-                continue;
-            }
-            let len = bytes[span.start..]
-                .iter()
-                .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
-                .count();
-            let ident = String::from_utf8_lossy(&bytes[span.start..span.start + len]);
-            if !tables.iter().any(|t| ident.starts_with(t.as_str())) {
-                unknown.insert(ident.into_owned());
-            }
-        }
-    }
-    // The shortest of each family (`x_old_t` stands for `x_old_t_field`, `x_old_t__en`...).
-    let mut roots: Vec<&str> = Vec::new();
-    for u in &unknown {
-        if !roots.iter().any(|r| u.starts_with(r)) {
-            roots.push(u);
-        }
-    }
-    if roots.is_empty() {
-        return None;
-    }
-    let shown: Vec<&str> = roots.iter().take(10).copied().collect();
-    let more = roots.len().saturating_sub(shown.len());
-    Some(format!(
-        "renamed as the application's own, though it defines no table they start with: {}{}; if one is another application's scope, fork again with --keep-scope <that namespace>",
-        shown.join(", "),
-        if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        }
-    ))
-}
-
-/// `true` when `bytes` name the old namespace (in any case) or an old sys_id.
-fn names_old(bytes: &[u8], old: &str, keep: &[String], ids: &IdMap) -> bool {
-    occurrences(old, keep, bytes, true).next().is_some()
-        || crate::plan::tokens::id_tokens(bytes).any(|s| ids.get(&bytes[s.range()]).is_some())
-}
-
-/// Refuses two files written to one path.
-fn refuse_clashes(files: &[ForkedFile]) -> Result<(), ForkError> {
-    let mut seen: BTreeMap<&Path, &Path> = BTreeMap::new();
-    for f in files {
-        if let Some(first) = seen.insert(&f.output, &f.input) {
-            return Err(ForkError::PathClash(format!(
-                "{} and {} would both be written to {}",
-                first.display(),
-                f.input.display(),
-                f.output.display()
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// `check` on the forked exports: no old id, no old namespace, no ciphertext...
-fn check_outputs(
-    files: &[ForkedFile],
-    apply: &crate::apply::ApplyReport,
-    old: &str,
-    new: &str,
-    keep: &[String],
-    placeholder: String,
-) -> Result<Vec<crate::check::Finding>, ForkError> {
-    let sources: Vec<crate::io::Source> = files
-        .iter()
-        .filter(|f| f.kind == FileKind::Xml)
-        .map(|f| crate::io::Source {
-            name: shown(&f.output),
-            path: f.output.clone(),
-            relative: f.output.clone(),
-            bytes: f.bytes.clone(),
-        })
-        .collect();
-    let options = crate::check::CheckOptions {
-        old_ids: apply
-            .id_map
-            .iter()
-            .map(|p| p.old.clone())
-            .collect::<BTreeSet<_>>(),
-        old_namespaces: vec![old.to_string()],
-        keep_namespaces: keep.iter().cloned().chain([new.to_string()]).collect(),
-        placeholder: Some(placeholder),
-        ..crate::check::CheckOptions::default()
-    };
-    let report = crate::check::check(&sources, &options).map_err(ForkError::Read)?;
-    Ok(report.findings)
-}
-
-impl Forked {
-    /// Writes the fork as the folder `out` (see [`crate::io::write_folder`]): all at once,
-    /// nothing left behind on error or interruption. An existing `out` is refused unless
-    /// `force`, and even then unless it is an earlier fork into the same namespace.
-    pub fn write(&self, out: &Path, force: bool) -> Result<(), ForkError> {
-        let exists = std::fs::symlink_metadata(out).is_ok();
-        if exists {
-            replaceable(out, force, &self.report.namespace.new)?;
-        }
-        let files: Vec<(String, Vec<u8>)> = self
-            .files
-            .iter()
-            .map(|f| (shown(&f.output), f.bytes.clone()))
-            .collect();
-        crate::io::write_folder(out, &files, exists)?;
-        Ok(())
-    }
-}
-
-/// Refuses to replace `out` unless `force` and it is a fork into `namespace` (a folder whose
-/// one application has that namespace).
-pub fn replaceable(out: &Path, force: bool, namespace: &str) -> Result<(), ForkError> {
-    if !force {
-        return Err(OutputError::Exists(out.to_path_buf()).into());
-    }
-    let is_fork = out.is_dir()
-        && App::load(out, &crate::io::Limits::default())
-            .ok()
-            .and_then(|app| {
-                let layout = Layout::of(&app).ok()?;
-                let inputs: Vec<(String, &[u8])> = app
-                    .files
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, f)| layout.kind(*i, f) == FileKind::Xml)
-                    .map(|(_, f)| (shown(&f.path), f.bytes.as_slice()))
-                    .collect();
-                let inputs: Vec<(&str, &[u8])> =
-                    inputs.iter().map(|(n, b)| (n.as_str(), *b)).collect();
-                let survey = Survey::of(&inputs).ok()?;
-                let (_, ns, _) = survey.the_app().ok()?;
-                Some(ns == namespace)
-            })
-            .unwrap_or(false);
-    match is_fork {
-        true => Ok(()),
-        false => Err(ForkError::NotAFork {
-            path: out.to_path_buf(),
-            namespace: namespace.to_string(),
-        }),
-    }
-}
-
-/// Refuses an output folder (or report) that is the input, lies inside it or holds it, and an
-/// output that exists and may not be replaced (see [`Forked::write`]), before any work.
-pub fn check_destination(
-    input: &Path,
-    out: &Path,
-    report: Option<&Path>,
-    force: bool,
-    namespace: &str,
-) -> Result<(), ForkError> {
-    let canon = |p: &Path| {
-        std::fs::canonicalize(p).ok().or_else(|| {
-            // Not there yet: its parent's canonical path and its name.
-            let parent = p
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            Some(std::fs::canonicalize(parent).ok()?.join(p.file_name()?))
-        })
-    };
-    let input_c = canon(input).unwrap_or_else(|| input.to_path_buf());
-    for p in std::iter::once(out).chain(report) {
-        let c = canon(p).unwrap_or_else(|| p.to_path_buf());
-        if c == input_c || c.starts_with(&input_c) || input_c.starts_with(&c) {
-            return Err(ForkError::OverlapsInput(p.to_path_buf()));
-        }
-    }
-    if let Some(r) = report {
-        let c = canon(r).unwrap_or_else(|| r.to_path_buf());
-        let out_c = canon(out).unwrap_or_else(|| out.to_path_buf());
-        if c.starts_with(&out_c) {
-            return Err(ForkError::Layout(format!(
-                "{}: the report would be written inside the output folder",
-                r.display()
-            )));
-        }
-        if !force && std::fs::symlink_metadata(r).is_ok() {
-            return Err(OutputError::Exists(r.to_path_buf()).into());
-        }
-    }
-    if std::fs::symlink_metadata(out).is_ok() {
-        replaceable(out, force, namespace)?;
-    }
-    Ok(())
 }
