@@ -329,6 +329,65 @@ fn a_namespace_in_another_case_is_reported_not_renamed_and_the_exit_code_says_so
 }
 
 #[test]
+fn a_value_named_like_a_secret_stops_the_fork_until_declared() {
+    let dir = tmp("fork-looks-secret");
+    let app = tiny_app(&dir);
+    let prop = app.join(format!(
+        "{APP_ID}/update/sys_properties_e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5.xml"
+    ));
+    std::fs::write(&prop, format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><record_update table=\"sys_properties\">\n    <sys_properties action=\"INSERT_OR_UPDATE\">\n        <name>x_acme_app.api_password</name>\n        <sys_id>e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5</sys_id>\n        <sys_scope display_value=\"Tiny\">{APP_ID}</sys_scope>\n        <type>string</type>\n        <value>hunter2</value>\n    </sys_properties>\n</record_update>\n")).unwrap();
+    let out = dir.join("out");
+    let o = run(&[&"fork", &app, &"--scope", &"x_beta_app", &"--out", &out]);
+    assert_refused(&o, "--secret-field", &dir, &["tiny"]);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("hunter2"));
+    let selector = "sys_properties[name=x_acme_app.api_password].value";
+    let o = run(&[
+        &"fork",
+        &app,
+        &"--scope",
+        &"x_beta_app",
+        &"--out",
+        &out,
+        &"--secret-field",
+        &selector,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let written: Vec<u8> = walk(&out)
+        .into_iter()
+        .flat_map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert!(!String::from_utf8_lossy(&written).contains("hunter2"));
+    std::fs::remove_dir_all(&out).unwrap();
+    let not = format!("{selector}=a label, not a password");
+    let o = run(&[
+        &"fork",
+        &app,
+        &"--scope",
+        &"x_beta_app",
+        &"--out",
+        &out,
+        &"--not-secret",
+        &not,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
 fn longer_identifiers_stay_and_other_scopes_are_reported_or_kept() {
     let app = App::from_files(tiny_files());
     let plain = fork(&app, &ForkOptions::new("x_beta_app")).unwrap();

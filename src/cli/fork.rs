@@ -24,6 +24,15 @@ pub fn run(a: ForkArgs) -> anyhow::Result<ExitCode> {
     options.name.clone_from(&a.name);
     options.details = a.report.is_some();
     options.keep.clone_from(&a.keep_scopes);
+    options.secret_fields.clone_from(&a.secret_fields);
+    for n in &a.not_secret {
+        let (field, reason) = super::apply::split_outside_brackets(n, '=')
+            .with_context(|| format!("--not-secret {n:?}: expected SELECTOR=REASON"))?;
+        options.not_secret.push(sn_retarget::plan::NotSecretEntry {
+            field: field.trim().to_string(),
+            reason: reason.trim().to_string(),
+        });
+    }
     if let Some(s) = &a.seed {
         options.seed.clone_from(s);
     }

@@ -192,6 +192,13 @@ struct ForkArgs {
     /// (repeatable).
     #[arg(long = "keep-scope", value_name = "NAMESPACE")]
     keep_scopes: Vec<String>,
+    /// Another secret field, as in `apply` (repeatable).
+    #[arg(long = "secret-field")]
+    secret_fields: Vec<String>,
+    /// A field named like a secret that is not one, and why, as in `apply` (repeatable):
+    /// `SELECTOR=REASON`.
+    #[arg(long = "not-secret")]
+    not_secret: Vec<String>,
 }
 
 #[derive(Args)]

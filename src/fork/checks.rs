@@ -106,15 +106,17 @@ pub(super) fn refuse_clashes(files: &[ForkedFile]) -> Result<(), ForkError> {
     Ok(())
 }
 
-/// `check` on the forked exports: no old id, no old namespace, no ciphertext...
+/// `check` on the forked exports, with the rewrite's placeholder and secret rules: no old id,
+/// no old namespace, no ciphertext...
 pub(super) fn check_outputs(
     files: &[ForkedFile],
     apply: &crate::apply::ApplyReport,
     old: &str,
     new: &str,
     keep: &[String],
-    placeholder: String,
+    rules: (String, crate::analyze::secrets::SecretRules),
 ) -> Result<Vec<crate::check::Finding>, ForkError> {
+    let (placeholder, secret_rules) = rules;
     let sources: Vec<crate::io::Source> = files
         .iter()
         .filter(|f| f.kind == FileKind::Xml)
@@ -134,6 +136,7 @@ pub(super) fn check_outputs(
         old_namespaces: vec![old.to_string()],
         keep_namespaces: keep.iter().cloned().chain([new.to_string()]).collect(),
         placeholder: Some(placeholder),
+        secret_rules: Some(secret_rules),
         ..crate::check::CheckOptions::default()
     };
     let report = crate::check::check(&sources, &options).map_err(ForkError::Read)?;

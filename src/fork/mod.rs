@@ -82,6 +82,10 @@ pub struct ForkOptions {
     /// Namespaces of other applications that start with the old one (`x_old_core` beside
     /// `x_old`), left as they are.
     pub keep: Vec<String>,
+    /// More secret fields (`table.field`, `table[field=value].field`), as in `apply`.
+    pub secret_fields: Vec<String>,
+    /// Fields named like secrets that are not, with why, as in `apply`.
+    pub not_secret: Vec<crate::plan::NotSecretEntry>,
     /// Keep every edit in the report.
     pub details: bool,
 }
@@ -95,6 +99,8 @@ impl ForkOptions {
             seed: String::new(),
             map: BTreeMap::new(),
             keep: Vec::new(),
+            secret_fields: Vec::new(),
+            not_secret: Vec::new(),
             details: false,
         }
     }
@@ -145,6 +151,8 @@ fn plan_for(
         force_natural_keys: true,
         scopes: vec![format!("{old}={new}")],
         scope_prefix: true,
+        secret_fields: options.secret_fields.clone(),
+        not_secret: options.not_secret.clone(),
         ..Plan::default()
     };
     let mut rules = plan.compile().map_err(ApplyError::from)?;
@@ -287,15 +295,32 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, ForkError> {
 
     let (plan, rules) = plan_for(options, old, app_id, entry.name.as_deref(), &keep)?;
     let old_name = entry.name.clone().unwrap_or_default();
-    let placeholder = rules.placeholder.clone();
+    // The outputs are checked with the secret rules as they read after the rename (a selector
+    // naming `x_old.api_password` names `x_new.api_password` there).
+    let renames =
+        NamespaceRenames::new(vec![(old.to_string(), new.to_string())]).protect(keep.clone());
+    let after = Plan {
+        secret_fields: (plan.secret_fields.iter())
+            .map(|f| renames.apply_to(f))
+            .collect(),
+        not_secret: (plan.not_secret.iter())
+            .map(|n| crate::plan::NotSecretEntry {
+                field: renames.apply_to(&n.field),
+                reason: n.reason.clone(),
+            })
+            .collect(),
+        ..Plan::default()
+    };
+    let check_rules = (
+        rules.placeholder.clone(),
+        after.compile().map_err(ApplyError::from)?.secret_rules,
+    );
     let prepared = prepare_with_rules(&plan, rules, &inputs, options.details, &|| {})?;
 
     let mut ids = IdMap::default();
     for p in &prepared.report.id_map {
         ids.insert(&p.old, &p.new);
     }
-    let renames =
-        NamespaceRenames::new(vec![(old.to_string(), new.to_string())]).protect(keep.clone());
     let renamer = Renamer {
         ids: &ids,
         namespaces: &renames,
@@ -324,7 +349,7 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, ForkError> {
     for (file, &i) in apply.files.iter_mut().zip(&xml) {
         file.output = Some(shown(&renamer.path(&app.files[i].path)));
     }
-    apply.findings = check_outputs(&files, &apply, old, new, &keep, placeholder)?;
+    apply.findings = check_outputs(&files, &apply, old, new, &keep, check_rules)?;
     let app_sys_id = Change {
         old: app_id.to_string(),
         new: ids.get(app_id.as_bytes()).map_or(app_id.to_string(), |n| {
