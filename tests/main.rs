@@ -13,6 +13,7 @@ mod fork;
 mod fork_cli;
 mod hardening_io;
 mod hostile;
+mod namespaces;
 mod oracle;
 mod properties;
 mod regressions;
