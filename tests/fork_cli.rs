@@ -143,6 +143,26 @@ fn fork_refuses_an_input_that_is_not_one_app() {
 }
 
 #[test]
+fn fork_refuses_a_file_that_is_not_well_formed_with_where() {
+    let dir = tmp("fork-malformed");
+    let app = tiny_app(&dir);
+    let file = app.join(format!(
+        "{APP_ID}/update/sys_script_include_{SCRIPT_ID}.xml"
+    ));
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("</api_name>", "</api_nam>")).unwrap();
+    let out = dir.join("out");
+    let o = run(&[&"fork", &app, &"--scope", &"x_beta_app", &"--out", &out]);
+    assert_refused(
+        &o,
+        &format!("sys_script_include_{SCRIPT_ID}.xml:3:"),
+        &dir,
+        &["tiny"],
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn fork_refuses_a_namespace_the_input_already_names() {
     let dir = tmp("fork-in-use");
     let app = tiny_app(&dir);
