@@ -28,7 +28,7 @@ fn tiny_files() -> Vec<(PathBuf, Vec<u8>)> {
         (
             format!("{APP_ID}/sys_app_{APP_ID}.xml").into(),
             format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><record_update table=\"sys_app\">\n    <sys_app action=\"INSERT_OR_UPDATE\">\n        <name>Tiny</name>\n        <scope>x_acme_app</scope>\n        <source>x_acme_app</source>\n        <sys_id>{APP_ID}</sys_id>\n    </sys_app>\n</record_update>\n"
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><record_update table=\"sys_app\">\n    <sys_app action=\"INSERT_OR_UPDATE\">\n        <name>Tiny</name>\n        <scope>x_acme_app</scope>\n        <source>x_acme_app</source>\n        <vendor_prefix>acme</vendor_prefix>\n        <sys_id>{APP_ID}</sys_id>\n    </sys_app>\n</record_update>\n"
             )
             .into_bytes(),
         ),
@@ -278,6 +278,15 @@ fn fork_writes_the_app_and_the_report_and_forks_back_from_the_report() {
         "<caller display_value=\"System Administrator\">{GLOBAL_REF}</caller>"
     )));
     assert!(text.contains("<sys_scope display_value=\"Tiny Two\">"));
+    let sys_app =
+        std::fs::read_to_string(out.join(format!("{new_app}/sys_app_{new_app}.xml"))).unwrap();
+    assert!(
+        sys_app.contains("<vendor_prefix>beta</vendor_prefix>"),
+        "{sys_app}"
+    );
+    assert!(
+        sys_app.contains("<scope>x_beta_app</scope>") && sys_app.contains("<name>Tiny Two</name>")
+    );
     assert!(
         out.join(format!("{new_app}/dictionary/x_beta_app_task.xml"))
             .is_file()

@@ -153,6 +153,11 @@ fn plan_for(
         scope_prefix: true,
         secret_fields: options.secret_fields.clone(),
         not_secret: options.not_secret.clone(),
+        // The application's vendor prefix, when it names the old one's.
+        replace: match (vendor(old), vendor(new)) {
+            (Some(o), Some(n)) if o != n => vec![format!("sys_app.vendor_prefix:{o}={n}")],
+            _ => Vec::new(),
+        },
         ..Plan::default()
     };
     let mut rules = plan.compile().map_err(ApplyError::from)?;
@@ -170,6 +175,12 @@ fn plan_for(
         });
     }
     Ok((plan, rules))
+}
+
+/// The vendor prefix of an `x_<vendor>_<name>` namespace.
+fn vendor(namespace: &str) -> Option<&str> {
+    let (vendor, _) = namespace.strip_prefix("x_")?.split_once('_')?;
+    (!vendor.is_empty()).then_some(vendor)
 }
 
 /// The files of the fork as they are made, with the notes on those that are not exports.
