@@ -68,6 +68,10 @@ use crate::plan::namespace::{NamespaceRenames, scope_name_problem};
 use crate::plan::{AppName, IdMode, Plan};
 use checks::{check_outputs, names_old, refuse_clashes, refuse_in_use, undefined_names};
 
+/// Outputs up to this many bytes in all are checked (`check` holds every value in memory),
+/// as `apply` does.
+pub const CHECK_LIMIT_BYTES: usize = 64_000_000;
+
 /// What to fork into.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForkOptions {
@@ -352,7 +356,7 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, ForkError> {
     let Written {
         files,
         other_files,
-        warnings,
+        warnings: mut written_warnings,
     } = written;
     refuse_clashes(&files)?;
 
@@ -360,7 +364,15 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, ForkError> {
     for (file, &i) in apply.files.iter_mut().zip(&xml) {
         file.output = Some(shown(&renamer.path(&app.files[i].path)));
     }
-    apply.findings = check_outputs(&files, &apply, old, new, &keep, check_rules)?;
+    let total: usize = files.iter().map(|f| f.bytes.len()).sum();
+    if total <= CHECK_LIMIT_BYTES {
+        apply.findings = check_outputs(&files, &apply, old, new, &keep, check_rules)?;
+    } else {
+        written_warnings.push(format!(
+            "outputs over {} MB: not checked; run `sn-retarget check <out> --namespace {old}` on them",
+            CHECK_LIMIT_BYTES / 1_000_000
+        ));
+    }
     let app_sys_id = Change {
         old: app_id.to_string(),
         new: ids.get(app_id.as_bytes()).map_or(app_id.to_string(), |n| {
@@ -391,7 +403,7 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, ForkError> {
         summary,
         other_files,
         skipped: app.skipped.iter().map(|p| shown(p)).collect(),
-        warnings,
+        warnings: written_warnings,
         apply,
     };
     Ok(Forked { files, report })
