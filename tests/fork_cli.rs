@@ -57,6 +57,15 @@ fn tiny_app(dir: &Path) -> PathBuf {
     root
 }
 
+/// The small application's script include, changed by `edit`.
+fn edit_script(app: &Path, edit: impl Fn(&str) -> String) {
+    let file = app.join(format!(
+        "{APP_ID}/update/sys_script_include_{SCRIPT_ID}.xml"
+    ));
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, edit(&text)).unwrap();
+}
+
 fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Output {
     let mut cmd = bin();
     for a in args {
@@ -146,11 +155,7 @@ fn fork_refuses_an_input_that_is_not_one_app() {
 fn fork_refuses_a_file_that_is_not_well_formed_with_where() {
     let dir = tmp("fork-malformed");
     let app = tiny_app(&dir);
-    let file = app.join(format!(
-        "{APP_ID}/update/sys_script_include_{SCRIPT_ID}.xml"
-    ));
-    let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, text.replace("</api_name>", "</api_nam>")).unwrap();
+    edit_script(&app, |t| t.replace("</api_name>", "</api_nam>"));
     let out = dir.join("out");
     let o = run(&[&"fork", &app, &"--scope", &"x_beta_app", &"--out", &out]);
     assert_refused(
@@ -336,15 +341,9 @@ fn fork_writes_the_app_and_the_report_and_forks_back_from_the_report() {
 fn a_namespace_in_another_case_is_reported_not_renamed_and_the_exit_code_says_so() {
     let dir = tmp("fork-shouted");
     let app = tiny_app(&dir);
-    let script = app.join(format!(
-        "{APP_ID}/update/sys_script_include_{SCRIPT_ID}.xml"
-    ));
-    let text = std::fs::read_to_string(&script).unwrap();
-    std::fs::write(
-        &script,
-        text.replace("gs.info('x_acme_app2')", "gs.info('X_ACME_APP.Util')"),
-    )
-    .unwrap();
+    edit_script(&app, |t| {
+        t.replace("gs.info('x_acme_app2')", "gs.info('X_ACME_APP.Util')")
+    });
     let out = dir.join("out");
     let o = run(&[&"fork", &app, &"--scope", &"x_beta_app", &"--out", &out]);
     let err = String::from_utf8_lossy(&o.stderr);
