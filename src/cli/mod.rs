@@ -93,8 +93,9 @@ enum Command {
         json: bool,
     },
     /// Copy a scoped application into a new scope: every record it defines gets a new sys_id,
-    /// its namespace is renamed wherever it names the application, files follow. Exit 1 when
-    /// the fork's check finds an old namespace or sys_id left.
+    /// its namespace is renamed wherever it names the application, files follow. Refused
+    /// (exit 2, nothing written) when the fork's check finds the old namespace, an old sys_id
+    /// or a secret left.
     Fork(Box<ForkArgs>),
     /// Write a commented plan inferred from the input, to edit and pass to `apply --plan`.
     Plan {
@@ -314,15 +315,18 @@ fn check_printed<'a>(
 }
 
 /// `true` (and said on standard error) when the checks found in the outputs what the run was
-/// meant to remove: a secret (unless the plan keeps them), a source host, an old sys_id. The
-/// run then writes nothing and exits 2.
+/// meant to remove: a secret (unless the plan keeps them), a source host, an old sys_id, an old
+/// namespace. The run then writes nothing and exits 2.
 fn left_behind(plan: &sn_retarget::plan::Plan, findings: &[sn_retarget::check::Finding]) -> bool {
     let keep = plan.secrets == sn_retarget::plan::SecretMode::Keep;
     let left: std::collections::BTreeSet<&str> = findings
         .iter()
         .map(|f| f.rule)
         .filter(|r| {
-            matches!(*r, "source-host-left" | "old-id-left") || (*r == "secret-left" && !keep)
+            matches!(
+                *r,
+                "source-host-left" | "old-id-left" | "old-namespace-left"
+            ) || (*r == "secret-left" && !keep)
         })
         .collect();
     if !left.is_empty() {
