@@ -26,7 +26,7 @@ use crate::error::ReadError;
 use crate::io::WriteAt;
 use crate::plan::tokens::Rule;
 use crate::plan::{
-    EditEntry, Pass, Plan, PlanError, RewriteError, Rewriter, Rewritten, SecretNote,
+    EditEntry, Pass, Plan, PlanError, RewriteError, Rewriter, Rewritten, Rules, SecretNote,
 };
 use crate::splice::Edits;
 
@@ -206,6 +206,22 @@ pub fn check_named(
         old_ids: report.id_map.iter().map(|p| p.old.clone()).collect(),
         placeholder: Some(rules.placeholder.clone()),
         secret_rules: Some(rules.secret_rules.clone()),
+        // Renamed as prefixes, an old namespace is a leftover anywhere; renamed only where
+        // whole, names that start with it stay on purpose.
+        old_namespaces: match rules.scope_prefix {
+            true => rules
+                .namespaces
+                .iter()
+                .map(|(old, _)| old.clone())
+                .collect(),
+            false => Vec::new(),
+        },
+        keep_namespaces: rules
+            .namespaces
+            .iter()
+            .map(|(_, new)| new.clone())
+            .chain(rules.keep_namespaces.iter().cloned())
+            .collect(),
     };
     let checked = crate::check::check(&sources, &options).map_err(ApplyError::Read)?;
     Ok(checked.findings)
@@ -328,7 +344,19 @@ pub fn prepare(
     details: bool,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Prepared, ApplyError> {
-    prepare_checking(plan, inputs, details, progress, true).map(|(p, _)| p)
+    prepare_checking(plan, plan.compile()?, inputs, details, progress, true).map(|(p, _)| p)
+}
+
+/// [`prepare`] with rules compiled from `plan` and then adjusted (what `fork` does: protected
+/// namespaces, the application's name); `plan` is what the report shows.
+pub fn prepare_with_rules(
+    plan: &Plan,
+    rules: Rules,
+    inputs: &[(&str, &[u8])],
+    details: bool,
+    progress: &(dyn Fn() + Sync),
+) -> Result<Prepared, ApplyError> {
+    prepare_checking(plan, rules, inputs, details, progress, true).map(|(p, _)| p)
 }
 
 /// [`prepare`], without the last step: the check that no ciphertext is left in the outputs.
@@ -351,7 +379,8 @@ pub fn prepare_unverified(
     details: bool,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Unverified, ApplyError> {
-    let (prepared, rewriter) = prepare_checking(plan, inputs, details, progress, false)?;
+    let (prepared, rewriter) =
+        prepare_checking(plan, plan.compile()?, inputs, details, progress, false)?;
     Ok(Unverified { prepared, rewriter })
 }
 
@@ -421,6 +450,7 @@ impl Unverified {
 
 fn prepare_checking(
     plan: &Plan,
+    rules: Rules,
     inputs: &[(&str, &[u8])],
     details: bool,
     progress: &(dyn Fn() + Sync),
@@ -433,7 +463,7 @@ fn prepare_checking(
             source,
         },
     };
-    let mut rewriter = Rewriter::new(plan.compile()?);
+    let mut rewriter = Rewriter::new(rules);
     let read_all = |rewriter: &Rewriter| {
         let passes: Vec<Result<Pass, ApplyError>> = inputs
             .par_iter()

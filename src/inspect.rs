@@ -28,6 +28,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::analyze::apps::{AppEntry, AppFacts, AppFinder};
 use crate::analyze::hosts::{HostFinder, lowercase};
 use crate::analyze::refs::{self, RefKind};
 use crate::analyze::secrets::{CipherShape, DictionaryLearner, SecretReason, SecretRules};
@@ -155,6 +156,9 @@ pub struct FileReport {
     pub diagnostics: Vec<Diagnostic>,
     /// Set when the file is not well-formed.
     pub error: Option<FileError>,
+    /// What the file says about applications (merged into [`Inventory::apps`]).
+    #[serde(skip)]
+    pub app_facts: AppFacts,
 }
 
 /// The inventory of every file given to an [`Inspector`].
@@ -162,6 +166,8 @@ pub struct FileReport {
 pub struct Inventory {
     /// One report per file, in the order given.
     pub files: Vec<FileReport>,
+    /// The scoped applications of all the files: namespace, sys_id, name, tables defined.
+    pub apps: Vec<AppEntry>,
 }
 
 impl Inventory {
@@ -239,6 +245,7 @@ impl Inspector {
             scopes: Vec::new(),
             secrets: Vec::new(),
             dictionary: DictionaryLearner::default(),
+            apps: AppFinder::default(),
         };
         let result = model::read(bytes.as_ref(), &mut v);
         drop(bytes);
@@ -253,6 +260,7 @@ impl Inspector {
             secrets: Vec::new(),
             diagnostics: Vec::new(),
             error: None,
+            app_facts: AppFacts::default(),
         };
         match result {
             Ok(outcome) => {
@@ -301,7 +309,11 @@ impl Inspector {
                 r.resolved = defined.contains(&r.target);
             }
         }
-        Inventory { files: self.files }
+        let apps = crate::analyze::apps::merge(self.files.iter().map(|f| &f.app_facts));
+        Inventory {
+            files: self.files,
+            apps,
+        }
     }
 }
 
@@ -409,6 +421,7 @@ struct FileVisitor<'i> {
     scopes: Vec<ScopeRow>,
     secrets: Vec<SecretRow>,
     dictionary: DictionaryLearner,
+    apps: AppFinder,
 }
 
 impl FileVisitor<'_> {
@@ -428,6 +441,7 @@ impl FileVisitor<'_> {
     }
 
     fn finish_into(self, report: &mut FileReport) {
+        report.app_facts = self.apps.finish();
         let st = &self.strings;
         let mut records: Vec<RecordEntry> = self
             .records
@@ -519,6 +533,7 @@ impl FileVisitor<'_> {
 impl Visitor for FileVisitor<'_> {
     fn record(&mut self, r: &Record<'_>) {
         self.dictionary.learn(self.rules, r);
+        self.apps.record(r);
         let index = r.index as u32;
         let depth = r.place.depth as u32;
         let table = self.strings.id(r.table);
@@ -624,6 +639,7 @@ impl Visitor for FileVisitor<'_> {
         self.scopes.retain(|s| s.record < first);
         self.secrets.retain(|s| s.record < first);
         self.dictionary.discard_from(first_index);
+        self.apps.discard_from(first_index);
     }
 }
 
@@ -644,8 +660,34 @@ impl fmt::Display for Inventory {
             }
             write!(f, "{file}")?;
         }
-        Ok(())
+        write_apps(f, &self.apps)
     }
+}
+
+/// The applications, for people: one line each.
+pub fn write_apps(f: &mut impl fmt::Write, apps: &[AppEntry]) -> fmt::Result {
+    if apps.is_empty() {
+        return Ok(());
+    }
+    writeln!(f, "applications:")?;
+    for a in apps {
+        write!(
+            f,
+            "  {} {} {:?}: {} record(s)",
+            a.namespace.as_deref().unwrap_or("-"),
+            short(&a.sys_id),
+            a.name.as_deref().unwrap_or(""),
+            a.records
+        )?;
+        if !a.defined {
+            write!(f, " (its sys_app record is not in the input)")?;
+        }
+        match a.tables.is_empty() {
+            true => writeln!(f, ", no table defined")?,
+            false => writeln!(f, ", tables: {}", a.tables.join(", "))?,
+        }
+    }
+    Ok(())
 }
 
 impl fmt::Display for FileReport {

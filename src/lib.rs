@@ -19,6 +19,7 @@
 //! | [`analyze`] | records | instance hosts, references, scopes, secrets |
 //! | [`inspect`] | files | the inventory `sn-retarget inspect` prints |
 //! | [`splice`] | input bytes + edits | output bytes (the only writer) |
+//! | [`fork`] | a scoped application | the same application in a new scope |
 //! | [`io`] | paths | the files to read |
 //!
 //! ```
@@ -49,6 +50,7 @@ pub mod apply;
 pub mod bundle;
 pub mod check;
 pub mod error;
+pub mod fork;
 pub mod inspect;
 pub mod io;
 pub mod model;

@@ -56,6 +56,26 @@ pub fn corpus_dir() -> PathBuf {
     }
 }
 
+/// The scoped applications: `SN_RETARGET_APPS`, or `../shared/apps` beside the crate (read in
+/// place, never copied).
+pub fn apps_dir() -> PathBuf {
+    match std::env::var_os("SN_RETARGET_APPS") {
+        Some(p) => PathBuf::from(p),
+        None => manifest_dir().join("../shared/apps"),
+    }
+}
+
+/// One application of [`apps_dir`], or `None` (saying so) when the folder is absent.
+pub fn app(name: &str) -> Option<PathBuf> {
+    let dir = apps_dir().join(name);
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        println!("application folder {} absent: skipped", dir.display());
+        None
+    }
+}
+
 /// The `sn-retarget` binary.
 pub fn bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_sn-retarget"))

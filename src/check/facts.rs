@@ -57,6 +57,19 @@ impl Rec {
     }
 }
 
+/// A byte of a file, and the record and field it is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place<'a> {
+    /// Index of the file in the bundle.
+    pub file: usize,
+    /// Byte offset in the file.
+    pub offset: usize,
+    /// Index in [`Facts::records`] of the record.
+    pub record: Option<usize>,
+    /// The field.
+    pub field: Option<&'a str>,
+}
+
 /// Everything the rules look at.
 #[derive(Debug)]
 pub struct Facts<'s> {
@@ -72,6 +85,8 @@ pub struct Facts<'s> {
     /// The reader's findings (malformed payloads), by file index.
     pub diagnostics: Vec<(usize, crate::error::Diagnostic)>,
     locators: Vec<crate::error::Locator<'s>>,
+    /// Per file, its records' element spans sorted by start (see [`Facts::place`]).
+    spans: Vec<std::sync::OnceLock<Vec<(crate::Span, usize)>>>,
 }
 
 impl<'s> Facts<'s> {
@@ -157,6 +172,7 @@ impl<'s> Facts<'s> {
                 .iter()
                 .map(|s| crate::error::Locator::new(&s.bytes))
                 .collect(),
+            spans: sources.iter().map(|_| std::sync::OnceLock::new()).collect(),
         })
     }
 
@@ -185,35 +201,28 @@ impl<'s> Facts<'s> {
         let offset = field
             .and_then(|f| r.record.field(f))
             .map_or(r.record.file_span.start, |f| f.file_span.start);
-        self.finding_at(
-            k,
+        let at = Place {
+            file: r.file,
             offset,
+            record: Some(k),
             field,
-            rule,
-            severity,
-            message,
-            instance_error,
-            hint,
-        )
+        };
+        self.finding_at(at, rule, severity, message, instance_error, hint)
     }
 
-    /// [`Facts::finding`] at `offset` in the record's file (a field already in hand: a rule
-    /// that looks at every field of a record need not look each up again by name).
-    #[allow(clippy::too_many_arguments)]
+    /// A finding at a byte of a file (in the record `at.record`, when there is one).
     pub fn finding_at(
         &self,
-        k: usize,
-        offset: usize,
-        field: Option<&str>,
+        at: Place<'_>,
         rule: &'static str,
         severity: Severity,
         message: String,
         instance_error: Option<&'static str>,
         hint: &str,
     ) -> Finding {
-        let r = &self.records[k];
-        let bytes = &self.sources[r.file].bytes;
-        let p = self.locators[r.file].locate(offset);
+        let bytes = &self.sources[at.file].bytes;
+        let p = self.locators[at.file].locate(at.offset);
+        let r = at.record.map(|k| &self.records[k]);
         Finding {
             rule,
             severity,
@@ -221,15 +230,49 @@ impl<'s> Facts<'s> {
             instance_error,
             hint: hint.to_string(),
             location: FindingLocation {
-                file: self.sources[r.file].name.clone(),
+                file: self.sources[at.file].name.clone(),
                 line: p.line,
                 column: p.column,
-                table: Some(r.table().to_string()),
-                sys_id: r.sys_id().map(str::to_string),
-                field: field.map(str::to_string),
-                path: Some(r.path.clone()),
-                snippet: Snippet::capture(bytes, offset),
+                table: r.map(|r| r.table().to_string()),
+                sys_id: r.and_then(|r| r.sys_id().map(str::to_string)),
+                field: at.field.map(str::to_string),
+                path: r.map(|r| r.path.clone()),
+                snippet: Snippet::capture(bytes, at.offset),
             },
+        }
+    }
+
+    /// Where byte `offset` of file `file` is: the innermost record whose element holds it, and
+    /// that record's field whose value holds it (none for markup and attributes).
+    pub fn place(&self, file: usize, offset: usize) -> Place<'_> {
+        let spans = self.spans[file].get_or_init(|| {
+            let first = self.records.partition_point(|r| r.file < file);
+            let end = self.records.partition_point(|r| r.file <= file);
+            let mut spans: Vec<(crate::Span, usize)> = (first..end)
+                .map(|k| (self.records[k].record.file_span, k))
+                .collect();
+            spans.sort_by_key(|(s, _)| s.start);
+            spans
+        });
+        let k = spans.partition_point(|(s, _)| s.start <= offset);
+        let record = spans[..k]
+            .iter()
+            .rev()
+            .find(|(s, _)| offset < s.end)
+            .map(|&(_, k)| k);
+        let field = record.and_then(|k| {
+            self.records[k]
+                .record
+                .fields
+                .iter()
+                .find(|f| f.file_span.start <= offset && offset < f.file_span.end)
+                .map(|f| f.name.as_str())
+        });
+        Place {
+            file,
+            offset,
+            record,
+            field,
         }
     }
 

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-pub use facts::{Facts, Rec};
+pub use facts::{Facts, Place, Rec};
 
 use crate::error::{ReadError, Severity, Snippet};
 use crate::io::Source;
@@ -73,6 +73,11 @@ pub struct CheckOptions {
     /// The secret rules of the plan (its `secret_fields` and `not_secret`); the built-in rules
     /// when `None`. Dictionary records of the bundle add to them.
     pub secret_rules: Option<crate::analyze::secrets::SecretRules>,
+    /// After `fork` (or `check --namespace`): namespaces that should no longer occur.
+    pub old_namespaces: Vec<String>,
+    /// Longer namespaces that start with an old one and are not leftovers of it (the new one,
+    /// other applications').
+    pub keep_namespaces: Vec<String>,
 }
 
 /// The findings for a bundle, sorted by file order, then position.

@@ -84,7 +84,7 @@ pub(super) fn plan_from(a: &PlanArgs) -> anyhow::Result<Plan> {
 }
 
 /// `s` split at the first `sep` outside `[...]`.
-fn split_outside_brackets(s: &str, sep: char) -> Option<(&str, &str)> {
+pub(super) fn split_outside_brackets(s: &str, sep: char) -> Option<(&str, &str)> {
     let mut depth = 0usize;
     for (i, c) in s.char_indices() {
         match c {

@@ -12,11 +12,22 @@ use super::{CheckFormat, EXIT_BAD_INPUT};
 pub fn run(
     inputs: &[PathBuf],
     target: Option<&str>,
+    namespaces: &[String],
+    keep_scopes: &[String],
     format: CheckFormat,
 ) -> anyhow::Result<ExitCode> {
     let sources = super::load(inputs, &[])?;
+    for ns in namespaces.iter().chain(keep_scopes) {
+        let plain = !ns.is_empty() && ns.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        anyhow::ensure!(
+            plain,
+            "--namespace {ns:?}: not a namespace (letters, digits and _)"
+        );
+    }
     let options = CheckOptions {
         target: target.map(Instance::parse).transpose()?,
+        old_namespaces: namespaces.iter().map(|n| n.to_ascii_lowercase()).collect(),
+        keep_namespaces: keep_scopes.to_vec(),
         ..CheckOptions::default()
     };
     let report = match check(&sources, &options) {

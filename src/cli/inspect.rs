@@ -36,6 +36,9 @@ pub fn run(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
         for file in inventory.files.iter().filter(|f| f.error.is_none()) {
             write!(out, "{file}")?;
         }
+        let mut apps = String::new();
+        sn_retarget::inspect::write_apps(&mut apps, &inventory.apps)?;
+        out.write_all(apps.as_bytes())?;
     }
     out.flush()?;
     Ok(if failed {

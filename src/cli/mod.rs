@@ -4,6 +4,7 @@ mod apply;
 mod bundle;
 mod check;
 mod cleanup;
+mod fork;
 mod inspect;
 mod plan;
 mod progress;
@@ -70,6 +71,14 @@ enum Command {
         /// The instance the bundle is for.
         #[arg(long)]
         target: Option<String>,
+        /// A namespace that should no longer occur (after `fork`: the old one); every
+        /// occurrence, in any case, is an error (`old-namespace-left`). Repeatable.
+        #[arg(long = "namespace")]
+        namespaces: Vec<String>,
+        /// Another application's namespace that starts with a --namespace one and is not a
+        /// leftover of it (repeatable).
+        #[arg(long = "keep-scope", value_name = "NAMESPACE", requires = "namespaces")]
+        keep_scopes: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: CheckFormat,
@@ -83,6 +92,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Copy a scoped application into a new scope: every record it defines gets a new sys_id,
+    /// its namespace is renamed wherever it names the application, files follow. Refused
+    /// (exit 2, nothing written) when the fork's check finds the old namespace, an old sys_id
+    /// or a secret left.
+    Fork(Box<ForkArgs>),
     /// Write a commented plan inferred from the input, to edit and pass to `apply --plan`.
     Plan {
         /// Export files, or folders to search for *.xml.
@@ -144,6 +158,48 @@ struct BundleArgs {
     force: bool,
     #[command(flatten)]
     plan: PlanArgs,
+}
+
+#[derive(Args)]
+struct ForkArgs {
+    /// The application: a source-control repository (or its application folder), an
+    /// update-set export, or a zip of either.
+    app: PathBuf,
+    /// The new namespace: x_<vendor prefix>_<name>, lower case, at most 18 characters.
+    #[arg(long = "scope", value_name = "NEW_NAMESPACE")]
+    scope: String,
+    /// The application's new display name.
+    #[arg(long)]
+    name: Option<String>,
+    /// The folder to write the fork to.
+    #[arg(long)]
+    out: PathBuf,
+    /// Write what was done as JSON (every edit, the id map).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    /// Replace an earlier fork into the same namespace (nothing else).
+    #[arg(long)]
+    force: bool,
+    /// Seed for the new ids.
+    #[arg(long)]
+    seed: Option<String>,
+    /// Re-point sys_ids: a CSV, TOML or report JSON (its id_map) file.
+    #[arg(long)]
+    map: Option<PathBuf>,
+    /// Read the --map file the other way round: fork a fork back.
+    #[arg(long, requires = "map")]
+    map_reverse: bool,
+    /// Another application's namespace that starts with the old one, left as it is
+    /// (repeatable).
+    #[arg(long = "keep-scope", value_name = "NAMESPACE")]
+    keep_scopes: Vec<String>,
+    /// Another secret field, as in `apply` (repeatable).
+    #[arg(long = "secret-field")]
+    secret_fields: Vec<String>,
+    /// A field named like a secret that is not one, and why, as in `apply` (repeatable):
+    /// `SELECTOR=REASON`.
+    #[arg(long = "not-secret")]
+    not_secret: Vec<String>,
 }
 
 #[derive(Args)]
@@ -259,15 +315,18 @@ fn check_printed<'a>(
 }
 
 /// `true` (and said on standard error) when the checks found in the outputs what the run was
-/// meant to remove: a secret (unless the plan keeps them), a source host, an old sys_id. The
-/// run then writes nothing and exits 2.
+/// meant to remove: a secret (unless the plan keeps them), a source host, an old sys_id, an old
+/// namespace. The run then writes nothing and exits 2.
 fn left_behind(plan: &sn_retarget::plan::Plan, findings: &[sn_retarget::check::Finding]) -> bool {
     let keep = plan.secrets == sn_retarget::plan::SecretMode::Keep;
     let left: std::collections::BTreeSet<&str> = findings
         .iter()
         .map(|f| f.rule)
         .filter(|r| {
-            matches!(*r, "source-host-left" | "old-id-left") || (*r == "secret-left" && !keep)
+            matches!(
+                *r,
+                "source-host-left" | "old-id-left" | "old-namespace-left"
+            ) || (*r == "secret-left" && !keep)
         })
         .collect();
     if !left.is_empty() {
@@ -298,11 +357,20 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => apply::run(*args),
         Command::Bundle(args) => bundle::run(*args),
         Command::Order { inputs, json } => bundle::order(&inputs, json),
+        Command::Fork(args) => fork::run(*args),
         Command::Check {
             inputs,
             target,
+            namespaces,
+            keep_scopes,
             format,
-        } => check::run(&inputs, target.as_deref(), format),
+        } => check::run(
+            &inputs,
+            target.as_deref(),
+            &namespaces,
+            &keep_scopes,
+            format,
+        ),
         Command::Plan {
             inputs,
             target,

@@ -65,6 +65,38 @@ pub(super) fn read_zip_within(
     limits: &Limits,
     budget: &AtomicU64,
 ) -> Result<Vec<(PathBuf, Vec<u8>)>, InputError> {
+    read_zip_entries(path, bytes, limits, budget, |name| {
+        name.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
+    })
+}
+
+/// Every file entry of the archive `bytes` (read from `path`), whatever its name, in archive
+/// order, with the checks and limits of [`read_zip`].
+///
+/// ```
+/// use sn_retarget::io::{read_zip_files, zip_bytes, Limits};
+/// let zip = zip_bytes(&[("a/one.xml".into(), b"<unload/>".to_vec()), ("notes.txt".into(), b"hi".to_vec())]).unwrap();
+/// assert_eq!(read_zip_files("x.zip".as_ref(), &zip, &Limits::default()).unwrap().len(), 2);
+/// ```
+pub fn read_zip_files(
+    path: &Path,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<Vec<(PathBuf, Vec<u8>)>, InputError> {
+    let budget = AtomicU64::new(limits.max_total_bytes);
+    read_zip_entries(path, bytes, limits, &budget, |_| true)
+}
+
+/// The entries whose names are `wanted`, the inflated bytes taken from `budget`.
+fn read_zip_entries(
+    path: &Path,
+    bytes: &[u8],
+    limits: &Limits,
+    budget: &AtomicU64,
+    wanted: impl Fn(&Path) -> bool,
+) -> Result<Vec<(PathBuf, Vec<u8>)>, InputError> {
     let zip_err = |e: zip::result::ZipError| InputError::Zip {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -103,12 +135,7 @@ pub(super) fn read_zip_within(
                 entry: raw_name,
             });
         };
-        if entry.is_dir()
-            || !name
-                .extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
-        {
+        if entry.is_dir() || !wanted(&name) {
             continue;
         }
         let file: PathBuf = name

@@ -9,7 +9,8 @@ use super::names::{aside_path, remove_stale, temp_path};
 use super::pending::{self, remove_tree};
 use super::write::{OutputError, held, remove_dirs};
 
-/// Writes the folder `out` holding `files` (name, bytes; names are single path components) all
+/// Writes the folder `out` holding `files` (name, bytes; a name is a relative path, `a.xml` or
+/// `update/a.xml`, whose folders are made; an absolute name or one with `..` is refused) all
 /// at once: into a staging folder beside it (files in parallel, each starting its writeback as
 /// written, then one flush for all), which is then renamed into place. An existing `out` is
 /// refused unless `replace`; it is then moved aside, removed once the new folder is in place,
@@ -79,8 +80,29 @@ fn refuse_existing(out: &Path, replace: bool) -> Result<(), OutputError> {
     }
 }
 
-/// Writes `files` into `stage`, and puts them on the disk.
+/// Writes `files` into `stage` (their folders first), and puts them on the disk.
 fn fill(stage: &Path, files: &[(String, Vec<u8>)]) -> Result<(), OutputError> {
+    let mut folders = std::collections::BTreeSet::new();
+    for (name, _) in files {
+        let relative = Path::new(name);
+        let plain = relative
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !plain || name.is_empty() {
+            return Err(OutputError::Io {
+                path: stage.join(name),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "not a plain relative path",
+                ),
+            });
+        }
+        folders.extend(relative.parent().filter(|p| !p.as_os_str().is_empty()));
+    }
+    for folder in folders {
+        let dir = stage.join(folder);
+        std::fs::create_dir_all(&dir).map_err(|source| OutputError::Io { path: dir, source })?;
+    }
     files.par_iter().try_for_each(|(name, bytes)| {
         let path = stage.join(name);
         let err = |source| OutputError::Io {

@@ -19,7 +19,7 @@ mod names;
 mod pending;
 mod write;
 
-pub use archive::{Limits, read_zip, zip_bytes};
+pub use archive::{Limits, read_zip, read_zip_files, zip_bytes};
 pub use direct::{Direct, DirectAt, write_direct};
 pub use durable::{WriteAt, start_writeback, sync_all};
 pub use folder::write_folder;

@@ -32,6 +32,9 @@ pub enum PlanError {
     /// A map entry that is not `sys_id -> sys_id`.
     #[error("id map entry {0:?} -> {1:?} is not a pair of sys_ids (32 lowercase hex digits)")]
     BadMapEntry(String, String),
+    /// An id map file that cannot be read.
+    #[error("id map: {0}")]
+    BadMapFile(String),
     /// Sources given without a target.
     #[error("--source needs --target: the instance the URLs should name instead")]
     SourcesWithoutTarget,
@@ -197,6 +200,25 @@ pub struct Rules {
     pub set: Vec<FieldSet>,
     /// Field replacements.
     pub replace: Vec<FieldReplace>,
+    /// Longer namespaces that start with a renamed one and stay as they are (other
+    /// applications' scopes; set by `fork`, empty from a plan).
+    pub keep_namespaces: Vec<String>,
+    /// The application's display name to change (set by `fork --name`; none from a plan).
+    pub app_name: Option<AppName>,
+}
+
+/// An application's display name changed where it names the application: the name of its
+/// `sys_app` (`sys_scope`, `sys_store_app`) record, the `display_value` of references to it,
+/// and the `application_name` (and `name`) of its update sets. Only values equal to `old`
+/// change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppName {
+    /// The application's sys_id (as in the input).
+    pub sys_id: String,
+    /// Its display name.
+    pub old: String,
+    /// Its new display name.
+    pub new: String,
 }
 
 impl Plan {
@@ -337,6 +359,8 @@ impl Plan {
             placeholder,
             set,
             replace,
+            keep_namespaces: Vec::new(),
+            app_name: None,
         })
     }
 }
@@ -348,8 +372,9 @@ fn is_namespace(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
-/// Reads an id map file: CSV lines `old,new` (a header line and `#` comments are skipped), or
-/// TOML (`old = "new"` pairs, at the top or under `[map]`). `reverse` swaps every pair.
+/// Reads an id map file: CSV lines `old,new` (a header line and `#` comments are skipped),
+/// TOML (`old = "new"` pairs, at the top or under `[map]`), or the JSON report of `apply` or
+/// `fork` (its `id_map`). `reverse` swaps every pair.
 ///
 /// ```
 /// use sn_retarget::plan::parse_id_map;
@@ -359,10 +384,26 @@ fn is_namespace(s: &str) -> bool {
 /// assert_eq!(parse_id_map(&csv, false).unwrap()[a], b);
 /// let toml = format!("[map]\n{a} = \"{b}\"\n");
 /// assert_eq!(parse_id_map(&toml, true).unwrap()[b], a);
+/// let json = format!(r#"{{"id_map": [{{"old": "{a}", "new": "{b}"}}], "files": []}}"#);
+/// assert_eq!(parse_id_map(&json, true).unwrap()[b], a);
 /// ```
 pub fn parse_id_map(text: &str, reverse: bool) -> Result<BTreeMap<String, String>, PlanError> {
     let mut pairs = Vec::new();
-    if let Ok(table) = text.parse::<toml::Table>() {
+    if text.trim_start().starts_with('{') {
+        // A report of `apply` or `fork`: its `id_map`.
+        #[derive(serde::Deserialize)]
+        struct Pair {
+            old: String,
+            new: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct Report {
+            id_map: Vec<Pair>,
+        }
+        let report: Report = serde_json::from_str(text)
+            .map_err(|e| PlanError::BadMapFile(format!("not a report with an id_map: {e}")))?;
+        pairs.extend(report.id_map.into_iter().map(|p| (p.old, p.new)));
+    } else if let Ok(table) = text.parse::<toml::Table>() {
         let table = match table.get("map") {
             Some(toml::Value::Table(t)) => t.clone(),
             _ => table,

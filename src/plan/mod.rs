@@ -23,10 +23,14 @@ mod compile;
 pub mod escape;
 pub mod ids;
 mod infer;
+pub mod namespace;
+mod rename;
 mod rewrite;
 pub mod tokens;
 
-pub use compile::{Column, FieldReplace, FieldSet, Instance, PlanError, Rules, parse_id_map};
+pub use compile::{
+    AppName, Column, FieldReplace, FieldSet, Instance, PlanError, Rules, parse_id_map,
+};
 pub use infer::infer_plan;
 pub use rewrite::{
     EditEntry, LooksSecret, Pass, ResolvedIds, RewriteError, Rewriter, Rewritten, SecretEdit,

@@ -237,7 +237,9 @@ impl Rewriter {
         } else {
             Vec::new()
         };
-        let tokens = TokenRules::new(hosts, IdMap::default(), prefixes);
+        let mut tokens = TokenRules::new(hosts, IdMap::default(), prefixes);
+        tokens.namespace_prefixes = std::mem::take(&mut tokens.namespace_prefixes)
+            .protect(rules.keep_namespaces.iter().cloned());
         Rewriter {
             rules,
             tokens,
@@ -268,6 +270,7 @@ impl Rewriter {
             && self.rules.set.is_empty()
             && self.rules.replace.is_empty()
             && self.rules.namespaces.is_empty()
+            && self.rules.app_name.is_none()
     }
 
     /// `true` when some sys_id may change.
@@ -497,6 +500,7 @@ impl Rewriter {
             set_missing,
             looks,
             refused,
+            record_spans,
             ..
         } = part;
         let mut deferred = deferred.into_iter().peekable();
@@ -549,6 +553,29 @@ impl Rewriter {
             secrets.push((i, note));
         }
         edits.sort_and_check(bytes.len())?;
+        if self.rules.scope_prefix {
+            let renames = &self.tokens.namespace_prefixes;
+            let found = super::rename::markup_renames(renames, bytes, range, &edits)?;
+            let mut spans = record_spans;
+            spans.sort_by_key(|(s, _)| s.start);
+            for (span, new) in &found {
+                edits.replace(*span, new.as_bytes());
+                *counts.entry(Rule::Namespace).or_insert(0) += 1;
+                if details {
+                    drafts.push(Draft {
+                        at: *span,
+                        record: super::rename::innermost(&spans, span.start).unwrap_or(usize::MAX),
+                        field: "(markup)".to_string(),
+                        old: String::from_utf8_lossy(&bytes[span.range()]).into_owned(),
+                        new: new.to_string(),
+                        rule: Rule::Namespace,
+                    });
+                }
+            }
+            if !found.is_empty() {
+                edits.sort_and_check(bytes.len())?;
+            }
+        }
         if check {
             self.check_left(&bytes[..range.end], range.start, &edits)?;
         }
@@ -596,7 +623,7 @@ impl Rewriter {
         let sys_id = self.tokens.apply_to(sys_id.unwrap_or("-"));
         self.rules
             .placeholder
-            .replace("{table}", table)
+            .replace("{table}", &self.tokens.namespace_prefixes.apply_to(table))
             .replace("{field}", field)
             .replace("{sys_id}", &sys_id)
             .replace("{name}", name.unwrap_or(""))
@@ -803,6 +830,9 @@ struct PartPass {
     looks: Vec<(usize, LooksSecret)>,
     /// Edits refused because they would write into a secret: record index, why.
     refused: Vec<(usize, RewriteError)>,
+    /// Per record (only with details): its element's span in the file and its index, to name
+    /// the record of a rename in markup.
+    record_spans: Vec<(Span, usize)>,
 }
 
 impl std::fmt::Debug for Draft {
@@ -1243,7 +1273,8 @@ impl Planner<'_, '_> {
                 .iter()
                 .any(|c| column(&c.table, &c.field))
             || (namespace_field && !rules.namespaces.is_empty())
-            || (f.name == "instance_name" && !self.w.names.is_empty());
+            || (f.name == "instance_name" && !self.w.names.is_empty())
+            || (rules.app_name.as_ref()).is_some_and(|a| super::rename::is_app_name_field(a, r, f));
         if !applies {
             return None;
         }
@@ -1286,6 +1317,12 @@ impl Planner<'_, '_> {
                 rule = Some(Rule::Namespace);
             }
         }
+        if let Some(app) = &rules.app_name {
+            if new.trim() == app.old.trim() && super::rename::is_app_name_field(app, r, f) {
+                new.clone_from(&app.new);
+                rule = Some(Rule::AppName);
+            }
+        }
         if f.name == "instance_name" {
             if let Some(to) = self.w.names.get(new.trim().to_ascii_lowercase().as_str()) {
                 new.clone_from(to);
@@ -1312,6 +1349,7 @@ impl Visitor for Planner<'_, '_> {
         let index = r.index;
         let sys_id = r.sys_id();
         if self.details {
+            self.part.record_spans.push((r.file_span(r.span), index));
             self.part.owners.push((
                 index,
                 r.table.to_string(),
@@ -1374,8 +1412,27 @@ impl Visitor for Planner<'_, '_> {
                             .find(|(from, _)| from == a.raw)
                     })
                     .flatten();
+                let app = self.w.rules.app_name.as_ref();
                 match renamed {
                     _ if self.attr_secret(r, &name, a) => {}
+                    _ if app
+                        .is_some_and(|app| super::rename::is_app_display_value(app, r, f, a)) =>
+                    {
+                        let new = app.map(|app| app.new.as_str()).unwrap_or_default();
+                        let layers = r.escapings();
+                        let local = escape_attr(new);
+                        let quot = layers.contains(&Escaping::Escaped) && self.quot(&local);
+                        let bytes = through_layers(local, &layers, quot);
+                        self.push(
+                            index,
+                            &shown(&name),
+                            r.file_span(a.span),
+                            bytes.as_bytes(),
+                            Rule::AppName,
+                            None,
+                            None,
+                        );
+                    }
                     Some((_, to)) => {
                         let to = to.clone();
                         self.push(
@@ -1452,6 +1509,7 @@ impl Visitor for Planner<'_, '_> {
         p.refused.retain(|(i, _)| *i < first_index);
         p.owners.retain(|o| o.0 < first_index);
         p.defined.retain(|d| d.record < first_index);
+        p.record_spans.retain(|s| s.1 < first_index);
     }
 }
 

@@ -13,6 +13,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use super::ids::IdMap;
+use super::namespace::NamespaceRenames;
 use crate::analyze::hosts::{HostFinder, lowercase};
 use crate::scan::Span;
 
@@ -31,6 +32,8 @@ pub enum Rule {
     Namespace,
     /// A secret replaced or emptied.
     Secret,
+    /// The application's display name (`fork --name`).
+    AppName,
     /// `--set`.
     Set,
     /// `--replace`.
@@ -47,6 +50,7 @@ impl std::fmt::Display for Rule {
             Rule::InstanceName => "instance_name",
             Rule::Namespace => "namespace",
             Rule::Secret => "secret",
+            Rule::AppName => "app_name",
             Rule::Set => "set",
             Rule::Replace => "replace",
             Rule::RegenerateField => "regenerate_field",
@@ -74,8 +78,9 @@ pub struct TokenRules {
     pub hosts: FxHashMap<String, String>,
     /// Old sys_id -> new.
     pub ids: IdMap,
-    /// Namespace renames applied as prefixes in text (only with `scope_prefix`).
-    pub namespace_prefixes: Vec<(String, String)>,
+    /// Namespace renames applied where the namespace starts an identifier (only with
+    /// `scope_prefix`).
+    pub namespace_prefixes: NamespaceRenames,
     finder: HostFinder,
 }
 
@@ -143,17 +148,9 @@ fn is_upper_hex(b: u8) -> bool {
     matches!(CLASS[b as usize], 1 | 4)
 }
 
-fn is_alnum(b: u8) -> bool {
-    matches!(CLASS[b as usize], 1..=5)
-}
-
 /// Digits and lower-case letters: what may not touch a lower-case sys_id.
 fn is_lower_alnum(b: u8) -> bool {
     matches!(CLASS[b as usize], 1..=3)
-}
-
-fn is_word(b: u8) -> bool {
-    CLASS[b as usize] != 0
 }
 
 /// Every sys_id-shaped whole token in `text`, in order: 32 lower-case hex digits with no digit
@@ -289,7 +286,7 @@ impl TokenRules {
         TokenRules {
             hosts,
             ids,
-            namespace_prefixes,
+            namespace_prefixes: NamespaceRenames::new(namespace_prefixes),
             finder: HostFinder::new(),
         }
     }
@@ -361,25 +358,14 @@ impl TokenRules {
                 }
             }
         }
-        for (old, new) in &self.namespace_prefixes {
-            for at in memchr::memmem::find_iter(text, old.as_bytes()) {
-                let end = at + old.len();
-                let before_ok = at == 0 || !is_word(text[at - 1]);
-                let after_ok = match text.get(end) {
-                    None => true,
-                    Some(b'.' | b'_') => true,
-                    Some(&b) => !is_alnum(b),
-                };
-                if before_ok && after_ok {
-                    out.push(Subst {
-                        span: Span::new(at, end),
-                        old: &text[at..end],
-                        new: Cow::Borrowed(new.as_bytes()),
-                        rule: Rule::Namespace,
-                    });
-                }
-            }
-        }
+        let mut renamed = Vec::new();
+        self.namespace_prefixes.find_into(text, &mut renamed);
+        out.extend(renamed.into_iter().map(|(span, new)| Subst {
+            span,
+            old: &text[span.range()],
+            new: Cow::Borrowed(new.as_bytes()),
+            rule: Rule::Namespace,
+        }));
         if out.len() > 1 {
             out.sort_by_key(|s| (s.span.start, s.span.end));
             let mut last_end = 0;
@@ -517,8 +503,8 @@ mod tests {
     fn namespaces_are_prefixes_of_words() {
         let r = rules();
         assert_eq!(
-            r.apply_to("x_old.Api x_old_table x_old2 ax_old x_old"),
-            "x_new.Api x_new_table x_old2 ax_old x_new"
+            r.apply_to("x_old.Api x_old_table x_old2 ax_old x_old sys_choice_x_old_t"),
+            "x_new.Api x_new_table x_old2 ax_old x_new sys_choice_x_new_t"
         );
     }
 }

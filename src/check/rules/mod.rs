@@ -20,6 +20,7 @@
 //! | `several-production` | error | more than one instance record marked production |
 //! | `malformed-payload` | warning | a payload that is not well-formed (it passes through as text) |
 //! | `source-host-left`, `old-id-left` | error | after `apply`: what the rewrite should have removed |
+//! | `old-namespace-left` | error | after `fork` (`check --namespace`): the old namespace, anywhere in a file |
 
 mod identity;
 mod leftovers;
@@ -51,6 +52,7 @@ pub const RULES: &[&str] = &[
     "malformed-payload",
     "source-host-left",
     "old-id-left",
+    "old-namespace-left",
 ];
 
 /// Runs every rule.

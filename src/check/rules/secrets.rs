@@ -38,9 +38,12 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
             let text = f.text.trim();
             if rules.is_placeholder(text) {
                 out.push(facts.finding_at(
-                    k,
-                    f.file_span.start,
-                    Some(&f.name),
+                    crate::check::Place {
+                        file: r.file,
+                        offset: f.file_span.start,
+                        record: Some(k),
+                        field: Some(&f.name),
+                    },
                     "secret-placeholder",
                     Severity::Info,
                     format!(
@@ -72,9 +75,12 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
                 None => continue,
             };
             out.push(facts.finding_at(
-                k,
-                f.file_span.start,
-                Some(&f.name),
+                crate::check::Place {
+                    file: r.file,
+                    offset: f.file_span.start,
+                    record: Some(k),
+                    field: Some(&f.name),
+                },
                 "secret-left",
                 Severity::Error,
                 format!("{}.{} {what}", r.table(), f.name),

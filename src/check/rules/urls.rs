@@ -45,9 +45,12 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
             for (u, host) in urls(&f.text) {
                 if u.starts_with("http://") && is_instance_host(host) {
                     out.push(facts.finding_at(
-                        k,
-                        f.file_span.start,
-                        Some(&f.name),
+                        crate::check::Place {
+                            file: r.file,
+                            offset: f.file_span.start,
+                            record: Some(k),
+                            field: Some(&f.name),
+                        },
                         "http-instance-url",
                         Severity::Warning,
                         format!("{}.{} reaches instance {host} over http", r.table(), f.name),

@@ -1,4 +1,5 @@
-//! A deterministic generator of realistic update sets, for benchmarks and fuzz seeds.
+//! A deterministic generator of realistic update sets (and of a scoped application in
+//! source-control layout, [`app`]), for benchmarks and fuzz seeds.
 //!
 //! In: a size in bytes and a seed. Out: an update-set export as ServiceNow writes it: one
 //! `sys_remote_update_set` and `sys_update_xml` rows whose payloads are about 80% entity-escaped
@@ -15,6 +16,10 @@
 //! ```
 
 use std::fmt::Write;
+
+mod app;
+
+pub use app::{APP_NAMESPACE, app};
 
 /// The instance the generated exports come from.
 pub const SOURCE_HOST: &str = "dev12345.service-now.com";
