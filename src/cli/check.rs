@@ -1,22 +1,28 @@
 //! `sn-retarget check`.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use sn_retarget::check::{CheckOptions, check, render};
-use sn_retarget::plan::Instance;
+use sn_retarget::check::{CheckOptions, RunFacts, check, render};
+use sn_retarget::plan::{Existing, Instance};
 
 use super::{CheckFormat, EXIT_BAD_INPUT};
 
 pub fn run(
     inputs: &[PathBuf],
     target: Option<&str>,
+    existing: &[String],
     format: CheckFormat,
 ) -> anyhow::Result<ExitCode> {
     let sources = super::load(inputs, &[])?;
     let options = CheckOptions {
         target: target.map(Instance::parse).transpose()?,
+        existing: existing
+            .iter()
+            .map(|e| Existing::parse(e))
+            .collect::<Result<_, _>>()?,
+        run: inputs.iter().find_map(|p| manifest_of(p)),
         ..CheckOptions::default()
     };
     let report = match check(&sources, &options) {
@@ -46,4 +52,24 @@ pub fn run(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What the run that made a bundle did, from its `manifest.json` (a bundle folder, or a zip
+/// holding one).
+fn manifest_of(input: &Path) -> Option<RunFacts> {
+    let (shown, bytes) = if input.is_dir() {
+        let path = input.join("manifest.json");
+        (path.display().to_string(), std::fs::read(&path).ok()?)
+    } else if sn_retarget::io::is_zip(input) {
+        let file = std::fs::File::open(input).ok()?;
+        let mut zip = zip::ZipArchive::new(file).ok()?;
+        let mut entry = zip.by_name("manifest.json").ok()?;
+        let mut bytes = Vec::new();
+        // A manifest is small; a larger entry is not one of ours.
+        entry.by_ref().take(64 << 20).read_to_end(&mut bytes).ok()?;
+        (format!("{}!manifest.json", input.display()), bytes)
+    } else {
+        return None;
+    };
+    RunFacts::from_manifest(&shown, &bytes)
 }
