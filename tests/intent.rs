@@ -399,7 +399,7 @@ fn display_values_follow_a_renamed_record_at_every_depth_and_across_files() {
     // The update carrying it names it by its new name too.
     let update = all
         .iter()
-        .find(|r| r.table == "sys_update_xml" && text(r, "target_name") != "")
+        .find(|r| r.table == "sys_update_xml" && !text(r, "target_name").is_empty())
         .unwrap();
     assert_eq!(text(update, "target_name"), "OAuth Provider Prod & <Co>");
     // A display value that is not the record's name is left as it is.
