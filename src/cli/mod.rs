@@ -175,10 +175,12 @@ struct ApplyArgs {
     /// Export files, folders (searched for *.xml and *.zip) or zip archives.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// Output: a FILE.xml for one input, else a folder (created if needed).
+    /// Output: a FILE.xml for one input, else a folder (created if needed); several inputs and
+    /// a FILE.xml are refused.
     #[arg(long, required_unless_present = "dry_run")]
     out: Option<PathBuf>,
-    /// Write every edit to this JSON file.
+    /// Write every edit to this JSON file (`/dev/stdout`, `/dev/null` or a pipe are written as
+    /// they are).
     #[arg(long)]
     report: Option<PathBuf>,
     /// Compute and report, write no output (the report goes to standard output without --report).
@@ -204,7 +206,8 @@ struct PlanArgs {
     /// label renamed; else copy).
     #[arg(long, value_enum)]
     intent: Option<IntentArg>,
-    /// The instance the output will be imported into.
+    /// The instance the output will be imported into (default: the host map's target, when
+    /// every --host maps to one).
     #[arg(long)]
     target: Option<String>,
     /// An instance whose URLs (and bare names) become the target's (repeatable; several that

@@ -319,13 +319,27 @@ impl Rewriter {
     /// `true` when a record's display texts may change, so that references showing them must
     /// be followed.
     fn renames(&self) -> bool {
+        self.renames_any() || !self.names.is_empty()
+    }
+
+    /// `true` when any display text may change; `false` when only an instance's bare name can
+    /// (the host map), so that only references showing one need following.
+    fn renames_any(&self) -> bool {
         !self.rules.labels.is_empty()
             || !self.rules.set.is_empty()
             || !self.rules.replace.is_empty()
-            || !self.names.is_empty()
             || !self.rules.regenerate_fields.is_empty()
             || !self.rules.namespaces.is_empty()
             || self.rules.intent == Intent::Derive
+    }
+
+    /// `true` when `raw` (a value's bytes, trimmed) is a source instance's bare name, in any
+    /// case (a bare name holds nothing escaping changes).
+    fn is_bare_name(&self, raw: &[u8]) -> bool {
+        let t = raw.trim_ascii();
+        self.names
+            .keys()
+            .any(|k| t.eq_ignore_ascii_case(k.as_bytes()))
     }
 
     /// `true` when the rule edits only the records the input defines (as a new twin).

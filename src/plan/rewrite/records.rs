@@ -98,10 +98,16 @@ impl Planner<'_, '_> {
     /// that is renamed.
     pub(super) fn display_refs(&mut self, r: &Record<'_>) {
         let mut layers = None;
+        // When only bare instance names can be renamed, only references showing one follow.
+        let any = self.w.renames_any();
+        let follows = |raw: &[u8]| any || self.w.is_bare_name(raw);
         for f in r.fields() {
             let Some(a) = r.field_attr(f, "display_value") else {
                 continue;
             };
+            if !follows(a.raw.as_bytes()) {
+                continue;
+            }
             let raw = r.raw(f).trim_ascii();
             let Ok(target) = <[u8; 32]>::try_from(raw) else {
                 continue;
@@ -133,7 +139,7 @@ impl Planner<'_, '_> {
                 return;
             };
             let id = name.trim().rsplit('_').next().unwrap_or("");
-            let plain = matches!(f.kind, crate::model::ValueKind::Text);
+            let plain = matches!(f.kind, crate::model::ValueKind::Text) && follows(r.raw(f));
             if let (true, true, Ok(target)) = (plain, is_sys_id(id), id.as_bytes().try_into()) {
                 let layers = *layers.get_or_insert_with(|| Layers::pack(&r.escapings()));
                 self.part.rec.display_refs.push(DisplayRef {

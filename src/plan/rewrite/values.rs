@@ -27,7 +27,8 @@ impl Planner<'_, '_> {
             && !KEYED_NAMES.contains(&r.table)
             && !NATURAL_KEY_TABLES.contains(&r.table)
             && r.sys_id().is_some();
-        let bare_name = !w.names.is_empty() && BARE_NAME_FIELDS.contains(&f.name);
+        let bare_name =
+            !w.names.is_empty() && BARE_NAME_FIELDS.contains(&f.name) && w.is_bare_name(r.raw(f));
         let client_id = cur.derived
             && (cur.endpoint || cur.provider)
             && r.table == "oauth_entity"
