@@ -697,6 +697,24 @@ fn moving_what_should_be_copied_is_an_instance_url_mismatch() {
     // The copy the procedure asks for is clean.
     let copied = run(&plan(|p| p.target = Some("prod12345".into())), &dev);
     assert!(found(&copied.report.findings, "instance-url-mismatch").is_empty());
+    // Stage 8 the same way round: the production records moved to development by mistake.
+    let prod = folder("fixtures/seed000_prod");
+    let back = run(
+        &plan(|p| {
+            p.target = Some("dev12345".into());
+            p.sources = strings(&["prod12345"]);
+        }),
+        &prod,
+    );
+    let m = found(&back.report.findings, "instance-url-mismatch");
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert!(
+        m.iter()
+            .any(|f| f.message.contains("\"Production\" says production")),
+        "{m:?}"
+    );
+    let copied = run(&plan(|p| p.target = Some("dev12345".into())), &prod);
+    assert!(found(&copied.report.findings, "instance-url-mismatch").is_empty());
     // An instance name that is not the URL's is an error.
     let odd = vec![(
         "odd.xml".to_string(),
