@@ -24,9 +24,11 @@ use serde::Serialize;
 
 use crate::error::ReadError;
 use crate::io::WriteAt;
+use crate::plan::fit::MisfitError;
 use crate::plan::tokens::Rule;
 use crate::plan::{
-    EditEntry, Pass, Plan, PlanError, RewriteError, Rewriter, Rewritten, Rules, SecretNote,
+    ClientIdChange, EditEntry, Hits, Intent, LeftOut, Pass, Plan, PlanError, RecordNote,
+    RewriteError, Rewriter, Rewritten, Rules, SecretNote,
 };
 use crate::splice::Edits;
 
@@ -47,6 +49,12 @@ pub enum ApplyError {
     /// are: (input, what).
     #[error("{} value(s) look like secrets but no rule covers them; nothing was written:\n{}", .0.len(), looks_lines(.0))]
     LooksSecret(Vec<(String, crate::plan::LooksSecret)>),
+    /// The plan does not fit the input (a source host it does not hold, sources merged).
+    #[error("{0}")]
+    Misfit(#[from] MisfitError),
+    /// `--only` / `--exclude` left no record to write.
+    #[error("--only/--exclude left no record to write ({0} record(s) left out)")]
+    NothingLeft(usize),
     /// An input could not be rewritten safely.
     #[error("{name}: {source}")]
     Rewrite {
@@ -84,6 +92,15 @@ pub struct FileEdits {
     pub entries: Vec<EditEntry>,
     /// Things worth a look.
     pub warnings: Vec<String>,
+    /// Top-level records left out by `--only` / `--exclude`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_out: Vec<LeftOut>,
+    /// `true` when every record was left out: the file has no output.
+    pub dropped: bool,
+    /// Every record as the output describes it: its new id and name, and the input's when
+    /// they changed (when details were asked for).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<RecordNote>,
 }
 
 /// A secret to re-enter, with the file it is in.
@@ -94,6 +111,15 @@ pub struct FileSecret {
     /// The record and field.
     #[serde(flatten)]
     pub note: SecretNote,
+}
+
+/// A source host and the host it became.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostPair {
+    /// The source instance's host.
+    pub from: String,
+    /// The target's.
+    pub to: String,
 }
 
 /// An old -> new sys_id pair.
@@ -119,6 +145,14 @@ pub struct KeptId {
 pub struct ApplyReport {
     /// The plan as given.
     pub plan: Plan,
+    /// What the output is for (as given, or inferred from the plan).
+    pub intent: Intent,
+    /// The instance the output is for (its host).
+    pub target: Option<String>,
+    /// The host map in force: each source host and the host it became.
+    pub hosts: Vec<HostPair>,
+    /// Records that already exist on the target (`table:name-or-sys_id`, as given).
+    pub existing: Vec<String>,
     /// Per file, in input order.
     pub files: Vec<FileEdits>,
     /// Edits per rule, all files.
@@ -129,6 +163,10 @@ pub struct ApplyReport {
     pub natural_keys_kept: Vec<KeptId>,
     /// Every secret replaced, in input order: what to re-enter, where.
     pub secrets: Vec<FileSecret>,
+    /// `oauth_entity.client_id` values changed (client ids are not secrets), sorted.
+    pub client_ids: Vec<ClientIdChange>,
+    /// Rules of the plan that applied nowhere (each worth a look).
+    pub warnings: Vec<String>,
     /// What `check` finds in the outputs (filled by [`check_outputs`]; empty otherwise).
     pub findings: Vec<crate::check::Finding>,
 }
@@ -168,6 +206,39 @@ fn looks_lines(list: &[(String, crate::plan::LooksSecret)]) -> String {
         lines.push(format!("  and {} more field(s)", fields.len() - SHOWN));
     }
     lines.join("\n")
+}
+
+impl ApplyReport {
+    /// The report of a run of `plan` that changed nothing in one file, `input`, written to
+    /// `output` (a plan that changes nothing, as [`Rewriter::is_identity`] says).
+    pub fn unchanged(plan: &Plan, input: &str, output: &str) -> Result<ApplyReport, PlanError> {
+        let rules = plan.compile()?;
+        Ok(ApplyReport {
+            plan: plan.clone(),
+            intent: rules.intent,
+            target: rules.target.as_ref().map(|t| t.host().to_string()),
+            hosts: Vec::new(),
+            existing: rules.existing.iter().map(ToString::to_string).collect(),
+            files: vec![FileEdits {
+                input: input.to_string(),
+                output: Some(output.to_string()),
+                edits: 0,
+                counts: BTreeMap::new(),
+                entries: Vec::new(),
+                warnings: Vec::new(),
+                left_out: Vec::new(),
+                dropped: false,
+                records: Vec::new(),
+            }],
+            totals: BTreeMap::new(),
+            id_map: Vec::new(),
+            natural_keys_kept: Vec::new(),
+            secrets: Vec::new(),
+            client_ids: Vec::new(),
+            warnings: Vec::new(),
+            findings: Vec::new(),
+        })
+    }
 }
 
 /// Runs `check` on the outputs of `applied`, with what the plan removed (source hosts, old
@@ -222,6 +293,8 @@ pub fn check_named(
             .map(|(_, new)| new.clone())
             .chain(rules.keep_namespaces.iter().cloned())
             .collect(),
+        existing: rules.existing.clone(),
+        run: Some(crate::check::RunFacts::of(report)),
     };
     let checked = crate::check::check(&sources, &options).map_err(ApplyError::Read)?;
     Ok(checked.findings)
@@ -486,6 +559,15 @@ fn prepare_checking(
         rewriter.add_secret_columns(learned);
         passes = read_all(&rewriter)?;
     }
+    // The plan must fit the input: every source host in it, not several merged into one.
+    let seen: std::collections::BTreeSet<&str> =
+        passes.iter().flat_map(|p| p.hosts_seen()).collect();
+    crate::plan::fit::check_hosts(rewriter.rules(), &seen, inputs)?;
+    let mut hits = Hits::default();
+    for p in &passes {
+        hits.add(&p.hits());
+    }
+    let warnings = crate::plan::fit::unused_rules(plan, rewriter.rules(), &hits);
     let ids = rewriter.resolve(&passes);
     // The report's id map is made while the files are finished.
     let (rewritten, id_map): (Vec<Result<Rewritten, ApplyError>>, Vec<IdPair>) = rayon::join(
@@ -545,15 +627,20 @@ fn prepare_checking(
     let mut files = Vec::with_capacity(inputs.len());
     let mut secrets = Vec::new();
     let mut totals = BTreeMap::new();
+    let mut client_ids = Vec::new();
     for ((name, _), r) in inputs.iter().zip(rewritten) {
         let r = r?;
         for (rule, n) in &r.counts {
             *totals.entry(*rule).or_insert(0) += n;
         }
-        secrets.extend(r.secrets.into_iter().map(|note| FileSecret {
-            file: name.to_string(),
-            note,
-        }));
+        // A file with no output has no secret to re-enter.
+        if !r.dropped {
+            secrets.extend(r.secrets.into_iter().map(|note| FileSecret {
+                file: name.to_string(),
+                note,
+            }));
+        }
+        client_ids.extend(r.client_ids);
         files.push(FileEdits {
             input: name.to_string(),
             output: None,
@@ -561,11 +648,35 @@ fn prepare_checking(
             counts: r.counts,
             entries: r.entries,
             warnings: r.warnings,
+            left_out: r.left_out,
+            dropped: r.dropped,
+            records: r.records,
         });
         edits.push((name.to_string(), r.edits));
     }
+    if !files.is_empty() && files.iter().all(|f| f.dropped) {
+        return Err(ApplyError::NothingLeft(
+            files.iter().map(|f| f.left_out.len()).sum(),
+        ));
+    }
+    client_ids.sort();
+    client_ids.dedup();
+    let rules = rewriter.rules();
     let report = ApplyReport {
         plan: plan.clone(),
+        intent: rules.intent,
+        target: rules.target.as_ref().map(|t| t.host().to_string()),
+        hosts: rules
+            .host_map
+            .iter()
+            .map(|(f, t)| HostPair {
+                from: f.host().to_string(),
+                to: t.host().to_string(),
+            })
+            .collect(),
+        existing: rules.existing.iter().map(ToString::to_string).collect(),
+        client_ids,
+        warnings,
         files,
         totals,
         id_map,

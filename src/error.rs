@@ -205,7 +205,7 @@ pub struct Snippet {
 impl Snippet {
     const WIDTH: usize = 100;
     /// How far from the offset a line is looked at.
-    const REACH: usize = 4096;
+    const REACH: usize = 512;
 
     /// Captures the line around `offset`, secrets masked, shortened to about 100 characters.
     pub fn capture(buf: &[u8], offset: usize) -> Option<Snippet> {

@@ -74,9 +74,13 @@ pub fn check_apply(data: &[u8]) {
         .iter()
         .map(|h| h.host.clone())
         .collect();
+    // Every host to acme, each asked for (merging several is refused unless each is named).
     let plan = Plan {
         target: Some("acme.service-now.com".into()),
-        sources,
+        hosts: sources
+            .into_iter()
+            .map(|s| (s, "acme.service-now.com".to_string()))
+            .collect(),
         sys_ids: IdMode::Regenerate,
         ..Plan::default()
     };
@@ -103,6 +107,12 @@ pub fn check_apply(data: &[u8]) {
         !text.contains(|c: char| ('\u{FDD0}'..='\u{FDEF}').contains(&c)),
         "ciphertext left"
     );
-    let again = apply(&plan, &[("out.xml", out)], false).expect("output applies");
+    // A host no longer named is refused like a misspelling: the second run maps the rest.
+    let mut second = plan.clone();
+    second.hosts.retain(|h, _| {
+        let h = sn_retarget::plan::Instance::parse(h).expect("found hosts parse");
+        sn_retarget::plan::fit::names_instance(&[out], &h)
+    });
+    let again = apply(&second, &[("out.xml", out)], false).expect("output applies");
     assert_eq!(again.outputs[0].edits, 0, "not idempotent");
 }

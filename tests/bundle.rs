@@ -393,21 +393,32 @@ fn one_thread_or_two_the_same_bytes() {
 #[test]
 fn strict_turns_warnings_into_exit_1() {
     let d = tmp("bundle-strict");
-    let run = |strict: bool, out: &str| {
+    let run = |strict: bool, quiet: bool, out: &str| {
         let mut c = bin();
-        c.args(["bundle", "--target", "acme", "-q"])
+        c.args(["bundle", "--target", "acme"])
             .arg(manifest_dir().join("fixtures/update_set_bad_payload.xml"))
             .arg("--out")
             .arg(d.join(out));
         if strict {
             c.arg("--strict");
         }
+        if quiet {
+            c.arg("-q");
+        }
         c.output().unwrap()
     };
-    let lax = run(false, "a");
+    let lax = run(false, false, "a");
     assert_eq!(lax.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&lax.stderr).contains("warning"));
-    assert_eq!(run(true, "b").status.code(), Some(1));
+    assert_eq!(run(true, false, "b").status.code(), Some(1));
+    // Quiet: errors only on the terminal, the exit code as strict says.
+    let quiet = run(true, true, "c");
+    assert_eq!(quiet.status.code(), Some(1));
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
 }
 
 #[cfg(unix)]

@@ -218,14 +218,13 @@ fn plan_then_apply_with_the_plan_and_undo_with_the_reversed_map() {
         String::from_utf8_lossy(&st.stderr)
     );
     let text = std::fs::read_to_string(&plan).unwrap();
-    assert!(
-        text.contains("sources = [\"dev12345.service-now.com\"]"),
-        "{text}"
-    );
-    // Edit it as a user would: regenerate ids.
+    let host = "# \"dev12345.service-now.com\" = \"acme.service-now.com\"";
+    assert!(text.contains(host), "{text}");
+    // Edit it as a user would: move the host, regenerate ids.
     std::fs::write(
         &plan,
-        text.replace("sys_ids = \"keep\"", "sys_ids = \"regenerate\""),
+        text.replace("sys_ids = \"keep\"", "sys_ids = \"regenerate\"")
+            .replace(host, &host[2..]),
     )
     .unwrap();
     let out = d.join("out.xml");

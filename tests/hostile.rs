@@ -403,7 +403,6 @@ fn plaintext_secrets_of_the_peer_fixture_are_all_caught() {
         "sys_properties[name=x_app.google_translate_api_key].value",
         "--out",
         s(&bundle),
-        "--quiet",
     ]);
     assert_eq!(ran.code, 0, "{}", ran.all());
     assert!(

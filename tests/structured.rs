@@ -541,6 +541,14 @@ impl Writer<'_, '_> {
             p.scopes.push("x_dev_app=x_prod_app".into());
             p.scope_prefix = self.g.chance(1, 2);
         }
+        if self.g.chance(1, 4) {
+            // A derived twin: new ids, renamed, state reset, client_ids paired.
+            p.intent = Some(sn_retarget::plan::Intent::Derive);
+            p.labels.insert("Dev".into(), "Prod".into());
+            if self.g.chance(1, 2) {
+                p.labels.insert("App".into(), "Twin & <co>".into());
+            }
+        }
         p
     }
 }
@@ -601,11 +609,69 @@ fn known_second_run_edit(
 
 fn only_ids(plan: &Plan) -> bool {
     (plan.target.is_none() || plan.sources.is_empty())
+        && plan.hosts.is_empty()
+        && plan.labels.is_empty()
         && plan.secrets == SecretMode::Keep
         && plan.set.is_empty()
         && plan.replace.is_empty()
         && plan.regenerate_fields.is_empty()
         && plan.scopes.is_empty()
+}
+
+/// The generated plan, after `apply` refused what does not fit the input (checked to be
+/// right): a source the input does not name is dropped; several sources merged into the one
+/// target are asked for one by one (`--host`), which is allowed.
+fn fitted(plan: &Plan, inputs: &[(&str, &[u8])]) -> Plan {
+    use sn_retarget::plan::Instance;
+    use sn_retarget::plan::fit::MisfitError;
+    let mut plan = plan.clone();
+    let lower: Vec<Vec<u8>> = inputs.iter().map(|(_, d)| d.to_ascii_lowercase()).collect();
+    // A whole host: no host-name byte just before it, none (nor a dot and a label) after it.
+    let label = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'-');
+    let named = |host: &str| {
+        lower.iter().any(|d| {
+            (0..d.len().saturating_sub(host.len() - 1)).any(|i| {
+                let end = i + host.len();
+                &d[i..end] == host.as_bytes()
+                    && !(i > 0 && (label(d.get(i - 1)) || d[i - 1] == b'.'))
+                    && !label(d.get(end))
+                    && !(d.get(end) == Some(&b'.') && label(d.get(end + 1)))
+            })
+        })
+    };
+    for _ in 0..8 {
+        match apply(&plan, inputs, false) {
+            Err(ApplyError::Misfit(MisfitError::HostNotFound { host, .. })) => {
+                assert!(!named(&host), "{host} refused, but the input names it");
+                let gone = |s: &String| Instance::parse(s).is_ok_and(|i| i.host() == host);
+                plan.sources.retain(|s| !gone(s));
+                plan.hosts.retain(|s, _| !gone(s));
+            }
+            Err(ApplyError::Misfit(MisfitError::SourcesMerged { hosts, target })) => {
+                // Each named as a host, or as a bare name (`<instance_name>dev1</instance_name>`).
+                // (a bare name: at least a whole word somewhere)
+                let bare = |h: &str| {
+                    let n = h.split('.').next().unwrap_or(h).as_bytes();
+                    lower.iter().any(|d| {
+                        (0..(d.len() + 1).saturating_sub(n.len())).any(|i| {
+                            &d[i..i + n.len()] == n
+                                && !(i > 0 && d[i - 1].is_ascii_alphanumeric())
+                                && !d.get(i + n.len()).is_some_and(u8::is_ascii_alphanumeric)
+                        })
+                    })
+                };
+                assert!(
+                    hosts.len() > 1 && hosts.iter().all(|h| named(h) || bare(h)),
+                    "{hosts:?}"
+                );
+                for s in std::mem::take(&mut plan.sources) {
+                    plan.hosts.insert(s, target.clone());
+                }
+            }
+            _ => return plan,
+        }
+    }
+    panic!("the plan never fits: {plan:?}");
 }
 
 /// Generates a case from `data` and checks `apply`'s promises on it.
@@ -614,13 +680,13 @@ pub fn check_structured(data: &[u8]) {
 }
 
 pub fn check_case(case: &Case) {
-    let plan = &case.plan;
     let names: Vec<String> = (0..case.docs.len()).map(|i| format!("in{i}.xml")).collect();
     let inputs: Vec<(&str, &[u8])> = names
         .iter()
         .zip(&case.docs)
         .map(|(n, d)| (n.as_str(), d.as_slice()))
         .collect();
+    let plan = &fitted(&case.plan, &inputs);
     let before: Vec<Vec<OwnedRecord>> = inputs.iter().map(|(n, d)| records(n, d)).collect();
     let show = || {
         format!(
@@ -702,8 +768,15 @@ pub fn check_case(case: &Case) {
             );
         }
     }
-    // Idempotent.
-    let again = apply(plan, &outputs, true)
+    // Idempotent (hosts no longer named are not asked for: they would be refused).
+    let mut second = plan.clone();
+    let still = |h: &String| {
+        sn_retarget::plan::Instance::parse(h)
+            .is_ok_and(|i| sn_retarget::plan::fit::names_instance(&outputs_bytes(&outputs), &i))
+    };
+    second.sources.retain(|h| still(h));
+    second.hosts.retain(|h, _| still(h));
+    let again = apply(&second, &outputs, true)
         .unwrap_or_else(|e| panic!("the output does not apply: {e}\n{}", show()));
     for (k, file) in again.report.files.iter().enumerate() {
         let left: Vec<_> = file
@@ -752,6 +825,10 @@ pub fn check_case(case: &Case) {
             );
         }
     }
+}
+
+fn outputs_bytes<'a>(outputs: &[(&str, &'a [u8])]) -> Vec<&'a [u8]> {
+    outputs.iter().map(|(_, b)| *b).collect()
 }
 
 /// A deterministic stream of pseudo-random bytes (xorshift64*), for the test suite's runs.

@@ -98,3 +98,14 @@ pub const RETARGET_ACME: [&str; 6] = [
     "--sys-ids",
     "regenerate",
 ];
+
+/// `plan` for a second run on `outputs`: the hosts it maps that the outputs no longer name are
+/// left out (`apply` refuses a source host the input does not hold, as it would a misspelling).
+pub fn for_outputs(plan: &sn_retarget::plan::Plan, outputs: &[&[u8]]) -> sn_retarget::plan::Plan {
+    use sn_retarget::plan::{Instance, fit::names_instance};
+    let named = |h: &String| Instance::parse(h).is_ok_and(|i| names_instance(outputs, &i));
+    let mut p = plan.clone();
+    p.sources.retain(|s| named(s));
+    p.hosts.retain(|s, _| named(s));
+    p
+}

@@ -20,11 +20,13 @@ pub fn checklist(
     order: &Order,
     names: &[String],
 ) -> String {
-    let target = plan
-        .target
-        .as_deref()
-        .and_then(|t| Instance::parse(t).ok())
-        .map(|i| i.host().to_string());
+    // The target in force (given, or the host map's one target).
+    let target = report.target.clone().or_else(|| {
+        plan.target
+            .as_deref()
+            .and_then(|t| Instance::parse(t).ok())
+            .map(|i| i.host().to_string())
+    });
     let host = target.clone().unwrap_or_else(|| "<target instance>".into());
     let mut t = String::new();
     let _ = writeln!(t, "# Import checklist for {host}\n");
@@ -49,11 +51,12 @@ pub fn checklist(
     }
 
     // Secrets, in import order.
+    // The inventory is the outputs', by input name (a file with no output has no place).
     let position: BTreeMap<&str, usize> = order
         .sequence
         .iter()
         .enumerate()
-        .map(|(k, p)| (report.files[p.unit].input.as_str(), k))
+        .map(|(k, p)| (inventory.files[p.unit].path.as_str(), k))
         .collect();
     let mut secrets: Vec<_> = report.secrets.iter().collect();
     secrets.sort_by_cached_key(|s| position.get(s.file.as_str()).copied().unwrap_or(usize::MAX));
@@ -146,13 +149,7 @@ pub fn checklist(
                 .join(", ")
         ));
     }
-    // The report's id map is sorted by old id.
-    let new_id = |old: &str| {
-        report
-            .id_map
-            .binary_search_by(|p| p.old.as_str().cmp(old))
-            .map_or_else(|_| old.to_string(), |k| report.id_map[k].new.clone())
-    };
+    // The inventory is the outputs': ids and names as imported.
     let instances: Vec<(String, String, String)> = inventory
         .files
         .iter()
@@ -162,7 +159,7 @@ pub fn checklist(
             (
                 r.table.clone(),
                 r.name.clone().unwrap_or_default(),
-                r.sys_id.as_deref().map_or_else(|| "-".to_string(), new_id),
+                r.sys_id.clone().unwrap_or_else(|| "-".to_string()),
             )
         })
         .collect();

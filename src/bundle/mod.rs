@@ -3,10 +3,12 @@
 //! In: the inputs of a bundle (files, folder contents, zip entries) and a [`Plan`]. Out: a
 //! [`Bundle`]: the rewritten files named `NN_<original name>` in import order (or one combined
 //! `<unload>`), `manifest.json` (order and why, records per file, sha256 of each output, the
-//! plan, edit counts) and `CHECKLIST.md` (each secret to re-enter, in import order, with the
-//! link that opens its record on the target, then the follow-up steps that apply), and
-//! `.sn-retarget-bundle`, the marker by which `--force` knows a bundle it may replace
-//! ([`check_replaceable`]).
+//! plan, its intent and host map, edit counts, what `check` finds in the outputs),
+//! `CHECKLIST.md` (each secret to re-enter, in import order, with the link that opens its
+//! record on the target, then the follow-up steps that apply), and `.sn-retarget-bundle`, the
+//! marker by which `--force` knows a bundle it may replace ([`check_replaceable`]). Everything
+//! is said of the outputs: the order, the records, their ids and names are read from the
+//! rewritten files.
 
 mod checklist;
 mod combine;
@@ -20,27 +22,41 @@ use sha2::{Digest, Sha256};
 
 use rayon::prelude::*;
 
-use crate::apply::{ApplyError, ApplyReport, apply_with};
+use crate::apply::{ApplyError, ApplyReport, HostPair, apply_with};
+use crate::check::Finding;
 use crate::inspect::{FileReport, Inspector, Inventory};
 use crate::io::Source;
 use crate::model::Shape;
-use crate::plan::Plan;
 use crate::plan::tokens::Rule;
+use crate::plan::{ClientIdChange, Intent, Plan};
 use order::{Order, Reason, Unit, UnitRef};
 
 pub use checklist::checklist;
 pub use combine::combine;
 pub use marker::{MARKER, NotReplaceable, check_replaceable};
 
-/// A record of a bundle file, for the manifest (before the rewrite).
+/// A top-level record of a bundle file, for the manifest, as the output holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ManifestRecord {
     /// Table.
     pub table: String,
-    /// sys_id in the input.
+    /// sys_id in the output.
     pub sys_id: Option<String>,
-    /// Display name.
+    /// Its sys_id in the input, when the rewrite changed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_sys_id: Option<String>,
+    /// Display name in the output.
     pub name: Option<String>,
+}
+
+/// A record the bundle leaves out (`--only`, `--exclude`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ManifestLeftOut {
+    /// The input it is in.
+    pub input: String,
+    /// The record.
+    #[serde(flatten)]
+    pub record: crate::plan::LeftOut,
 }
 
 /// One output of the bundle, in import order.
@@ -73,6 +89,18 @@ pub struct Manifest {
     pub tool: String,
     /// The plan used.
     pub plan: Plan,
+    /// What the bundle is for (as the plan says, or inferred from it).
+    pub intent: Intent,
+    /// The instance the bundle is for (its host).
+    pub target: Option<String>,
+    /// The host map in force: each source host and the host it became.
+    pub hosts: Vec<HostPair>,
+    /// Records said to exist on the target (`table:name-or-sys_id`).
+    pub existing: Vec<String>,
+    /// Records left out of the bundle.
+    pub left_out: Vec<ManifestLeftOut>,
+    /// `oauth_entity.client_id` values changed (client ids are not secrets).
+    pub client_ids: Vec<ClientIdChange>,
     /// The outputs in import order.
     pub order: Vec<ManifestEntry>,
     /// Reference cycles found (output file names), each broken by priority.
@@ -81,6 +109,13 @@ pub struct Manifest {
     pub totals: BTreeMap<Rule, usize>,
     /// Secrets to re-enter (details in CHECKLIST.md).
     pub secrets: usize,
+    /// Rules of the plan that applied nowhere.
+    pub warnings: Vec<String>,
+    /// What `check` finds in the outputs (they are checked up to
+    /// [`crate::check::CHECK_LIMIT_BYTES`]).
+    pub findings: Vec<Finding>,
+    /// `false` when the outputs were too large to check here (run `sn-retarget check`).
+    pub checked: bool,
 }
 
 /// A finished bundle, in memory.
@@ -95,6 +130,9 @@ pub struct Bundle {
     pub report: ApplyReport,
     /// Diagnostics worth a warning (malformed payloads, cycles, plan warnings).
     pub warnings: Vec<String>,
+    /// What is worth knowing and was asked for (inputs left out whole by `--only` /
+    /// `--exclude`).
+    pub notes: Vec<String>,
 }
 
 /// The ordering units of an inventory: one per file.
@@ -179,7 +217,26 @@ pub fn build_with(
     combine_all: bool,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Bundle, ApplyError> {
-    let inventory = inventory_of(sources)?;
+    let inputs: Vec<(&str, &[u8])> = sources
+        .iter()
+        .map(|s| (s.name.as_str(), s.bytes.as_slice()))
+        .collect();
+    let mut applied = apply_with(plan, &inputs, false, progress)?;
+    // The outputs (a file whose every record was left out has none), inventoried: the order,
+    // the manifest and the checklist describe what will be imported, new ids and names.
+    let kept: Vec<usize> = (0..sources.len())
+        .filter(|&i| !applied.report.files[i].dropped)
+        .collect();
+    let outputs: Vec<Source> = kept
+        .iter()
+        .map(|&i| Source {
+            name: sources[i].name.clone(),
+            path: sources[i].path.clone(),
+            relative: sources[i].relative.clone(),
+            bytes: std::mem::take(&mut applied.outputs[i].bytes),
+        })
+        .collect();
+    let inventory = inventory_of(&outputs)?;
     if combine_all {
         if let Some(f) = inventory.files.iter().find(|f| {
             !matches!(
@@ -202,38 +259,37 @@ pub fn build_with(
             )));
         }
     }
-    let inputs: Vec<(&str, &[u8])> = sources
-        .iter()
-        .map(|s| (s.name.as_str(), s.bytes.as_slice()))
-        .collect();
-    // The order (one thread) is worked out while the files are rewritten.
-    let (order, applied) = rayon::join(
-        || order::order(&file_units(&inventory)),
-        || apply_with(plan, &inputs, false, progress),
-    );
-    let mut applied = applied?;
-    let count = sources.len();
+    let order = order::order(&file_units(&inventory));
+    let count = outputs.len();
     let mut names = vec![String::new(); count];
     for (k, p) in order.sequence.iter().enumerate() {
-        let original = sources[p.unit].relative.file_name().map_or_else(
-            || sources[p.unit].name.clone(),
+        let original = outputs[p.unit].relative.file_name().map_or_else(
+            || outputs[p.unit].name.clone(),
             |n| n.to_string_lossy().into_owned(),
         );
         names[p.unit] = numbered(k + 1, count, &original);
     }
+    let input_id: std::collections::HashMap<&str, &str> = applied
+        .report
+        .id_map
+        .iter()
+        .map(|p| (p.new.as_str(), p.old.as_str()))
+        .collect();
     // The entries (each with its output's digest) are made in parallel, in import order.
     let mut entries: Vec<ManifestEntry> = order
         .sequence
         .par_iter()
         .enumerate()
         .map(|(k, p)| {
-            let out = &applied.outputs[p.unit];
+            let out = &outputs[p.unit];
             let report = &inventory.files[p.unit];
+            let file = &applied.report.files[kept[p.unit]];
             ManifestEntry {
                 position: k + 1,
                 file: names[p.unit].clone(),
-                input: sources[p.unit].name.clone(),
-                reason: p.reason.clone(),
+                input: out.name.clone(),
+                // Units by input index, as the manifest's readers know them.
+                reason: p.reason.map_units(|u| kept[u]),
                 records: report
                     .records
                     .iter()
@@ -241,22 +297,40 @@ pub fn build_with(
                     .map(|r| ManifestRecord {
                         table: r.table.clone(),
                         sys_id: r.sys_id.clone(),
+                        input_sys_id: r
+                            .sys_id
+                            .as_deref()
+                            .and_then(|id| input_id.get(id))
+                            .map(|id| id.to_string()),
                         name: r.name.clone(),
                     })
                     .collect(),
                 payload_records: report.records.iter().filter(|r| r.depth > 0).count(),
                 sha256: sha256_hex(&out.bytes),
-                edits: out.edits,
-                counts: applied.report.files[p.unit].counts.clone(),
+                edits: file.edits,
+                counts: file.counts.clone(),
             }
         })
         .collect();
     let mut files = Vec::with_capacity(count + 2);
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = applied.report.warnings.clone();
+    let notes = applied
+        .report
+        .files
+        .iter()
+        .filter(|f| f.dropped)
+        .map(|f| {
+            format!(
+                "{}: every record left out (--only/--exclude); not in the bundle",
+                f.input
+            )
+        })
+        .collect();
+    let mut outputs = outputs;
     for p in &order.sequence {
         let report = &inventory.files[p.unit];
-        let fe = &applied.report.files[p.unit];
-        let bytes = std::mem::take(&mut applied.outputs[p.unit].bytes);
+        let fe = &applied.report.files[kept[p.unit]];
+        let bytes = std::mem::take(&mut outputs[p.unit].bytes);
         files.push((names[p.unit].clone(), bytes));
         for d in &report.diagnostics {
             warnings.push(format!("{}: {d}", report.path));
@@ -306,6 +380,11 @@ pub fn build_with(
                 .map(|r| ManifestRecord {
                     table: r.table.clone(),
                     sys_id: r.sys_id.clone(),
+                    input_sys_id: r
+                        .sys_id
+                        .as_deref()
+                        .and_then(|id| input_id.get(id))
+                        .map(|id| id.to_string()),
                     name: r.field("name").map(|f| f.text.clone()),
                 })
                 .collect(),
@@ -317,13 +396,44 @@ pub fn build_with(
         names = vec!["01_combined.xml".to_string(); count];
         files.push(("01_combined.xml".to_string(), combined));
     }
+    // The same checks as `check`, on the outputs as the bundle names them (with what the
+    // rewrite removed).
+    let total: usize = files.iter().map(|(_, b)| b.len()).sum();
+    let checked = total <= crate::check::CHECK_LIMIT_BYTES;
+    if checked {
+        let named: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
+        applied.report.findings = crate::apply::check_named(plan, &applied.report, &named)?;
+    }
+    let findings = applied.report.findings.clone();
+    let r = &applied.report;
     let manifest = Manifest {
         tool: format!("sn-retarget {}", env!("CARGO_PKG_VERSION")),
         plan: plan.clone(),
+        intent: r.intent,
+        target: r.target.clone(),
+        hosts: r.hosts.clone(),
+        existing: r.existing.clone(),
+        left_out: r
+            .files
+            .iter()
+            .flat_map(|f| {
+                f.left_out.iter().map(|l| ManifestLeftOut {
+                    input: f.input.clone(),
+                    record: l.clone(),
+                })
+            })
+            .collect(),
+        client_ids: r.client_ids.clone(),
         order: entries,
         cycles,
-        totals: applied.report.totals.clone(),
-        secrets: applied.report.secrets.len(),
+        totals: r.totals.clone(),
+        secrets: r.secrets.len(),
+        warnings: r.warnings.clone(),
+        findings,
+        checked,
     };
     let (manifest_json, checklist_md) = rayon::join(
         || serde_json::to_vec_pretty(&manifest),
@@ -353,5 +463,6 @@ pub fn build_with(
         manifest,
         report: applied.report,
         warnings,
+        notes,
     })
 }

@@ -78,6 +78,22 @@ pub enum Reason {
     },
 }
 
+impl Reason {
+    /// The same reason, its unit indexes passed through `f` (e.g. from a subset's indexes to
+    /// the whole list's).
+    pub fn map_units(&self, f: impl Fn(usize) -> usize) -> Reason {
+        match self {
+            Reason::After { depends_on } => Reason::After {
+                depends_on: depends_on.iter().map(|(u, w)| (f(*u), w.clone())).collect(),
+            },
+            Reason::CycleBroken { members } => Reason::CycleBroken {
+                members: members.iter().map(|u| f(*u)).collect(),
+            },
+            other => other.clone(),
+        }
+    }
+}
+
 /// One place in the order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Placed {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use super::{Finding, FindingLocation};
-use crate::error::{Diagnostic, ReadError, Severity, Snippet};
+use crate::error::{Diagnostic, ReadError, Severity};
 use crate::inspect::{Inspector, Reference};
 use crate::io::Source;
 use crate::model::{Collect, OwnedRecord, read};
@@ -220,7 +220,6 @@ impl<'s> Facts<'s> {
         instance_error: Option<&'static str>,
         hint: &str,
     ) -> Finding {
-        let bytes = &self.sources[at.file].bytes;
         let p = self.locators[at.file].locate(at.offset);
         let r = at.record.map(|k| &self.records[k]);
         Finding {
@@ -237,7 +236,8 @@ impl<'s> Facts<'s> {
                 sys_id: r.and_then(|r| r.sys_id().map(str::to_string)),
                 field: at.field.map(str::to_string),
                 path: r.map(|r| r.path.clone()),
-                snippet: Snippet::capture(bytes, at.offset),
+                snippet: None,
+                offset: Some(at.offset),
             },
         }
     }

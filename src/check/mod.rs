@@ -18,7 +18,11 @@ pub use facts::{Facts, Place, Rec};
 
 use crate::error::{ReadError, Severity, Snippet};
 use crate::io::Source;
-use crate::plan::Instance;
+use crate::plan::{Existing, Instance, Intent, LeftOut};
+
+/// `apply` and `bundle` check their outputs up to this many bytes in all (`check` holds every
+/// value in memory); larger outputs are left to `sn-retarget check`.
+pub const CHECK_LIMIT_BYTES: usize = 64_000_000;
 
 /// Where a finding is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -40,6 +44,9 @@ pub struct FindingLocation {
     /// The offending line (secrets masked), for a caret display.
     #[serde(skip)]
     pub snippet: Option<Snippet>,
+    /// The byte offset in the file (the snippet is taken from there).
+    #[serde(skip)]
+    pub offset: Option<usize>,
 }
 
 /// One finding.
@@ -78,6 +85,86 @@ pub struct CheckOptions {
     /// Longer namespaces that start with an old one and are not leftovers of it (the new one,
     /// other applications').
     pub keep_namespaces: Vec<String>,
+    /// Records that already exist on the target (`--existing`): references to them are
+    /// expected, and a copy of one in the bundle would replace it.
+    pub existing: Vec<Existing>,
+    /// What the run that made the bundle did, when known (after `apply` or `bundle`, or from
+    /// a bundle's `manifest.json`).
+    pub run: Option<RunFacts>,
+}
+
+/// What a run of `apply` or `bundle` did, for the rules that judge it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFacts {
+    /// What the output was for.
+    pub intent: Option<Intent>,
+    /// The target it was made for (a host), and where that is said (`manifest.json`).
+    pub made_for: Option<(String, String)>,
+    /// sys_ids this run gave records (derived twins, regenerated records).
+    pub new_ids: BTreeSet<String>,
+    /// Records this run left out.
+    pub left_out: Vec<LeftOut>,
+    /// client_ids this run wrote.
+    pub new_client_ids: BTreeSet<String>,
+    /// Records the run was told exist on the target.
+    pub existing: Vec<Existing>,
+}
+
+impl RunFacts {
+    /// What the run that made a bundle did, from its `manifest.json` (`shown`: where it was
+    /// read, for the findings' location); `None` when it is not one.
+    pub fn from_manifest(shown: &str, json: &[u8]) -> Option<RunFacts> {
+        let v: serde_json::Value = serde_json::from_slice(json).ok()?;
+        let target = v["target"].as_str().map(str::to_string).or_else(|| {
+            let t = v["plan"]["target"].as_str()?;
+            Instance::parse(t).ok().map(|i| i.host().to_string())
+        });
+        let strings = |key: &str| -> Vec<&serde_json::Value> {
+            v[key]
+                .as_array()
+                .map(|a| a.iter().collect())
+                .unwrap_or_default()
+        };
+        Some(RunFacts {
+            intent: serde_json::from_value(v["intent"].clone()).ok(),
+            made_for: target.map(|t| (shown.to_string(), t)),
+            new_ids: strings("order")
+                .into_iter()
+                .flat_map(|e| e["records"].as_array().cloned().unwrap_or_default())
+                .filter(|r| r["input_sys_id"].is_string())
+                .filter_map(|r| r["sys_id"].as_str().map(str::to_string))
+                .collect(),
+            left_out: serde_json::from_value(v["left_out"].clone()).unwrap_or_default(),
+            new_client_ids: strings("client_ids")
+                .into_iter()
+                .filter_map(|c| c["new"].as_str().map(str::to_string))
+                .collect(),
+            existing: strings("existing")
+                .into_iter()
+                .filter_map(|e| Existing::parse(e.as_str()?).ok())
+                .collect(),
+        })
+    }
+
+    /// What the run that wrote `report` did.
+    pub fn of(report: &crate::apply::ApplyReport) -> RunFacts {
+        RunFacts {
+            intent: Some(report.intent),
+            made_for: None,
+            new_ids: report.id_map.iter().map(|p| p.new.clone()).collect(),
+            left_out: report
+                .files
+                .iter()
+                .flat_map(|f| f.left_out.iter().cloned())
+                .collect(),
+            new_client_ids: report.client_ids.iter().map(|c| c.new.clone()).collect(),
+            existing: report
+                .existing
+                .iter()
+                .filter_map(|e| Existing::parse(e).ok())
+                .collect(),
+        }
+    }
 }
 
 /// The findings for a bundle, sorted by file order, then position.
@@ -115,6 +202,18 @@ impl CheckReport {
 /// ```
 pub fn check(sources: &[Source], options: &CheckOptions) -> Result<CheckReport, ReadError> {
     let facts = Facts::gather(sources)?;
+    // What the run that made the bundle was told exists on the target holds for the check too.
+    let mut merged;
+    let mut options = options;
+    if let Some(run) = options.run.as_ref().filter(|r| !r.existing.is_empty()) {
+        merged = options.clone();
+        for e in &run.existing {
+            if !merged.existing.contains(e) {
+                merged.existing.push(e.clone());
+            }
+        }
+        options = &merged;
+    }
     let mut findings = Vec::new();
     rules::run_all(&facts, options, &mut findings);
     // Files by name, looked up once per finding (not once per comparison).
@@ -135,6 +234,23 @@ pub fn check(sources: &[Source], options: &CheckOptions) -> Result<CheckReport, 
         ))
     });
     findings.dedup();
+    // The offending line is shown for the first findings of each rule in each file (a bundle
+    // with thousands of one finding needs its location, not thousands of snippets).
+    const SNIPPETS: usize = 50;
+    let mut shown: std::collections::HashMap<(&str, &str), usize> = Default::default();
+    for f in &mut findings {
+        let l = &mut f.location;
+        let (Some(offset), None) = (l.offset, &l.snippet) else {
+            continue;
+        };
+        let n = shown.entry((f.rule, l.file.as_str())).or_insert(0);
+        *n += 1;
+        if *n <= SNIPPETS {
+            if let Some(i) = index.get(l.file.as_str()) {
+                l.snippet = Snippet::capture(&sources[*i].bytes, offset);
+            }
+        }
+    }
     Ok(CheckReport {
         findings,
         files: sources.len(),

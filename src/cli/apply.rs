@@ -6,15 +6,39 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use sn_retarget::apply::{
-    ApplyError, ApplyReport, FileEdits, Prepared, Unverified, prepare_unverified,
-};
+use sn_retarget::apply::{ApplyError, ApplyReport, Prepared, Unverified, prepare_unverified};
 use sn_retarget::io::{Staged, write_direct};
 use sn_retarget::model::check_outer_streamed;
 
-use sn_retarget::plan::{IdMode, Plan, Rewriter, SecretMode, parse_id_map};
+use sn_retarget::plan::{IdMode, Intent, Plan, Rewriter, SecretMode, parse_id_map};
 
-use super::{ApplyArgs, EXIT_BAD_INPUT, IdModeArg, PlanArgs, SecretArg};
+use super::{ApplyArgs, EXIT_BAD_INPUT, IdModeArg, IntentArg, PlanArgs, SecretArg};
+
+/// `OLD=NEW` pairs of a repeatable flag.
+fn pairs(
+    flag: &str,
+    values: &[String],
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for v in values {
+        let Some((old, new)) = v.split_once('=') else {
+            bail!("{flag} {v:?}: expected OLD=NEW");
+        };
+        if old.trim().is_empty() {
+            bail!("{flag} {v:?}: OLD is empty");
+        }
+        if let Some(first) = out.insert(old.trim().to_string(), new.trim().to_string()) {
+            if first != new.trim() {
+                bail!(
+                    "{flag} {}: given twice, as {first:?} and {:?}",
+                    old.trim(),
+                    new.trim()
+                );
+            }
+        }
+    }
+    Ok(out)
+}
 
 /// The plan file, with the flags laid over it.
 pub(super) fn plan_from(a: &PlanArgs) -> anyhow::Result<Plan> {
@@ -25,13 +49,31 @@ pub(super) fn plan_from(a: &PlanArgs) -> anyhow::Result<Plan> {
         }
         None => Plan::default(),
     };
+    if let Some(i) = a.intent {
+        plan.intent = Some(match i {
+            IntentArg::Copy => Intent::Copy,
+            IntentArg::Move => Intent::Move,
+            IntentArg::Derive => Intent::Derive,
+        });
+    }
     if let Some(t) = &a.target {
         plan.target = Some(t.clone());
     }
     if !a.sources.is_empty() {
         plan.sources.clone_from(&a.sources);
     }
+    if !a.hosts.is_empty() {
+        plan.hosts = pairs("--host", &a.hosts)?;
+    }
+    if !a.labels.is_empty() {
+        plan.labels = pairs("--label", &a.labels)?;
+    }
     if let Some(m) = a.sys_ids {
+        if plan.intent == Some(Intent::Derive) && matches!(m, IdModeArg::Keep) {
+            bail!(
+                "--intent derive makes new records: every record the input defines gets a new id; --sys-ids keep contradicts it (use --intent copy or move to keep ids)"
+            );
+        }
         plan.sys_ids = match m {
             IdModeArg::Keep => IdMode::Keep,
             IdModeArg::Regenerate => IdMode::Regenerate,
@@ -79,6 +121,17 @@ pub(super) fn plan_from(a: &PlanArgs) -> anyhow::Result<Plan> {
     }
     if !a.replace.is_empty() {
         plan.replace.clone_from(&a.replace);
+    }
+    for (flag, list) in [
+        (&a.replace_substring, &mut plan.replace_substring),
+        (&a.only, &mut plan.only),
+        (&a.exclude, &mut plan.exclude),
+        (&a.existing, &mut plan.existing),
+        (&a.reset_fields, &mut plan.reset_fields),
+    ] {
+        if !flag.is_empty() {
+            list.clone_from(flag);
+        }
     }
     Ok(plan)
 }
@@ -178,15 +231,36 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     };
 
     // The same checks as `check`, on the outputs (over the limit: a note only).
+    let all_in = all_findings_in(&a);
+    // Findings name the outputs (their lines and columns are the outputs').
+    let shown: Vec<String> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| {
+            dests
+                .get(i)
+                .map_or_else(|| n.to_string(), |d| d.display().to_string())
+        })
+        .collect();
     let findings = match &ready {
-        Ready::Checked(p) => super::check_printed(&plan, &p.report, total, || {
-            inputs
-                .iter()
-                .enumerate()
-                .map(|(i, (name, bytes))| (*name, p.output(i, bytes).into()))
-                .collect()
-        })?,
-        Ready::Unchecked(u) => super::check_printed(&plan, u.report(), total, Vec::new)?,
+        Ready::Checked(p) => super::check_printed(
+            &plan,
+            &p.report,
+            total,
+            || {
+                inputs
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !p.report.files[*i].dropped)
+                    .map(|(i, (_, bytes))| (shown[i].as_str(), p.output(i, bytes).into()))
+                    .collect()
+            },
+            a.quiet,
+            &all_in,
+        )?,
+        Ready::Unchecked(u) => {
+            super::check_printed(&plan, u.report(), total, Vec::new, a.quiet, &all_in)?
+        }
     };
     if super::left_behind(&plan, &findings) {
         return Ok(ExitCode::from(EXIT_BAD_INPUT)); // `staged` removes what was written
@@ -194,8 +268,11 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     let report = ready.report_mut();
     report.findings = findings;
     for (file, dest) in report.files.iter_mut().zip(&dests) {
-        file.output = Some(dest.display().to_string());
+        if !file.dropped {
+            file.output = Some(dest.display().to_string());
+        }
     }
+    let dropped: Vec<bool> = report.files.iter().map(|f| f.dropped).collect();
     let report_json = match a.report.is_some() || a.dry_run {
         true => serde_json::to_vec_pretty(&*report)?,
         false => Vec::new(),
@@ -203,6 +280,10 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
 
     let copied = copied?;
     for (i, (_, input)) in inputs.iter().enumerate() {
+        // A file whose every record was left out has no output.
+        if dropped[i] {
+            continue;
+        }
         // A dry run writes nothing, and checks all the same.
         let Some(dest) = written.get(i) else {
             if let Ready::Unchecked(u) = &ready {
@@ -235,19 +316,53 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    if let Some(path) = &a.report {
+    let report_to = a.report.as_deref().filter(|p| !is_special(p));
+    if let Some(path) = report_to {
         staged.add_with(path, |w| w.write_all(&report_json))?;
     }
     staged.commit()?;
+    write_special(a.report.as_deref(), &report_json)?;
     if a.report.is_none() && a.dry_run {
         let mut out = std::io::stdout().lock();
         out.write_all(&report_json)?;
         writeln!(out)?;
     }
 
-    print_summary(&a, ready.report_mut());
+    if !a.quiet {
+        print_summary(&a, ready.report_mut());
+    }
     super::exit_soon((ready, files));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where every finding can be read: the report, or a `check` of the outputs.
+fn all_findings_in(a: &ApplyArgs) -> String {
+    match (&a.report, &a.out) {
+        (Some(r), _) => r.display().to_string(),
+        (None, Some(o)) => format!("`sn-retarget check {}`", o.display()),
+        (None, None) => "the report".to_string(),
+    }
+}
+
+/// `true` for a path that exists and is neither a file nor a folder: `/dev/stdout`,
+/// `/dev/null`, a named pipe. Such a report is written as it is (nothing to stage or replace).
+fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// Writes the report to `path` when it is a special file ([`is_special`]).
+fn write_special(path: Option<&Path>, json: &[u8]) -> anyhow::Result<()> {
+    let Some(path) = path.filter(|p| is_special(p)) else {
+        return Ok(());
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .with_context(|| path.display().to_string())?;
+    f.write_all(json)
+        .and_then(|()| f.write_all(b"\n"))
+        .with_context(|| path.display().to_string())?;
+    Ok(())
 }
 
 /// The edits of every input, checked for ciphertext left in the outputs, or to be checked as
@@ -270,10 +385,23 @@ impl Ready {
 fn print_summary(a: &ApplyArgs, r: &ApplyReport) {
     let edits: usize = r.files.iter().map(|f| f.edits).sum();
     let by_rule: Vec<String> = r.totals.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    for w in &r.warnings {
+        eprintln!("sn-retarget: warning: {w}");
+    }
     for f in &r.files {
         for w in &f.warnings {
             eprintln!("sn-retarget: warning: {}: {w}", f.input);
         }
+        if f.dropped {
+            eprintln!(
+                "sn-retarget: note: {}: every record left out (--only/--exclude); no output",
+                f.input
+            );
+        }
+    }
+    let left: usize = r.files.iter().map(|f| f.left_out.len()).sum();
+    if left > 0 {
+        eprintln!("sn-retarget: note: {left} record(s) left out (listed in the report)");
     }
     let whereto = match (&a.out, a.dry_run) {
         (_, true) => "dry run, nothing written".to_string(),
@@ -325,29 +453,28 @@ fn copy_streamed(a: &ApplyArgs, plan: &Plan) -> anyhow::Result<Option<ExitCode>>
     if copied.is_err() || !passed {
         return Ok(None);
     }
-    let mut report = ApplyReport {
-        plan: plan.clone(),
-        files: vec![FileEdits {
-            input: path.display().to_string(),
-            output: Some(dest.display().to_string()),
-            edits: 0,
-            counts: Default::default(),
-            entries: Vec::new(),
-            warnings: Vec::new(),
-        }],
-        totals: Default::default(),
-        id_map: Vec::new(),
-        natural_keys_kept: Vec::new(),
-        secrets: Vec::new(),
-        findings: Vec::new(),
-    };
-    report.findings = super::check_printed(plan, &report, len as usize, Vec::new)?;
-    if let Some(path) = &a.report {
-        let json = serde_json::to_vec_pretty(&report)?;
+    let mut report = ApplyReport::unchanged(
+        plan,
+        &path.display().to_string(),
+        &dest.display().to_string(),
+    )?;
+    report.findings = super::check_printed(
+        plan,
+        &report,
+        len as usize,
+        Vec::new,
+        a.quiet,
+        &all_findings_in(a),
+    )?;
+    let json = serde_json::to_vec_pretty(&report)?;
+    if let Some(path) = a.report.as_deref().filter(|p| !is_special(p)) {
         staged.add_with(path, |w| w.write_all(&json))?;
     }
     staged.commit()?;
-    print_summary(a, &report);
+    write_special(a.report.as_deref(), &json)?;
+    if !a.quiet {
+        print_summary(a, &report);
+    }
     Ok(Some(ExitCode::SUCCESS))
 }
 
@@ -370,11 +497,18 @@ fn destinations<'p>(
     let dests: Vec<PathBuf> = match &a.out {
         None => Vec::new(),
         Some(out) => {
-            let single = files.len() == 1
-                && !out.is_dir()
+            let file = !out.is_dir()
                 && out
                     .extension()
                     .is_some_and(|e| e.eq_ignore_ascii_case("xml"));
+            if file && files.len() > 1 {
+                bail!(
+                    "--out {}: names one file, but the inputs are {} files; give a folder to write them into",
+                    out.display(),
+                    files.len()
+                );
+            }
+            let single = file && files.len() == 1;
             if single {
                 vec![out.clone()]
             } else {
@@ -408,7 +542,7 @@ fn destinations<'p>(
             );
         }
     }
-    if let Some(report) = &a.report {
+    if let Some(report) = a.report.as_ref().filter(|r| !is_special(r)) {
         if dests.contains(report) || is_input(report) {
             bail!(
                 "{}: the report would replace an input or an output",

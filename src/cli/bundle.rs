@@ -14,6 +14,16 @@ use super::{BundleArgs, EXIT_BAD_INPUT};
 pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
     let plan = plan_from(&a.plan)?;
     plan.compile()?;
+    if a.out
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
+        && !a.out.is_dir()
+    {
+        bail!(
+            "--out {}: a bundle is a folder or a FILE.zip (several files, manifest.json, CHECKLIST.md); for one rewritten file use `sn-retarget apply`",
+            a.out.display()
+        );
+    }
     let sources = super::load(&a.inputs, &[&a.out])?;
     check_destination(&a.out, a.force, &a.inputs)?;
     let progress = super::progress::bar(sources.len(), a.quiet);
@@ -26,30 +36,36 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
-    // The same checks as `check`, on the outputs.
-    let outputs = || {
-        b.files
-            .iter()
-            .filter(|(n, _)| n.ends_with(".xml"))
-            .map(|(n, bytes)| (n.as_str(), bytes.as_slice().into()))
-            .collect()
-    };
-    let total = b.files.iter().map(|(_, bytes)| bytes.len()).sum();
-    let findings = super::check_printed(&plan, &b.report, total, outputs)?;
-    if super::left_behind(&plan, &findings) {
+    // What `check` found in the outputs (the library checked them; all of it is in the
+    // manifest). A secret left stops the run: nothing is written.
+    let findings = &b.manifest.findings;
+    if !b.manifest.checked && !a.quiet {
+        eprintln!(
+            "sn-retarget: note: outputs over {} MB; run `sn-retarget check` on them separately",
+            super::CHECK_LIMIT_BYTES / 1_000_000
+        );
+    }
+    let all_in = a.out.join("manifest.json").display().to_string();
+    super::print_findings(findings, a.quiet, &all_in);
+    if super::left_behind(&plan, findings) {
         return Ok(ExitCode::from(EXIT_BAD_INPUT));
     }
     write_bundle(&a.out, &b.files, a.force)?;
-    for w in &b.warnings {
-        eprintln!("sn-retarget: warning: {w}");
+    if !a.quiet {
+        for w in &b.warnings {
+            eprintln!("sn-retarget: warning: {w}");
+        }
+        for n in &b.notes {
+            eprintln!("sn-retarget: note: {n}");
+        }
+        let edits: usize = b.manifest.order.iter().map(|e| e.edits).sum();
+        eprintln!(
+            "sn-retarget bundle: {} file(s) in import order, {edits} edit(s), {} secret(s) to re-enter (see CHECKLIST.md); written to {}",
+            b.manifest.order.len(),
+            b.manifest.secrets,
+            a.out.display()
+        );
     }
-    let edits: usize = b.manifest.order.iter().map(|e| e.edits).sum();
-    eprintln!(
-        "sn-retarget bundle: {} file(s) in import order, {edits} edit(s), {} secret(s) to re-enter (see CHECKLIST.md); written to {}",
-        b.manifest.order.len(),
-        b.manifest.secrets,
-        a.out.display()
-    );
     let flagged = findings
         .iter()
         .any(|f| f.severity >= sn_retarget::Severity::Warning);
@@ -97,7 +113,36 @@ fn write_bundle(out: &Path, files: &[(String, Vec<u8>)], force: bool) -> anyhow:
         .with_context(|| format!("{}: bundle not written", out.display()))
 }
 
-pub fn order(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
+/// Why a unit is where it is, for people; `name` names a unit.
+fn why<'n>(reason: &Reason, name: impl Fn(usize) -> &'n str) -> String {
+    match reason {
+        Reason::After { depends_on } => {
+            let deps: Vec<String> = depends_on
+                .iter()
+                .map(|(u, why)| format!("{} ({why})", name(*u)))
+                .collect();
+            format!("after {}", deps.join("; "))
+        }
+        Reason::Priority { table, rank } => {
+            if *rank < 6 {
+                format!("nothing it references is in the bundle; {table} records go early")
+            } else {
+                "nothing it references is in the bundle; kept in input order".to_string()
+            }
+        }
+        Reason::Combined { units } => format!("{units} units combined"),
+        Reason::CycleBroken { members } => {
+            let m: Vec<&str> = members.iter().map(|u| name(*u)).collect();
+            format!("first of a reference cycle ({}), by priority", m.join(", "))
+        }
+    }
+}
+
+pub fn order(inputs: &[PathBuf], json: bool, plan: &super::PlanArgs) -> anyhow::Result<ExitCode> {
+    let plan = plan_from(plan)?;
+    if plan != sn_retarget::plan::Plan::default() {
+        return order_of_outputs(inputs, json, &plan);
+    }
     let sources = super::load(inputs, &[])?;
     let (inventory, order) = match bundle::order_sources(&sources) {
         Ok(x) => x,
@@ -114,32 +159,71 @@ pub fn order(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
     }
     let name = |u: usize| inventory.files[u].path.as_str();
     for (k, p) in order.sequence.iter().enumerate() {
-        let why = match &p.reason {
-            Reason::After { depends_on } => {
-                let deps: Vec<String> = depends_on
-                    .iter()
-                    .map(|(u, why)| format!("{} ({why})", name(*u)))
-                    .collect();
-                format!("after {}", deps.join("; "))
-            }
-            Reason::Priority { table, rank } => {
-                if *rank < 6 {
-                    format!("nothing it references is in the bundle; {table} records go early")
-                } else {
-                    "nothing it references is in the bundle; kept in input order".to_string()
-                }
-            }
-            Reason::Combined { units } => format!("{units} units combined"),
-            Reason::CycleBroken { members } => {
-                let m: Vec<&str> = members.iter().map(|u| name(*u)).collect();
-                format!("first of a reference cycle ({}), by priority", m.join(", "))
-            }
-        };
-        writeln!(out, "{:>3}. {}  -- {why}", k + 1, name(p.unit))?;
+        writeln!(
+            out,
+            "{:>3}. {}  -- {}",
+            k + 1,
+            name(p.unit),
+            why(&p.reason, name)
+        )?;
     }
     for c in &order.cycles {
         let m: Vec<&str> = c.iter().map(|u| name(*u)).collect();
         eprintln!("sn-retarget: warning: reference cycle: {}", m.join(" <-> "));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `order` with a plan: the order of the bundle it would make (nothing is written), each file
+/// with its output name and its records as the output holds them.
+fn order_of_outputs(
+    inputs: &[PathBuf],
+    json: bool,
+    plan: &sn_retarget::plan::Plan,
+) -> anyhow::Result<ExitCode> {
+    let sources = super::load(inputs, &[])?;
+    let b = match bundle::build(plan, &sources) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("sn-retarget: error: {e}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &b.manifest.order)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let name = |u: usize| sources[u].name.as_str();
+    for e in &b.manifest.order {
+        writeln!(
+            out,
+            "{:>3}. {} (from {})  -- {}",
+            e.position,
+            e.file,
+            e.input,
+            why(&e.reason, name)
+        )?;
+        for r in &e.records {
+            writeln!(
+                out,
+                "       {} {:?} {}",
+                r.table,
+                r.name.as_deref().unwrap_or(""),
+                r.sys_id.as_deref().unwrap_or("-")
+            )?;
+        }
+    }
+    for l in &b.manifest.left_out {
+        writeln!(
+            out,
+            "     left out: {} {:?} {} (from {})",
+            l.record.table,
+            l.record.name.as_deref().unwrap_or(""),
+            l.record.sys_id.as_deref().unwrap_or("-"),
+            l.input
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,11 +1,11 @@
 //! `sn-retarget check`.
 
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use sn_retarget::check::{CheckOptions, check, render};
-use sn_retarget::plan::Instance;
+use sn_retarget::check::{CheckOptions, RunFacts, check, render};
+use sn_retarget::plan::{Existing, Instance};
 
 use super::{CheckFormat, EXIT_BAD_INPUT};
 
@@ -14,6 +14,7 @@ pub fn run(
     target: Option<&str>,
     namespaces: &[String],
     keep_scopes: &[String],
+    existing: &[String],
     format: CheckFormat,
 ) -> anyhow::Result<ExitCode> {
     let sources = super::load(inputs, &[])?;
@@ -28,6 +29,11 @@ pub fn run(
         target: target.map(Instance::parse).transpose()?,
         old_namespaces: namespaces.iter().map(|n| n.to_ascii_lowercase()).collect(),
         keep_namespaces: keep_scopes.to_vec(),
+        existing: existing
+            .iter()
+            .map(|e| Existing::parse(e))
+            .collect::<Result<_, _>>()?,
+        run: inputs.iter().find_map(|p| manifest_of(p)),
         ..CheckOptions::default()
     };
     let report = match check(&sources, &options) {
@@ -57,4 +63,24 @@ pub fn run(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What the run that made a bundle did, from its `manifest.json` (a bundle folder, or a zip
+/// holding one).
+fn manifest_of(input: &Path) -> Option<RunFacts> {
+    let (shown, bytes) = if input.is_dir() {
+        let path = input.join("manifest.json");
+        (path.display().to_string(), std::fs::read(&path).ok()?)
+    } else if sn_retarget::io::is_zip(input) {
+        let file = std::fs::File::open(input).ok()?;
+        let mut zip = zip::ZipArchive::new(file).ok()?;
+        let mut entry = zip.by_name("manifest.json").ok()?;
+        let mut bytes = Vec::new();
+        // A manifest is small; a larger entry is not one of ours.
+        entry.by_ref().take(64 << 20).read_to_end(&mut bytes).ok()?;
+        (format!("{}!manifest.json", input.display()), bytes)
+    } else {
+        return None;
+    };
+    RunFacts::from_manifest(&shown, &bytes)
 }

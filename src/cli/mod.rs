@@ -16,7 +16,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// `apply` and `bundle` check their outputs up to this many bytes (`check` holds every value
 /// in memory).
-pub const CHECK_LIMIT_BYTES: usize = 64_000_000;
+pub const CHECK_LIMIT_BYTES: usize = sn_retarget::check::CHECK_LIMIT_BYTES;
 
 /// Exit code for bad input, an unusable plan, or an output that cannot be written.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -68,7 +68,8 @@ enum Command {
         /// Export files, folders or zip archives.
         #[arg(required = true)]
         inputs: Vec<PathBuf>,
-        /// The instance the bundle is for.
+        /// The instance the bundle is for (a bundle's manifest.json made for another instance
+        /// is an error).
         #[arg(long)]
         target: Option<String>,
         /// A namespace that should no longer occur (after `fork`: the old one); every
@@ -79,19 +80,18 @@ enum Command {
         /// leftover of it (repeatable).
         #[arg(long = "keep-scope", value_name = "NAMESPACE", requires = "namespaces")]
         keep_scopes: Vec<String>,
+        /// A record that already exists on the target, `table:name-or-sys_id` (repeatable):
+        /// references to it are notes, not missing records.
+        #[arg(long = "existing", value_name = "TABLE:NAME")]
+        existing: Vec<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: CheckFormat,
     },
     /// Print the import order of a bundle, one file a line, with the reason for its place.
-    Order {
-        /// Export files, folders or zip archives.
-        #[arg(required = true)]
-        inputs: Vec<PathBuf>,
-        /// JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    /// With plan options (as for `bundle`), the order of the bundle they would make: its
+    /// files, new ids and names.
+    Order(Box<OrderArgs>),
     /// Copy a scoped application into a new scope: every record it defines gets a new sys_id,
     /// its namespace is renamed wherever it names the application, files follow. Refused
     /// (exit 2, nothing written) when the fork's check finds the old namespace, an old sys_id
@@ -122,6 +122,18 @@ enum CheckFormat {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum IntentArg {
+    /// As they are: records keep describing what they describe (URLs and ids kept, secrets
+    /// out). Seed 000 stages 3 and 8.
+    Copy,
+    /// Records now describe the target: the host map applies. Seeds 001/004, 002, 003.
+    Move,
+    /// A new twin beside the original: new ids, --label renames, one new client_id per
+    /// ServiceNow-to-ServiceNow pair, the host map, connection state reset. Seed 000 stage 6.
+    Derive,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum IdModeArg {
     Keep,
     Regenerate,
@@ -132,6 +144,18 @@ enum SecretArg {
     Placeholder,
     Blank,
     Keep,
+}
+
+#[derive(Args)]
+struct OrderArgs {
+    /// Export files, folders or zip archives.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    plan: PlanArgs,
 }
 
 #[derive(Args)]
@@ -207,10 +231,12 @@ struct ApplyArgs {
     /// Export files, folders (searched for *.xml and *.zip) or zip archives.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// Output: a FILE.xml for one input, else a folder (created if needed).
+    /// Output: a FILE.xml for one input, else a folder (created if needed); several inputs and
+    /// a FILE.xml are refused.
     #[arg(long, required_unless_present = "dry_run")]
     out: Option<PathBuf>,
-    /// Write every edit to this JSON file.
+    /// Write every edit to this JSON file (`/dev/stdout`, `/dev/null` or a pipe are written as
+    /// they are).
     #[arg(long)]
     report: Option<PathBuf>,
     /// Compute and report, write no output (the report goes to standard output without --report).
@@ -219,6 +245,9 @@ struct ApplyArgs {
     /// Replace existing output files (never a folder).
     #[arg(long)]
     force: bool,
+    /// Errors only on standard error (no warnings, no summary).
+    #[arg(long, short = 'q')]
+    quiet: bool,
     #[command(flatten)]
     plan: PlanArgs,
 }
@@ -229,12 +258,26 @@ struct PlanArgs {
     /// A plan file (TOML); flags given here override it.
     #[arg(long)]
     plan: Option<PathBuf>,
-    /// The instance the output will be imported into.
+    /// What the output is for (default: move when a host is mapped, ids regenerated or a
+    /// label renamed; else copy).
+    #[arg(long, value_enum)]
+    intent: Option<IntentArg>,
+    /// The instance the output will be imported into (default: the host map's target, when
+    /// every --host maps to one).
     #[arg(long)]
     target: Option<String>,
-    /// An instance whose URLs become the target's (repeatable).
+    /// An instance whose URLs (and bare names) become the target's (repeatable; several that
+    /// the input all holds are refused: map each with --host).
     #[arg(long = "source")]
     sources: Vec<String>,
+    /// Map one instance to another, OLD=NEW (repeatable): each source to its own target.
+    #[arg(long = "host", value_name = "OLD=NEW")]
+    hosts: Vec<String>,
+    /// Rename a whole word in the display fields (name, sys_name, label, title) of the
+    /// records the input defines, OLD=NEW (repeatable): Dev=Prod makes "OAuth Client Dev"
+    /// "OAuth Client Prod" and leaves "Development" alone.
+    #[arg(long = "label", value_name = "OLD=NEW")]
+    labels: Vec<String>,
     /// Keep sys_ids, or regenerate those of every record the input defines.
     #[arg(long = "sys-ids", value_enum)]
     sys_ids: Option<IdModeArg>,
@@ -273,16 +316,36 @@ struct PlanArgs {
     /// Placeholder template: {table}, {field}, {sys_id}, {name}.
     #[arg(long)]
     placeholder: Option<String>,
-    /// Set a field: `table.field=VALUE` (repeatable).
+    /// Set a field: `table.field=VALUE`, or for some records `table[field=value].field=VALUE`
+    /// or `table[sys_id].field=VALUE` (repeatable).
     #[arg(long = "set")]
     set: Vec<String>,
-    /// Replace inside a field: `table.field:OLD=NEW` (repeatable).
+    /// Replace a whole word (or phrase) inside a field: `table.field:OLD=NEW`, selectors as for
+    /// --set (repeatable). Dev=Prod leaves "Development" alone.
     #[arg(long = "replace")]
     replace: Vec<String>,
+    /// Replace every occurrence, inside words too: `table.field:OLD=NEW` (repeatable).
+    #[arg(long = "replace-substring")]
+    replace_substring: Vec<String>,
+    /// Write only these records: `table`, `table[sys_id]` or `table[field=value]`
+    /// (repeatable; a record holding a selected one, e.g. its update, is written whole).
+    #[arg(long = "only", value_name = "SELECTOR")]
+    only: Vec<String>,
+    /// Leave these records out (selectors as for --only; repeatable).
+    #[arg(long = "exclude", value_name = "SELECTOR")]
+    exclude: Vec<String>,
+    /// A record that already exists on the target, `table:name-or-sys_id` (repeatable):
+    /// references to it are expected, and derive never gives it a new id.
+    #[arg(long = "existing", value_name = "TABLE:NAME")]
+    existing: Vec<String>,
+    /// A state column a derived twin starts empty, `table.field`, besides the built-in ones
+    /// (repeatable).
+    #[arg(long = "reset-field")]
+    reset_fields: Vec<String>,
 }
 
 /// Checks outputs like `check` (up to [`CHECK_LIMIT_BYTES`]) and prints the warnings and
-/// errors on standard error.
+/// errors on standard error ([`print_findings`]).
 /// `total` is the outputs' size; `outputs` gives them (name, bytes), only called when they are
 /// checked.
 fn check_printed<'a>(
@@ -290,27 +353,22 @@ fn check_printed<'a>(
     report: &sn_retarget::apply::ApplyReport,
     total: usize,
     outputs: impl FnOnce() -> Vec<(&'a str, std::borrow::Cow<'a, [u8]>)>,
+    quiet: bool,
+    all_in: &str,
 ) -> anyhow::Result<Vec<sn_retarget::check::Finding>> {
     if total > CHECK_LIMIT_BYTES {
-        eprintln!(
-            "sn-retarget: note: outputs over {} MB; run `sn-retarget check` on them separately",
-            CHECK_LIMIT_BYTES / 1_000_000
-        );
+        if !quiet {
+            eprintln!(
+                "sn-retarget: note: outputs over {} MB; run `sn-retarget check` on them separately",
+                CHECK_LIMIT_BYTES / 1_000_000
+            );
+        }
         return Ok(Vec::new());
     }
     let outputs = outputs();
     let outputs: Vec<(&str, &[u8])> = outputs.iter().map(|(n, b)| (*n, &**b)).collect();
     let findings = sn_retarget::apply::check_named(plan, report, &outputs)?;
-    for f in findings
-        .iter()
-        .filter(|f| f.severity >= sn_retarget::Severity::Warning)
-    {
-        let l = &f.location;
-        eprintln!(
-            "sn-retarget: check: {}:{}:{}: {}[{}]: {}",
-            l.file, l.line, l.column, f.severity, f.rule, f.message
-        );
-    }
+    print_findings(&findings, quiet, all_in);
     Ok(findings)
 }
 
@@ -339,6 +397,41 @@ fn left_behind(plan: &sn_retarget::plan::Plan, findings: &[sn_retarget::check::F
     !left.is_empty()
 }
 
+/// Findings of one rule and severity shown before the rest are counted.
+const SHOWN_PER_RULE: usize = 3;
+
+/// Prints the errors and warnings among `findings` (errors only when `quiet`) on standard
+/// error: the first few of each rule, then how many more there are and where all of them are
+/// (`all_in`).
+fn print_findings(findings: &[sn_retarget::check::Finding], quiet: bool, all_in: &str) {
+    use sn_retarget::Severity;
+    let floor = if quiet {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    let mut shown: std::collections::BTreeMap<(&str, Severity), usize> = Default::default();
+    for f in findings.iter().filter(|f| f.severity >= floor) {
+        let n = shown.entry((f.rule, f.severity)).or_insert(0);
+        *n += 1;
+        if *n <= SHOWN_PER_RULE {
+            let l = &f.location;
+            eprintln!(
+                "sn-retarget: check: {}:{}:{}: {}[{}]: {}",
+                l.file, l.line, l.column, f.severity, f.rule, f.message
+            );
+        }
+    }
+    for ((rule, severity), n) in shown {
+        if n > SHOWN_PER_RULE {
+            eprintln!(
+                "sn-retarget: check: ... and {} more {severity}(s) [{rule}] ({n} in all; every finding is in {all_in})",
+                n - SHOWN_PER_RULE
+            );
+        }
+    }
+}
+
 /// Removes partial outputs on Ctrl-C, SIGTERM and SIGHUP; a file-size limit is a write error.
 pub fn install_cleanup() {
     cleanup::install();
@@ -356,19 +449,21 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Inspect { inputs, json } => inspect::run(&inputs, json),
         Command::Apply(args) => apply::run(*args),
         Command::Bundle(args) => bundle::run(*args),
-        Command::Order { inputs, json } => bundle::order(&inputs, json),
+        Command::Order(a) => bundle::order(&a.inputs, a.json, &a.plan),
         Command::Fork(args) => fork::run(*args),
         Command::Check {
             inputs,
             target,
             namespaces,
             keep_scopes,
+            existing,
             format,
         } => check::run(
             &inputs,
             target.as_deref(),
             &namespaces,
             &keep_scopes,
+            &existing,
             format,
         ),
         Command::Plan {

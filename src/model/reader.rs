@@ -454,6 +454,8 @@ struct RecordBuilder<'a> {
     fields: Vec<Field<'a>>,
     field_attrs: Vec<Attr<'a>>,
     diag_mark: usize,
+    /// The content of its first `sys_id` field, once read.
+    sys_id: Option<Span>,
 }
 
 struct FieldBuilder<'a> {
@@ -725,6 +727,7 @@ impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
             fields: Vec::new(),
             field_attrs: Vec::new(),
             diag_mark: self.diagnostics.len(),
+            sys_id: None,
         }
     }
 
@@ -757,12 +760,11 @@ impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
                 let Some(Frame::Record(r)) = stack.last_mut() else {
                     unreachable!("fields only open inside records")
                 };
+                if field.name == "sys_id" && r.sys_id.is_none() {
+                    r.sys_id = Some(field.content);
+                }
                 if field.name == "payload" {
-                    let sys_id = r
-                        .fields
-                        .iter()
-                        .find(|f| f.name == "sys_id")
-                        .map(|f| as_str(buf, f.content).trim().to_string());
+                    let sys_id = r.sys_id.map(|c| as_str(buf, c).trim().to_string());
                     field.payload =
                         self.payload(&field, buf, layer, depth, r.index, r.table, sys_id);
                 }
@@ -785,6 +787,7 @@ impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
                     field_attrs: r.field_attrs,
                     buf,
                     layer,
+                    sys_id: std::cell::OnceCell::new(),
                 };
                 if self.diagnostics.len() > r.diag_mark {
                     if let Some(id) = record.sys_id() {

@@ -162,6 +162,8 @@ pub struct Record<'a> {
     pub(crate) field_attrs: Vec<Attr<'a>>,
     pub(crate) buf: &'a [u8],
     pub(crate) layer: &'a Layer<'a>,
+    /// [`Record::sys_id`], worked out once (rules ask for it once per field).
+    pub(crate) sys_id: std::cell::OnceCell<Option<Span>>,
 }
 
 /// The fields (or attributes) a record's display name is read from, in order.
@@ -240,6 +242,12 @@ impl<'a> Record<'a> {
     /// The sys_id: the `sys_id` field's text when it is one plain token (ASCII letters,
     /// digits, `_`, `-`, `.`: 32 hex digits in practice, `global` for the global scope).
     pub fn sys_id(&self) -> Option<&'a str> {
+        let span = *self.sys_id.get_or_init(|| self.sys_id_span());
+        span.map(|s| self.str_at(s).trim())
+    }
+
+    /// Where the sys_id is, when there is one (see [`Record::sys_id`]).
+    fn sys_id_span(&self) -> Option<Span> {
         let f = self.field("sys_id")?;
         if f.kind != ValueKind::Text {
             return None;
@@ -248,7 +256,7 @@ impl<'a> Record<'a> {
         let plain = s
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-        (!s.is_empty() && plain).then_some(s)
+        (!s.is_empty() && plain).then_some(f.content)
     }
 
     /// A name for people: the first of `name`, `sys_name`, `title`, `label`, `element`, ...

@@ -2,10 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use super::existing::Existing;
+use super::intent::{Intent, LABEL_FIELDS};
 use super::{IdMode, Plan, SecretMode};
 use crate::analyze::refs::is_sys_id;
 use crate::analyze::secrets::{NotSecret, SecretRules};
-use crate::model::{Selector, SelectorError};
+use crate::model::{RecordValues, Selector, SelectorError};
 
 /// Why a plan cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,6 +58,24 @@ pub enum PlanError {
         "the placeholder must be non-empty text without < > & \" ' or ]]> or control characters"
     )]
     BadPlaceholder,
+    /// The intent and another setting contradict each other.
+    #[error("intent {intent}: {reason}")]
+    IntentConflict {
+        /// The intent given.
+        intent: Intent,
+        /// What contradicts it, and what to do.
+        reason: String,
+    },
+    /// One host mapped to two targets.
+    #[error("{host} is mapped twice, to {first} and to {second}")]
+    HostMappedTwice {
+        /// The source host.
+        host: String,
+        /// One target.
+        first: String,
+        /// The other.
+        second: String,
+    },
 }
 
 /// `true` when `text` holds a control character XML cannot hold at all, raw or as a reference
@@ -149,33 +169,112 @@ impl Column {
     }
 }
 
-/// `table.field=VALUE`: set the field on every record of the table.
+/// `table.field=VALUE` (or `table[...].field=VALUE`): set the field on every record of the
+/// table (that the selector picks).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldSet {
     /// Where.
     pub column: Column,
+    /// Which records of the table (none: all).
+    pub select: Option<Selector>,
     /// The new text.
     pub value: String,
 }
 
-/// `table.field:OLD=NEW`: replace every `OLD` inside the field's text with `NEW`.
+/// `table.field:OLD=NEW`: replace `OLD` inside the field's text with `NEW` (whole words, or
+/// every occurrence).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldReplace {
     /// Where.
     pub column: Column,
+    /// Which records of the table (none: all).
+    pub select: Option<Selector>,
     /// Text to find (non-empty).
     pub old: String,
     /// Its replacement.
     pub new: String,
+    /// Whole words only (`--replace`), or any occurrence (`--replace-substring`).
+    pub whole_words: bool,
+}
+
+/// `true` when an edit of `column` for the records `select` picks applies to `field` of
+/// `record`.
+fn edit_applies(
+    column: &Column,
+    select: Option<&Selector>,
+    record: &dyn RecordValues,
+    field: &str,
+) -> bool {
+    column.table == record.table()
+        && column.field == field
+        && select.is_none_or(|s| s.selects(record))
+}
+
+impl FieldSet {
+    /// `true` when the edit applies to field `field` of `record` (of its table, and picked by
+    /// the selector).
+    pub fn applies(&self, record: &dyn RecordValues, field: &str) -> bool {
+        edit_applies(&self.column, self.select.as_ref(), record, field)
+    }
+}
+
+impl FieldReplace {
+    /// `true` when the edit applies to field `field` of `record` (of its table, and picked by
+    /// the selector).
+    pub fn applies(&self, record: &dyn RecordValues, field: &str) -> bool {
+        edit_applies(&self.column, self.select.as_ref(), record, field)
+    }
+}
+
+/// `table.field` or `table[...].field`, then the rest (`=VALUE`, `:OLD=NEW`): the column, the
+/// records it picks (none: all) and the rest. The bracket ends at the first `].` after it.
+fn selected_column(s: &str) -> Result<(Column, Option<Selector>, &str), PlanError> {
+    let t = s.trim_start();
+    let name_end = t.find(['[', '.']).unwrap_or(t.len());
+    let after = match (t[name_end..].starts_with('['), t[name_end..].find("].")) {
+        (true, Some(e)) => name_end + e + 1,
+        (true, None) => t.len(), // no `].field`: the selector says what is wrong
+        (false, _) => name_end,
+    };
+    let end = after + t[after..].find([':', '=']).unwrap_or(t.len() - after);
+    let selector = Selector::parse_field(&t[..end]).map_err(|e| PlanError::BadSelector {
+        what: "--set/--replace",
+        source: e,
+    })?;
+    let column = Column {
+        table: selector.table.clone(),
+        field: selector.field.clone(),
+    };
+    let select = selector.filter.is_some().then_some(selector);
+    Ok((column, select, &t[end..]))
 }
 
 /// A checked plan, ready to drive the rewrite.
 #[derive(Debug, Clone)]
 pub struct Rules {
+    /// What the output is for (given, or inferred).
+    pub intent: Intent,
+    /// `true` when the plan named the intent.
+    pub intent_given: bool,
     /// The target instance.
     pub target: Option<Instance>,
-    /// The source instances (their hosts become the target's).
+    /// Every source instance: hosts that must not remain in the output (the host map's keys).
     pub sources: Vec<Instance>,
+    /// The host map, sorted by source: `--source` hosts to the target, then `--host` pairs.
+    pub host_map: Vec<(Instance, Instance)>,
+    /// The `--source` hosts (all mapped to the target): more than one of them in the input is
+    /// refused once it has been read.
+    pub many_to_one: Vec<Instance>,
+    /// Whole-word renames of display fields.
+    pub labels: Vec<(String, String)>,
+    /// Records to write (none: all).
+    pub only: Vec<Selector>,
+    /// Records to leave out.
+    pub exclude: Vec<Selector>,
+    /// Records that already exist on the target.
+    pub existing: Vec<Existing>,
+    /// State columns a derived twin starts empty, besides [`super::intent::STATE_FIELDS`].
+    pub reset_fields: Vec<Column>,
     /// Keep or regenerate.
     pub sys_ids: IdMode,
     /// Seed for generated values.
@@ -225,18 +324,26 @@ impl Plan {
     /// Checks the plan and turns it into [`Rules`].
     pub fn compile(&self) -> Result<Rules, PlanError> {
         let target = self.target.as_deref().map(Instance::parse).transpose()?;
-        let mut sources = self
+        let mut many_to_one = self
             .sources
             .iter()
             .map(|s| Instance::parse(s))
             .collect::<Result<Vec<_>, _>>()?;
-        sources.sort();
-        sources.dedup();
-        if target.is_none() && !sources.is_empty() {
+        many_to_one.sort();
+        many_to_one.dedup();
+        if target.is_none() && !many_to_one.is_empty() {
             return Err(PlanError::SourcesWithoutTarget);
         }
         // A source equal to the target rewrites nothing.
-        sources.retain(|s| Some(s) != target.as_ref());
+        many_to_one.retain(|s| Some(s) != target.as_ref());
+        let host_map = host_map(&many_to_one, target.as_ref(), &self.hosts)?;
+        let sources: Vec<Instance> = host_map.iter().map(|(s, _)| s.clone()).collect();
+        // Without --target, a host map with one target names it.
+        let target = target.or_else(|| {
+            let mut to = host_map.iter().map(|(_, t)| t);
+            let first = to.next()?;
+            to.all(|t| t == first).then(|| first.clone())
+        });
 
         let mut map = BTreeMap::new();
         for (old, new) in &self.map {
@@ -311,43 +418,90 @@ impl Plan {
                 let bad = || PlanError::BadEdit {
                     what: "--set",
                     value: s.clone(),
-                    expected: "table.field=VALUE, the value without control characters",
+                    expected: "table.field=VALUE or table[field=value].field=VALUE, the value without control characters",
                 };
-                let (col, value) = s.split_once('=').ok_or_else(bad)?;
+                let (column, select, rest) = selected_column(s)?;
+                let value = rest.strip_prefix('=').ok_or_else(bad)?;
                 if has_control(value) {
                     return Err(bad());
                 }
                 Ok(FieldSet {
-                    column: Column::parse(col)?,
+                    column,
+                    select,
                     value: value.to_string(),
                 })
             })
             .collect::<Result<Vec<_>, PlanError>>()?;
-        let replace = self
-            .replace
-            .iter()
-            .map(|s| {
-                let bad = || PlanError::BadEdit {
-                    what: "--replace",
-                    value: s.clone(),
-                    expected: "table.field:OLD=NEW, NEW without control characters",
-                };
-                let (col, rest) = s.split_once(':').ok_or_else(bad)?;
-                let (old, new) = rest.split_once('=').ok_or_else(bad)?;
-                if old.is_empty() || has_control(new) {
-                    return Err(bad());
-                }
-                Ok(FieldReplace {
-                    column: Column::parse(col)?,
-                    old: old.to_string(),
-                    new: new.to_string(),
-                })
+        let replacement = |s: &String, whole_words: bool| {
+            let bad = || PlanError::BadEdit {
+                what: if whole_words {
+                    "--replace"
+                } else {
+                    "--replace-substring"
+                },
+                value: s.clone(),
+                expected: "table.field:OLD=NEW or table[field=value].field:OLD=NEW, NEW without control characters",
+            };
+            let (column, select, rest) = selected_column(s)?;
+            let rest = rest.strip_prefix(':').ok_or_else(bad)?;
+            let (old, new) = rest.split_once('=').ok_or_else(bad)?;
+            if old.is_empty() || has_control(new) {
+                return Err(bad());
+            }
+            Ok(FieldReplace {
+                column,
+                select,
+                old: old.to_string(),
+                new: new.to_string(),
+                whole_words,
             })
+        };
+        let replace = (self.replace.iter().map(|s| replacement(s, true)))
+            .chain(self.replace_substring.iter().map(|s| replacement(s, false)))
             .collect::<Result<Vec<_>, PlanError>>()?;
+        let mut labels = Vec::new();
+        for (old, new) in &self.labels {
+            if old.trim().is_empty() || has_control(new) || has_control(old) {
+                return Err(PlanError::BadEdit {
+                    what: "--label",
+                    value: format!("{old}={new}"),
+                    expected: "OLD=NEW, OLD not empty, without control characters",
+                });
+            }
+            labels.push((old.clone(), new.clone()));
+        }
+        let selectors = |what: &'static str, list: &[String]| {
+            list.iter()
+                .map(|s| {
+                    Selector::parse_records(s)
+                        .map_err(|source| PlanError::BadSelector { what, source })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let existing = self
+            .existing
+            .iter()
+            .map(|s| Existing::parse(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        let reset_fields = self
+            .reset_fields
+            .iter()
+            .map(|c| Column::parse(c))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (intent, sys_ids) = intent(self, &host_map, &labels)?;
         Ok(Rules {
+            intent,
+            intent_given: self.intent.is_some(),
             target,
             sources,
-            sys_ids: self.sys_ids,
+            host_map,
+            many_to_one,
+            labels,
+            only: selectors("--only", &self.only)?,
+            exclude: selectors("--exclude", &self.exclude)?,
+            existing,
+            reset_fields,
+            sys_ids,
             seed: self.seed.clone(),
             map,
             force_natural_keys: self.force_natural_keys,
@@ -363,6 +517,85 @@ impl Plan {
             app_name: None,
         })
     }
+}
+
+/// The host map: every `--source` to the target, and each `--host OLD=NEW`; a host mapped to
+/// itself is dropped, one mapped to two targets refused.
+fn host_map(
+    sources: &[Instance],
+    target: Option<&Instance>,
+    hosts: &BTreeMap<String, String>,
+) -> Result<Vec<(Instance, Instance)>, PlanError> {
+    let mut map: BTreeMap<Instance, Instance> = BTreeMap::new();
+    let pairs = sources
+        .iter()
+        .filter_map(|s| target.map(|t| Ok((s.clone(), t.clone()))))
+        .chain(
+            hosts
+                .iter()
+                .map(|(old, new)| Ok((Instance::parse(old)?, Instance::parse(new)?))),
+        );
+    for pair in pairs {
+        let (old, new) = pair?;
+        if old == new {
+            continue;
+        }
+        if let Some(first) = map.get(&old).filter(|first| **first != new) {
+            return Err(PlanError::HostMappedTwice {
+                host: old.host().to_string(),
+                first: first.host().to_string(),
+                second: new.host().to_string(),
+            });
+        }
+        map.insert(old, new);
+    }
+    Ok(map.into_iter().collect())
+}
+
+/// The intent in force and the sys_id mode it implies, or why the plan contradicts it.
+fn intent(
+    plan: &Plan,
+    host_map: &[(Instance, Instance)],
+    labels: &[(String, String)],
+) -> Result<(Intent, IdMode), PlanError> {
+    let conflict = |intent, reason: &str| {
+        Err(PlanError::IntentConflict {
+            intent,
+            reason: reason.to_string(),
+        })
+    };
+    match plan.intent {
+        None if !host_map.is_empty()
+            || plan.sys_ids == IdMode::Regenerate
+            || !labels.is_empty() =>
+        {
+            Ok((Intent::Move, plan.sys_ids))
+        }
+        None => Ok((Intent::Copy, plan.sys_ids)),
+        Some(Intent::Copy) if !host_map.is_empty() => conflict(
+            Intent::Copy,
+            "records keep describing the instances they name, so no host is mapped; drop --source/--host, or use --intent move (records describe the target) or derive (a new twin)",
+        ),
+        Some(Intent::Copy) if plan.sys_ids == IdMode::Regenerate => conflict(
+            Intent::Copy,
+            "records go as they are, ids kept; drop --sys-ids regenerate, or use --intent derive for new records",
+        ),
+        Some(Intent::Copy) if !labels.is_empty() => conflict(
+            Intent::Copy,
+            "records go as they are; labels rename them: use --intent move or derive",
+        ),
+        Some(Intent::Move) if host_map.is_empty() => conflict(
+            Intent::Move,
+            "records move from one instance to another: give --host OLD=NEW (or --source OLD with --target NEW); without a host to map, use --intent copy",
+        ),
+        Some(Intent::Derive) => Ok((Intent::Derive, IdMode::Regenerate)),
+        Some(i) => Ok((i, plan.sys_ids)),
+    }
+}
+
+/// `true` when a field is one `--label` renames.
+pub(crate) fn is_label_field(field: &str) -> bool {
+    LABEL_FIELDS.contains(&field)
 }
 
 /// `true` for a scope namespace: `global`, `x_..`, `sn_..` and other `[a-z0-9_]` names.

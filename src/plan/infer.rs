@@ -14,22 +14,41 @@ fn quote(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
-fn list(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| quote(s)).collect();
-    format!("[{}]", quoted.join(", "))
-}
+/// The intents, the plan's first choice, each with the seed procedure it serves.
+const INTENTS: &[&str] = &[
+    "# The intent: what the output is for (uncomment one; without, it is \"copy\" unless [hosts]",
+    "# maps an instance, ids are regenerated or [labels] rename, then \"move\"):",
+    "#   \"copy\"   the records go to the target as they are and keep describing what they describe:",
+    "#            URLs and ids kept, secrets out, ordered, checklist. Seed 000 stage 3 (the dev",
+    "#            records into prod, so prod can talk to dev) and stage 8 (prod records into dev).",
+    "#   \"move\"   the records now describe the target: [hosts] below applies. Seeds 001/004 (a",
+    "#            third-party provider on another instance, its client_id untouched), 002 (an",
+    "#            endpoint for external clients on a new instance), 003 (controller, dev and test",
+    "#            each mapped to its own instance in one run).",
+    "#   \"derive\" a new twin beside the original. Seed 000 stage 6 (OAuth Client/Provider Prod from",
+    "#            the Dev ones): every record gets a new id, [labels] rename them, a ServiceNow",
+    "#            client/provider pair sharing a client_id gets one new shared client_id (a third",
+    "#            party keeps its own), [hosts] applies, the original's connection status, validated",
+    "#            flags and dates and tokens are reset.",
+    "# intent = \"copy\"",
+    "# intent = \"move\"",
+    "# intent = \"derive\"",
+];
 
-/// The plan text for `inventory`, retargeted at `target`.
+/// The plan text for `inventory`, for import into `target`: the intent and the host map are
+/// written commented out, with what the input holds, for the user to choose.
 ///
 /// ```
 /// use sn_retarget::inspect::Inspector;
-/// use sn_retarget::plan::{infer_plan, Plan};
+/// use sn_retarget::plan::{infer_plan, Intent, Plan};
 /// let mut i = Inspector::new();
 /// i.add("a.xml", br#"<unload><oauth_entity action="INSERT_OR_UPDATE"><redirect_url>https://dev1.service-now.com/oauth_redirect.do</redirect_url></oauth_entity></unload>"#).unwrap();
 /// let text = infer_plan(&i.finish(), "acme").unwrap();
+/// assert!(text.contains("# \"dev1.service-now.com\" = \"acme.service-now.com\""));
 /// let plan: Plan = toml::from_str(&text).unwrap();
-/// assert_eq!(plan.sources, ["dev1.service-now.com"]);
 /// assert_eq!(plan.target.as_deref(), Some("acme.service-now.com"));
+/// assert!(plan.hosts.is_empty()); // nothing moves until the user says so
+/// assert_eq!(plan.compile().unwrap().intent, Intent::Copy);
 /// ```
 pub fn infer_plan(inventory: &Inventory, target: &str) -> Result<String, PlanError> {
     let target = Instance::parse(target)?;
@@ -37,7 +56,7 @@ pub fn infer_plan(inventory: &Inventory, target: &str) -> Result<String, PlanErr
     let mut scopes: BTreeMap<String, (String, usize)> = BTreeMap::new();
     let mut secrets: BTreeMap<String, usize> = BTreeMap::new();
     let mut natural: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut client_ids = 0;
+    let mut records: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for f in &inventory.files {
         for h in &f.hosts {
             let e = hosts.entry(&h.host).or_default();
@@ -65,13 +84,16 @@ pub fn infer_plan(inventory: &Inventory, target: &str) -> Result<String, PlanErr
             if let Some(t) = NATURAL_KEY_TABLES.iter().find(|t| **t == r.table) {
                 *natural.entry(t).or_default() += 1;
             }
-            client_ids += usize::from(r.table == "oauth_entity");
+            if r.depth == 0 && r.parent.is_none() {
+                let names = records.entry(&r.table).or_default();
+                names.push(r.name.as_deref().unwrap_or("(no name)"));
+            }
         }
     }
-    let sources: Vec<String> = hosts
+    let sources: Vec<&str> = hosts
         .keys()
-        .filter(|h| **h != target.host())
-        .map(|h| h.to_string())
+        .copied()
+        .filter(|h| *h != target.host())
         .collect();
 
     let mut t = String::new();
@@ -79,22 +101,18 @@ pub fn infer_plan(inventory: &Inventory, target: &str) -> Result<String, PlanErr
     let _ = writeln!(t, "# sn-retarget plan, inferred from {files} file(s).");
     let _ = writeln!(
         t,
-        "# Edit it, then: sn-retarget apply <INPUT>... --plan <THIS FILE> --out <PATH>"
+        "# Edit it, then: sn-retarget bundle <INPUT>... --plan <THIS FILE> --out <FOLDER>"
     );
-    let _ = writeln!(t, "# (flags given to apply override what is set here)\n");
-    let _ = writeln!(t, "# The instance the output will be imported into.");
-    let _ = writeln!(t, "target = {}\n", quote(target.host()));
     let _ = writeln!(
         t,
-        "# Instances named in the input; their URLs (and bare names) become the target's."
+        "# (or apply ... --out <PATH>; flags given to them override what is set here)\n"
     );
-    for (h, (n, fields)) in &hosts {
-        let mut fields = fields.clone();
-        fields.sort_unstable();
-        fields.dedup();
-        let _ = writeln!(t, "#   {h}: {n} occurrence(s) in {}", fields.join(", "));
+    for line in INTENTS {
+        let _ = writeln!(t, "{line}");
     }
-    let _ = writeln!(t, "sources = {}\n", list(&sources));
+    let _ = writeln!(t);
+    let _ = writeln!(t, "# The instance the output will be imported into.");
+    let _ = writeln!(t, "target = {}\n", quote(target.host()));
     let _ = writeln!(
         t,
         "# keep: every sys_id stays. regenerate: every record defined in the input gets a new,"
@@ -143,23 +161,99 @@ pub fn infer_plan(inventory: &Inventory, target: &str) -> Result<String, PlanErr
     let _ = writeln!(t, "secret_fields = []\n");
     let _ = writeln!(
         t,
-        "# Columns whose values get new deterministic values, consistently across the input"
+        "# Columns whose values get new deterministic values, consistently across the input."
     );
-    if client_ids > 0 {
-        let _ = writeln!(
-            t,
-            "# (the input has {client_ids} oauth_entity record(s): \"oauth_entity.client_id\" keeps a provider"
-        );
-        let _ = writeln!(t, "# and its endpoint sharing one new client id).");
-    }
+    let _ = writeln!(
+        t,
+        "# (derive already gives a ServiceNow client/provider pair one new shared client_id and"
+    );
+    let _ = writeln!(
+        t,
+        "# keeps a third-party provider's own: \"oauth_entity.client_id\" here would change that too.)"
+    );
     let _ = writeln!(t, "regenerate_fields = []\n");
     let _ = writeln!(
         t,
-        "# Field edits: \"table.field=VALUE\" sets, \"table.field:OLD=NEW\" replaces inside values,"
+        "# Field edits: \"table.field=VALUE\" sets; \"table.field:OLD=NEW\" replaces whole words"
     );
-    let _ = writeln!(t, "# e.g. \"oauth_entity.name:Dev=Prod\".");
+    let _ = writeln!(
+        t,
+        "# (replace_substring: any occurrence). A selector picks records: \"table[field=value].field\""
+    );
+    let _ = writeln!(
+        t,
+        "# or \"table[sys_id].field\", e.g. \"sn_se_instance[name=Development].environment=production\"."
+    );
     let _ = writeln!(t, "set = []");
-    let _ = writeln!(t, "replace = []\n");
+    let _ = writeln!(t, "replace = []");
+    let _ = writeln!(t, "replace_substring = []\n");
+    let _ = writeln!(
+        t,
+        "# Records to write (only) or leave out (exclude), as selectors: \"table\", \"table[sys_id]\","
+    );
+    let _ = writeln!(t, "# \"table[field=value]\". The input's records:");
+    for (table, names) in &records {
+        let shown: Vec<String> = names.iter().take(6).map(|n| format!("{n:?}")).collect();
+        let more = names.len().saturating_sub(6);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(t, "#   {table}: {}{more}", shown.join(", "));
+    }
+    let _ = writeln!(t, "only = []");
+    let _ = writeln!(t, "exclude = []\n");
+    let _ = writeln!(
+        t,
+        "# Records that already exist on the target, \"table:name-or-sys_id\": references to them are"
+    );
+    let _ = writeln!(
+        t,
+        "# expected, and derive never gives them new ids (e.g. \"sys_auth_profile_oauth2:Integration Account\")."
+    );
+    let _ = writeln!(t, "existing = []");
+    let _ = writeln!(
+        t,
+        "# More state columns a derived twin starts empty, \"table.field\" (besides connection status,"
+    );
+    let _ = writeln!(t, "# validated flags and dates, tokens).");
+    let _ = writeln!(t, "reset_fields = []\n");
+    let _ = writeln!(
+        t,
+        "# The host map (move and derive): each instance named in the input to its own target."
+    );
+    let _ = writeln!(t, "# Uncomment and edit; nothing moves until you do.");
+    let _ = writeln!(t, "[hosts]");
+    if sources.is_empty() {
+        let _ = writeln!(
+            t,
+            "#   (no instance other than the target is named in the input)"
+        );
+    }
+    for h in &sources {
+        let (n, fields) = &hosts[h];
+        let mut fields = fields.clone();
+        fields.sort_unstable();
+        fields.dedup();
+        let _ = writeln!(t, "#   {h}: {n} occurrence(s) in {}", fields.join(", "));
+        let to = match sources.len() {
+            1 => target.host().to_string(),
+            _ => format!("<instance for {}>", h.split('.').next().unwrap_or(h)),
+        };
+        let _ = writeln!(t, "# {} = {}", quote(h), quote(&to));
+    }
+    let _ = writeln!(t);
+    let _ = writeln!(
+        t,
+        "# Whole-word renames in the display fields (name, sys_name, label, title) of the records"
+    );
+    let _ = writeln!(
+        t,
+        "# the input defines (move and derive): \"Dev\" = \"Prod\" makes \"OAuth Client Dev\" \"OAuth Client"
+    );
+    let _ = writeln!(t, "# Prod\" and leaves \"Development\" alone.");
+    let _ = writeln!(t, "[labels]\n");
     let _ = writeln!(
         t,
         "# sys_ids to re-point at records that already exist on the target: \"old\" = \"new\"."

@@ -21,21 +21,30 @@
 mod ciphertext;
 mod compile;
 pub mod escape;
+mod existing;
+pub mod fit;
 pub mod ids;
 mod infer;
+pub mod intent;
 pub mod namespace;
+mod records;
 mod rename;
 mod rewrite;
 pub mod tokens;
+mod words;
 
 pub use compile::{
     AppName, Column, FieldReplace, FieldSet, Instance, PlanError, Rules, parse_id_map,
 };
+pub use existing::Existing;
 pub use infer::infer_plan;
+pub use intent::Intent;
+pub use records::{ClientIdChange, Hits, LeftOut, RecordNote, Renames};
 pub use rewrite::{
     EditEntry, LooksSecret, Pass, ResolvedIds, RewriteError, Rewriter, Rewritten, SecretEdit,
     SecretNote,
 };
+pub use words::{replace_substrings, replace_words};
 
 use std::collections::BTreeMap;
 
@@ -73,11 +82,20 @@ pub const DEFAULT_PLACEHOLDER: &str = "SN-RETARGET-SECRET({table}.{field}:{sys_i
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Plan {
+    /// What the output is for: `copy`, `move` or `derive` ([`Intent`]). Absent: `move` when
+    /// hosts are mapped, ids regenerated or labels renamed, else `copy`.
+    pub intent: Option<Intent>,
     /// The instance the output will be imported into (`acme`, `acme.service-now.com` or
     /// `https://acme.service-now.com`).
     pub target: Option<String>,
     /// Instances whose URLs become the target's.
     pub sources: Vec<String>,
+    /// The host map: each source instance to its own target (`OLD = NEW`, as instance names,
+    /// hosts or URLs).
+    pub hosts: BTreeMap<String, String>,
+    /// Whole-word renames (`OLD = NEW`) in the display fields (name, sys_name, label, ...) of
+    /// the records the input defines.
+    pub labels: BTreeMap<String, String>,
     /// Keep or regenerate sys_ids.
     pub sys_ids: IdMode,
     /// Mixed into every generated value, so that two plans can give different ids.
@@ -105,15 +123,29 @@ pub struct Plan {
     pub placeholder: String,
     /// Field values to set: `table.field=VALUE`.
     pub set: Vec<String>,
-    /// Replacements inside field values: `table.field:OLD=NEW`.
+    /// Replacements of whole words inside field values: `table.field:OLD=NEW` (the table may
+    /// carry a selector: `table[field=value].field:OLD=NEW`).
     pub replace: Vec<String>,
+    /// Replacements of any occurrence, inside words too: `table.field:OLD=NEW`.
+    pub replace_substring: Vec<String>,
+    /// Records to write (selectors: `table`, `table[sys_id]`, `table[field=value]`); none: all.
+    pub only: Vec<String>,
+    /// Records to leave out (selectors).
+    pub exclude: Vec<String>,
+    /// Records that already exist on the target: `table:name-or-sys_id`.
+    pub existing: Vec<String>,
+    /// More state fields a derived twin starts empty: `table.field`.
+    pub reset_fields: Vec<String>,
 }
 
 impl Default for Plan {
     fn default() -> Self {
         Plan {
+            intent: None,
             target: None,
             sources: Vec::new(),
+            hosts: BTreeMap::new(),
+            labels: BTreeMap::new(),
             sys_ids: IdMode::Keep,
             seed: String::new(),
             map: BTreeMap::new(),
@@ -127,6 +159,11 @@ impl Default for Plan {
             placeholder: DEFAULT_PLACEHOLDER.to_string(),
             set: Vec::new(),
             replace: Vec::new(),
+            replace_substring: Vec::new(),
+            only: Vec::new(),
+            exclude: Vec::new(),
+            existing: Vec::new(),
+            reset_fields: Vec::new(),
         }
     }
 }

@@ -19,6 +19,10 @@ use serde::Serialize;
 use super::ciphertext::ciphertext_left;
 use super::escape::{cdata_section, escape_attr, escape_text, through_layers};
 use super::ids::{IdGen, IdMap};
+use super::intent::{Intent, STATE_FIELDS};
+use super::records::{
+    ClientIdChange, DisplayRef, Hits, LeftOut, RecordNote, RecordsPass, Renames, follow_edit,
+};
 use super::tokens::{Rule, TokenRules, id_tokens, map_token};
 use super::{IdMode, NATURAL_KEY_TABLES, Rules, SecretMode};
 use crate::analyze::embedded::may_embed;
@@ -29,6 +33,11 @@ use crate::error::{Position, ReadError};
 use crate::model::{self, Escaping, Field, Record, ValueKind, Visitor};
 use crate::scan::Span;
 use crate::splice::Edits;
+
+mod records;
+mod values;
+
+use records::Cur;
 
 /// One change, for the report. Secret values never appear: `old` then reads `(secret)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -124,6 +133,14 @@ pub struct Rewritten {
     pub secrets: Vec<SecretNote>,
     /// Things worth a look (e.g. a `--set` field absent from records).
     pub warnings: Vec<String>,
+    /// `oauth_entity.client_id` values changed, in document order.
+    pub client_ids: Vec<ClientIdChange>,
+    /// Top-level records left out by `--only` / `--exclude`, in document order.
+    pub left_out: Vec<LeftOut>,
+    /// `true` when every top-level record was left out: the file has no output.
+    pub dropped: bool,
+    /// Every record as the output describes it (only when details were asked for).
+    pub records: Vec<RecordNote>,
 }
 
 /// Why a file could not be rewritten.
@@ -181,13 +198,18 @@ pub struct Rewriter {
     part_bytes: usize,
 }
 
-/// The ids every file defines, resolved: what each becomes.
+/// The ids every file defines, resolved: what each becomes; and what else needs every file
+/// read (records renamed, the client_ids of derived endpoints).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ResolvedIds {
     /// Old sys_id -> new sys_id.
     pub map: IdMap,
     /// Records of natural-key tables whose ids were kept: `(table, sys_id)`, by id.
     pub kept_natural: Vec<(String, String)>,
+    /// Records whose display texts changed (references showing them follow).
+    pub renames: Renames,
+    /// Old client_ids of the endpoints a derive gives new ones (providers sharing one follow).
+    pub endpoint_client_ids: std::collections::BTreeSet<String>,
 }
 
 /// What one read of a file found (see [`Rewriter::read`]).
@@ -214,6 +236,28 @@ impl Pass {
             .iter()
             .flat_map(|p| p.defined.iter().map(|d| (d.id(), &*d.table)))
     }
+
+    /// The source hosts of the host map met in the file (as the map names them, e.g.
+    /// `dev1.service-now.com`), in a URL or as a bare name.
+    pub fn hosts_seen(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = self
+            .parts
+            .iter()
+            .flat_map(|p| p.rec.hosts_seen.iter().map(String::as_str))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// How often each rule of the plan applied in the file.
+    pub fn hits(&self) -> Hits {
+        let mut hits = Hits::default();
+        for p in &self.parts {
+            hits.add(&p.rec.hits);
+        }
+        hits
+    }
 }
 
 /// Files and parts smaller than this are read in one piece.
@@ -226,11 +270,9 @@ impl Rewriter {
         let generator = IdGen::new(&rules.seed, target_host);
         let mut hosts = FxHashMap::default();
         let mut names = FxHashMap::default();
-        if let Some(t) = &rules.target {
-            for s in &rules.sources {
-                hosts.insert(s.host().to_string(), t.host().to_string());
-                names.insert(s.name().to_string(), t.name().to_string());
-            }
+        for (s, t) in &rules.host_map {
+            hosts.insert(s.host().to_string(), t.host().to_string());
+            names.insert(s.name().to_string(), t.name().to_string());
         }
         let prefixes = if rules.scope_prefix {
             rules.namespaces.clone()
@@ -271,6 +313,56 @@ impl Rewriter {
             && self.rules.replace.is_empty()
             && self.rules.namespaces.is_empty()
             && self.rules.app_name.is_none()
+            && self.rules.labels.is_empty()
+            && self.rules.only.is_empty()
+            && self.rules.exclude.is_empty()
+            && self.rules.intent != Intent::Derive
+    }
+
+    /// `true` when a record's display texts may change, so that references showing them must
+    /// be followed.
+    fn renames(&self) -> bool {
+        self.renames_any() || !self.names.is_empty()
+    }
+
+    /// `true` when any display text may change; `false` when only an instance's bare name can
+    /// (the host map), so that only references showing one need following.
+    fn renames_any(&self) -> bool {
+        !self.rules.labels.is_empty()
+            || !self.rules.set.is_empty()
+            || !self.rules.replace.is_empty()
+            || !self.rules.regenerate_fields.is_empty()
+            || !self.rules.namespaces.is_empty()
+            || self.rules.intent == Intent::Derive
+    }
+
+    /// `true` when `raw` (a value's bytes, trimmed) is a source instance's bare name, in any
+    /// case (a bare name holds nothing escaping changes).
+    fn is_bare_name(&self, raw: &[u8]) -> bool {
+        let t = raw.trim_ascii();
+        self.names
+            .keys()
+            .any(|k| t.eq_ignore_ascii_case(k.as_bytes()))
+    }
+
+    /// `true` when the rule edits only the records the input defines (as a new twin).
+    fn derives(&self) -> bool {
+        self.rules.intent == Intent::Derive
+    }
+
+    /// The value a derived twin starts with in `table.field`, when the original's is state
+    /// ([`STATE_FIELDS`], `--reset-field`).
+    fn state_reset(&self, table: &str, field: &str) -> Option<&'static str> {
+        STATE_FIELDS
+            .iter()
+            .find(|s| s.field == field && s.tables.contains(table))
+            .map(|s| s.reset)
+            .or_else(|| {
+                (self.rules.reset_fields)
+                    .iter()
+                    .any(|c| c.table == table && c.field == field)
+                    .then_some("")
+            })
     }
 
     /// `true` when some sys_id may change.
@@ -294,8 +386,8 @@ impl Rewriter {
             return Ok(Pass::default());
         }
         // Whether the file writes `&quot;` is asked only when a replacement holds a `"`.
-        let quot = std::sync::OnceLock::new();
         let locator = crate::error::Locator::new(bytes);
+        let quot = std::sync::OnceLock::new();
         let make = |covers: Span| {
             let part = &bytes[covers.range()];
             let (hosts, mut host_at) = match self.tokens.hosts.is_empty() {
@@ -316,7 +408,21 @@ impl Rewriter {
                 last_table: None,
                 details,
                 ids: self.maps_ids(),
-                part: PartPass::default(),
+                renames: self.renames(),
+                cur: Cur::default(),
+                part: PartPass {
+                    rec: RecordsPass {
+                        hits: Hits::sized(
+                            self.rules.set.len(),
+                            self.rules.replace.len(),
+                            self.rules.labels.len(),
+                            self.rules.only.len(),
+                            self.rules.exclude.len(),
+                        ),
+                        ..RecordsPass::default()
+                    },
+                    ..PartPass::default()
+                },
             }
         };
         let (_, planners) = model::read_parts_with(bytes, self.part_bytes, make)?;
@@ -343,10 +449,11 @@ impl Rewriter {
     /// for an id decides whether it is matched by natural key) and the plan's own map.
     pub fn resolve<'p>(&self, passes: impl IntoIterator<Item = &'p Pass>) -> ResolvedIds {
         let rules = &self.rules;
+        let passes2: Vec<&Pass> = passes.into_iter().collect();
         let mut defined: Vec<&Defined> = Vec::new();
         if rules.sys_ids == IdMode::Regenerate {
-            defined = passes
-                .into_iter()
+            defined = passes2
+                .iter()
                 .flat_map(|p| p.parts.iter().flat_map(|p| &p.defined))
                 .collect();
         }
@@ -375,6 +482,15 @@ impl Rewriter {
         }
         for (old, new) in &rules.map {
             out.map.insert(old, new);
+        }
+        for p in passes2 {
+            for part in &p.parts {
+                for (_, id, old, new) in &part.rec.renamed {
+                    out.renames.insert(*id, old.clone(), new.clone());
+                }
+                out.endpoint_client_ids
+                    .extend(part.rec.endpoint_ids.iter().map(|(_, c)| c.clone()));
+            }
         }
         out
     }
@@ -414,6 +530,10 @@ impl Rewriter {
         let mut owners = Vec::new();
         let mut set_missing: BTreeMap<(String, String), usize> = BTreeMap::new();
         let mut looks = Vec::new();
+        let mut client_ids = Vec::new();
+        let mut left_out = Vec::new();
+        let mut written = 0;
+        let mut notes = Vec::new();
         for d in done {
             let d = d?;
             if let Some((_, e)) = d.refused.into_iter().next() {
@@ -430,6 +550,10 @@ impl Rewriter {
             for (k, n) in d.set_missing {
                 *set_missing.entry(k).or_insert(0) += n;
             }
+            client_ids.extend(d.client_ids);
+            left_out.extend(d.left_out);
+            written += d.written;
+            notes.extend(d.notes);
         }
         if !looks.is_empty() {
             return Err(RewriteError::LooksSecret(looks));
@@ -468,6 +592,10 @@ impl Rewriter {
             entries,
             secrets: secrets.into_iter().map(|(_, n)| n).collect(),
             warnings,
+            client_ids,
+            dropped: written == 0 && !left_out.is_empty(),
+            left_out,
+            records: notes,
         })
     }
 
@@ -500,13 +628,46 @@ impl Rewriter {
             set_missing,
             looks,
             refused,
+            rec,
             record_spans,
             ..
         } = part;
+        // References whose record was renamed show its new name; edits inside the attribute
+        // (a host in it) give way.
+        let quot = std::sync::OnceLock::new();
+        let quot = || *quot.get_or_init(|| writes_quot(bytes));
+        let follows: Vec<(&DisplayRef, Vec<u8>)> = match ids.renames.is_empty() {
+            true => Vec::new(),
+            false => rec
+                .display_refs
+                .iter()
+                .filter_map(|d| follow_edit(d, bytes, &ids.renames, &quot).map(|b| (d, b)))
+                .collect(),
+        };
+        let mut followed: Vec<Span> = follows.iter().map(|f| f.0.span).collect();
+        followed.sort_unstable_by_key(|s| s.start);
+        let inside_followed = |span: &Span| {
+            let k = followed.partition_point(|f| f.start <= span.start);
+            k > 0 && followed[k - 1].end >= span.end
+        };
+        let mut conditional = rec.conditional.iter().peekable();
+        let mut client_id_edits = rec.client_ids.iter().peekable();
+        let mut client_ids = Vec::new();
         let mut deferred = deferred.into_iter().peekable();
         for (k, (span, replacement)) in part_edits.iter().enumerate() {
             let mut new = replacement;
-            if let Some((_, own)) = deferred.next_if(|(i, _)| *i == k) {
+            let deferred_here = deferred.next_if(|(i, _)| *i == k);
+            let client_id = client_id_edits.next_if(|(i, _, _)| *i == k);
+            // A provider's client_id follows only an endpoint's that changes too.
+            if let Some((_, old)) = conditional.next_if(|(i, _)| *i == k) {
+                if !ids.endpoint_client_ids.contains(old) {
+                    continue;
+                }
+            }
+            if !followed.is_empty() && inside_followed(&span) {
+                continue;
+            }
+            if let Some((_, own)) = deferred_here {
                 mapped.clear();
                 map_ids(map, replacement, own.as_ref(), &mut mapped);
                 new = &mapped;
@@ -522,8 +683,31 @@ impl Rewriter {
             if details {
                 drafts.push(std::mem::take(&mut part_drafts[k]));
             }
+            if let Some((_, old, _)) = client_id {
+                client_ids.push(ClientIdChange {
+                    old: old.clone(),
+                    new: String::from_utf8_lossy(new).trim().to_string(),
+                });
+            }
+        }
+        for (d, new) in follows {
+            edits.replace(d.span, &new);
+            *counts.entry(Rule::DisplayValue).or_insert(0) += 1;
+            if details {
+                drafts.push(Draft {
+                    at: d.span,
+                    record: d.record,
+                    field: d.field.to_string(),
+                    old: String::from_utf8_lossy(&bytes[d.span.range()]).into_owned(),
+                    new: String::from_utf8_lossy(&new).into_owned(),
+                    rule: Rule::DisplayValue,
+                });
+            }
         }
         for (k, (span, record)) in candidates.into_iter().enumerate() {
+            if !followed.is_empty() && inside_followed(&span) {
+                continue;
+            }
             let old = &bytes[span.range()];
             if let Some(new) = map_token(map, old) {
                 let new = &new;
@@ -579,6 +763,21 @@ impl Rewriter {
         if check {
             self.check_left(&bytes[..range.end], range.start, &edits)?;
         }
+        let mapped_id = |id: &Option<String>| {
+            id.as_deref()
+                .and_then(|id| map.get(id.as_bytes()))
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+        };
+        let notes = rec
+            .notes
+            .into_iter()
+            .map(|(_, mut n)| {
+                if let Some(new) = mapped_id(&n.sys_id).filter(|_| !n.left_out) {
+                    n.input_sys_id = n.sys_id.replace(new);
+                }
+                n
+            })
+            .collect();
         Ok(PartDone {
             edits,
             counts,
@@ -588,6 +787,10 @@ impl Rewriter {
             set_missing,
             looks,
             refused,
+            client_ids,
+            left_out: rec.left_out.into_iter().map(|(_, l)| l).collect(),
+            written: rec.written,
+            notes,
         })
     }
 
@@ -675,18 +878,24 @@ impl Marks {
     }
 }
 
-/// `true` when `needle` is in `bytes`: a large haystack is searched in two halves at once.
-fn contains(bytes: &[u8], needle: &[u8]) -> bool {
+/// `true` when the file writes `"` in text as `&quot;`: an `&quot;` outside any tag (one in an
+/// attribute value, where a quote must be escaped, says nothing of how text is written). A
+/// large file is searched in two halves at once.
+fn writes_quot(bytes: &[u8]) -> bool {
     const LARGE: usize = 8 << 20;
+    const NEEDLE: &[u8] = b"&quot;";
+    let in_text = |from: usize, to: usize| {
+        memchr::memmem::find_iter(&bytes[from..to], NEEDLE).any(|i| {
+            let at = from + i;
+            memchr::memrchr2(b'<', b'>', &bytes[..at]).is_none_or(|j| bytes[j] == b'>')
+        })
+    };
     if bytes.len() < LARGE {
-        return memchr::memmem::find(bytes, needle).is_some();
+        return in_text(0, bytes.len());
     }
     let mid = bytes.len() / 2;
-    let overlap = (mid + needle.len()).min(bytes.len());
-    let (a, b) = rayon::join(
-        || memchr::memmem::find(&bytes[..overlap], needle).is_some(),
-        || memchr::memmem::find(&bytes[mid..], needle).is_some(),
-    );
+    let overlap = (mid + NEEDLE.len()).min(bytes.len());
+    let (a, b) = rayon::join(|| in_text(0, overlap), || in_text(mid, bytes.len()));
     a || b
 }
 
@@ -800,6 +1009,10 @@ struct PartDone {
     set_missing: BTreeMap<(String, String), usize>,
     looks: Vec<(usize, LooksSecret)>,
     refused: Vec<(usize, RewriteError)>,
+    client_ids: Vec<ClientIdChange>,
+    left_out: Vec<LeftOut>,
+    written: usize,
+    notes: Vec<RecordNote>,
 }
 
 #[derive(Debug, Default)]
@@ -830,6 +1043,8 @@ struct PartPass {
     looks: Vec<(usize, LooksSecret)>,
     /// Edits refused because they would write into a secret: record index, why.
     refused: Vec<(usize, RewriteError)>,
+    /// Selection, renames, display references, client_ids, hosts met.
+    rec: RecordsPass,
     /// Per record (only with details): its element's span in the file and its index, to name
     /// the record of a rename in markup.
     record_spans: Vec<(Span, usize)>,
@@ -864,6 +1079,10 @@ struct Planner<'w, 'f> {
     details: bool,
     /// Collect sys_id tokens (some id may change).
     ids: bool,
+    /// Collect display references (some record may be renamed).
+    renames: bool,
+    /// The record being planned.
+    cur: Cur,
     part: PartPass,
 }
 
@@ -871,7 +1090,7 @@ impl Planner<'_, '_> {
     /// Whether `"` in `text` is escaped as `&quot;` (as the file writes it, if it does): the
     /// file is searched once, the first time a replacement holds a `"`.
     fn quot(&self, text: &str) -> bool {
-        text.contains('"') && *self.quot.get_or_init(|| contains(self.file, b"&quot;"))
+        text.contains('"') && *self.quot.get_or_init(|| writes_quot(self.file))
     }
 
     /// An edit. `deferred`: the replacement may hold sys_ids to map once all are known (with
@@ -919,6 +1138,15 @@ impl Planner<'_, '_> {
             let mut found = Vec::new();
             self.w.tokens.scan_into(raw, &self.hosts, false, &mut found);
             for s in found {
+                if s.rule == Rule::Host {
+                    // Which source host it was (no allocation for the usual lower-case one).
+                    if let Ok(old) = std::str::from_utf8(s.old) {
+                        let key = crate::analyze::hosts::lowercase(old);
+                        if self.w.tokens.hosts.contains_key(key.as_ref()) {
+                            self.part.rec.host_seen(&key);
+                        }
+                    }
+                }
                 self.push(record, field, at(s.span), &s.new, s.rule, None, None);
             }
         }
@@ -1252,92 +1480,6 @@ impl Planner<'_, '_> {
         );
         true
     }
-
-    /// The value rules other than tokens: the new text and its rule, when one applies (sys_ids
-    /// in it are mapped later).
-    fn field_rules(&mut self, r: &Record<'_>, f: &Field<'_>) -> Option<(String, Rule)> {
-        let rules = &self.w.rules;
-        let column = |t: &str, n: &str| t == r.table && n == f.name;
-        let namespace_field = f.name == "application_scope"
-            || (f.name == "scope" && matches!(r.table, "sys_app" | "sys_scope" | "sys_store_app"));
-        let applies = rules
-            .set
-            .iter()
-            .any(|s| column(&s.column.table, &s.column.field))
-            || rules
-                .replace
-                .iter()
-                .any(|p| column(&p.column.table, &p.column.field))
-            || rules
-                .regenerate_fields
-                .iter()
-                .any(|c| column(&c.table, &c.field))
-            || (namespace_field && !rules.namespaces.is_empty())
-            || (f.name == "instance_name" && !self.w.names.is_empty())
-            || (rules.app_name.as_ref()).is_some_and(|a| super::rename::is_app_name_field(a, r, f));
-        if !applies {
-            return None;
-        }
-        let cur = r.text(f);
-        let mut new = cur.to_string();
-        let mut rule = None;
-        for s in rules
-            .set
-            .iter()
-            .filter(|s| s.column.table == r.table && s.column.field == f.name)
-        {
-            new.clone_from(&s.value);
-            rule = Some(Rule::Set);
-        }
-        if rule == Some(Rule::Set) {
-            return Some((new, Rule::Set));
-        }
-        for rp in rules
-            .replace
-            .iter()
-            .filter(|p| p.column.table == r.table && p.column.field == f.name)
-        {
-            if new.contains(&rp.old) {
-                new = new.replace(&rp.old, &rp.new);
-                rule = Some(Rule::Replace);
-            }
-        }
-        for c in &rules.regenerate_fields {
-            if c.table == r.table && c.field == f.name {
-                let old = cur.trim();
-                if !old.is_empty() && !self.w.generator.is_generated(old) {
-                    new = self.w.generator.value(&c.table, &c.field, old);
-                    rule = Some(Rule::RegenerateField);
-                }
-            }
-        }
-        if namespace_field {
-            if let Some((_, to)) = rules.namespaces.iter().find(|(from, _)| from == new.trim()) {
-                new.clone_from(to);
-                rule = Some(Rule::Namespace);
-            }
-        }
-        if let Some(app) = &rules.app_name {
-            if new.trim() == app.old.trim() && super::rename::is_app_name_field(app, r, f) {
-                new.clone_from(&app.new);
-                rule = Some(Rule::AppName);
-            }
-        }
-        if f.name == "instance_name" {
-            if let Some(to) = self.w.names.get(new.trim().to_ascii_lowercase().as_str()) {
-                new.clone_from(to);
-                rule = Some(Rule::InstanceName);
-            }
-        }
-        let rule = rule?;
-        if f.kind == ValueKind::Mixed {
-            // Rebuilding mixed content from its text would drop its child elements: only
-            // --set (which replaces the value on purpose) may; tokens are edited in place.
-            return None;
-        }
-        let new = self.w.tokens.apply_to(&new);
-        Some((new, rule))
-    }
 }
 
 impl Visitor for Planner<'_, '_> {
@@ -1348,6 +1490,16 @@ impl Visitor for Planner<'_, '_> {
         }
         let index = r.index;
         let sys_id = r.sys_id();
+        let rules = &self.w.rules;
+        let selects = !rules.only.is_empty() || !rules.exclude.is_empty();
+        if selects && !self.part.rec.select(r, &rules.only, &rules.exclude) {
+            self.leave_out(r);
+            return;
+        }
+        if r.place.depth == 0 && r.place.parent.is_none() {
+            self.part.rec.written += 1;
+        }
+        self.cur = self.cur_of(r);
         if self.details {
             self.part.record_spans.push((r.file_span(r.span), index));
             self.part.owners.push((
@@ -1356,8 +1508,25 @@ impl Visitor for Planner<'_, '_> {
                 sys_id.map(str::to_string),
                 r.place.payload_of,
             ));
+            let name = r.display_name().map(|n| n.trim().to_string());
+            let after = self.name_after(r);
+            self.part.rec.notes.push((
+                index,
+                RecordNote {
+                    table: r.table.to_string(),
+                    sys_id: sys_id.map(str::to_string),
+                    input_sys_id: None,
+                    input_name: name.clone().filter(|n| Some(n) != after.as_ref()),
+                    name: after,
+                    depth: r.place.depth,
+                    left_out: false,
+                },
+            ));
         }
-        if let Some(id) = sys_id.filter(|id| is_sys_id(id)) {
+        if self.renames {
+            self.display_refs(r);
+        }
+        if let Some(id) = sys_id.filter(|id| is_sys_id(id) && !self.cur.existing) {
             if self.w.rules.sys_ids == IdMode::Regenerate {
                 let g = &self.w.generator;
                 let table = match &self.last_table {
@@ -1388,7 +1557,10 @@ impl Visitor for Planner<'_, '_> {
             }
         }
         for s in &self.w.rules.set {
-            if s.column.table == r.table && r.field(&s.column.field).is_none() {
+            if s.column.table == r.table
+                && r.field(&s.column.field).is_none()
+                && s.select.as_ref().is_none_or(|x| x.selects(r))
+            {
                 *self
                     .part
                     .set_missing
@@ -1462,6 +1634,12 @@ impl Visitor for Planner<'_, '_> {
                     self.tokens_in(index, f.name, r.file_span(f.content));
                     continue;
                 }
+                // A derived twin's tokens are the original's: emptied, not to be re-entered.
+                if self.cur.derived && self.w.state_reset(r.table, f.name).is_some() {
+                    let shown = format!("(secret: {}; the original's)", why.describe());
+                    self.whole_value(r, f, "", Rule::StateReset, Some(shown), Some(None));
+                    continue;
+                }
                 let name = self.name_after(r);
                 let value = self.secret_value(r, f.name, name.as_deref());
                 let shown = format!("(secret: {})", why.describe());
@@ -1477,7 +1655,7 @@ impl Visitor for Planner<'_, '_> {
             // A kept secret edited by --set or --replace: its old value stays out of the report.
             let shown = secret.map(|(why, _)| format!("(secret: {})", why.describe()));
             match self.field_rules(r, f) {
-                Some((new, rule)) => self.whole_value(r, f, &new, rule, shown, Some(None)),
+                Some((new, rule)) => self.rule_edit(r, f, &new, rule, shown),
                 None => self.tokens_in(index, f.name, r.file_span(f.content)),
             }
         }
@@ -1485,6 +1663,14 @@ impl Visitor for Planner<'_, '_> {
 
     fn discard_from(&mut self, first_index: usize) {
         self.learner.discard_from(first_index);
+        self.withdraw(first_index);
+    }
+}
+
+impl Planner<'_, '_> {
+    /// Forgets every edit and finding of the records `>= first_index` (a malformed payload's,
+    /// or those inside a record left out).
+    fn withdraw(&mut self, first_index: usize) {
         let p = &mut self.part;
         let keep = p
             .owner
@@ -1510,6 +1696,8 @@ impl Visitor for Planner<'_, '_> {
         p.owners.retain(|o| o.0 < first_index);
         p.defined.retain(|d| d.record < first_index);
         p.record_spans.retain(|s| s.1 < first_index);
+        let edits = p.edits.len();
+        p.rec.withdraw(first_index, edits);
     }
 }
 

@@ -40,6 +40,16 @@ pub enum Rule {
     Replace,
     /// `--regenerate-field`.
     RegenerateField,
+    /// `--label`: a display field renamed.
+    Label,
+    /// `derive`: one new client_id shared by a ServiceNow-to-ServiceNow pair.
+    ClientId,
+    /// `derive`: state that described the original, reset.
+    StateReset,
+    /// A reference's `display_value`, following its record's new name.
+    DisplayValue,
+    /// A record left out by `--only` / `--exclude`.
+    LeftOut,
 }
 
 impl std::fmt::Display for Rule {
@@ -54,6 +64,11 @@ impl std::fmt::Display for Rule {
             Rule::Set => "set",
             Rule::Replace => "replace",
             Rule::RegenerateField => "regenerate_field",
+            Rule::Label => "label",
+            Rule::ClientId => "client_id",
+            Rule::StateReset => "state_reset",
+            Rule::DisplayValue => "display_value",
+            Rule::LeftOut => "left_out",
         })
     }
 }

@@ -21,8 +21,15 @@
 //! | `malformed-payload` | warning | a payload that is not well-formed (it passes through as text) |
 //! | `source-host-left`, `old-id-left` | error | after `apply`: what the rewrite should have removed |
 //! | `old-namespace-left` | error | after `fork` (`check --namespace`): the old namespace, anywhere in a file |
+//! | `redirect-duplicate` | error | a redirect list naming one URL twice (instances merged) |
+//! | `instance-url-mismatch` | error / warning | an instance record (or provider) whose URL names another instance than its instance_name, name or environment says |
+//! | `client-id-changed` | error | a provider whose client_id this run changed, with no endpoint in the bundle sharing it |
+//! | `derived-state` | error / warning | a record this run gave a new id that still carries the original's state |
+//! | `existing-written` | warning | a record said to exist on the target (`--existing`) that the bundle would replace |
+//! | `bundle-target` | error | `check --target T` on a bundle made for another instance |
 
 mod identity;
+mod intent;
 mod leftovers;
 mod oauth;
 mod references;
@@ -53,11 +60,17 @@ pub const RULES: &[&str] = &[
     "source-host-left",
     "old-id-left",
     "old-namespace-left",
+    "redirect-duplicate",
+    "instance-url-mismatch",
+    "client-id-changed",
+    "derived-state",
+    "existing-written",
+    "bundle-target",
 ];
 
 /// Runs every rule.
 pub fn run_all(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) {
-    references::check(facts, out);
+    references::check(facts, options, out);
     identity::check(facts, out);
     secrets::check(facts, options, out);
     urls::check(facts, out);
@@ -78,10 +91,12 @@ pub fn run_all(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>
                 field: Some("payload".into()),
                 path: None,
                 snippet: d.location.snippet.clone(),
+                offset: None,
             },
         });
     }
     leftovers::check(facts, options, out);
+    intent::check(facts, options, out);
 }
 
 /// A URL as shown in messages: scheme, host and path only (user info and query may hold
@@ -94,7 +109,7 @@ pub(crate) fn shown(url: &str) -> String {
 }
 
 /// `https://host/...` URLs in a text (comma lists split), with their host.
-pub(crate) fn urls(text: &str) -> impl Iterator<Item = (&str, &str)> {
+pub fn urls(text: &str) -> impl Iterator<Item = (&str, &str)> {
     text.split([',', ' ', '\n'])
         .map(str::trim)
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"))

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::check::facts::in_version;
-use crate::check::{Facts, Finding};
+use crate::check::{CheckOptions, Facts, Finding};
 use crate::error::Severity;
 
 /// Reference columns whose table is known.
@@ -25,7 +25,12 @@ fn referenced_table(field: &str) -> Option<&'static str> {
     })
 }
 
-pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
+pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) {
+    let left_out = options
+        .run
+        .as_ref()
+        .map(|r| r.left_out.as_slice())
+        .unwrap_or(&[]);
     let tables: std::collections::BTreeSet<&str> =
         facts.records.iter().map(|r| r.table()).collect();
     // One finding per missing target, at its first reference, naming every field pointing at it.
@@ -48,49 +53,75 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
             e.1.push(from);
         }
     }
-    for (target, (k, from, display, field)) in missing {
+    for (target, (k, from, display_value, field)) in missing {
         let table = referenced_table(field);
-        let display = display
+        let display = display_value
             .filter(|d| !d.is_empty())
             .map(|d| format!(" \"{d}\""))
             .unwrap_or_default();
-        let (severity, message, hint): (Severity, String, &str) = match table {
-            Some(t @ ("sys_user" | "sys_user_group" | "sys_user_role")) => (
+        let existing = options
+            .existing
+            .iter()
+            .find(|e| e.is_referred(table, target, display_value));
+        let left = left_out
+            .iter()
+            .find(|l| l.sys_id.as_deref() == Some(target));
+        let (severity, message, hint): (Severity, String, &str) = match (existing, left, table) {
+            (Some(e), _, _) => (
                 Severity::Info,
                 format!(
-                    "{t} {target}{display} is not in the bundle; import matches {t} references by display value"
+                    "{} {target}{display} is not in the bundle: it exists on the target (--existing {e})",
+                    e.table
                 ),
-                "make sure a record with that display value exists on the target",
+                "nothing to do, if it does exist there with this sys_id",
             ),
-            Some("sys_scope") => (
-                Severity::Info,
-                format!("application {target}{display} is not in the bundle"),
-                "install the application on the target before importing",
-            ),
-            Some(t) if tables.contains(t) => (
-                Severity::Error,
-                format!(
-                    "{t} {target}{display} is not in the bundle, which holds other {t} records (from {})",
-                    from.join(", ")
-                ),
-                "add the record to the bundle, or map the reference to the target's record with --map",
-            ),
-            Some(t) => (
+            (None, Some(l), _) => (
                 Severity::Warning,
                 format!(
-                    "{t} {target}{display} is not in the bundle (from {})",
+                    "{} {target}{display} was left out of the bundle (--only/--exclude), but {} refer to it",
+                    l.table,
                     from.join(", ")
                 ),
-                "make sure it exists on the target with this sys_id, or map it with --map",
+                "if it exists on the target, say so with --existing; else keep it in the bundle",
             ),
-            None => (
-                Severity::Warning,
-                format!(
-                    "record {target}{display} is not in the bundle (from {})",
-                    from.join(", ")
+            (None, None, table) => match table {
+                Some(t @ ("sys_user" | "sys_user_group" | "sys_user_role")) => (
+                    Severity::Info,
+                    format!(
+                        "{t} {target}{display} is not in the bundle; import matches {t} references by display value"
+                    ),
+                    "make sure a record with that display value exists on the target",
                 ),
-                "make sure it exists on the target with this sys_id, or map it with --map",
-            ),
+                Some("sys_scope") => (
+                    Severity::Info,
+                    format!("application {target}{display} is not in the bundle"),
+                    "install the application on the target before importing",
+                ),
+                Some(t) if tables.contains(t) => (
+                    Severity::Error,
+                    format!(
+                        "{t} {target}{display} is not in the bundle, which holds other {t} records (from {})",
+                        from.join(", ")
+                    ),
+                    "add the record to the bundle, or map the reference to the target's record with --map",
+                ),
+                Some(t) => (
+                    Severity::Warning,
+                    format!(
+                        "{t} {target}{display} is not in the bundle (from {})",
+                        from.join(", ")
+                    ),
+                    "make sure it exists on the target with this sys_id, or map it with --map",
+                ),
+                None => (
+                    Severity::Warning,
+                    format!(
+                        "record {target}{display} is not in the bundle (from {})",
+                        from.join(", ")
+                    ),
+                    "make sure it exists on the target with this sys_id, or map it with --map",
+                ),
+            },
         };
         let instance_error = (severity != Severity::Info)
             .then_some("Could not find a record ... referenced in this update");

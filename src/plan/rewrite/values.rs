@@ -1,0 +1,192 @@
+//! What a record's values become: the value rules of one field (`--set`, `--replace`,
+//! labels, regenerated values, what a derive resets, scope and instance names), and what a
+//! changed value teaches the rest of the run (the record's new display texts, the client_ids a
+//! derive changes and on what condition).
+
+use super::{Planner, Rule};
+use crate::analyze::refs::is_sys_id;
+use crate::model::{Field, Record, ValueKind};
+use crate::plan::NATURAL_KEY_TABLES;
+use crate::plan::intent::{BARE_NAME_FIELDS, KEYED_NAMES};
+use crate::plan::words::{replace_substrings, replace_words};
+
+impl Planner<'_, '_> {
+    /// The value rules other than tokens: the new text and its rule, when one applies (sys_ids
+    /// in it are mapped later). An explicit `--set` wins; then replacements, labels,
+    /// regenerated values, what a derive resets, scope and instance names, in that order.
+    pub(super) fn field_rules(&mut self, r: &Record<'_>, f: &Field<'_>) -> Option<(String, Rule)> {
+        let w = self.w;
+        let rules = &w.rules;
+        let cur = self.cur;
+        let column = |t: &str, n: &str| t == r.table && n == f.name;
+        let namespace_field = f.name == "application_scope"
+            || (f.name == "scope" && matches!(r.table, "sys_app" | "sys_scope" | "sys_store_app"));
+        let label = !rules.labels.is_empty()
+            && !cur.existing
+            && crate::plan::compile::is_label_field(f.name)
+            && !KEYED_NAMES.contains(&r.table)
+            && !NATURAL_KEY_TABLES.contains(&r.table)
+            && r.sys_id().is_some();
+        let bare_name =
+            !w.names.is_empty() && BARE_NAME_FIELDS.contains(&f.name) && w.is_bare_name(r.raw(f));
+        let client_id = cur.derived
+            && (cur.endpoint || cur.provider)
+            && r.table == "oauth_entity"
+            && f.name == "client_id";
+        let reset = match cur.derived {
+            true => w.state_reset(r.table, f.name),
+            false => None,
+        };
+        let applies = rules
+            .set
+            .iter()
+            .any(|s| column(&s.column.table, &s.column.field))
+            || rules
+                .replace
+                .iter()
+                .any(|p| column(&p.column.table, &p.column.field))
+            || rules
+                .regenerate_fields
+                .iter()
+                .any(|c| column(&c.table, &c.field))
+            || (namespace_field && !rules.namespaces.is_empty())
+            || label
+            || bare_name
+            || client_id
+            || reset.is_some()
+            || (rules.app_name.as_ref())
+                .is_some_and(|a| crate::plan::rename::is_app_name_field(a, r, f));
+        if !applies {
+            return None;
+        }
+        let cur_text = r.text(f);
+        let mut new = cur_text.to_string();
+        let mut rule = None;
+        for (k, s) in rules.set.iter().enumerate() {
+            if s.applies(r, f.name) {
+                new.clone_from(&s.value);
+                rule = Some(Rule::Set);
+                self.part.rec.hits.set[k] += 1;
+            }
+        }
+        if rule == Some(Rule::Set) {
+            return Some((new, Rule::Set));
+        }
+        for (k, rp) in rules.replace.iter().enumerate() {
+            if !rp.applies(r, f.name) {
+                continue;
+            }
+            let pair = [(rp.old.clone(), rp.new.clone())];
+            let replaced = match rp.whole_words {
+                true => replace_words(&new, &pair),
+                false => replace_substrings(&new, &pair),
+            };
+            if let Some(replaced) = replaced {
+                new = replaced;
+                rule = Some(Rule::Replace);
+                self.part.rec.hits.replace[k] += 1;
+            }
+        }
+        if label {
+            if let Some(renamed) = replace_words(&new, &rules.labels) {
+                for (k, pair) in rules.labels.iter().enumerate() {
+                    if replace_words(&new, std::slice::from_ref(pair)).is_some() {
+                        self.part.rec.hits.labels[k] += 1;
+                    }
+                }
+                new = renamed;
+                rule = Some(Rule::Label);
+            }
+        }
+        for c in &rules.regenerate_fields {
+            if c.table == r.table && c.field == f.name {
+                let old = cur_text.trim();
+                if !old.is_empty() && !w.generator.is_generated(old) {
+                    new = w.generator.value(&c.table, &c.field, old);
+                    rule = Some(Rule::RegenerateField);
+                }
+            }
+        }
+        if client_id && rule.is_none() {
+            let old = cur_text.trim();
+            if !old.is_empty() && !w.generator.is_generated(old) {
+                new = w.generator.value("oauth_entity", "client_id", old);
+                rule = Some(Rule::ClientId);
+            }
+        }
+        if let Some(to) = reset.filter(|to| rule.is_none() && cur_text.trim() != *to) {
+            new = to.to_string();
+            rule = Some(Rule::StateReset);
+        }
+        if namespace_field {
+            if let Some((_, to)) = rules.namespaces.iter().find(|(from, _)| from == new.trim()) {
+                new.clone_from(to);
+                rule = Some(Rule::Namespace);
+            }
+        }
+        if let Some(app) = &rules.app_name {
+            if new.trim() == app.old.trim() && crate::plan::rename::is_app_name_field(app, r, f) {
+                new.clone_from(&app.new);
+                rule = Some(Rule::AppName);
+            }
+        }
+        if bare_name {
+            let bare = new.trim().to_ascii_lowercase();
+            if let Some(to) = w.names.get(&bare) {
+                // The host the name stands for was met.
+                if let Some((from, _)) = rules.host_map.iter().find(|(s, _)| s.name() == bare) {
+                    self.part.rec.host_seen(from.host());
+                }
+                new.clone_from(to);
+                rule = Some(Rule::InstanceName);
+            }
+        }
+        let rule = rule?;
+        if f.kind == ValueKind::Mixed {
+            // Rebuilding mixed content from its text would drop its child elements: only
+            // --set (which replaces the value on purpose) may; tokens are edited in place.
+            return None;
+        }
+        let new = w.tokens.apply_to(&new);
+        Some((new, rule))
+    }
+
+    /// Writes a value a rule changed, and notes what follows from it: the record's new display
+    /// texts, the client_ids a derive changes.
+    pub(super) fn rule_edit(
+        &mut self,
+        r: &Record<'_>,
+        f: &Field<'_>,
+        new: &str,
+        rule: Rule,
+        shown: Option<String>,
+    ) {
+        let first = self.part.edits.len();
+        self.whole_value(r, f, new, rule, shown, Some(None));
+        if self.part.edits.len() == first {
+            return;
+        }
+        let old = r.text(f);
+        let (old, new_text) = (old.trim(), new.trim());
+        if let Some(id) = r.sys_id().filter(|id| is_sys_id(id)) {
+            if self.renames && old != new_text {
+                if let Ok(id) = id.as_bytes().try_into() {
+                    let (o, n) = (old.to_string(), new_text.to_string());
+                    self.part.rec.renamed.push((r.index, id, o, n));
+                }
+            }
+        }
+        if r.table == "oauth_entity" && f.name == "client_id" {
+            let rec = &mut self.part.rec;
+            rec.client_ids
+                .push((first, old.to_string(), new_text.to_string()));
+            if rule == Rule::ClientId {
+                if self.cur.provider {
+                    rec.conditional.push((first, old.to_string()));
+                } else {
+                    rec.endpoint_ids.push((r.index, old.to_string()));
+                }
+            }
+        }
+    }
+}
