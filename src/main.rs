@@ -18,7 +18,12 @@ fn main() -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("sn-retarget: error: {}", message(&e));
+            // Messages may hold names from the input: nothing in them acts on the terminal.
+            let text = message(&e);
+            eprintln!(
+                "sn-retarget: error: {}",
+                sn_retarget::untrusted::terminal(&text)
+            );
             ExitCode::from(cli::EXIT_BAD_INPUT)
         }
     }

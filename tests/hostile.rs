@@ -521,3 +521,128 @@ fn fields_named_like_secrets_stop_and_query_strings_are_cleaned() {
         "{written}"
     );
 }
+
+/// Mixed-case and percent-encoded instance URLs, and a bare instance name in capitals, are
+/// rewritten (their encoding kept), listed by `inspect` under their real host, and nothing of
+/// the source is left.
+#[test]
+fn hosts_in_every_spelling_are_rewritten_and_listed() {
+    let entity = format!(
+        "<oauth_entity action=\"INSERT_OR_UPDATE\"><name>P</name><auth_url>https://Dev1.Service-Now.com/oauth_auth.do</auth_url><token_url>HTTPS://DEV1.SERVICE-NOW.COM/oauth_token.do</token_url><redirect_url>https://x.example/cb?redirect_uri=https%3A%2F%2Fdev1.service-now.com%2Foauth_redirect.do&amp;u=https%253A%252F%252Fdev1.service-now.com</redirect_url><sys_id>{ID1}</sys_id></oauth_entity><sn_se_instance action=\"INSERT_OR_UPDATE\"><instance_name>DEV1</instance_name><name>Dev</name><url>https://dev1.service-now.com</url><sys_id>{ID2}</sys_id></sn_se_instance>"
+    );
+    let d = folder("hosts-spelling", &[("in.xml", &unload(&entity))]);
+    let ran = run_cli(&["inspect", s(&d.join("in.xml")), "--json"]);
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let v: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let hosts: Vec<&str> = v["files"][0]["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["host"].as_str().unwrap())
+        .collect();
+    assert_eq!(hosts, ["dev1.service-now.com"], "{}", ran.stdout);
+    assert_eq!(v["files"][0]["hosts"][0]["count"], 6, "{}", ran.stdout);
+
+    let out = d.join("out.xml");
+    let ran = run_cli(&[
+        "apply",
+        s(&d.join("in.xml")),
+        "--source",
+        "dev1",
+        "--target",
+        "acme",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(!written.to_ascii_lowercase().contains("dev1"), "{written}");
+    for kept in [
+        "https://acme.service-now.com/oauth_auth.do",
+        "HTTPS://acme.service-now.com/oauth_token.do",
+        "redirect_uri=https%3A%2F%2Facme.service-now.com%2Foauth_redirect.do",
+        "u=https%253A%252F%252Facme.service-now.com",
+        "<instance_name>acme</instance_name>",
+    ] {
+        assert!(written.contains(kept), "{kept}: {written}");
+    }
+    let ran = run_cli(&["check", s(&out)]);
+    assert!(!ran.stdout.contains("source-host-left"), "{}", ran.stdout);
+}
+
+/// A reference, a glide list and an encoded query naming a record of the input in upper-case
+/// hex are rewritten under `regenerate` in their case, and `inspect` counts the reference as
+/// resolved.
+#[test]
+fn sys_ids_in_upper_case_follow_their_record() {
+    let upper = ID1.to_ascii_uppercase();
+    let records = format!(
+        "<x_app_group action=\"INSERT_OR_UPDATE\"><name>G</name><sys_id>{ID1}</sys_id></x_app_group><sys_script action=\"INSERT_OR_UPDATE\"><name>S</name><u_group display_value=\"G\">{upper}</u_group><u_list>{upper},{ID1}</u_list><condition>sys_idIN{upper}^active=true</condition><script>var id = '{upper}';</script><sys_id>{ID2}</sys_id></sys_script>"
+    );
+    let d = folder("ids-upper", &[("in.xml", &unload(&records))]);
+    let ran = run_cli(&["inspect", s(&d.join("in.xml")), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    let refs = v["files"][0]["references"].as_array().unwrap();
+    assert!(
+        refs.iter()
+            .any(|r| r["field"] == "u_group" && r["target"] == ID1 && r["resolved"] == true),
+        "{}",
+        ran.stdout
+    );
+    let out = d.join("out.xml");
+    let ran = run_cli(&[
+        "apply",
+        s(&d.join("in.xml")),
+        "--target",
+        "acme",
+        "--sys-ids",
+        "regenerate",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(!written.to_ascii_lowercase().contains(ID1), "{written}");
+    let new = written
+        .split("<sys_id>")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_string();
+    let new_upper = new.to_ascii_uppercase();
+    assert_eq!(written.matches(&new_upper).count(), 4, "{written}");
+}
+
+/// Names and values holding newlines, Markdown, HTML or terminal controls are shown escaped:
+/// in CHECKLIST.md (no planted step, link or tag) and on the terminal (no escape sequence).
+#[test]
+fn names_cannot_inject_steps_links_or_terminal_controls() {
+    let name = "x\n## Then\n1. [ ] Re-enter ALL secrets at [https://x.service-now.com](https://evil.example) <script>alert(1)</script> \u{202e}txt \u{9b}2J";
+    let escaped = name.replace('&', "&amp;").replace('<', "&lt;");
+    let record = format!(
+        "<oauth_entity action=\"INSERT_OR_UPDATE\"><name>{escaped}</name><client_secret>{SECRET}</client_secret><sys_id>{ID1}</sys_id></oauth_entity>"
+    );
+    let d = folder("inject", &[("in.xml", &unload(&record))]);
+    let bundle = d.join("bundle");
+    let ran = run_cli(&["bundle", s(&d.join("in.xml")), "--out", s(&bundle), "--quiet"]);
+    assert_eq!(ran.code, 0, "{}", ran.all());
+    let checklist = std::fs::read_to_string(bundle.join("CHECKLIST.md")).unwrap();
+    for line in checklist.lines() {
+        assert!(!line.starts_with("1. [ ] Re-enter ALL"), "{checklist}");
+        assert!(!line.contains("](https://evil.example)"), "{line}");
+        assert!(!line.contains("<script>"), "{line}");
+        assert!(!line.contains('\u{202e}') && !line.contains('\u{9b}'), "{line:?}");
+    }
+    assert!(checklist.contains(r"\[https\://x.service-now.com\]"), "{checklist}");
+    // On the terminal: inspect's text, and a file name with an escape sequence in an error.
+    let ran = run_cli(&["inspect", s(&d.join("in.xml"))]);
+    assert!(!ran.all().contains('\u{202e}') && !ran.all().contains('\u{9b}'), "{:?}", ran.all());
+    let evil = d.join("a\u{1b}[31mred\nsn-retarget: done.xml");
+    std::fs::write(&evil, "<unload><x></unload>").unwrap();
+    let ran = run_cli(&["inspect", s(&evil)]);
+    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert!(!ran.stderr.contains('\u{1b}'), "{:?}", ran.stderr);
+    assert!(ran.stderr.contains("\\u{1b}[31mred"), "{:?}", ran.stderr);
+}

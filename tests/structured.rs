@@ -189,17 +189,51 @@ impl Writer<'_, '_> {
 
     fn url(&mut self) -> String {
         let h = self.host();
-        match self.g.below(6) {
-            0 => format!("https://{h}.service-now.com"),
-            1 => format!("https://{h}.service-now.com/oauth_token.do"),
-            2 => format!("https://{h}.service-now.com/oauth_redirect.do"),
+        // The host in any letter case, one letter at a time.
+        let host = match self.g.below(3) {
+            0 => format!("{h}.service-now.com")
+                .chars()
+                .map(|c| match self.g.below(2) {
+                    0 => c.to_ascii_uppercase(),
+                    _ => c.to_ascii_lowercase(),
+                })
+                .collect(),
+            _ => format!("{h}.service-now.com"),
+        };
+        match self.g.below(8) {
+            0 => format!("https://{host}"),
+            1 => format!("https://{host}/oauth_token.do"),
+            2 => format!("https://{host}/oauth_redirect.do"),
             3 => format!(
-                "https://{h}.service-now.com/nav_to.do?uri=sys_user.do?sys_id={}",
+                "https://{host}/nav_to.do?uri=sys_user.do?sys_id={}",
                 pool_id(self.g.below(POOL))
             ),
-            4 => format!("http://{h}.service-now.com/"),
-            _ => format!("https://{h}.service-now.com.evil.example/x"),
+            4 => format!("http://{host}/"),
+            // Percent-encoded inside a query string, once or twice.
+            5 => format!("https://x.example/cb?redirect_uri=https%3A%2F%2F{host}%2Foauth_redirect.do"),
+            6 => format!("https://x.example/cb?u=https%253A%252F%252F{host}"),
+            _ => format!("https://{host}.evil.example/x"),
         }
+    }
+
+    /// Escaped text with some of the characters that make ciphertext (the KMF framing, `)` and
+    /// `#`) written as character references, decimal or hexadecimal, as ElementTree writes them
+    /// with `encoding="us-ascii"`. Escaped again by each payload around it, they read back as
+    /// the same characters at the record's own layer.
+    fn with_references(&mut self, escaped: String) -> String {
+        if !self.g.chance(1, 3) {
+            return escaped;
+        }
+        let mut out = String::with_capacity(escaped.len() + 16);
+        for c in escaped.chars() {
+            let cipher = ('\u{FDD0}'..='\u{FDEF}').contains(&c) || c == ')' || c == '#';
+            match (cipher, self.g.below(3)) {
+                (true, 0) => out.push_str(&format!("&#{};", c as u32)),
+                (true, 1) => out.push_str(&format!("&#x{:X};", c as u32)),
+                _ => out.push(c),
+            }
+        }
+        out
     }
 
     /// A secret value: `)pR#` + base64, KMF-framed, plaintext (in a secret column only), or
@@ -231,7 +265,10 @@ impl Writer<'_, '_> {
                     value.replace("]]>", "]]]]><![CDATA[>")
                 )
             }
-            _ => format!("<{name}>{}</{name}>", esc(value, ctx.quot)),
+            _ => {
+                let escaped = self.with_references(esc(value, ctx.quot));
+                format!("<{name}>{escaped}</{name}>")
+            }
         }
     }
 
@@ -628,12 +665,19 @@ fn fitted(plan: &Plan, inputs: &[(&str, &[u8])]) -> Plan {
     let lower: Vec<Vec<u8>> = inputs.iter().map(|(_, d)| d.to_ascii_lowercase()).collect();
     // A whole host: no host-name byte just before it, none (nor a dot and a label) after it.
     let label = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'-');
+    // After a percent-escape (`%2F`, or `%252F` escaped twice) a host starts anew.
+    let escaped_before = |d: &[u8], i: usize| {
+        let hex = |k: usize| d[k].is_ascii_hexdigit();
+        (i >= 3 && d[i - 3] == b'%' && hex(i - 2) && hex(i - 1))
+            || (i >= 5 && d[i - 5] == b'%' && &d[i - 4..i - 2] == b"25" && hex(i - 2) && hex(i - 1))
+    };
     let named = |host: &str| {
         lower.iter().any(|d| {
             (0..d.len().saturating_sub(host.len() - 1)).any(|i| {
                 let end = i + host.len();
                 &d[i..end] == host.as_bytes()
-                    && !(i > 0 && (label(d.get(i - 1)) || d[i - 1] == b'.'))
+                    && (escaped_before(d, i)
+                        || !(i > 0 && (label(d.get(i - 1)) || d[i - 1] == b'.')))
                     && !label(d.get(end))
                     && !(d.get(end) == Some(&b'.') && label(d.get(end + 1)))
             })
@@ -767,6 +811,14 @@ pub fn check_case(case: &Case) {
                 show()
             );
         }
+    }
+    // What `apply` and `bundle` check after a run finds no source host and no secret left.
+    let findings = sn_retarget::apply::check_named(plan, &applied.report, &outputs)
+        .unwrap_or_else(|e| panic!("the outputs do not read: {e}\n{}", show()));
+    for f in &findings {
+        let left = f.rule == "source-host-left"
+            || (f.rule == "secret-left" && plan.secrets != SecretMode::Keep);
+        assert!(!left, "{}: {}\n{}", f.rule, f.message, show());
     }
     // Idempotent (hosts no longer named are not asked for: they would be refused).
     let mut second = plan.clone();

@@ -200,10 +200,10 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         },
     );
     let refused = |e: &ApplyError| {
-        eprintln!("sn-retarget: error: {e}");
+        say!("sn-retarget: error: {e}");
         if let ApplyError::Read(e) = e {
             if let Some(s) = &e.location().snippet {
-                eprintln!("{s}");
+                say!("{s}");
             }
         }
         Ok(ExitCode::from(EXIT_BAD_INPUT))
@@ -386,14 +386,14 @@ fn print_summary(a: &ApplyArgs, r: &ApplyReport) {
     let edits: usize = r.files.iter().map(|f| f.edits).sum();
     let by_rule: Vec<String> = r.totals.iter().map(|(k, n)| format!("{k} {n}")).collect();
     for w in &r.warnings {
-        eprintln!("sn-retarget: warning: {w}");
+        say!("sn-retarget: warning: {w}");
     }
     for f in &r.files {
         for w in &f.warnings {
-            eprintln!("sn-retarget: warning: {}: {w}", f.input);
+            say!("sn-retarget: warning: {}: {w}", f.input);
         }
         if f.dropped {
-            eprintln!(
+            say!(
                 "sn-retarget: note: {}: every record left out (--only/--exclude); no output",
                 f.input
             );
@@ -401,14 +401,14 @@ fn print_summary(a: &ApplyArgs, r: &ApplyReport) {
     }
     let left: usize = r.files.iter().map(|f| f.left_out.len()).sum();
     if left > 0 {
-        eprintln!("sn-retarget: note: {left} record(s) left out (listed in the report)");
+        say!("sn-retarget: note: {left} record(s) left out (listed in the report)");
     }
     let whereto = match (&a.out, a.dry_run) {
         (_, true) => "dry run, nothing written".to_string(),
         (Some(o), false) => format!("written to {}", o.display()),
         (None, false) => String::new(),
     };
-    eprintln!(
+    say!(
         "sn-retarget apply: {} file(s), {edits} edit(s){}{}, {} secret(s) to re-enter; {whereto}",
         r.files.len(),
         if by_rule.is_empty() { "" } else { ": " },

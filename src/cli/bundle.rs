@@ -32,7 +32,7 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
     let b = match built {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("sn-retarget: error: {e}");
+            say!("sn-retarget: error: {e}");
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
@@ -40,7 +40,7 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
     // manifest). A secret left stops the run: nothing is written.
     let findings = &b.manifest.findings;
     if !b.manifest.checked && !a.quiet {
-        eprintln!(
+        say!(
             "sn-retarget: note: outputs over {} MB; run `sn-retarget check` on them separately",
             super::CHECK_LIMIT_BYTES / 1_000_000
         );
@@ -53,13 +53,13 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
     write_bundle(&a.out, &b.files, a.force)?;
     if !a.quiet {
         for w in &b.warnings {
-            eprintln!("sn-retarget: warning: {w}");
+            say!("sn-retarget: warning: {w}");
         }
         for n in &b.notes {
-            eprintln!("sn-retarget: note: {n}");
+            say!("sn-retarget: note: {n}");
         }
         let edits: usize = b.manifest.order.iter().map(|e| e.edits).sum();
-        eprintln!(
+        say!(
             "sn-retarget bundle: {} file(s) in import order, {edits} edit(s), {} secret(s) to re-enter (see CHECKLIST.md); written to {}",
             b.manifest.order.len(),
             b.manifest.secrets,
@@ -147,7 +147,7 @@ pub fn order(inputs: &[PathBuf], json: bool, plan: &super::PlanArgs) -> anyhow::
     let (inventory, order) = match bundle::order_sources(&sources) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("sn-retarget: error: {e}");
+            say!("sn-retarget: error: {e}");
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
@@ -161,15 +161,18 @@ pub fn order(inputs: &[PathBuf], json: bool, plan: &super::PlanArgs) -> anyhow::
     for (k, p) in order.sequence.iter().enumerate() {
         writeln!(
             out,
-            "{:>3}. {}  -- {}",
-            k + 1,
-            name(p.unit),
-            why(&p.reason, name)
+            "{}",
+            sn_retarget::untrusted::terminal(&format!(
+                "{:>3}. {}  -- {}",
+                k + 1,
+                name(p.unit),
+                why(&p.reason, name)
+            ))
         )?;
     }
     for c in &order.cycles {
         let m: Vec<&str> = c.iter().map(|u| name(*u)).collect();
-        eprintln!("sn-retarget: warning: reference cycle: {}", m.join(" <-> "));
+        say!("sn-retarget: warning: reference cycle: {}", m.join(" <-> "));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -185,7 +188,7 @@ fn order_of_outputs(
     let b = match bundle::build(plan, &sources) {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("sn-retarget: error: {e}");
+            say!("sn-retarget: error: {e}");
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
@@ -199,30 +202,39 @@ fn order_of_outputs(
     for e in &b.manifest.order {
         writeln!(
             out,
-            "{:>3}. {} (from {})  -- {}",
-            e.position,
-            e.file,
-            e.input,
-            why(&e.reason, name)
+            "{}",
+            sn_retarget::untrusted::terminal(&format!(
+                "{:>3}. {} (from {})  -- {}",
+                e.position,
+                e.file,
+                e.input,
+                why(&e.reason, name)
+            ))
         )?;
         for r in &e.records {
             writeln!(
                 out,
-                "       {} {:?} {}",
-                r.table,
-                r.name.as_deref().unwrap_or(""),
-                r.sys_id.as_deref().unwrap_or("-")
+                "{}",
+                sn_retarget::untrusted::terminal(&format!(
+                    "       {} {:?} {}",
+                    r.table,
+                    r.name.as_deref().unwrap_or(""),
+                    r.sys_id.as_deref().unwrap_or("-")
+                ))
             )?;
         }
     }
     for l in &b.manifest.left_out {
         writeln!(
             out,
-            "     left out: {} {:?} {} (from {})",
-            l.record.table,
-            l.record.name.as_deref().unwrap_or(""),
-            l.record.sys_id.as_deref().unwrap_or("-"),
-            l.input
+            "{}",
+            sn_retarget::untrusted::terminal(&format!(
+                "     left out: {} {:?} {} (from {})",
+                l.record.table,
+                l.record.name.as_deref().unwrap_or(""),
+                l.record.sys_id.as_deref().unwrap_or("-"),
+                l.input
+            ))
         )?;
     }
     Ok(ExitCode::SUCCESS)

@@ -39,16 +39,19 @@ pub fn run(
     let report = match check(&sources, &options) {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("sn-retarget: error: {e}");
+            say!("sn-retarget: error: {e}");
             if let Some(s) = &e.location().snippet {
-                eprintln!("{s}");
+                say!("{s}");
             }
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     };
     let mut out = std::io::stdout().lock();
     match format {
-        CheckFormat::Text => out.write_all(render::text(&report).as_bytes())?,
+        CheckFormat::Text => {
+            let text = render::text(&report);
+            out.write_all(sn_retarget::untrusted::terminal(&text).as_bytes())?
+        }
         CheckFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;

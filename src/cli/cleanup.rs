@@ -14,7 +14,7 @@ pub fn install() {
     let _ = ctrlc::set_handler(|| {
         INTERRUPTED.store(true, Ordering::SeqCst);
         sn_retarget::io::abandon_outputs();
-        eprintln!("sn-retarget: interrupted; nothing was left behind");
+        say!("sn-retarget: interrupted; nothing was left behind");
         std::process::exit(130);
     });
 }

@@ -12,10 +12,10 @@ use super::{EXIT_BAD_INPUT, ForkArgs};
 
 pub fn run(a: ForkArgs) -> anyhow::Result<ExitCode> {
     let refused = |e: &ForkError| {
-        eprintln!("sn-retarget: error: {e}");
+        say!("sn-retarget: error: {e}");
         if let ForkError::Read(e) = e {
             if let Some(s) = &e.location().snippet {
-                eprintln!("{s}");
+                say!("{s}");
             }
         }
         Ok(ExitCode::from(EXIT_BAD_INPUT))
@@ -54,7 +54,7 @@ pub fn run(a: ForkArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .chain(r.apply.files.iter().flat_map(|f| &f.warnings))
     {
-        eprintln!("sn-retarget: warning: {w}");
+        say!("sn-retarget: warning: {w}");
     }
     // The check's errors are printed; what the fork was meant to remove (the old namespace, an
     // old sys_id, a secret) left in it stops the run before anything is written.
@@ -65,9 +65,14 @@ pub fn run(a: ForkArgs) -> anyhow::Result<ExitCode> {
         .filter(|f| f.severity == Severity::Error)
     {
         let l = &f.location;
-        eprintln!(
+        say!(
             "sn-retarget: check: {}:{}:{}: {}[{}]: {}",
-            l.file, l.line, l.column, f.severity, f.rule, f.message
+            l.file,
+            l.line,
+            l.column,
+            f.severity,
+            f.rule,
+            f.message
         );
     }
     if super::left_behind(&r.apply.plan, &r.apply.findings) {
@@ -83,9 +88,9 @@ pub fn run(a: ForkArgs) -> anyhow::Result<ExitCode> {
         return refused(&e);
     }
     staged.commit()?;
-    eprintln!("sn-retarget fork: {r}; written to {}", a.out.display());
+    say!("sn-retarget fork: {r}; written to {}", a.out.display());
     if !r.apply.secrets.is_empty() {
-        eprintln!(
+        say!(
             "sn-retarget fork: {} secret(s) to re-enter (the new scope has its own key); see the report",
             r.apply.secrets.len()
         );

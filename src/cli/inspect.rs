@@ -19,9 +19,9 @@ pub fn run(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
     for source in sources {
         if let Err(e) = inspector.add(&source.name, source.bytes) {
             failed = true;
-            eprintln!("sn-retarget: error: {e}");
+            say!("sn-retarget: error: {e}");
             if let Some(s) = &e.location().snippet {
-                eprintln!("{s}");
+                say!("{s}");
             }
         }
     }
@@ -34,7 +34,8 @@ pub fn run(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
     } else {
         // Unreadable files were reported on stderr already.
         for file in inventory.files.iter().filter(|f| f.error.is_none()) {
-            write!(out, "{file}")?;
+            let text = file.to_string();
+            write!(out, "{}", sn_retarget::untrusted::terminal(&text))?;
         }
         let mut apps = String::new();
         sn_retarget::inspect::write_apps(&mut apps, &inventory.apps)?;

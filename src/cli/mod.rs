@@ -1,5 +1,13 @@
 //! Command-line arguments, and one function per command.
 
+/// `eprintln!` for messages that may hold text from the input (file, entry and record names):
+/// escape sequences, other control characters and bidirectional overrides are shown escaped.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        eprintln!("{}", sn_retarget::untrusted::terminal(&format!($($arg)*)))
+    };
+}
+
 mod apply;
 mod bundle;
 mod check;
@@ -358,7 +366,7 @@ fn check_printed<'a>(
 ) -> anyhow::Result<Vec<sn_retarget::check::Finding>> {
     if total > CHECK_LIMIT_BYTES {
         if !quiet {
-            eprintln!(
+            say!(
                 "sn-retarget: note: outputs over {} MB; run `sn-retarget check` on them separately",
                 CHECK_LIMIT_BYTES / 1_000_000
             );
@@ -389,7 +397,7 @@ fn left_behind(plan: &sn_retarget::plan::Plan, findings: &[sn_retarget::check::F
         .collect();
     if !left.is_empty() {
         let rules: Vec<&str> = left.iter().copied().collect();
-        eprintln!(
+        say!(
             "sn-retarget: error: the output would still hold what the plan removes ({} above); nothing was written",
             rules.join(", ")
         );
@@ -416,15 +424,20 @@ fn print_findings(findings: &[sn_retarget::check::Finding], quiet: bool, all_in:
         *n += 1;
         if *n <= SHOWN_PER_RULE {
             let l = &f.location;
-            eprintln!(
+            say!(
                 "sn-retarget: check: {}:{}:{}: {}[{}]: {}",
-                l.file, l.line, l.column, f.severity, f.rule, f.message
+                l.file,
+                l.line,
+                l.column,
+                f.severity,
+                f.rule,
+                f.message
             );
         }
     }
     for ((rule, severity), n) in shown {
         if n > SHOWN_PER_RULE {
-            eprintln!(
+            say!(
                 "sn-retarget: check: ... and {} more {severity}(s) [{rule}] ({n} in all; every finding is in {all_in})",
                 n - SHOWN_PER_RULE
             );

@@ -23,7 +23,7 @@ pub fn run(
     }
     for source in sources {
         if let Err(e) = inspector.add(&source.name, source.bytes) {
-            eprintln!("sn-retarget: error: {e}");
+            say!("sn-retarget: error: {e}");
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
     }
@@ -31,7 +31,7 @@ pub fn run(
     match out {
         Some(path) => {
             write_atomic(path, text.as_bytes(), force)?;
-            eprintln!("sn-retarget plan: wrote {}", path.display());
+            say!("sn-retarget plan: wrote {}", path.display());
         }
         None => std::io::stdout().write_all(text.as_bytes())?,
     }
