@@ -626,19 +626,35 @@ fn names_cannot_inject_steps_links_or_terminal_controls() {
     );
     let d = folder("inject", &[("in.xml", &unload(&record))]);
     let bundle = d.join("bundle");
-    let ran = run_cli(&["bundle", s(&d.join("in.xml")), "--out", s(&bundle), "--quiet"]);
+    let ran = run_cli(&[
+        "bundle",
+        s(&d.join("in.xml")),
+        "--out",
+        s(&bundle),
+        "--quiet",
+    ]);
     assert_eq!(ran.code, 0, "{}", ran.all());
     let checklist = std::fs::read_to_string(bundle.join("CHECKLIST.md")).unwrap();
     for line in checklist.lines() {
         assert!(!line.starts_with("1. [ ] Re-enter ALL"), "{checklist}");
         assert!(!line.contains("](https://evil.example)"), "{line}");
         assert!(!line.contains("<script>"), "{line}");
-        assert!(!line.contains('\u{202e}') && !line.contains('\u{9b}'), "{line:?}");
+        assert!(
+            !line.contains('\u{202e}') && !line.contains('\u{9b}'),
+            "{line:?}"
+        );
     }
-    assert!(checklist.contains(r"\[https\://x.service-now.com\]"), "{checklist}");
+    assert!(
+        checklist.contains(r"\[https\://x.service-now.com\]"),
+        "{checklist}"
+    );
     // On the terminal: inspect's text, and a file name with an escape sequence in an error.
     let ran = run_cli(&["inspect", s(&d.join("in.xml"))]);
-    assert!(!ran.all().contains('\u{202e}') && !ran.all().contains('\u{9b}'), "{:?}", ran.all());
+    assert!(
+        !ran.all().contains('\u{202e}') && !ran.all().contains('\u{9b}'),
+        "{:?}",
+        ran.all()
+    );
     let evil = d.join("a\u{1b}[31mred\nsn-retarget: done.xml");
     std::fs::write(&evil, "<unload><x></unload>").unwrap();
     let ran = run_cli(&["inspect", s(&evil)]);

@@ -210,7 +210,9 @@ impl Writer<'_, '_> {
             ),
             4 => format!("http://{host}/"),
             // Percent-encoded inside a query string, once or twice.
-            5 => format!("https://x.example/cb?redirect_uri=https%3A%2F%2F{host}%2Foauth_redirect.do"),
+            5 => format!(
+                "https://x.example/cb?redirect_uri=https%3A%2F%2F{host}%2Foauth_redirect.do"
+            ),
             6 => format!("https://x.example/cb?u=https%253A%252F%252F{host}"),
             _ => format!("https://{host}.evil.example/x"),
         }
