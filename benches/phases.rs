@@ -16,8 +16,8 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use sn_retarget::analyze::inspect::Inspector;
 use sn_retarget::apply::prepare;
-use sn_retarget::inspect::Inspector;
 use sn_retarget::model::{Record, Visitor, check_outer, read};
 use sn_retarget::plan::{IdMode, Plan, Rewriter};
 use sn_retarget::scan::Tokenizer;

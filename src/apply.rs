@@ -262,15 +262,6 @@ pub fn check_named(
     outputs: &[(&str, &[u8])],
 ) -> Result<Vec<crate::check::Finding>, ApplyError> {
     let rules = plan.compile()?;
-    let sources: Vec<crate::io::Source> = outputs
-        .iter()
-        .map(|(name, bytes)| crate::io::Source {
-            name: name.to_string(),
-            path: name.into(),
-            relative: name.into(),
-            bytes: bytes.to_vec(),
-        })
-        .collect();
     let options = crate::check::CheckOptions {
         target: rules.target.clone(),
         sources: rules.sources.clone(),
@@ -296,7 +287,7 @@ pub fn check_named(
         existing: rules.existing.clone(),
         run: Some(crate::check::RunFacts::of(report)),
     };
-    let checked = crate::check::check(&sources, &options).map_err(ApplyError::Read)?;
+    let checked = crate::check::check(outputs, &options).map_err(ApplyError::Read)?;
     Ok(checked.findings)
 }
 

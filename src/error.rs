@@ -236,7 +236,7 @@ impl Snippet {
         }
         // Mask the whole line first, so that no window can cut a secret in two.
         let (masked, caret_byte) =
-            crate::analyze::mask::mask_cut_line_at(line, caret_byte, cut_start, cut_end);
+            crate::redact::mask::mask_cut_line_at(line, caret_byte, cut_start, cut_end);
         let chars: Vec<char> = masked.chars().collect();
         let caret_chars = masked[..caret_byte].chars().count();
         let from = caret_chars.saturating_sub(Self::WIDTH / 2);

@@ -23,7 +23,7 @@
 //! | [`io`] | paths | the files to read |
 //!
 //! ```
-//! use sn_retarget::inspect::Inspector;
+//! use sn_retarget::analyze::inspect::Inspector;
 //! use sn_retarget::splice::Edits;
 //!
 //! let xml = br#"<?xml version="1.0" encoding="UTF-8"?><unload unload_date="2024-05-01 10:00:00">
@@ -51,10 +51,10 @@ pub mod bundle;
 pub mod check;
 pub mod error;
 pub mod fork;
-pub mod inspect;
 pub mod io;
 pub mod model;
 pub mod plan;
+mod redact;
 pub mod scan;
 pub mod splice;
 #[cfg(feature = "synth")]

@@ -3,7 +3,7 @@
 //! lies inside the input, spans do not overlap, writing every value back over itself gives the
 //! input byte for byte, and the inventory builds; errors render with their masked snippet.
 
-use sn_retarget::inspect::Inspector;
+use sn_retarget::analyze::inspect::Inspector;
 use sn_retarget::model::{Collect, read};
 use sn_retarget::splice::{Edit, Edits};
 

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
+use sn_retarget::analyze::inspect::Inspector;
 use sn_retarget::apply::{Applied, ApplyError, apply};
-use sn_retarget::inspect::Inspector;
 use sn_retarget::plan::Rewriter;
 use sn_retarget::plan::{IdMode, NATURAL_KEY_TABLES, Plan, SecretMode};
 use sn_retarget::splice::{Edit, Edits};

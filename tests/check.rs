@@ -22,7 +22,7 @@ fn fixture(name: &str) -> String {
 }
 
 fn run(sources: &[Source]) -> CheckReport {
-    check(sources, &CheckOptions::default()).unwrap()
+    check(&named(sources), &CheckOptions::default()).unwrap()
 }
 
 fn errors(r: &CheckReport) -> Vec<&'static str> {
@@ -288,7 +288,7 @@ fn seed000_both_directions_pass_once_applied() {
                 .collect(),
             ..CheckOptions::default()
         };
-        let report = check(&out, &options).unwrap();
+        let report = check(&named(&out), &options).unwrap();
         assert!(errors(&report).is_empty(), "{:?}", report.findings);
         // And back: those records made ready for development are clean too.
         let back: Vec<(&str, &[u8])> = out
@@ -305,7 +305,7 @@ fn seed000_both_directions_pass_once_applied() {
             .iter()
             .map(|o| source(&o.name, o.bytes.clone()))
             .collect();
-        let report = check(&again, &CheckOptions::default()).unwrap();
+        let report = check(&named(&again), &CheckOptions::default()).unwrap();
         assert!(errors(&report).is_empty(), "{:?}", report.findings);
         // One field broken: the provider no longer shares the endpoint's client id.
         let mut broken = out.clone();
@@ -323,7 +323,7 @@ fn seed000_both_directions_pass_once_applied() {
             .into_bytes();
         // (the first client_id is the endpoint's; changing it leaves the provider unmatched)
         assert!(
-            check(&broken, &options)
+            check(&named(&broken), &options)
                 .unwrap()
                 .of("oauth-client-id")
                 .next()
@@ -337,7 +337,7 @@ fn seed000_both_directions_pass_once_applied() {
                 .replace("prod12345.service-now.com", "dev12345.service-now.com")
                 .into_bytes();
             assert!(
-                check(&left, &options)
+                check(&named(&left), &options)
                     .unwrap()
                     .of("source-host-left")
                     .next()
@@ -349,7 +349,7 @@ fn seed000_both_directions_pass_once_applied() {
                 .replace("<username>", &format!("<username>{old}"))
                 .into_bytes();
             assert!(
-                check(&left, &options)
+                check(&named(&left), &options)
                     .unwrap()
                     .of("old-id-left")
                     .next()
@@ -436,8 +436,9 @@ fn the_corpus_is_checked_without_a_crash() {
     let mut rules = std::collections::BTreeMap::new();
     for p in crate::support::xml_files(&dir) {
         let bytes = std::fs::read(&p).unwrap();
+        let name = p.display().to_string();
         if let Ok(report) = check(
-            &[source(&p.display().to_string(), bytes)],
+            &[(name.as_str(), bytes.as_slice())],
             &CheckOptions::default(),
         ) {
             for f in report.findings {
@@ -446,4 +447,12 @@ fn the_corpus_is_checked_without_a_crash() {
         }
     }
     println!("corpus findings: {rules:?}");
+}
+
+/// The files as `check` takes them: named byte slices.
+fn named(sources: &[sn_retarget::io::Source]) -> Vec<(&str, &[u8])> {
+    sources
+        .iter()
+        .map(|s| (s.name.as_str(), s.bytes.as_slice()))
+        .collect()
 }

@@ -4,7 +4,7 @@
 //! the oracle record for record (payloads included); every file it rejects must be refused with
 //! a line and column.
 
-use sn_retarget::inspect::Inspector;
+use sn_retarget::analyze::inspect::Inspector;
 use sn_retarget::model::{Collect, read};
 
 use crate::oracle::{check_spans, oracle, ours};

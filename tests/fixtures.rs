@@ -1,6 +1,6 @@
 //! Every fixture: read, identity, agreement with the roxmltree oracle, inspect snapshots.
 
-use sn_retarget::inspect::Inspector;
+use sn_retarget::analyze::inspect::Inspector;
 use sn_retarget::model::{Collect, Shape, read};
 use sn_retarget::splice::Edits;
 

@@ -3,14 +3,14 @@
 //!
 //! In: a field's decoded text (a whole JSON object or array, or one URL or query string with no
 //! blank in it). Out: each string value under a key that looks secret
-//! ([`super::secrets::looks_secret`]), with its path (`client_secret`,
+//! ([`crate::analyze::secrets::looks_secret`]), with its path (`client_secret`,
 //! `auth > password`, `?client_secret`) and the span of its characters in the text, so that it
 //! can be replaced in place and the JSON stays valid. Values that are empty, or placeholders
 //! already, are left out.
 
 use std::ops::Range;
 
-use super::secrets::looks_secret;
+use crate::redact::names::looks_secret;
 
 /// One secret found inside a value.
 #[derive(Debug, Clone, PartialEq, Eq)]

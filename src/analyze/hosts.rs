@@ -178,6 +178,52 @@ fn host_at(text: &[u8], at: usize, dlen: usize) -> Option<HostMatch<'_>> {
     })
 }
 
+/// A URL as shown in messages: scheme, host and path only (user info and query may hold
+/// secrets).
+///
+/// ```
+/// use sn_retarget::analyze::hosts::shown_url;
+/// assert_eq!(shown_url("https://u:p@dev1.service-now.com/x?token=1"), "https://dev1.service-now.com/x");
+/// ```
+pub fn shown_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let rest = rest.split(['?', '#']).next().unwrap_or("");
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    format!("{scheme}://{rest}")
+}
+
+/// `https://host/...` URLs in a text (comma lists split), with their host.
+///
+/// ```
+/// use sn_retarget::analyze::hosts::urls;
+/// let found: Vec<_> = urls("https://a.service-now.com/x, http://b.example").collect();
+/// assert_eq!(found, [("https://a.service-now.com/x", "a.service-now.com"), ("http://b.example", "b.example")]);
+/// ```
+pub fn urls(text: &str) -> impl Iterator<Item = (&str, &str)> {
+    text.split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .map(|u| {
+            let rest = u.split_once("://").map_or("", |(_, r)| r);
+            let host = rest.split(['/', '?', '#', ':']).next().unwrap_or("");
+            (u, host)
+        })
+}
+
+/// `true` for a ServiceNow instance host (in any letter case).
+///
+/// ```
+/// use sn_retarget::analyze::hosts::is_instance_host;
+/// assert!(is_instance_host("Dev1.Service-Now.com"));
+/// assert!(!is_instance_host("service-now.com"));
+/// ```
+pub fn is_instance_host(host: &str) -> bool {
+    let h = host.to_ascii_lowercase();
+    INSTANCE_DOMAINS
+        .iter()
+        .any(|d| h.ends_with(d) && h.len() > d.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,9 +5,8 @@
 //! inventory and, later, the rewrite planner build on. Detection only; nothing here edits.
 
 pub mod apps;
-pub mod cipher;
 pub mod embedded;
 pub mod hosts;
-pub mod mask;
+pub mod inspect;
 pub mod refs;
 pub mod secrets;

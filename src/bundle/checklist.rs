@@ -5,9 +5,9 @@ use std::fmt::Write;
 
 use super::Manifest;
 use super::order::Order;
+use crate::analyze::inspect::Inventory;
 use crate::apply::ApplyReport;
 use crate::check::rules::is_instance_record;
-use crate::inspect::Inventory;
 use crate::plan::{Instance, Plan};
 use crate::untrusted::{markdown, markdown_code};
 

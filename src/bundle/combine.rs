@@ -8,8 +8,8 @@
 use std::collections::BTreeSet;
 
 use super::order::{self, Unit, UnitRef};
+use crate::analyze::inspect::{Inspector, RecordEntry};
 use crate::error::ReadError;
-use crate::inspect::{Inspector, RecordEntry};
 use crate::model::{Collect, Shape, read};
 
 /// Combines `outputs` (name, bytes) into one `<unload>`. The `unload_date` is the latest of the

@@ -22,9 +22,9 @@ use sha2::{Digest, Sha256};
 
 use rayon::prelude::*;
 
+use crate::analyze::inspect::{FileReport, Inspector, Inventory};
 use crate::apply::{ApplyError, ApplyReport, HostPair, apply_with};
 use crate::check::Finding;
-use crate::inspect::{FileReport, Inspector, Inventory};
 use crate::io::Source;
 use crate::model::Shape;
 use crate::plan::tokens::Rule;

@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use super::{Finding, FindingLocation};
+use crate::analyze::inspect::{Inspector, Reference};
 use crate::error::{Diagnostic, ReadError, Severity};
-use crate::inspect::{Inspector, Reference};
-use crate::io::Source;
 use crate::model::{Collect, OwnedRecord, read};
 
 /// One record of the bundle.
@@ -74,7 +73,7 @@ pub struct Place<'a> {
 #[derive(Debug)]
 pub struct Facts<'s> {
     /// The bundle's files.
-    pub sources: &'s [Source],
+    pub sources: &'s [(&'s str, &'s [u8])],
     /// Every record, in file order then document order.
     pub records: Vec<Rec>,
     /// Every reference, with the index of the referring record in `records`.
@@ -91,7 +90,7 @@ pub struct Facts<'s> {
 
 impl<'s> Facts<'s> {
     /// Reads every file.
-    pub fn gather(sources: &'s [Source]) -> Result<Facts<'s>, ReadError> {
+    pub fn gather(sources: &'s [(&'s str, &'s [u8])]) -> Result<Facts<'s>, ReadError> {
         // Each file alone, in parallel: its records (with their paths), the references they
         // hold (by position among them) and the reader's diagnostics.
         type FileFacts = (
@@ -103,7 +102,8 @@ impl<'s> Facts<'s> {
             .par_iter()
             .map(|s| {
                 let mut c = Collect::default();
-                let outcome = read(&s.bytes, &mut c).map_err(|e| e.with_path(&s.name))?;
+                let (name, bytes) = *s;
+                let outcome = read(bytes, &mut c).map_err(|e| e.with_path(name))?;
                 c.sort();
                 let by_index: BTreeMap<usize, usize> = c
                     .records
@@ -125,7 +125,7 @@ impl<'s> Facts<'s> {
                     });
                 }
                 let mut inspector = Inspector::new();
-                inspector.add(&s.name, &s.bytes)?;
+                inspector.add(name, bytes)?;
                 let references = inspector
                     .into_reports()
                     .remove(0)
@@ -170,7 +170,7 @@ impl<'s> Facts<'s> {
             diagnostics,
             locators: sources
                 .iter()
-                .map(|s| crate::error::Locator::new(&s.bytes))
+                .map(|(_, bytes)| crate::error::Locator::new(bytes))
                 .collect(),
             spans: sources.iter().map(|_| std::sync::OnceLock::new()).collect(),
         })
@@ -180,7 +180,7 @@ impl<'s> Facts<'s> {
     pub fn file_index(&self, name: &str) -> usize {
         self.sources
             .iter()
-            .position(|s| s.name == name)
+            .position(|s| s.0 == name)
             .unwrap_or(usize::MAX)
     }
 
@@ -229,7 +229,7 @@ impl<'s> Facts<'s> {
             instance_error,
             hint: hint.to_string(),
             location: FindingLocation {
-                file: self.sources[at.file].name.clone(),
+                file: self.sources[at.file].0.to_string(),
                 line: p.line,
                 column: p.column,
                 table: r.map(|r| r.table().to_string()),

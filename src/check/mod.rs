@@ -17,7 +17,6 @@ use serde::Serialize;
 pub use facts::{Facts, Place, Rec};
 
 use crate::error::{ReadError, Severity, Snippet};
-use crate::io::Source;
 use crate::plan::{Existing, Instance, Intent, LeftOut};
 
 /// `apply` and `bundle` check their outputs up to this many bytes in all (`check` holds every
@@ -196,11 +195,12 @@ impl CheckReport {
 /// use sn_retarget::check::{check, CheckOptions};
 /// use sn_retarget::io::{load_inputs, Limits};
 /// let sources = load_inputs(&["fixtures/seed000_dev".into()], &Limits::default()).unwrap();
-/// let report = check(&sources, &CheckOptions::default()).unwrap();
+/// let named: Vec<(&str, &[u8])> = sources.iter().map(|s| (s.name.as_str(), s.bytes.as_slice())).collect();
+/// let report = check(&named, &CheckOptions::default()).unwrap();
 /// // Ciphertext is still in the development export: three errors.
 /// assert_eq!(report.of("secret-left").count(), 3);
 /// ```
-pub fn check(sources: &[Source], options: &CheckOptions) -> Result<CheckReport, ReadError> {
+pub fn check(sources: &[(&str, &[u8])], options: &CheckOptions) -> Result<CheckReport, ReadError> {
     let facts = Facts::gather(sources)?;
     // What the run that made the bundle was told exists on the target holds for the check too.
     let mut merged;
@@ -217,11 +217,8 @@ pub fn check(sources: &[Source], options: &CheckOptions) -> Result<CheckReport, 
     let mut findings = Vec::new();
     rules::run_all(&facts, options, &mut findings);
     // Files by name, looked up once per finding (not once per comparison).
-    let index: std::collections::HashMap<&str, usize> = sources
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.name.as_str(), i))
-        .collect();
+    let index: std::collections::HashMap<&str, usize> =
+        sources.iter().enumerate().map(|(i, s)| (s.0, i)).collect();
     let file_index = |name: &str| index.get(name).copied().unwrap_or(usize::MAX);
     findings.sort_by(|a, b| {
         let fa = file_index(&a.location.file);
@@ -247,7 +244,7 @@ pub fn check(sources: &[Source], options: &CheckOptions) -> Result<CheckReport, 
         *n += 1;
         if *n <= SNIPPETS {
             if let Some(i) = index.get(l.file.as_str()) {
-                l.snippet = Snippet::capture(&sources[*i].bytes, offset);
+                l.snippet = Snippet::capture(sources[*i].1, offset);
             }
         }
     }

@@ -36,7 +36,11 @@ pub fn run(
         run: inputs.iter().find_map(|p| manifest_of(p)),
         ..CheckOptions::default()
     };
-    let report = match check(&sources, &options) {
+    let named: Vec<(&str, &[u8])> = sources
+        .iter()
+        .map(|s| (s.name.as_str(), s.bytes.as_slice()))
+        .collect();
+    let report = match check(&named, &options) {
         Ok(r) => r,
         Err(e) => {
             say!("sn-retarget: error: {e}");

@@ -4,7 +4,7 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use sn_retarget::inspect::Inspector;
+use sn_retarget::analyze::inspect::Inspector;
 
 use super::EXIT_BAD_INPUT;
 
@@ -38,7 +38,7 @@ pub fn run(inputs: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
             write!(out, "{}", sn_retarget::untrusted::terminal(&text))?;
         }
         let mut apps = String::new();
-        sn_retarget::inspect::write_apps(&mut apps, &inventory.apps)?;
+        sn_retarget::analyze::inspect::write_apps(&mut apps, &inventory.apps)?;
         out.write_all(apps.as_bytes())?;
     }
     out.flush()?;

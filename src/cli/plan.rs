@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use sn_retarget::inspect::Inspector;
+use sn_retarget::analyze::inspect::Inspector;
 use sn_retarget::io::write_atomic;
 use sn_retarget::plan::infer_plan;
 

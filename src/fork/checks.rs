@@ -117,16 +117,12 @@ pub(super) fn check_outputs(
     rules: (String, crate::analyze::secrets::SecretRules),
 ) -> Result<Vec<crate::check::Finding>, ForkError> {
     let (placeholder, secret_rules) = rules;
-    let sources: Vec<crate::io::Source> = files
+    let names: Vec<(String, &[u8])> = files
         .iter()
         .filter(|f| f.kind == FileKind::Xml)
-        .map(|f| crate::io::Source {
-            name: shown(&f.output),
-            path: f.output.clone(),
-            relative: f.output.clone(),
-            bytes: f.bytes.clone(),
-        })
+        .map(|f| (shown(&f.output), f.bytes.as_slice()))
         .collect();
+    let sources: Vec<(&str, &[u8])> = names.iter().map(|(n, b)| (n.as_str(), *b)).collect();
     let options = crate::check::CheckOptions {
         old_ids: apply
             .id_map

@@ -2,14 +2,14 @@
 //! output: the fail-closed check of every rewrite.
 //!
 //! In: an input, the offset the output starts from, and the edits (sorted and checked). Out:
-//! whether [`find_ciphertext`](crate::analyze::cipher::find_ciphertext) would find anything in
+//! whether [`find_ciphertext`](crate::redact::cipher::find_ciphertext) would find anything in
 //! the output, and where (an input offset; a replacement's is where its edit starts). Every
 //! match holds an anchor (a `#`, or the first byte of a KMF noncharacter): the input is
 //! searched once for anchors that stay in the output, each replacement for its own, and the
 //! matcher reads around each anchor through the output's pieces (input stretches and
 //! replacements) as if the output had been built.
 
-use crate::analyze::cipher::{Cursor, match_at};
+use crate::redact::cipher::{Cursor, match_at};
 use crate::scan::Span;
 use crate::splice::Edits;
 
@@ -148,7 +148,7 @@ impl Cursor for Output<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analyze::cipher::find_ciphertext;
+    use crate::redact::cipher::find_ciphertext;
 
     trait Boundary {
         fn is_char_boundary_like(&self, i: usize) -> bool;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::{DEFAULT_PLACEHOLDER, Instance, NATURAL_KEY_TABLES, PlanError};
-use crate::inspect::Inventory;
+use crate::analyze::inspect::Inventory;
 
 fn quote(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
@@ -39,7 +39,7 @@ const INTENTS: &[&str] = &[
 /// written commented out, with what the input holds, for the user to choose.
 ///
 /// ```
-/// use sn_retarget::inspect::Inspector;
+/// use sn_retarget::analyze::inspect::Inspector;
 /// use sn_retarget::plan::{infer_plan, Intent, Plan};
 /// let mut i = Inspector::new();
 /// i.add("a.xml", br#"<unload><oauth_entity action="INSERT_OR_UPDATE"><redirect_url>https://dev1.service-now.com/oauth_redirect.do</redirect_url></oauth_entity></unload>"#).unwrap();

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{is_instance_host, shown, urls};
+use crate::analyze::hosts::{is_instance_host, shown_url as shown, urls};
 use crate::check::{CheckOptions, Facts, Finding, FindingLocation};
 use crate::error::Severity;
 use crate::plan::Intent;

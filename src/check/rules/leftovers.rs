@@ -14,7 +14,7 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
     hosts_left(facts, options, out);
     let keep = kept_namespaces(facts, options);
     for (file, source) in facts.sources.iter().enumerate() {
-        let bytes = &source.bytes;
+        let bytes = source.1;
         if !options.old_ids.is_empty() {
             for span in hex32_runs(bytes) {
                 let id = String::from_utf8_lossy(&bytes[span.range()]).to_ascii_lowercase();

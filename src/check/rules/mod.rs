@@ -83,7 +83,7 @@ pub fn run_all(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>
             instance_error: Some("the update set preview fails on this update"),
             hint: "re-export the update, or fix the payload's XML".to_string(),
             location: super::FindingLocation {
-                file: facts.sources[*file].name.clone(),
+                file: facts.sources[*file].0.to_string(),
                 line: d.location.file.line,
                 column: d.location.file.column,
                 table: d.location.payloads.first().map(|p| p.table.clone()),
@@ -97,35 +97,6 @@ pub fn run_all(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>
     }
     leftovers::check(facts, options, out);
     intent::check(facts, options, out);
-}
-
-/// A URL as shown in messages: scheme, host and path only (user info and query may hold
-/// secrets).
-pub(crate) fn shown(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let rest = rest.split(['?', '#']).next().unwrap_or("");
-    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
-    format!("{scheme}://{rest}")
-}
-
-/// `https://host/...` URLs in a text (comma lists split), with their host.
-pub fn urls(text: &str) -> impl Iterator<Item = (&str, &str)> {
-    text.split([',', ' ', '\n'])
-        .map(str::trim)
-        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-        .map(|u| {
-            let rest = u.split_once("://").map_or("", |(_, r)| r);
-            let host = rest.split(['/', '?', '#', ':']).next().unwrap_or("");
-            (u, host)
-        })
-}
-
-/// `true` for a ServiceNow instance host.
-pub(crate) fn is_instance_host(host: &str) -> bool {
-    let h = host.to_ascii_lowercase();
-    crate::analyze::hosts::INSTANCE_DOMAINS
-        .iter()
-        .any(|d| h.ends_with(d) && h.len() > d.len())
 }
 
 /// My SN Instances and similar instance-connection records (used by the checklist too).

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use std::collections::BTreeSet;
 
-use super::{is_instance_host, shown, urls};
+use crate::analyze::hosts::{is_instance_host, shown_url as shown, urls};
 use crate::check::facts::in_version;
 use crate::check::{CheckOptions, Facts, Finding};
 use crate::error::Severity;

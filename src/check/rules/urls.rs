@@ -1,6 +1,7 @@
 //! `instance-url-form`, `http-instance-url`, `oauth-url-path`.
 
-use super::{is_instance_host, is_instance_record, shown, urls};
+use super::is_instance_record;
+use crate::analyze::hosts::{is_instance_host, shown_url as shown, urls};
 use crate::check::facts::in_version;
 use crate::check::{Facts, Finding};
 use crate::error::Severity;

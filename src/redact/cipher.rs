@@ -45,7 +45,7 @@ fn is_base64ish(c: char) -> bool {
 /// The ciphertext shape of a decoded `value`, if it has one.
 ///
 /// ```
-/// use sn_retarget::analyze::cipher::{ciphertext_shape, CipherShape};
+/// use sn_retarget::analyze::secrets::{ciphertext_shape, CipherShape};
 /// assert_eq!(ciphertext_shape(")pR#nbSKvqP9LvXw/b5"), Some(CipherShape::PrefixPr));
 /// assert_eq!(ciphertext_shape("\u{FDDE}\u{FDDF}\u{FDD2}1543c7e9\u{FDEE}\u{FDEF}"), Some(CipherShape::Noncharacter));
 /// assert_eq!(ciphertext_shape("hello"), None);
@@ -64,7 +64,7 @@ pub fn ciphertext_shape(value: &str) -> Option<CipherShape> {
 /// filter before decoding; [`ciphertext_shape`] decides.
 ///
 /// ```
-/// use sn_retarget::analyze::cipher::may_hold_ciphertext;
+/// use sn_retarget::analyze::secrets::may_hold_ciphertext;
 /// assert!(may_hold_ciphertext(b"&#64990;&#64991;abc"));
 /// assert!(may_hold_ciphertext(b")pR&#35;c2VjcmV0c2VjcmV0"));
 /// assert!(!may_hold_ciphertext(b"https://dev1.service-now.com/oauth_token.do"));
@@ -84,7 +84,7 @@ fn is_kmf_utf8(rest: Option<&[u8]>) -> bool {
 /// offset is where the match starts. The fail-closed check of the rewrite.
 ///
 /// ```
-/// use sn_retarget::analyze::cipher::find_ciphertext;
+/// use sn_retarget::analyze::secrets::find_ciphertext;
 /// assert_eq!(find_ciphertext(b"<v>&amp;#xFDDE;&amp;#xFDDF;</v>"), Some(3));
 /// assert_eq!(find_ciphertext(b"<v>)pR&#35;c2VjcmV0c2VjcmV0</v>"), Some(3));
 /// assert_eq!(find_ciphertext(b"<v>&#41;pR#c2VjcmV0c2VjcmV0</v>"), Some(3));

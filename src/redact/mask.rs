@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::sync::RwLock;
 
 use super::cipher::{Cursor, match_at};
-use super::secrets::{KNOWN_SECRET_COLUMNS, looks_secret};
+use super::names::{KNOWN_SECRET_COLUMNS, looks_secret};
 
 /// Column names (lower case) masked besides the known and secret-looking ones.
 static EXTRA: RwLock<BTreeSet<String>> = RwLock::new(BTreeSet::new());
@@ -41,7 +41,7 @@ fn is_masked(name: &str) -> bool {
 /// Masks everything in `line` that may be a secret. Used for every snippet shown.
 ///
 /// ```
-/// use sn_retarget::analyze::mask::mask_secrets;
+/// use sn_retarget::analyze::secrets::mask_secrets;
 /// let s = mask_secrets("<password>hunter2</password><v>)pR#abcdefghijkl</v>");
 /// assert!(!s.contains("hunter2") && !s.contains("abcdefghijkl"));
 /// let s = mask_secrets("&amp;lt;PassWord&amp;gt;hunter2&amp;lt;/PassWord&amp;gt;");
