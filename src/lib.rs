@@ -16,11 +16,16 @@
 //! |---|---|---|
 //! | [`scan`] | bytes | tokens with byte spans; decoded payloads with offset maps |
 //! | [`model`] | tokens | records, fields, payload records (borrowed, streamed to a visitor) |
-//! | [`analyze`] | records | instance hosts, references, scopes, secrets |
-//! | [`inspect`] | files | the inventory `sn-retarget inspect` prints |
+//! | [`analyze`] | records | instance hosts, references, scopes, secrets, apps; the inventory `sn-retarget inspect` prints |
+//! | [`plan`] | a plan and records | the edits of each file (sys_ids, hosts, scopes, secrets, fields) |
 //! | [`splice`] | input bytes + edits | output bytes (the only writer) |
+//! | [`apply`] | a plan and inputs | outputs and the report |
+//! | [`bundle`] | a plan and inputs | ordered outputs, manifest.json, CHECKLIST.md |
 //! | [`fork`] | a scoped application | the same application in a new scope |
-//! | [`io`] | paths | the files to read |
+//! | [`check`] | outputs or any bundle | findings (the offline doctor) |
+//! | [`io`] | paths | the files to read; outputs written atomically |
+//! | [`error`] | where reading failed | positions, snippets (secrets masked), diagnostics |
+//! | [`untrusted`] | text from an input | the same, safe for terminals, Markdown and HTML |
 //!
 //! ```
 //! use sn_retarget::analyze::inspect::Inspector;

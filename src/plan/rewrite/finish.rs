@@ -1,0 +1,411 @@
+//! The final edits of a file once every file has been read and the ids resolved: each part
+//! alone, in parallel, then merged; the report's entries and the secrets to re-enter.
+
+use std::collections::BTreeMap;
+
+use rayon::prelude::*;
+
+use super::planner::{Draft, PartPass};
+use super::report::{EditEntry, LooksSecret, RewriteError, Rewritten, SecretNote};
+use super::{Pass, ResolvedIds, Rewriter};
+use crate::plan::ids::IdMap;
+use crate::plan::records::{ClientIdChange, DisplayRef, LeftOut, RecordNote, follow_edit};
+use crate::plan::tokens::{Rule, id_tokens, map_token};
+use crate::scan::Span;
+use crate::splice::Edits;
+
+impl Rewriter {
+    /// [`Rewriter::finish`], leaving the check for ciphertext left in the output to the caller
+    /// ([`Rewriter::check_left`]) unless `check`.
+    pub(crate) fn finish_checking(
+        &self,
+        pass: Pass,
+        ids: &ResolvedIds,
+        bytes: &[u8],
+        details: bool,
+        check: bool,
+    ) -> Result<Rewritten, RewriteError> {
+        // Each part alone (in parallel): its parts of the file are disjoint and in order.
+        let done: Vec<Result<PartDone, RewriteError>> = pass
+            .parts
+            .into_par_iter()
+            .map(|part| self.finish_part(part, ids, bytes, details, check))
+            .collect();
+        let mut edits = Edits::new();
+        let mut counts = BTreeMap::new();
+        let mut drafts = Vec::new();
+        let mut secrets = Vec::new();
+        let mut owners = Vec::new();
+        let mut set_missing: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut looks = Vec::new();
+        let mut client_ids = Vec::new();
+        let mut left_out = Vec::new();
+        let mut written = 0;
+        let mut notes = Vec::new();
+        for d in done {
+            let d = d?;
+            if let Some((_, e)) = d.refused.into_iter().next() {
+                return Err(e);
+            }
+            looks.extend(d.looks.into_iter().map(|(_, l)| l));
+            edits.append(d.edits);
+            for (rule, n) in d.counts {
+                *counts.entry(rule).or_insert(0) += n;
+            }
+            drafts.extend(d.drafts);
+            secrets.extend(d.secrets);
+            owners.extend(d.owners);
+            for (k, n) in d.set_missing {
+                *set_missing.entry(k).or_insert(0) += n;
+            }
+            client_ids.extend(d.client_ids);
+            left_out.extend(d.left_out);
+            written += d.written;
+            notes.extend(d.notes);
+        }
+        if !looks.is_empty() {
+            return Err(RewriteError::LooksSecret(looks));
+        }
+        edits.sort_and_check(bytes.len())?;
+        let entries = if details {
+            let paths = Paths::new(owners);
+            let mut entries: Vec<EditEntry> = drafts
+                .into_iter()
+                .map(|d| EditEntry {
+                    table: paths.table(d.record).to_string(),
+                    sys_id: paths.sys_id(d.record).map(str::to_string),
+                    field: d.field,
+                    path: paths.path(d.record),
+                    old: d.old,
+                    new: d.new,
+                    rule: d.rule,
+                    at: d.at,
+                })
+                .collect();
+            entries.sort_by_key(|e| (e.at.start, e.at.end));
+            entries
+        } else {
+            Vec::new()
+        };
+        let warnings = set_missing
+            .into_iter()
+            .map(|((t, f), n)| {
+                format!("--set {t}.{f}: {n} record(s) of {t} have no {f} field; nothing added")
+            })
+            .collect();
+        secrets.sort_by_key(|(i, _)| *i);
+        Ok(Rewritten {
+            edits,
+            counts,
+            entries,
+            secrets: secrets.into_iter().map(|(_, n)| n).collect(),
+            warnings,
+            client_ids,
+            dropped: written == 0 && !left_out.is_empty(),
+            left_out,
+            records: notes,
+        })
+    }
+
+    /// The final edits of one part, checked (if `check`) for ciphertext over the bytes it
+    /// covers.
+    pub(super) fn finish_part(
+        &self,
+        part: PartPass,
+        ids: &ResolvedIds,
+        bytes: &[u8],
+        details: bool,
+        check: bool,
+    ) -> Result<PartDone, RewriteError> {
+        let map = &ids.map;
+        let mut mapped = Vec::new();
+        let mut edits = Edits::new();
+        let mut counts = BTreeMap::new();
+        let mut drafts = Vec::new();
+        let mut secrets = Vec::new();
+        let PartPass {
+            range,
+            edits: part_edits,
+            rules,
+            deferred,
+            candidates,
+            candidate_fields,
+            drafts: mut part_drafts,
+            secrets: part_secrets,
+            owners,
+            set_missing,
+            looks,
+            refused,
+            rec,
+            record_spans,
+            ..
+        } = part;
+        // References whose record was renamed show its new name; edits inside the attribute
+        // (a host in it) give way.
+        let quot = std::sync::OnceLock::new();
+        let quot = || *quot.get_or_init(|| writes_quot(bytes));
+        let follows: Vec<(&DisplayRef, Vec<u8>)> = match ids.renames.is_empty() {
+            true => Vec::new(),
+            false => rec
+                .display_refs
+                .iter()
+                .filter_map(|d| follow_edit(d, bytes, &ids.renames, &quot).map(|b| (d, b)))
+                .collect(),
+        };
+        let mut followed: Vec<Span> = follows.iter().map(|f| f.0.span).collect();
+        followed.sort_unstable_by_key(|s| s.start);
+        let inside_followed = |span: &Span| {
+            let k = followed.partition_point(|f| f.start <= span.start);
+            k > 0 && followed[k - 1].end >= span.end
+        };
+        let mut conditional = rec.conditional.iter().peekable();
+        let mut client_id_edits = rec.client_ids.iter().peekable();
+        let mut client_ids = Vec::new();
+        let mut deferred = deferred.into_iter().peekable();
+        for (k, (span, replacement)) in part_edits.iter().enumerate() {
+            let mut new = replacement;
+            let deferred_here = deferred.next_if(|(i, _)| *i == k);
+            let client_id = client_id_edits.next_if(|(i, _, _)| *i == k);
+            // A provider's client_id follows only an endpoint's that changes too.
+            if let Some((_, old)) = conditional.next_if(|(i, _)| *i == k) {
+                if !ids.endpoint_client_ids.contains(old) {
+                    continue;
+                }
+            }
+            if !followed.is_empty() && inside_followed(&span) {
+                continue;
+            }
+            if let Some((_, own)) = deferred_here {
+                mapped.clear();
+                map_ids(map, replacement, own.as_ref(), &mut mapped);
+                new = &mapped;
+                if new == &bytes[span.range()] {
+                    continue;
+                }
+                if details {
+                    part_drafts[k].new = String::from_utf8_lossy(new).into_owned();
+                }
+            }
+            edits.replace(span, new);
+            *counts.entry(rules[k]).or_insert(0) += 1;
+            if details {
+                drafts.push(std::mem::take(&mut part_drafts[k]));
+            }
+            if let Some((_, old, _)) = client_id {
+                client_ids.push(ClientIdChange {
+                    old: old.clone(),
+                    new: String::from_utf8_lossy(new).trim().to_string(),
+                });
+            }
+        }
+        for (d, new) in follows {
+            edits.replace(d.span, &new);
+            *counts.entry(Rule::DisplayValue).or_insert(0) += 1;
+            if details {
+                drafts.push(Draft {
+                    at: d.span,
+                    record: d.record,
+                    field: d.field.to_string(),
+                    old: String::from_utf8_lossy(&bytes[d.span.range()]).into_owned(),
+                    new: String::from_utf8_lossy(&new).into_owned(),
+                    rule: Rule::DisplayValue,
+                });
+            }
+        }
+        for (k, (span, record)) in candidates.into_iter().enumerate() {
+            if !followed.is_empty() && inside_followed(&span) {
+                continue;
+            }
+            let old = &bytes[span.range()];
+            if let Some(new) = map_token(map, old) {
+                let new = &new;
+                edits.replace(span, new);
+                *counts.entry(Rule::SysId).or_insert(0) += 1;
+                if details {
+                    drafts.push(Draft {
+                        at: span,
+                        record,
+                        field: candidate_fields.get(k).cloned().unwrap_or_default(),
+                        old: String::from_utf8_lossy(old).into_owned(),
+                        new: String::from_utf8_lossy(new).into_owned(),
+                        rule: Rule::SysId,
+                    });
+                }
+            }
+        }
+        for (i, mut note, own) in part_secrets {
+            if let Some(own) = own {
+                mapped.clear();
+                map_ids(map, note.placeholder.as_bytes(), Some(&own), &mut mapped);
+                note.placeholder = String::from_utf8_lossy(&mapped).into_owned();
+                if let Some(new) = map.get(&own) {
+                    note.sys_id = Some(String::from_utf8_lossy(new).into_owned());
+                }
+            }
+            secrets.push((i, note));
+        }
+        edits.sort_and_check(bytes.len())?;
+        if self.rules.scope_prefix {
+            let renames = &self.tokens.namespace_prefixes;
+            let found = crate::plan::rename::markup_renames(renames, bytes, range, &edits)?;
+            let mut spans = record_spans;
+            spans.sort_by_key(|(s, _)| s.start);
+            for (span, new) in &found {
+                edits.replace(*span, new.as_bytes());
+                *counts.entry(Rule::Namespace).or_insert(0) += 1;
+                if details {
+                    drafts.push(Draft {
+                        at: *span,
+                        record: crate::plan::rename::innermost(&spans, span.start)
+                            .unwrap_or(usize::MAX),
+                        field: "(markup)".to_string(),
+                        old: String::from_utf8_lossy(&bytes[span.range()]).into_owned(),
+                        new: new.to_string(),
+                        rule: Rule::Namespace,
+                    });
+                }
+            }
+            if !found.is_empty() {
+                edits.sort_and_check(bytes.len())?;
+            }
+        }
+        if check {
+            self.check_left(&bytes[..range.end], range.start, &edits)?;
+        }
+        let mapped_id = |id: &Option<String>| {
+            id.as_deref()
+                .and_then(|id| map.get(id.as_bytes()))
+                .map(|n| String::from_utf8_lossy(n).into_owned())
+        };
+        let notes = rec
+            .notes
+            .into_iter()
+            .map(|(_, mut n)| {
+                if let Some(new) = mapped_id(&n.sys_id).filter(|_| !n.left_out) {
+                    n.input_sys_id = n.sys_id.replace(new);
+                }
+                n
+            })
+            .collect();
+        Ok(PartDone {
+            edits,
+            counts,
+            drafts,
+            secrets,
+            owners,
+            set_missing,
+            looks,
+            refused,
+            client_ids,
+            left_out: rec.left_out.into_iter().map(|(_, l)| l).collect(),
+            written: rec.written,
+            notes,
+        })
+    }
+}
+
+/// `true` when the file writes `"` in text as `&quot;`: an `&quot;` outside any tag (one in an
+/// attribute value, where a quote must be escaped, says nothing of how text is written). A
+/// large file is searched in two halves at once.
+pub(super) fn writes_quot(bytes: &[u8]) -> bool {
+    const LARGE: usize = 8 << 20;
+    const NEEDLE: &[u8] = b"&quot;";
+    let in_text = |from: usize, to: usize| {
+        memchr::memmem::find_iter(&bytes[from..to], NEEDLE).any(|i| {
+            let at = from + i;
+            memchr::memrchr2(b'<', b'>', &bytes[..at]).is_none_or(|j| bytes[j] == b'>')
+        })
+    };
+    if bytes.len() < LARGE {
+        return in_text(0, bytes.len());
+    }
+    let mid = bytes.len() / 2;
+    let overlap = (mid + NEEDLE.len()).min(bytes.len());
+    let (a, b) = rayon::join(|| in_text(0, overlap), || in_text(mid, bytes.len()));
+    a || b
+}
+
+/// `text` with its sys_id tokens mapped, and the [`OWN_ID`] marker replaced by `own` (a
+/// record's old id) as it reads after the rewrite, into `out`.
+pub(super) fn map_ids(map: &IdMap, text: &[u8], own: Option<&[u8; 32]>, out: &mut Vec<u8>) {
+    let mut at = 0;
+    for span in id_tokens(text) {
+        if let Some(new) = map_token(map, &text[span.range()]) {
+            out.extend_from_slice(&text[at..span.start]);
+            out.extend_from_slice(&new);
+            at = span.end;
+        }
+    }
+    out.extend_from_slice(&text[at..]);
+    let own = own.map(|o| map.get(o).unwrap_or(o));
+    let marker = OWN_ID.as_bytes();
+    if let Some(id) = own.filter(|_| memchr::memmem::find(out, marker).is_some()) {
+        let mut replaced = Vec::with_capacity(out.len());
+        let mut at = 0;
+        for i in memchr::memmem::find_iter(out, marker) {
+            replaced.extend_from_slice(&out[at..i]);
+            replaced.extend_from_slice(id);
+            at = i + marker.len();
+        }
+        replaced.extend_from_slice(&out[at..]);
+        *out = replaced;
+    }
+}
+
+/// Stands for a record's own sys_id in a placeholder until the ids are resolved: no export
+/// holds it (U+FFFF is not an XML character), and no escaping changes it.
+pub(super) const OWN_ID: &str = "\u{FFFF}sn-retarget:own-sys-id\u{FFFF}";
+
+/// Record index -> (table, sys_id, payload_of), to name where an edit happened.
+pub(super) struct Paths {
+    pub(super) by_index: BTreeMap<usize, (String, Option<String>, Option<usize>)>,
+}
+
+impl Paths {
+    pub(super) fn new(owners: Vec<(usize, String, Option<String>, Option<usize>)>) -> Paths {
+        Paths {
+            by_index: owners
+                .into_iter()
+                .map(|(i, t, s, p)| (i, (t, s, p)))
+                .collect(),
+        }
+    }
+
+    pub(super) fn table(&self, i: usize) -> &str {
+        self.by_index.get(&i).map_or("", |o| o.0.as_str())
+    }
+
+    pub(super) fn sys_id(&self, i: usize) -> Option<&str> {
+        self.by_index.get(&i).and_then(|o| o.1.as_deref())
+    }
+
+    pub(super) fn path(&self, i: usize) -> String {
+        let mut steps = Vec::new();
+        let mut at = Some(i);
+        while let Some(i) = at {
+            let Some((t, s, p)) = self.by_index.get(&i) else {
+                break;
+            };
+            steps.push(format!("{t}[{}]", s.as_deref().unwrap_or("-")));
+            at = *p;
+        }
+        steps.reverse();
+        steps.join(" > payload > ")
+    }
+}
+
+/// One part finished.
+pub(super) struct PartDone {
+    pub(super) edits: Edits,
+    pub(super) counts: BTreeMap<Rule, usize>,
+    pub(super) drafts: Vec<Draft>,
+    pub(super) secrets: Vec<(usize, SecretNote)>,
+    pub(super) owners: Vec<(usize, String, Option<String>, Option<usize>)>,
+    pub(super) set_missing: BTreeMap<(String, String), usize>,
+    pub(super) looks: Vec<(usize, LooksSecret)>,
+    pub(super) refused: Vec<(usize, RewriteError)>,
+    pub(super) client_ids: Vec<ClientIdChange>,
+    pub(super) left_out: Vec<LeftOut>,
+    pub(super) written: usize,
+    pub(super) notes: Vec<RecordNote>,
+}
