@@ -66,7 +66,11 @@ pub mod splice;
 pub mod synth;
 pub mod untrusted;
 
-pub use error::{Diagnostic, Location, Position, ReadError, Severity, SyntaxError};
+pub use apply::{Apply, retarget};
+pub use error::{
+    Diagnostic, Error, ErrorKind, Location, Position, ReadError, Severity, SyntaxError,
+};
+pub use plan::Plan;
 pub use scan::Span;
 
 /// The README's examples, compiled and run as doctests.

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeSet;
 
+use sn_retarget::ErrorKind;
 use sn_retarget::analyze::inspect::Inspector;
-use sn_retarget::apply::{Applied, ApplyError, apply};
+use sn_retarget::apply::{Applied, apply};
 use sn_retarget::plan::Rewriter;
 use sn_retarget::plan::{IdMode, NATURAL_KEY_TABLES, Plan, SecretMode};
 use sn_retarget::splice::{Edit, Edits};
@@ -120,8 +121,10 @@ fn done_when(name: &str, bytes: &[u8]) {
     let sources = hosts_of(bytes);
     let mut plan = regenerate_plan(sources.clone());
     // Values named like secrets stop the run until the plan says what they are: here, secrets.
-    if let Err(ApplyError::LooksSecret(list)) = apply(&plan, &[(name, bytes)], true) {
-        plan.secret_fields = list.into_iter().map(|(_, l)| l.selector).collect();
+    if let Err(e) = apply(&plan, &[(name, bytes)], true) {
+        if let ErrorKind::LooksSecret(list) = e.into_kind() {
+            plan.secret_fields = list.into_iter().map(|(_, l)| l.selector).collect();
+        }
     }
     let applied = run(&plan, name, bytes);
     let out = &applied.outputs[0].bytes;

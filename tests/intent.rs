@@ -2,11 +2,12 @@
 //! that already exist, the doctor rules for intent mistakes, and the command line's edges
 //! (`--out X.xml`, `--report` to a special file, `--quiet` and summarised findings).
 
-use sn_retarget::apply::{Applied, ApplyError, apply};
+use sn_retarget::apply::{Applied, apply};
 use sn_retarget::check::Finding;
 use sn_retarget::model::OwnedRecord;
 use sn_retarget::plan::fit::MisfitError;
 use sn_retarget::plan::{Intent, Plan, PlanError};
+use sn_retarget::{Error, ErrorKind};
 
 use crate::support::{bin, collect, manifest_dir, tmp};
 
@@ -25,7 +26,7 @@ fn folder(name: &str) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-fn try_run(plan: &Plan, files: &[(String, Vec<u8>)]) -> Result<Applied, ApplyError> {
+fn try_run(plan: &Plan, files: &[(String, Vec<u8>)]) -> Result<Applied, Error> {
     let inputs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), &b[..])).collect();
     let mut applied = apply(plan, &inputs, true)?;
     sn_retarget::apply::check_outputs(plan, &mut applied)?;
@@ -135,8 +136,8 @@ fn an_intent_the_plan_contradicts_is_refused() {
             "give --host OLD=NEW",
         ),
     ] {
-        match try_run(&p, &dev) {
-            Err(ApplyError::Plan(e @ PlanError::IntentConflict { .. })) => {
+        match try_run(&p, &dev).map_err(Error::into_kind) {
+            Err(ErrorKind::Plan(e @ PlanError::IntentConflict { .. })) => {
                 assert!(e.to_string().contains(says), "{e}")
             }
             other => panic!("{p:?}: {:?}", other.map(|_| ())),
@@ -226,8 +227,8 @@ fn a_source_the_input_does_not_name_is_refused_naming_those_it_does() {
         }),
         plan(|p| p.hosts = hosts(&[("dev1234", "acme")])),
     ] {
-        match try_run(&p, &dev) {
-            Err(ApplyError::Misfit(e @ MisfitError::HostNotFound { .. })) => {
+        match try_run(&p, &dev).map_err(Error::into_kind) {
+            Err(ErrorKind::Misfit(e @ MisfitError::HostNotFound { .. })) => {
                 let e = e.to_string();
                 assert!(e.contains("dev1234.service-now.com"), "{e}");
                 assert!(e.contains("it names dev12345.service-now.com"), "{e}");
@@ -549,8 +550,8 @@ fn only_and_exclude_choose_the_records_written() {
     );
     // Nothing left to write: refused.
     assert!(matches!(
-        try_run(&plan(|p| p.only = strings(&["sys_user"])), &dev),
-        Err(ApplyError::NothingLeft(5))
+        try_run(&plan(|p| p.only = strings(&["sys_user"])), &dev).map_err(Error::into_kind),
+        Err(ErrorKind::NothingLeft(5))
     ));
 }
 

@@ -21,8 +21,9 @@
 
 use std::collections::BTreeMap;
 
+use sn_retarget::ErrorKind;
 use sn_retarget::analyze::secrets::find_ciphertext;
-use sn_retarget::apply::{ApplyError, apply};
+use sn_retarget::apply::apply;
 use sn_retarget::model::{Collect, OwnedRecord, read};
 use sn_retarget::plan::{IdMode, Plan, SecretMode, parse_id_map};
 use sn_retarget::splice::{Edit, Edits};
@@ -686,14 +687,17 @@ fn fitted(plan: &Plan, inputs: &[(&str, &[u8])]) -> Plan {
         })
     };
     for _ in 0..8 {
-        match apply(&plan, inputs, false) {
-            Err(ApplyError::Misfit(MisfitError::HostNotFound { host, .. })) => {
+        match apply(&plan, inputs, false)
+            .map(|_| ())
+            .map_err(sn_retarget::Error::into_kind)
+        {
+            Err(ErrorKind::Misfit(MisfitError::HostNotFound { host, .. })) => {
                 assert!(!named(&host), "{host} refused, but the input names it");
                 let gone = |s: &String| Instance::parse(s).is_ok_and(|i| i.host() == host);
                 plan.sources.retain(|s| !gone(s));
                 plan.hosts.retain(|s, _| !gone(s));
             }
-            Err(ApplyError::Misfit(MisfitError::SourcesMerged { hosts, target })) => {
+            Err(ErrorKind::Misfit(MisfitError::SourcesMerged { hosts, target })) => {
                 // Each named as a host, or as a bare name (`<instance_name>dev1</instance_name>`).
                 // (a bare name: at least a whole word somewhere)
                 let bare = |h: &str| {
@@ -746,7 +750,9 @@ pub fn check_case(case: &Case) {
     };
     let applied = match apply(plan, &inputs, true) {
         Ok(a) => a,
-        Err(ApplyError::Plan(e)) => panic!("generated plan refused: {e}\n{}", show()),
+        Err(e) if matches!(e.kind(), ErrorKind::Plan(_)) => {
+            panic!("generated plan refused: {e}\n{}", show())
+        }
         Err(e) => panic!("apply failed: {e}\n{}", show()),
     };
     let id_map: BTreeMap<&str, &str> = applied

@@ -23,8 +23,9 @@ use sha2::{Digest, Sha256};
 use rayon::prelude::*;
 
 use crate::analyze::inspect::{FileReport, Inspector, Inventory};
-use crate::apply::{ApplyError, ApplyReport, HostPair, apply_with};
+use crate::apply::{ApplyReport, HostPair, apply_with};
 use crate::check::Finding;
+use crate::error::{Error, ErrorKind};
 use crate::io::Source;
 use crate::model::Shape;
 use crate::plan::tokens::Rule;
@@ -158,19 +159,19 @@ fn unit_of(f: &FileReport) -> Unit {
 }
 
 /// Inventories `sources` (in parallel) and orders them for import.
-pub fn order_sources(sources: &[Source]) -> Result<(Inventory, Order), ApplyError> {
+pub fn order_sources(sources: &[Source]) -> Result<(Inventory, Order), Error> {
     let inventory = inventory_of(sources)?;
     let order = order::order(&file_units(&inventory));
     Ok((inventory, order))
 }
 
 /// The inventory of `sources`, each file inspected on its own (in parallel).
-fn inventory_of(sources: &[Source]) -> Result<Inventory, ApplyError> {
-    let reports: Vec<Result<FileReport, ApplyError>> = sources
+fn inventory_of(sources: &[Source]) -> Result<Inventory, Error> {
+    let reports: Vec<Result<FileReport, Error>> = sources
         .par_iter()
         .map(|s| {
             let mut inspector = Inspector::new();
-            inspector.add(&s.name, &s.bytes).map_err(ApplyError::Read)?;
+            inspector.add(&s.name, &s.bytes)?;
             Ok(inspector.into_reports().remove(0))
         })
         .collect();
@@ -205,7 +206,7 @@ fn numbered(position: usize, count: usize, original: &str) -> String {
 ///     "03_2_oauth_user_profile.xml", "04_1_my_sn_instance.xml", "manifest.json", "CHECKLIST.md",
 ///     ".sn-retarget-bundle"]);
 /// ```
-pub fn build(plan: &Plan, sources: &[Source]) -> Result<Bundle, ApplyError> {
+pub fn build(plan: &Plan, sources: &[Source]) -> Result<Bundle, Error> {
     build_with(plan, sources, false, &|| {})
 }
 
@@ -216,7 +217,7 @@ pub fn build_with(
     sources: &[Source],
     combine_all: bool,
     progress: &(dyn Fn() + Sync),
-) -> Result<Bundle, ApplyError> {
+) -> Result<Bundle, Error> {
     let inputs: Vec<(&str, &[u8])> = sources
         .iter()
         .map(|s| (s.name.as_str(), s.bytes.as_slice()))
@@ -250,13 +251,14 @@ pub fn build_with(
                 )
             )
         }) {
-            return Err(ApplyError::Bundle(format!(
-                "{}: --combine takes <unload> exports only (this is a {})",
-                f.path,
-                f.shape
+            return Err(ErrorKind::NotCombinable {
+                file: f.path.clone(),
+                shape: f
+                    .shape
                     .as_ref()
-                    .map_or_else(|| "file".to_string(), ToString::to_string)
-            )));
+                    .map_or_else(|| "file".to_string(), ToString::to_string),
+            }
+            .into());
         }
     }
     let order = order::order(&file_units(&inventory));
@@ -352,8 +354,7 @@ pub fn build_with(
     }
     if combine_all {
         let outputs = std::mem::take(&mut files);
-        let (combined, corder) =
-            combine(&outputs).map_err(|e| ApplyError::Bundle(format!("--combine: {e}")))?;
+        let (combined, corder) = combine(&outputs)?;
         let mut counts = BTreeMap::new();
         for e in &entries {
             for (rule, n) in &e.counts {
@@ -362,8 +363,8 @@ pub fn build_with(
         }
         let (_, records) = {
             let mut c = crate::model::Collect::default();
-            let outcome = crate::model::read(&combined, &mut c)
-                .map_err(|e| ApplyError::Bundle(format!("--combine: {e}")))?;
+            let outcome =
+                crate::model::read(&combined, &mut c).map_err(|e| e.with_path("combined.xml"))?;
             c.sort();
             (outcome, c.records)
         };
@@ -406,6 +407,8 @@ pub fn build_with(
             .map(|(n, b)| (n.as_str(), b.as_slice()))
             .collect();
         applied.report.findings = crate::apply::check_named(plan, &applied.report, &named)?;
+        // A secret, a source host or an old sys_id left stops the bundle: nothing to write.
+        crate::apply::refuse_left_behind(plan, &applied.report.findings)?;
     }
     let findings = applied.report.findings.clone();
     let r = &applied.report;
@@ -439,9 +442,9 @@ pub fn build_with(
         || serde_json::to_vec_pretty(&manifest),
         || checklist(plan, &manifest, &applied.report, &inventory, &order, &names),
     );
-    let manifest_json = manifest_json.map_err(|e| ApplyError::Rewrite {
-        name: "manifest.json".into(),
-        source: crate::plan::RewriteError::Internal(e.to_string()),
+    let manifest_json = manifest_json.map_err(|source| ErrorKind::Serialize {
+        what: "manifest.json",
+        source,
     })?;
     let checklist_md = checklist_md.into_bytes();
     // The marker lists every file with its digest (the outputs' are the manifest's).

@@ -1,18 +1,14 @@
-//! `sn-retarget apply`: flags and plan file to a [`Plan`], inputs to outputs, written safely.
+//! `sn-retarget apply`: flags and plan file to a [`Plan`]; the library writes; this prints.
 
-use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use sn_retarget::apply::{ApplyError, ApplyReport, Prepared, Unverified, prepare_unverified};
-use sn_retarget::io::{Staged, write_direct};
-use sn_retarget::model::check_outer_streamed;
+use sn_retarget::apply::{Apply, ApplyReport, CHECK_LIMIT_BYTES};
+use sn_retarget::plan::{IdMode, Intent, Plan, SecretMode, parse_id_map};
 
-use sn_retarget::plan::{IdMode, Intent, Plan, Rewriter, SecretMode, parse_id_map};
-
-use super::{ApplyArgs, EXIT_BAD_INPUT, IdModeArg, IntentArg, PlanArgs, SecretArg};
+use super::{ApplyArgs, IdModeArg, IntentArg, PlanArgs, SecretArg};
 
 /// `OLD=NEW` pairs of a repeatable flag.
 fn pairs(
@@ -152,186 +148,36 @@ pub(super) fn split_outside_brackets(s: &str, sep: char) -> Option<(&str, &str)>
 
 pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     let plan = plan_from(&a.plan)?;
-    let unchanged = Rewriter::new(plan.compile()?).is_identity();
-    if unchanged {
-        if let Some(done) = copy_streamed(&a, &plan)? {
-            return Ok(done);
-        }
+    let mut job = Apply::new(plan);
+    job.details(a.dry_run).dry_run(a.dry_run);
+    if let Some(r) = &a.report {
+        job.report_to(r);
     }
-    // Never its own outputs, should they be inside an input folder.
-    let outputs: Vec<&Path> = a
-        .out
-        .iter()
-        .chain(&a.report)
-        .map(PathBuf::as_path)
-        .collect();
-    let files = super::load(&a.inputs, &outputs)?;
-    let inputs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|f| (f.name.as_str(), f.bytes.as_slice()))
-        .collect();
-    let dests = destinations(
-        &a,
-        files
-            .iter()
-            .map(|f| (f.relative.as_path(), f.path.as_path())),
-    )?;
-    let details = a.report.is_some() || a.dry_run;
-    // Every output and the report are written beside their places and moved in together once
-    // all are written: a failure (a full disk, a refused folder) leaves nothing behind.
-    let mut staged = Staged::new(a.force);
-    let written: Vec<&PathBuf> = if a.dry_run {
-        Vec::new()
-    } else {
-        dests.iter().collect()
+    let out = match (&a.out, a.dry_run) {
+        (Some(o), _) => o.clone(),
+        // A dry run writes nothing: its outputs would go beside the inputs.
+        (None, _) => PathBuf::from("."),
     };
-    // A plan that changes nothing writes each input as it is while the inputs are checked
-    // (what it wrote is dropped if they are not well-formed).
-    let (prepared, copied) = rayon::join(
-        || prepare_unverified(&plan, &inputs, details, &|| {}),
-        || -> anyhow::Result<bool> {
-            if !unchanged {
-                return Ok(false);
-            }
-            for ((_, input), dest) in inputs.iter().zip(&written) {
-                staged.add_with(dest, |w| w.write_all(input))?;
-            }
-            Ok(true)
-        },
-    );
-    let refused = |e: &ApplyError| {
-        say!("sn-retarget: error: {e}");
-        if let ApplyError::Read(e) = e {
-            if let Some(s) = &e.location().snippet {
-                say!("{s}");
-            }
-        }
-        Ok(ExitCode::from(EXIT_BAD_INPUT))
-    };
-    let unverified = match prepared {
-        Ok(x) => x,
-        Err(e) => return refused(&e),
-    };
-    let total: usize = inputs
-        .iter()
-        .enumerate()
-        .map(|(i, (_, b))| unverified.output_len(i, b.len()))
-        .sum();
-    // Outputs the `check` rules read (up to their limit) are first checked for ciphertext left
-    // in them; larger ones are checked while they are written, on another core.
-    let mut ready = match total <= super::CHECK_LIMIT_BYTES {
-        true => {
-            let bytes: Vec<&[u8]> = inputs.iter().map(|(_, b)| *b).collect();
-            match unverified.verify(&bytes) {
-                Ok(p) => Ready::Checked(Box::new(p)),
-                Err(e) => return refused(&e),
-            }
-        }
-        false => Ready::Unchecked(Box::new(unverified)),
-    };
-
-    // The same checks as `check`, on the outputs (over the limit: a note only).
     let all_in = all_findings_in(&a);
-    // Findings name the outputs (their lines and columns are the outputs').
-    let shown: Vec<String> = inputs
-        .iter()
-        .enumerate()
-        .map(|(i, (n, _))| {
-            dests
-                .get(i)
-                .map_or_else(|| n.to_string(), |d| d.display().to_string())
-        })
-        .collect();
-    let findings = match &ready {
-        Ready::Checked(p) => super::check_printed(
-            &plan,
-            &p.report,
-            total,
-            || {
-                inputs
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| !p.report.files[*i].dropped)
-                    .map(|(i, (_, bytes))| (shown[i].as_str(), p.output(i, bytes).into()))
-                    .collect()
-            },
-            a.quiet,
-            &all_in,
-        )?,
-        Ready::Unchecked(u) => {
-            super::check_printed(&plan, u.report(), total, Vec::new, a.quiet, &all_in)?
-        }
+    let written = match job.write_to(&a.inputs, &out, a.force) {
+        Ok(w) => w,
+        Err(e) => return super::stopped(&e, a.quiet),
     };
-    if super::left_behind(&plan, &findings) {
-        return Ok(ExitCode::from(EXIT_BAD_INPUT)); // `staged` removes what was written
+    super::print_findings(&written.report.findings, a.quiet, Some(&all_in));
+    if !written.checked && !a.quiet {
+        say!(
+            "sn-retarget: note: outputs over {} MB; run `sn-retarget check` on them separately",
+            CHECK_LIMIT_BYTES / 1_000_000
+        );
     }
-    let report = ready.report_mut();
-    report.findings = findings;
-    for (file, dest) in report.files.iter_mut().zip(&dests) {
-        if !file.dropped {
-            file.output = Some(dest.display().to_string());
-        }
-    }
-    let dropped: Vec<bool> = report.files.iter().map(|f| f.dropped).collect();
-    let report_json = match a.report.is_some() || a.dry_run {
-        true => serde_json::to_vec_pretty(&*report)?,
-        false => Vec::new(),
-    };
-
-    let copied = copied?;
-    for (i, (_, input)) in inputs.iter().enumerate() {
-        // A file whose every record was left out has no output.
-        if dropped[i] {
-            continue;
-        }
-        // A dry run writes nothing, and checks all the same.
-        let Some(dest) = written.get(i) else {
-            if let Ready::Unchecked(u) = &ready {
-                if let Err(e) = u.check(i, input) {
-                    return refused(&e);
-                }
-            }
-            continue;
-        };
-        match &ready {
-            Ready::Checked(p) if !copied => {
-                let len = p.output_len(i, input.len()) as u64;
-                staged.add_file(dest, len, |f| p.write_output_at(i, input, f))?;
-            }
-            Ready::Checked(_) => {}
-            Ready::Unchecked(u) => {
-                let mut left = Ok(());
-                if copied {
-                    left = u.check(i, input);
-                } else {
-                    let len = u.output_len(i, input.len()) as u64;
-                    staged.add_file(dest, len, |f| {
-                        left = u.write_output_at(i, input, f)?;
-                        Ok(())
-                    })?;
-                }
-                if let Err(e) = left {
-                    return refused(&e); // `staged` removes what was written
-                }
-            }
-        }
-    }
-    let report_to = a.report.as_deref().filter(|p| !is_special(p));
-    if let Some(path) = report_to {
-        staged.add_with(path, |w| w.write_all(&report_json))?;
-    }
-    staged.commit()?;
-    write_special(a.report.as_deref(), &report_json)?;
     if a.report.is_none() && a.dry_run {
         let mut out = std::io::stdout().lock();
-        out.write_all(&report_json)?;
+        serde_json::to_writer_pretty(&mut out, &written.report)?;
         writeln!(out)?;
     }
-
     if !a.quiet {
-        print_summary(&a, ready.report_mut());
+        print_summary(&a, &written.report);
     }
-    super::exit_soon((ready, files));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -341,43 +187,6 @@ fn all_findings_in(a: &ApplyArgs) -> String {
         (Some(r), _) => r.display().to_string(),
         (None, Some(o)) => format!("`sn-retarget check {}`", o.display()),
         (None, None) => "the report".to_string(),
-    }
-}
-
-/// `true` for a path that exists and is neither a file nor a folder: `/dev/stdout`,
-/// `/dev/null`, a named pipe. Such a report is written as it is (nothing to stage or replace).
-fn is_special(path: &Path) -> bool {
-    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
-}
-
-/// Writes the report to `path` when it is a special file ([`is_special`]).
-fn write_special(path: Option<&Path>, json: &[u8]) -> anyhow::Result<()> {
-    let Some(path) = path.filter(|p| is_special(p)) else {
-        return Ok(());
-    };
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .with_context(|| path.display().to_string())?;
-    f.write_all(json)
-        .and_then(|()| f.write_all(b"\n"))
-        .with_context(|| path.display().to_string())?;
-    Ok(())
-}
-
-/// The edits of every input, checked for ciphertext left in the outputs, or to be checked as
-/// they are written.
-enum Ready {
-    Checked(Box<Prepared>),
-    Unchecked(Box<Unverified>),
-}
-
-impl Ready {
-    fn report_mut(&mut self) -> &mut ApplyReport {
-        match self {
-            Ready::Checked(p) => &mut p.report,
-            Ready::Unchecked(u) => u.report_mut(),
-        }
     }
 }
 
@@ -415,146 +224,4 @@ fn print_summary(a: &ApplyArgs, r: &ApplyReport) {
         by_rule.join(", "),
         r.secrets.len(),
     );
-}
-
-/// A plan that changes nothing, on one input file larger than the output check takes: the file
-/// is checked while it is copied, a piece at a time (constant memory; nothing is read whole).
-/// `None` when this does not apply, or when the file must be read whole to say what is wrong
-/// with it (the caller does, and reports it).
-fn copy_streamed(a: &ApplyArgs, plan: &Plan) -> anyhow::Result<Option<ExitCode>> {
-    let [path] = a.inputs.as_slice() else {
-        return Ok(None);
-    };
-    let large = std::fs::metadata(path)
-        .is_ok_and(|m| m.is_file() && m.len() > super::CHECK_LIMIT_BYTES as u64);
-    let zip = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("zip"));
-    if !large || zip || a.dry_run {
-        return Ok(None);
-    }
-    let relative = path.file_name().map_or_else(|| path.clone(), PathBuf::from);
-    let dests = destinations(a, std::iter::once((relative.as_path(), path.as_path())))?;
-    // `--out` is required outside dry runs: one input, one destination.
-    let [dest] = dests.as_slice() else {
-        return Ok(None);
-    };
-    let mut staged = Staged::new(a.force);
-    let Ok(input) = std::fs::File::open(path) else {
-        return Ok(None);
-    };
-    let len = input.metadata().map_or(0, |m| m.len());
-    let mut passed = false;
-    let copied = staged.add_file(dest, len, |out| {
-        passed = check_while_writing(&input, out)?;
-        Ok(())
-    });
-    // Any trouble: the whole read says what it is (nothing staged is left behind).
-    if copied.is_err() || !passed {
-        return Ok(None);
-    }
-    let mut report = ApplyReport::unchanged(
-        plan,
-        &path.display().to_string(),
-        &dest.display().to_string(),
-    )?;
-    report.findings = super::check_printed(
-        plan,
-        &report,
-        len as usize,
-        Vec::new,
-        a.quiet,
-        &all_findings_in(a),
-    )?;
-    let json = serde_json::to_vec_pretty(&report)?;
-    if let Some(path) = a.report.as_deref().filter(|p| !is_special(p)) {
-        staged.add_with(path, |w| w.write_all(&json))?;
-    }
-    staged.commit()?;
-    write_special(a.report.as_deref(), &json)?;
-    if !a.quiet {
-        print_summary(a, &report);
-    }
-    Ok(Some(ExitCode::SUCCESS))
-}
-
-/// [`check_outer_streamed`] on `input`, each piece written to `out` (past the page cache,
-/// several chunks at once: [`write_direct`]) while the next ones are read and checked.
-fn check_while_writing(input: &std::fs::File, out: &std::fs::File) -> std::io::Result<bool> {
-    write_direct(out, |d| {
-        let mut w = d.at(0);
-        check_outer_streamed(input, |piece| w.write_all(piece))
-    })
-}
-
-/// Where each output goes (for the inputs given as `(relative name, path)`), with every
-/// problem found before anything is written: two inputs to one output, an output that is an
-/// input, outputs or a report that exist (without `--force`).
-fn destinations<'p>(
-    a: &ApplyArgs,
-    files: impl ExactSizeIterator<Item = (&'p Path, &'p Path)> + Clone,
-) -> anyhow::Result<Vec<PathBuf>> {
-    let dests: Vec<PathBuf> = match &a.out {
-        None => Vec::new(),
-        Some(out) => {
-            let file = !out.is_dir()
-                && out
-                    .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("xml"));
-            if file && files.len() > 1 {
-                bail!(
-                    "--out {}: names one file, but the inputs are {} files; give a folder to write them into",
-                    out.display(),
-                    files.len()
-                );
-            }
-            let single = file && files.len() == 1;
-            if single {
-                vec![out.clone()]
-            } else {
-                files
-                    .clone()
-                    .map(|(relative, _)| out.join(relative))
-                    .collect()
-            }
-        }
-    };
-    // Inputs by canonical path, resolved once (folders of thousands of files).
-    let input_paths: BTreeSet<PathBuf> = files
-        .filter_map(|(_, path)| std::fs::canonicalize(path).ok())
-        .collect();
-    let is_input = |p: &PathBuf| std::fs::canonicalize(p).is_ok_and(|c| input_paths.contains(&c));
-    let mut seen = BTreeSet::new();
-    for d in &dests {
-        if !seen.insert(d.clone()) {
-            bail!(
-                "{}: two inputs would be written to the same output",
-                d.display()
-            );
-        }
-        if is_input(d) {
-            bail!("{}: is an input; inputs are never modified", d.display());
-        }
-        if !a.force && !a.dry_run && d.exists() {
-            bail!(
-                "{}: already exists (use --force to replace it)",
-                d.display()
-            );
-        }
-    }
-    if let Some(report) = a.report.as_ref().filter(|r| !is_special(r)) {
-        if dests.contains(report) || is_input(report) {
-            bail!(
-                "{}: the report would replace an input or an output",
-                report.display()
-            );
-        }
-        if !a.force && report.exists() {
-            bail!(
-                "{}: already exists (use --force to replace it)",
-                report.display()
-            );
-        }
-    }
-    Ok(dests)
 }

@@ -29,15 +29,13 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
     let progress = super::progress::bar(sources.len(), a.quiet);
     let built = bundle::build_with(&plan, &sources, a.combine, &|| progress.inc(1));
     progress.finish_and_clear();
+    let all_in = a.out.join("manifest.json").display().to_string();
     let b = match built {
         Ok(b) => b,
-        Err(e) => {
-            say!("sn-retarget: error: {e}");
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
-        }
+        Err(e) => return super::stopped(&e, a.quiet),
     };
-    // What `check` found in the outputs (the library checked them; all of it is in the
-    // manifest). A secret left stops the run: nothing is written.
+    // What `check` found in the outputs (the library checked them, and stopped on a secret, a
+    // source host or an old sys_id left; all of it is in the manifest).
     let findings = &b.manifest.findings;
     if !b.manifest.checked && !a.quiet {
         say!(
@@ -45,11 +43,7 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
             super::CHECK_LIMIT_BYTES / 1_000_000
         );
     }
-    let all_in = a.out.join("manifest.json").display().to_string();
-    super::print_findings(findings, a.quiet, &all_in);
-    if super::left_behind(&plan, findings) {
-        return Ok(ExitCode::from(EXIT_BAD_INPUT));
-    }
+    super::print_findings(findings, a.quiet, Some(&all_in));
     write_bundle(&a.out, &b.files, a.force)?;
     if !a.quiet {
         for w in &b.warnings {

@@ -4,22 +4,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use sn_retarget::Severity;
-use sn_retarget::fork::{App, ForkError, ForkOptions, check_destination, fork};
+use sn_retarget::fork::{App, ForkOptions, check_destination, fork};
 use sn_retarget::io::{Limits, Staged};
 use sn_retarget::plan::parse_id_map;
 
-use super::{EXIT_BAD_INPUT, ForkArgs};
+use super::ForkArgs;
 
 pub fn run(a: ForkArgs) -> anyhow::Result<ExitCode> {
-    let refused = |e: &ForkError| {
-        say!("sn-retarget: error: {e}");
-        if let ForkError::Read(e) = e {
-            if let Some(s) = &e.location().snippet {
-                say!("{s}");
-            }
-        }
-        Ok(ExitCode::from(EXIT_BAD_INPUT))
-    };
+    let refused = super::refused;
     let mut options = ForkOptions::new(&a.scope);
     options.name.clone_from(&a.name);
     options.details = a.report.is_some();
@@ -46,7 +38,7 @@ pub fn run(a: ForkArgs) -> anyhow::Result<ExitCode> {
     }
     let forked = match App::load(&a.app, &Limits::default()).and_then(|app| fork(&app, &options)) {
         Ok(f) => f,
-        Err(e) => return refused(&e),
+        Err(e) => return super::stopped(&e, false),
     };
     let r = &forked.report;
     for w in r
@@ -56,8 +48,8 @@ pub fn run(a: ForkArgs) -> anyhow::Result<ExitCode> {
     {
         say!("sn-retarget: warning: {w}");
     }
-    // The check's errors are printed; what the fork was meant to remove (the old namespace, an
-    // old sys_id, a secret) left in it stops the run before anything is written.
+    // The check's errors are printed (what the fork was meant to remove, the old namespace, an
+    // old sys_id or a secret, left in it has stopped the run before anything was written).
     for f in r
         .apply
         .findings
@@ -74,9 +66,6 @@ pub fn run(a: ForkArgs) -> anyhow::Result<ExitCode> {
             f.rule,
             f.message
         );
-    }
-    if super::left_behind(&r.apply.plan, &r.apply.findings) {
-        return Ok(ExitCode::from(EXIT_BAD_INPUT));
     }
     // The report is staged first and moved into place once the folder is.
     let mut staged = Staged::new(a.force);

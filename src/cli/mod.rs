@@ -352,57 +352,23 @@ struct PlanArgs {
     reset_fields: Vec<String>,
 }
 
-/// Checks outputs like `check` (up to [`CHECK_LIMIT_BYTES`]) and prints the warnings and
-/// errors on standard error ([`print_findings`]).
-/// `total` is the outputs' size; `outputs` gives them (name, bytes), only called when they are
-/// checked.
-fn check_printed<'a>(
-    plan: &sn_retarget::plan::Plan,
-    report: &sn_retarget::apply::ApplyReport,
-    total: usize,
-    outputs: impl FnOnce() -> Vec<(&'a str, std::borrow::Cow<'a, [u8]>)>,
-    quiet: bool,
-    all_in: &str,
-) -> anyhow::Result<Vec<sn_retarget::check::Finding>> {
-    if total > CHECK_LIMIT_BYTES {
-        if !quiet {
-            say!(
-                "sn-retarget: note: outputs over {} MB; run `sn-retarget check` on them separately",
-                CHECK_LIMIT_BYTES / 1_000_000
-            );
-        }
-        return Ok(Vec::new());
+/// Says why a job stopped: the findings first when the outputs still held what the plan
+/// removes, then [`refused`].
+fn stopped(e: &sn_retarget::Error, quiet: bool) -> anyhow::Result<std::process::ExitCode> {
+    if let sn_retarget::ErrorKind::LeftBehind(findings) = e.kind() {
+        print_findings(findings, quiet, None);
     }
-    let outputs = outputs();
-    let outputs: Vec<(&str, &[u8])> = outputs.iter().map(|(n, b)| (*n, &**b)).collect();
-    let findings = sn_retarget::apply::check_named(plan, report, &outputs)?;
-    print_findings(&findings, quiet, all_in);
-    Ok(findings)
+    refused(e)
 }
 
-/// `true` (and said on standard error) when the checks found in the outputs what the run was
-/// meant to remove: a secret (unless the plan keeps them), a source host, an old sys_id, an old
-/// namespace. The run then writes nothing and exits 2.
-fn left_behind(plan: &sn_retarget::plan::Plan, findings: &[sn_retarget::check::Finding]) -> bool {
-    let keep = plan.secrets == sn_retarget::plan::SecretMode::Keep;
-    let left: std::collections::BTreeSet<&str> = findings
-        .iter()
-        .map(|f| f.rule)
-        .filter(|r| {
-            matches!(
-                *r,
-                "source-host-left" | "old-id-left" | "old-namespace-left"
-            ) || (*r == "secret-left" && !keep)
-        })
-        .collect();
-    if !left.is_empty() {
-        let rules: Vec<&str> = left.iter().copied().collect();
-        say!(
-            "sn-retarget: error: the output would still hold what the plan removes ({} above); nothing was written",
-            rules.join(", ")
-        );
+/// Says why a job stopped (with the offending line when an input is not well-formed) and
+/// returns exit code 2.
+fn refused(e: &sn_retarget::Error) -> anyhow::Result<std::process::ExitCode> {
+    say!("sn-retarget: error: {e}");
+    if let Some(s) = e.read_error().and_then(|r| r.location().snippet.as_ref()) {
+        say!("{s}");
     }
-    !left.is_empty()
+    Ok(std::process::ExitCode::from(EXIT_BAD_INPUT))
 }
 
 /// Findings of one rule and severity shown before the rest are counted.
@@ -410,8 +376,8 @@ const SHOWN_PER_RULE: usize = 3;
 
 /// Prints the errors and warnings among `findings` (errors only when `quiet`) on standard
 /// error: the first few of each rule, then how many more there are and where all of them are
-/// (`all_in`).
-fn print_findings(findings: &[sn_retarget::check::Finding], quiet: bool, all_in: &str) {
+/// (`all_in`, when something was written).
+fn print_findings(findings: &[sn_retarget::check::Finding], quiet: bool, all_in: Option<&str>) {
     use sn_retarget::Severity;
     let floor = if quiet {
         Severity::Error
@@ -437,10 +403,15 @@ fn print_findings(findings: &[sn_retarget::check::Finding], quiet: bool, all_in:
     }
     for ((rule, severity), n) in shown {
         if n > SHOWN_PER_RULE {
-            say!(
-                "sn-retarget: check: ... and {} more {severity}(s) [{rule}] ({n} in all; every finding is in {all_in})",
-                n - SHOWN_PER_RULE
-            );
+            let more = n - SHOWN_PER_RULE;
+            match all_in {
+                Some(all_in) => say!(
+                    "sn-retarget: check: ... and {more} more {severity}(s) [{rule}] ({n} in all; every finding is in {all_in})"
+                ),
+                None => say!(
+                    "sn-retarget: check: ... and {more} more {severity}(s) [{rule}] ({n} in all)"
+                ),
+            }
         }
     }
 }

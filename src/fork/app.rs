@@ -1,6 +1,8 @@
 //! A scoped application as given: a source-control folder, an update-set file, or a zip of
 //! either, read into memory with every file's path.
 
+use super::error::refuse;
+use crate::error::Error;
 use std::path::{Path, PathBuf};
 
 use super::ForkError;
@@ -67,7 +69,7 @@ impl App {
     /// Reads `path`: a folder (every file under it, symbolic links not followed, names
     /// starting with `.` left out), a zip archive (every file entry, within `limits`), or one
     /// file (an update-set export).
-    pub fn load(path: &Path, limits: &Limits) -> Result<App, ForkError> {
+    pub fn load(path: &Path, limits: &Limits) -> Result<App, Error> {
         let meta = std::fs::metadata(path).map_err(|source| InputError::Io {
             path: path.to_path_buf(),
             source,
@@ -151,7 +153,7 @@ impl Layout {
     /// Finds the layout: one `sn_source_control.properties` names the folder (`path=`, empty
     /// for its own folder); none means every file given is the application's. Several are
     /// several applications.
-    pub fn of(app: &App) -> Result<Layout, ForkError> {
+    pub fn of(app: &App) -> Result<Layout, Error> {
         let props: Vec<usize> = app
             .files
             .iter()
@@ -170,7 +172,7 @@ impl Layout {
                 .iter()
                 .map(|&i| app.files[i].path.display().to_string())
                 .collect();
-            return Err(ForkError::SeveralApps(found));
+            return refuse(ForkError::SeveralApps(found));
         }
         let root = app.files[k]
             .path
@@ -185,7 +187,7 @@ impl Layout {
             .iter()
             .any(|f| f.path.starts_with(&app_dir) && f.path != app.files[k].path);
         if !holds || value.split('/').any(|c| c == "..") {
-            return Err(ForkError::Layout(format!(
+            return refuse(ForkError::Layout(format!(
                 "{}: path={value} names no folder of the application",
                 app.files[k].path.display()
             )));

@@ -1,9 +1,11 @@
 //! What a fork looks at besides the rewrite: a new namespace already in use, names it is not
 //! sure of, files written twice, copied files naming the old application, leftovers.
 
+use crate::error::Error;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use super::error::refuse;
 use super::{FileKind, ForkError, ForkedFile, Survey, shown};
 use crate::error::Position;
 use crate::plan::ids::IdMap;
@@ -16,7 +18,7 @@ pub(super) fn refuse_in_use(
     survey: &Survey,
     keep: &[String],
     inputs: &[(&str, &[u8])],
-) -> Result<(), ForkError> {
+) -> Result<(), Error> {
     let longer: Vec<String> = survey
         .namespaces
         .iter()
@@ -27,7 +29,7 @@ pub(super) fn refuse_in_use(
     for (name, bytes) in inputs {
         if let Some(span) = occurrences(new, &longer, bytes, true).next() {
             let p = Position::locate(bytes, span.start);
-            return Err(ForkError::NamespaceInUse {
+            return refuse(ForkError::NamespaceInUse {
                 namespace: new.to_string(),
                 at: format!("{name}:{}:{}", p.line, p.column),
             });
@@ -91,11 +93,11 @@ pub(super) fn names_old(bytes: &[u8], old: &str, keep: &[String], ids: &IdMap) -
 }
 
 /// Refuses two files written to one path.
-pub(super) fn refuse_clashes(files: &[ForkedFile]) -> Result<(), ForkError> {
+pub(super) fn refuse_clashes(files: &[ForkedFile]) -> Result<(), Error> {
     let mut seen: BTreeMap<&Path, &Path> = BTreeMap::new();
     for f in files {
         if let Some(first) = seen.insert(&f.output, &f.input) {
-            return Err(ForkError::PathClash(format!(
+            return refuse(ForkError::PathClash(format!(
                 "{} and {} would both be written to {}",
                 first.display(),
                 f.input.display(),
@@ -115,7 +117,7 @@ pub(super) fn check_outputs(
     new: &str,
     keep: &[String],
     rules: (String, crate::analyze::secrets::SecretRules),
-) -> Result<Vec<crate::check::Finding>, ForkError> {
+) -> Result<Vec<crate::check::Finding>, Error> {
     let (placeholder, secret_rules) = rules;
     let names: Vec<(String, &[u8])> = files
         .iter()
@@ -135,6 +137,6 @@ pub(super) fn check_outputs(
         secret_rules: Some(secret_rules),
         ..crate::check::CheckOptions::default()
     };
-    let report = crate::check::check(&sources, &options).map_err(ForkError::Read)?;
+    let report = crate::check::check(&sources, &options)?;
     Ok(report.findings)
 }

@@ -1,10 +1,7 @@
-//! Why a fork was refused.
+//! Why a fork was refused, for a reason of its own (the other reasons are the crate's
+//! [`crate::ErrorKind`]s).
 
 use std::path::PathBuf;
-
-use crate::apply::ApplyError;
-use crate::error::ReadError;
-use crate::io::{InputError, OutputError};
 
 /// Why a fork was refused (nothing is written).
 #[derive(Debug, thiserror::Error)]
@@ -52,18 +49,6 @@ pub enum ForkError {
     /// Two files would be written to one path.
     #[error("{0}")]
     PathClash(String),
-    /// An input could not be read.
-    #[error(transparent)]
-    Input(#[from] InputError),
-    /// An export is not well-formed.
-    #[error("{0}")]
-    Read(ReadError),
-    /// The rewrite refused (a bad id map, ciphertext left...).
-    #[error(transparent)]
-    Apply(#[from] ApplyError),
-    /// The output could not be written.
-    #[error(transparent)]
-    Output(#[from] OutputError),
     /// The output exists and is not an earlier fork into the same namespace.
     #[error("{}: exists and is not a fork into {namespace}; not replaced", path.display())]
     NotAFork {
@@ -75,4 +60,9 @@ pub enum ForkError {
     /// The output and the input overlap.
     #[error("{}: is the input, inside it or holds it; inputs are never modified", .0.display())]
     OverlapsInput(PathBuf),
+}
+
+/// `Err` of a fork's own refusal, as the crate's [`crate::Error`].
+pub(crate) fn refuse<T>(e: ForkError) -> Result<T, crate::Error> {
+    Err(e.into())
 }

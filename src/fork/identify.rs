@@ -1,5 +1,7 @@
 //! Which application the files hold: one read of every export.
 
+use super::error::refuse;
+use crate::error::Error;
 use std::collections::BTreeSet;
 
 use rayon::prelude::*;
@@ -48,14 +50,14 @@ impl Visitor for Reader {
 
 impl Survey {
     /// Reads every export (`(name, bytes)`), in parallel.
-    pub fn of(inputs: &[(&str, &[u8])]) -> Result<Survey, ForkError> {
+    pub fn of(inputs: &[(&str, &[u8])]) -> Result<Survey, Error> {
         // Per file: its application facts, the namespaces it names, its record count.
         type FileSurvey = (AppFacts, Vec<String>, usize);
-        let read: Vec<Result<FileSurvey, ForkError>> = inputs
+        let read: Vec<Result<FileSurvey, Error>> = inputs
             .par_iter()
             .map(|(name, bytes)| {
                 let mut v = Reader::default();
-                read(bytes, &mut v).map_err(|e| ForkError::Read(e.with_path(name)))?;
+                read(bytes, &mut v).map_err(|e| e.with_path(name))?;
                 let names = v.namespaces.into_iter().map(|(_, n)| n).collect();
                 Ok((v.apps.finish(), names, v.records.len()))
             })
@@ -77,18 +79,18 @@ impl Survey {
 
     /// The one application of the exports, with its namespace and sys_id; none or several is
     /// an error.
-    pub fn the_app(&self) -> Result<(&AppEntry, &str, &str), ForkError> {
+    pub fn the_app(&self) -> Result<(&AppEntry, &str, &str), Error> {
         match self.apps.as_slice() {
-            [] => Err(ForkError::NoApp),
+            [] => refuse(ForkError::NoApp),
             [app] => {
                 let (Some(ns), Some(id)) = (app.namespace.as_deref(), app.sys_id.as_deref()) else {
-                    return Err(ForkError::NoNamespace(
+                    return refuse(ForkError::NoNamespace(
                         app.sys_id.clone().unwrap_or_default(),
                     ));
                 };
                 Ok((app, ns, id))
             }
-            several => Err(ForkError::SeveralApps(
+            several => refuse(ForkError::SeveralApps(
                 several
                     .iter()
                     .map(|a| {

@@ -59,10 +59,12 @@ pub use output::{check_destination, replaceable};
 pub use paths::Renamer;
 pub use report::{Change, ForkReport, OtherAction, OtherFile, Summary};
 
+use crate::error::Error;
+use error::refuse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::apply::{ApplyError, prepare_with_rules};
+use crate::apply::prepare_with_rules;
 use crate::plan::ids::{IdGen, IdMap};
 use crate::plan::namespace::{NamespaceRenames, scope_name_problem};
 use crate::plan::{AppName, IdMode, Plan};
@@ -146,7 +148,7 @@ fn plan_for(
     app_id: &str,
     name: Option<&str>,
     keep: &[String],
-) -> Result<(Plan, crate::plan::Rules), ForkError> {
+) -> Result<(Plan, crate::plan::Rules), Error> {
     let new = &options.namespace;
     let plan = Plan {
         sys_ids: IdMode::Regenerate,
@@ -164,14 +166,14 @@ fn plan_for(
         },
         ..Plan::default()
     };
-    let mut rules = plan.compile().map_err(ApplyError::from)?;
+    let mut rules = plan.compile()?;
     // New ids depend on the new namespace too: two forks of one application differ.
     rules.seed = format!("{}\u{0}fork\u{0}{new}", options.seed);
     let app_new = IdGen::new(&rules.seed, "").sys_id(app_id);
     rules.map.entry(app_id.to_string()).or_insert(app_new);
     rules.keep_namespaces = keep.to_vec();
     if let Some(n) = &options.name {
-        let old = name.ok_or(ForkError::NoName)?;
+        let old = name.ok_or(Error::from(ForkError::NoName))?;
         rules.app_name = Some(AppName {
             sys_id: app_id.to_string(),
             old: old.to_string(),
@@ -262,17 +264,17 @@ impl Written {
 }
 
 /// Forks `app` into `options.namespace`.
-pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, ForkError> {
+pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, Error> {
     let new = options.namespace.as_str();
     if let Some(why) = scope_name_problem(new) {
-        return Err(ForkError::BadNamespace {
+        return refuse(ForkError::BadNamespace {
             namespace: new.to_string(),
             why,
         });
     }
     if let Some(n) = &options.name {
         if n.trim().is_empty() || crate::scan::first_control(n.as_bytes()).is_some() {
-            return Err(ForkError::BadName);
+            return refuse(ForkError::BadName);
         }
     }
     let layout = Layout::of(app)?;
@@ -294,7 +296,7 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, ForkError> {
     let survey = Survey::of(&inputs)?;
     let (entry, old, app_id) = survey.the_app()?;
     if old == new {
-        return Err(ForkError::SameNamespace(old.to_string()));
+        return refuse(ForkError::SameNamespace(old.to_string()));
     }
     refuse_in_use(new, &survey, &options.keep, &inputs)?;
     // Longer namespaces of other applications that start with the old one stay.
@@ -326,10 +328,7 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, ForkError> {
             .collect(),
         ..Plan::default()
     };
-    let check_rules = (
-        rules.placeholder.clone(),
-        after.compile().map_err(ApplyError::from)?.secret_rules,
-    );
+    let check_rules = (rules.placeholder.clone(), after.compile()?.secret_rules);
     let prepared = prepare_with_rules(&plan, rules, &inputs, options.details, &|| {})?;
 
     let mut ids = IdMap::default();
@@ -367,6 +366,8 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, ForkError> {
     let total: usize = files.iter().map(|f| f.bytes.len()).sum();
     if total <= CHECK_LIMIT_BYTES {
         apply.findings = check_outputs(&files, &apply, old, new, &keep, check_rules)?;
+        // The old namespace, an old sys_id or a secret left stops the fork.
+        crate::apply::refuse_left_behind(&apply.plan, &apply.findings)?;
     } else {
         written_warnings.push(format!(
             "outputs over {} MB: not checked; run `sn-retarget check <out> --namespace {old}` on them",

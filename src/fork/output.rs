@@ -1,5 +1,7 @@
 //! Where a fork goes: the output folder checked before any work, and written all at once.
 
+use super::error::refuse;
+use crate::error::Error;
 use std::path::Path;
 
 use super::{App, FileKind, ForkError, Forked, Layout, Survey, shown};
@@ -9,7 +11,7 @@ impl Forked {
     /// Writes the fork as the folder `out` (see [`crate::io::write_folder`]): all at once,
     /// nothing left behind on error or interruption. An existing `out` is refused unless
     /// `force`, and even then unless it is an earlier fork into the same namespace.
-    pub fn write(&self, out: &Path, force: bool) -> Result<(), ForkError> {
+    pub fn write(&self, out: &Path, force: bool) -> Result<(), Error> {
         let exists = std::fs::symlink_metadata(out).is_ok();
         if exists {
             replaceable(out, force, &self.report.namespace.new)?;
@@ -26,7 +28,7 @@ impl Forked {
 
 /// Refuses to replace `out` unless `force` and it is a fork into `namespace` (a folder whose
 /// one application has that namespace).
-pub fn replaceable(out: &Path, force: bool, namespace: &str) -> Result<(), ForkError> {
+pub fn replaceable(out: &Path, force: bool, namespace: &str) -> Result<(), Error> {
     if !force {
         return Err(OutputError::Exists(out.to_path_buf()).into());
     }
@@ -51,7 +53,7 @@ pub fn replaceable(out: &Path, force: bool, namespace: &str) -> Result<(), ForkE
             .unwrap_or(false);
     match is_fork {
         true => Ok(()),
-        false => Err(ForkError::NotAFork {
+        false => refuse(ForkError::NotAFork {
             path: out.to_path_buf(),
             namespace: namespace.to_string(),
         }),
@@ -66,7 +68,7 @@ pub fn check_destination(
     report: Option<&Path>,
     force: bool,
     namespace: &str,
-) -> Result<(), ForkError> {
+) -> Result<(), Error> {
     let canon = |p: &Path| {
         std::fs::canonicalize(p).ok().or_else(|| {
             // Not there yet: its parent's canonical path and its name.
@@ -81,14 +83,14 @@ pub fn check_destination(
     for p in std::iter::once(out).chain(report) {
         let c = canon(p).unwrap_or_else(|| p.to_path_buf());
         if c == input_c || c.starts_with(&input_c) || input_c.starts_with(&c) {
-            return Err(ForkError::OverlapsInput(p.to_path_buf()));
+            return refuse(ForkError::OverlapsInput(p.to_path_buf()));
         }
     }
     if let Some(r) = report {
         let c = canon(r).unwrap_or_else(|| r.to_path_buf());
         let out_c = canon(out).unwrap_or_else(|| out.to_path_buf());
         if c.starts_with(&out_c) {
-            return Err(ForkError::Layout(format!(
+            return refuse(ForkError::Layout(format!(
                 "{}: the report would be written inside the output folder",
                 r.display()
             )));

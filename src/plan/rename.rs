@@ -39,10 +39,10 @@ pub(crate) fn markup_renames<'a>(
         let touches =
             before.is_some_and(|e| e.end > s.start) || after.is_some_and(|e| e.start < s.end);
         if touches {
-            return Err(RewriteError::Internal(format!(
-                "the namespace at bytes {}..{} straddles another edit",
-                s.start, s.end
-            )));
+            return Err(RewriteError::NamespaceStraddles {
+                start: s.start,
+                end: s.end,
+            });
         }
         out.push((s, new));
     }

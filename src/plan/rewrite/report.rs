@@ -138,9 +138,14 @@ pub enum RewriteError {
     /// The computed edits overlap (a bug; nothing is written).
     #[error("internal error: {0}")]
     Splice(#[from] crate::splice::SpliceError),
-    /// Another internal failure (a bug; nothing is written).
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// A namespace renamed in markup lies across another edit (a bug; nothing is written).
+    #[error("internal error: the namespace at bytes {start}..{end} straddles another edit")]
+    NamespaceStraddles {
+        /// Where the namespace starts in the file.
+        start: usize,
+        /// Where it ends.
+        end: usize,
+    },
 }
 
 /// The values that look secret, for a message: `file position: table.field (record)`.

@@ -1,4 +1,4 @@
-//! Errors and positions.
+//! Where reading went wrong, and what did not stop it.
 //!
 //! In: a byte offset where something went wrong (in the file, or inside a payload document
 //! decoded from the file). Out: a [`Position`] with line and column, a typed [`ReadError`]

@@ -1,304 +1,18 @@
-//! The whole `apply` job: inputs in, outputs and a report out.
-//!
-//! In: a [`Plan`] and named inputs (bytes). Out: one output per input (the input plus its
-//! edits) and an [`ApplyReport`]: every edit when details are asked for, edit counts, the id
-//! map, the natural-key records whose ids were kept, and the secrets to re-enter. Nothing is
-//! written here; `io::write_atomic` writes, and only once every output is ready.
-//!
-//! ```
-//! use sn_retarget::apply::apply;
-//! use sn_retarget::plan::Plan;
-//! let input = br#"<unload><oauth_entity action="INSERT_OR_UPDATE"><client_secret>)pR#c2VjcmV0c2VjcmV0</client_secret><redirect_url>https://dev1.service-now.com/oauth_redirect.do</redirect_url><sys_id>0123456789abcdef0123456789abcdef</sys_id></oauth_entity></unload>"#;
-//! let plan = Plan { target: Some("prod1".into()), sources: vec!["dev1".into()], ..Plan::default() };
-//! let applied = apply(&plan, &[("dev.xml", &input[..])], true).unwrap();
-//! let out = String::from_utf8(applied.outputs[0].bytes.clone()).unwrap();
-//! assert!(out.contains("https://prod1.service-now.com/oauth_redirect.do"));
-//! assert!(out.contains("SN-RETARGET-SECRET(oauth_entity.client_secret:0123456789abcdef0123456789abcdef)"));
-//! assert_eq!(applied.report.secrets.len(), 1);
-//! ```
+//! The edits of every input and the report, before any output is built: each file read
+//! once (large files in parts), ids resolved across files, each file finished; then written
+//! straight from its input, checked for ciphertext first or while written.
 
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
-use serde::Serialize;
 
-use crate::error::ReadError;
-use crate::io::WriteAt;
-use crate::plan::fit::MisfitError;
-use crate::plan::tokens::Rule;
-use crate::plan::{
-    ClientIdChange, EditEntry, Hits, Intent, LeftOut, Pass, Plan, PlanError, RecordNote,
-    RewriteError, Rewriter, Rewritten, Rules, SecretNote,
+use super::report::{
+    Applied, ApplyReport, FileEdits, FileSecret, HostPair, IdPair, KeptId, Output,
 };
+use crate::error::{Error, ErrorKind};
+use crate::io::WriteAt;
+use crate::plan::{Hits, Pass, Plan, RewriteError, Rewriter, Rewritten, Rules};
 use crate::splice::Edits;
-
-/// Why `apply` stopped (nothing has been written).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ApplyError {
-    /// The plan is not usable.
-    #[error("plan: {0}")]
-    Plan(#[from] PlanError),
-    /// An input is not well-formed.
-    #[error("{0}")]
-    Read(ReadError),
-    /// The inputs cannot make the bundle asked for (e.g. `--combine` of a non-`<unload>` file).
-    #[error("{0}")]
-    Bundle(String),
-    /// Values in the inputs look like secrets (by their names) and no rule says whether they
-    /// are: (input, what).
-    #[error("{} value(s) look like secrets but no rule covers them; nothing was written:\n{}", .0.len(), looks_lines(.0))]
-    LooksSecret(Vec<(String, crate::plan::LooksSecret)>),
-    /// The plan does not fit the input (a source host it does not hold, sources merged).
-    #[error("{0}")]
-    Misfit(#[from] MisfitError),
-    /// `--only` / `--exclude` left no record to write.
-    #[error("--only/--exclude left no record to write ({0} record(s) left out)")]
-    NothingLeft(usize),
-    /// An input could not be rewritten safely.
-    #[error("{name}: {source}")]
-    Rewrite {
-        /// The input.
-        name: String,
-        /// Why.
-        #[source]
-        source: RewriteError,
-    },
-}
-
-/// One output.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Output {
-    /// The input's name.
-    pub name: String,
-    /// The output bytes.
-    pub bytes: Vec<u8>,
-    /// Number of edits made.
-    pub edits: usize,
-}
-
-/// What happened to one file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FileEdits {
-    /// The input's name.
-    pub input: String,
-    /// Where the output went (filled in by whoever writes it).
-    pub output: Option<String>,
-    /// Number of edits.
-    pub edits: usize,
-    /// Edits per rule.
-    pub counts: BTreeMap<Rule, usize>,
-    /// Every edit (when details were asked for).
-    pub entries: Vec<EditEntry>,
-    /// Things worth a look.
-    pub warnings: Vec<String>,
-    /// Top-level records left out by `--only` / `--exclude`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub left_out: Vec<LeftOut>,
-    /// `true` when every record was left out: the file has no output.
-    pub dropped: bool,
-    /// Every record as the output describes it: its new id and name, and the input's when
-    /// they changed (when details were asked for).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub records: Vec<RecordNote>,
-}
-
-/// A secret to re-enter, with the file it is in.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FileSecret {
-    /// The input's name.
-    pub file: String,
-    /// The record and field.
-    #[serde(flatten)]
-    pub note: SecretNote,
-}
-
-/// A source host and the host it became.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct HostPair {
-    /// The source instance's host.
-    pub from: String,
-    /// The target's.
-    pub to: String,
-}
-
-/// An old -> new sys_id pair.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IdPair {
-    /// Before.
-    pub old: String,
-    /// After.
-    pub new: String,
-}
-
-/// A natural-key record whose id was kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct KeptId {
-    /// Its table (matched by natural key on import).
-    pub table: String,
-    /// Its sys_id, unchanged.
-    pub sys_id: String,
-}
-
-/// The report of an `apply` run (`--report FILE.json`). Secret values never appear in it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ApplyReport {
-    /// The plan as given.
-    pub plan: Plan,
-    /// What the output is for (as given, or inferred from the plan).
-    pub intent: Intent,
-    /// The instance the output is for (its host).
-    pub target: Option<String>,
-    /// The host map in force: each source host and the host it became.
-    pub hosts: Vec<HostPair>,
-    /// Records that already exist on the target (`table:name-or-sys_id`, as given).
-    pub existing: Vec<String>,
-    /// Per file, in input order.
-    pub files: Vec<FileEdits>,
-    /// Edits per rule, all files.
-    pub totals: BTreeMap<Rule, usize>,
-    /// Every sys_id changed, sorted by old id (feed it back, reversed, to undo).
-    pub id_map: Vec<IdPair>,
-    /// Records of natural-key tables whose ids were kept.
-    pub natural_keys_kept: Vec<KeptId>,
-    /// Every secret replaced, in input order: what to re-enter, where.
-    pub secrets: Vec<FileSecret>,
-    /// `oauth_entity.client_id` values changed (client ids are not secrets), sorted.
-    pub client_ids: Vec<ClientIdChange>,
-    /// Rules of the plan that applied nowhere (each worth a look).
-    pub warnings: Vec<String>,
-    /// What `check` finds in the outputs (filled by [`check_outputs`]; empty otherwise).
-    pub findings: Vec<crate::check::Finding>,
-}
-
-/// One line per field that looks secret (its values counted, the first named), with what to
-/// add to the plan.
-fn looks_lines(list: &[(String, crate::plan::LooksSecret)]) -> String {
-    const SHOWN: usize = 50;
-    // By what to declare, in order of first appearance.
-    let mut fields: Vec<(&str, usize, &String, &crate::plan::LooksSecret)> = Vec::new();
-    for (file, l) in list {
-        match fields.iter_mut().find(|(sel, ..)| *sel == l.selector) {
-            Some(f) => f.1 += 1,
-            None => fields.push((&l.selector, 1, file, l)),
-        }
-    }
-    let mut lines: Vec<String> = fields
-        .iter()
-        .take(SHOWN)
-        .map(|(sel, n, file, l)| {
-            let record = l.name.as_deref().or(l.sys_id.as_deref()).unwrap_or("-");
-            let more = match n {
-                1 => String::new(),
-                n => format!(" (and {} more value(s) of it)", n - 1),
-            };
-            format!(
-                "  {}:{}: {}.{} of {:?}{more}: declare it with secret_fields = [{sel:?}] (or --secret-field) if it is a secret, else not_secret = [{{ field = {sel:?}, reason = \"...\" }}] (or --not-secret)",
-                crate::untrusted::one_line(file),
-                l.position,
-                l.table,
-                l.field,
-                crate::untrusted::one_line(record),
-            )
-        })
-        .collect();
-    if fields.len() > SHOWN {
-        lines.push(format!("  and {} more field(s)", fields.len() - SHOWN));
-    }
-    lines.join("\n")
-}
-
-impl ApplyReport {
-    /// The report of a run of `plan` that changed nothing in one file, `input`, written to
-    /// `output` (a plan that changes nothing, as [`Rewriter::is_identity`] says).
-    pub fn unchanged(plan: &Plan, input: &str, output: &str) -> Result<ApplyReport, PlanError> {
-        let rules = plan.compile()?;
-        Ok(ApplyReport {
-            plan: plan.clone(),
-            intent: rules.intent,
-            target: rules.target.as_ref().map(|t| t.host().to_string()),
-            hosts: Vec::new(),
-            existing: rules.existing.iter().map(ToString::to_string).collect(),
-            files: vec![FileEdits {
-                input: input.to_string(),
-                output: Some(output.to_string()),
-                edits: 0,
-                counts: BTreeMap::new(),
-                entries: Vec::new(),
-                warnings: Vec::new(),
-                left_out: Vec::new(),
-                dropped: false,
-                records: Vec::new(),
-            }],
-            totals: BTreeMap::new(),
-            id_map: Vec::new(),
-            natural_keys_kept: Vec::new(),
-            secrets: Vec::new(),
-            client_ids: Vec::new(),
-            warnings: Vec::new(),
-            findings: Vec::new(),
-        })
-    }
-}
-
-/// Runs `check` on the outputs of `applied`, with what the plan removed (source hosts, old
-/// sys_ids), and keeps the findings in the report.
-pub fn check_outputs(plan: &Plan, applied: &mut Applied) -> Result<(), ApplyError> {
-    let outputs: Vec<(&str, &[u8])> = applied
-        .outputs
-        .iter()
-        .map(|o| (o.name.as_str(), o.bytes.as_slice()))
-        .collect();
-    let findings = check_named(plan, &applied.report, &outputs)?;
-    applied.report.findings = findings;
-    Ok(())
-}
-
-/// Runs `check` on `outputs` (name, bytes) of a run of `plan` that made `report`: the hosts
-/// and sys_ids it removed must not be left, and its placeholders are notes, not secrets.
-pub fn check_named(
-    plan: &Plan,
-    report: &ApplyReport,
-    outputs: &[(&str, &[u8])],
-) -> Result<Vec<crate::check::Finding>, ApplyError> {
-    let rules = plan.compile()?;
-    let options = crate::check::CheckOptions {
-        target: rules.target.clone(),
-        sources: rules.sources.clone(),
-        old_ids: report.id_map.iter().map(|p| p.old.clone()).collect(),
-        placeholder: Some(rules.placeholder.clone()),
-        secret_rules: Some(rules.secret_rules.clone()),
-        // Renamed as prefixes, an old namespace is a leftover anywhere; renamed only where
-        // whole, names that start with it stay on purpose.
-        old_namespaces: match rules.scope_prefix {
-            true => rules
-                .namespaces
-                .iter()
-                .map(|(old, _)| old.clone())
-                .collect(),
-            false => Vec::new(),
-        },
-        keep_namespaces: rules
-            .namespaces
-            .iter()
-            .map(|(_, new)| new.clone())
-            .chain(rules.keep_namespaces.iter().cloned())
-            .collect(),
-        existing: rules.existing.clone(),
-        run: Some(crate::check::RunFacts::of(report)),
-    };
-    let checked = crate::check::check(outputs, &options).map_err(ApplyError::Read)?;
-    Ok(checked.findings)
-}
-
-/// The outputs and the report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applied {
-    /// One per input, in input order.
-    pub outputs: Vec<Output>,
-    /// What was done.
-    pub report: ApplyReport,
-}
 
 /// The edits of every input and the report, before any output is built: write each output
 /// straight from its input with [`Prepared::write_output`], or build it with
@@ -359,7 +73,7 @@ impl Prepared {
 }
 
 /// Applies `plan` to `inputs` (name, bytes). `details` keeps every edit in the report.
-pub fn apply(plan: &Plan, inputs: &[(&str, &[u8])], details: bool) -> Result<Applied, ApplyError> {
+pub fn apply(plan: &Plan, inputs: &[(&str, &[u8])], details: bool) -> Result<Applied, Error> {
     apply_with(plan, inputs, details, &|| {})
 }
 
@@ -370,7 +84,7 @@ pub fn apply_with(
     inputs: &[(&str, &[u8])],
     details: bool,
     progress: &(dyn Fn() + Sync),
-) -> Result<Applied, ApplyError> {
+) -> Result<Applied, Error> {
     let prepared = prepare(plan, inputs, details, progress)?;
     let outputs = inputs
         .par_iter()
@@ -407,7 +121,7 @@ pub fn prepare(
     inputs: &[(&str, &[u8])],
     details: bool,
     progress: &(dyn Fn() + Sync),
-) -> Result<Prepared, ApplyError> {
+) -> Result<Prepared, Error> {
     prepare_checking(plan, plan.compile()?, inputs, details, progress, true).map(|(p, _)| p)
 }
 
@@ -419,7 +133,7 @@ pub fn prepare_with_rules(
     inputs: &[(&str, &[u8])],
     details: bool,
     progress: &(dyn Fn() + Sync),
-) -> Result<Prepared, ApplyError> {
+) -> Result<Prepared, Error> {
     prepare_checking(plan, rules, inputs, details, progress, true).map(|(p, _)| p)
 }
 
@@ -442,7 +156,7 @@ pub fn prepare_unverified(
     inputs: &[(&str, &[u8])],
     details: bool,
     progress: &(dyn Fn() + Sync),
-) -> Result<Unverified, ApplyError> {
+) -> Result<Unverified, Error> {
     let (prepared, rewriter) =
         prepare_checking(plan, plan.compile()?, inputs, details, progress, false)?;
     Ok(Unverified { prepared, rewriter })
@@ -467,26 +181,32 @@ impl Unverified {
         &mut self.prepared.report
     }
 
+    /// What was done, owned (the edits are dropped).
+    pub fn into_report(self) -> ApplyReport {
+        self.prepared.report
+    }
+
     /// Size of output `i`, whose input is `len` bytes long.
     pub fn output_len(&self, i: usize, len: usize) -> usize {
         self.prepared.output_len(i, len)
     }
 
     /// Fails when output `i` (of input `input`) would still hold ciphertext.
-    pub fn check(&self, i: usize, input: &[u8]) -> Result<(), ApplyError> {
+    pub fn check(&self, i: usize, input: &[u8]) -> Result<(), Error> {
         let (name, edits) = &self.prepared.edits[i];
-        self.rewriter
-            .check_left(input, 0, edits)
-            .map_err(|source| ApplyError::Rewrite {
+        self.rewriter.check_left(input, 0, edits).map_err(|source| {
+            ErrorKind::Rewrite {
                 name: name.clone(),
                 source,
-            })
+            }
+            .into()
+        })
     }
 
     /// Checks every output (`inputs`: the bytes given to [`prepare_unverified`], in order), in
     /// parallel: what [`prepare`] would have returned.
-    pub fn verify(self, inputs: &[&[u8]]) -> Result<Prepared, ApplyError> {
-        let checked: Result<Vec<()>, ApplyError> = inputs
+    pub fn verify(self, inputs: &[&[u8]]) -> Result<Prepared, Error> {
+        let checked: Result<Vec<()>, Error> = inputs
             .par_iter()
             .enumerate()
             .map(|(i, input)| self.check(i, input))
@@ -503,7 +223,7 @@ impl Unverified {
         i: usize,
         input: &[u8],
         file: &std::fs::File,
-    ) -> std::io::Result<Result<(), ApplyError>> {
+    ) -> std::io::Result<Result<(), Error>> {
         let (written, checked) = rayon::join(
             || self.prepared.write_output_at(i, input, file),
             || self.check(i, input),
@@ -519,17 +239,18 @@ fn prepare_checking(
     details: bool,
     progress: &(dyn Fn() + Sync),
     check: bool,
-) -> Result<(Prepared, Rewriter), ApplyError> {
+) -> Result<(Prepared, Rewriter), Error> {
     let read_error = |name: &str, source: RewriteError| match source {
-        RewriteError::Read(e) => ApplyError::Read(e.with_path(name)),
-        source => ApplyError::Rewrite {
+        RewriteError::Read(e) => Error::from(e.with_path(name)),
+        source => ErrorKind::Rewrite {
             name: name.to_string(),
             source,
-        },
+        }
+        .into(),
     };
     let mut rewriter = Rewriter::new(rules);
     let read_all = |rewriter: &Rewriter| {
-        let passes: Vec<Result<Pass, ApplyError>> = inputs
+        let passes: Vec<Result<Pass, Error>> = inputs
             .par_iter()
             .map(|(name, bytes)| {
                 rewriter
@@ -561,7 +282,7 @@ fn prepare_checking(
     let warnings = crate::plan::fit::unused_rules(plan, rewriter.rules(), &hits);
     let ids = rewriter.resolve(&passes);
     // The report's id map is made while the files are finished.
-    let (rewritten, id_map): (Vec<Result<Rewritten, ApplyError>>, Vec<IdPair>) = rayon::join(
+    let (rewritten, id_map): (Vec<Result<Rewritten, Error>>, Vec<IdPair>) = rayon::join(
         || {
             passes
                 .into_par_iter()
@@ -591,8 +312,8 @@ fn prepare_checking(
     let looks: Vec<(String, crate::plan::LooksSecret)> = rewritten
         .iter()
         .zip(inputs)
-        .filter_map(|(r, (name, _))| match r {
-            Err(ApplyError::Rewrite {
+        .filter_map(|(r, (name, _))| match r.as_ref().map_err(Error::kind) {
+            Err(ErrorKind::Rewrite {
                 source: RewriteError::LooksSecret(list),
                 ..
             }) => Some(list.iter().map(move |l| (name.to_string(), l.clone()))),
@@ -603,16 +324,16 @@ fn prepare_checking(
     if !looks.is_empty()
         && rewritten.iter().all(|r| {
             matches!(
-                r,
+                r.as_ref().map_err(Error::kind),
                 Ok(_)
-                    | Err(ApplyError::Rewrite {
+                    | Err(ErrorKind::Rewrite {
                         source: RewriteError::LooksSecret(_),
                         ..
                     })
             )
         })
     {
-        return Err(ApplyError::LooksSecret(looks));
+        return Err(ErrorKind::LooksSecret(looks).into());
     }
     let mut edits = Vec::with_capacity(inputs.len());
     let mut files = Vec::with_capacity(inputs.len());
@@ -646,9 +367,7 @@ fn prepare_checking(
         edits.push((name.to_string(), r.edits));
     }
     if !files.is_empty() && files.iter().all(|f| f.dropped) {
-        return Err(ApplyError::NothingLeft(
-            files.iter().map(|f| f.left_out.len()).sum(),
-        ));
+        return Err(ErrorKind::NothingLeft(files.iter().map(|f| f.left_out.len()).sum()).into());
     }
     client_ids.sort();
     client_ids.dedup();
@@ -683,4 +402,54 @@ fn prepare_checking(
         findings: Vec::new(),
     };
     Ok((Prepared { edits, report }, rewriter))
+}
+
+/// Runs `check` on the outputs of `applied`, with what the plan removed (source hosts, old
+/// sys_ids), and keeps the findings in the report.
+pub fn check_outputs(plan: &Plan, applied: &mut Applied) -> Result<(), Error> {
+    let outputs: Vec<(&str, &[u8])> = applied
+        .outputs
+        .iter()
+        .map(|o| (o.name.as_str(), o.bytes.as_slice()))
+        .collect();
+    let findings = check_named(plan, &applied.report, &outputs)?;
+    applied.report.findings = findings;
+    Ok(())
+}
+
+/// Runs `check` on `outputs` (name, bytes) of a run of `plan` that made `report`: the hosts
+/// and sys_ids it removed must not be left, and its placeholders are notes, not secrets.
+pub fn check_named(
+    plan: &Plan,
+    report: &ApplyReport,
+    outputs: &[(&str, &[u8])],
+) -> Result<Vec<crate::check::Finding>, Error> {
+    let rules = plan.compile()?;
+    let options = crate::check::CheckOptions {
+        target: rules.target.clone(),
+        sources: rules.sources.clone(),
+        old_ids: report.id_map.iter().map(|p| p.old.clone()).collect(),
+        placeholder: Some(rules.placeholder.clone()),
+        secret_rules: Some(rules.secret_rules.clone()),
+        // Renamed as prefixes, an old namespace is a leftover anywhere; renamed only where
+        // whole, names that start with it stay on purpose.
+        old_namespaces: match rules.scope_prefix {
+            true => rules
+                .namespaces
+                .iter()
+                .map(|(old, _)| old.clone())
+                .collect(),
+            false => Vec::new(),
+        },
+        keep_namespaces: rules
+            .namespaces
+            .iter()
+            .map(|(_, new)| new.clone())
+            .chain(rules.keep_namespaces.iter().cloned())
+            .collect(),
+        existing: rules.existing.clone(),
+        run: Some(crate::check::RunFacts::of(report)),
+    };
+    let checked = crate::check::check(outputs, &options)?;
+    Ok(checked.findings)
 }
