@@ -23,6 +23,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::ReadError;
+#[cfg(feature = "io")]
 use crate::io::WriteAt;
 use crate::plan::fit::MisfitError;
 use crate::plan::tokens::Rule;
@@ -325,6 +326,7 @@ impl Prepared {
     /// Writes output `i`, from its input `input`, into `file`, in pieces of about 16 MB (at
     /// least two) written in parallel (positioned writes), starting the writeback of every
     /// 8 MB written.
+    #[cfg(feature = "io")]
     pub fn write_output_at(
         &self,
         i: usize,
@@ -498,6 +500,7 @@ impl Unverified {
     /// (on another core). The outer error is the file's; the inner one says the output would
     /// hold ciphertext: `file` then holds it too, so write only to a temporary file, and
     /// remove it unless both are `Ok`.
+    #[cfg(feature = "io")]
     pub fn write_output_at(
         &self,
         i: usize,

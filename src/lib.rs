@@ -20,7 +20,12 @@
 //! | [`inspect`] | files | the inventory `sn-retarget inspect` prints |
 //! | [`splice`] | input bytes + edits | output bytes (the only writer) |
 //! | [`fork`] | a scoped application | the same application in a new scope |
-//! | [`io`] | paths | the files to read |
+//! | `io` | paths | the files to read; outputs written atomically (feature `io`, default) |
+//!
+//! Without the default features the crate is its in-memory core: bytes in, bytes out, no file
+//! system code. The feature `io` adds the file-system layer: [`io`] (files, folders and zip
+//! archives in, atomic writes out), `fork`'s `App::load` and `Forked::write`, `bundle`'s
+//! `check_replaceable`, and `apply`'s writes straight into a file (`write_output_at`).
 //!
 //! ```
 //! use sn_retarget::analyze::inspect::Inspector;
@@ -44,6 +49,7 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod analyze;
 pub mod apply;
@@ -51,11 +57,13 @@ pub mod bundle;
 pub mod check;
 pub mod error;
 pub mod fork;
+#[cfg(feature = "io")]
 pub mod io;
 pub mod model;
 pub mod plan;
 mod redact;
 pub mod scan;
+mod source;
 pub mod splice;
 #[cfg(feature = "synth")]
 pub mod synth;
@@ -63,6 +71,7 @@ pub mod untrusted;
 
 pub use error::{Diagnostic, Location, Position, ReadError, Severity, SyntaxError};
 pub use scan::Span;
+pub use source::Source;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

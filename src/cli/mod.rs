@@ -35,7 +35,7 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 fn load(
     inputs: &[PathBuf],
     outputs: &[&std::path::Path],
-) -> anyhow::Result<Vec<sn_retarget::io::Source>> {
+) -> anyhow::Result<Vec<sn_retarget::Source>> {
     let limits = sn_retarget::io::Limits::default();
     let sources = sn_retarget::io::load_inputs_except(inputs, &limits, outputs)?;
     if sources.is_empty() {

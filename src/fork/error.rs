@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use crate::apply::ApplyError;
 use crate::error::ReadError;
+#[cfg(feature = "io")]
 use crate::io::{InputError, OutputError};
 
 /// Why a fork was refused (nothing is written).
@@ -53,6 +54,7 @@ pub enum ForkError {
     #[error("{0}")]
     PathClash(String),
     /// An input could not be read.
+    #[cfg(feature = "io")]
     #[error(transparent)]
     Input(#[from] InputError),
     /// An export is not well-formed.
@@ -62,6 +64,7 @@ pub enum ForkError {
     #[error(transparent)]
     Apply(#[from] ApplyError),
     /// The output could not be written.
+    #[cfg(feature = "io")]
     #[error(transparent)]
     Output(#[from] OutputError),
     /// The output exists and is not an earlier fork into the same namespace.
