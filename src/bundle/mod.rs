@@ -24,10 +24,10 @@ use sha2::{Digest, Sha256};
 
 use rayon::prelude::*;
 
+use crate::Source;
 use crate::analyze::inspect::{FileReport, Inspector, Inventory};
 use crate::apply::{ApplyError, ApplyReport, HostPair, apply_with};
 use crate::check::Finding;
-use crate::Source;
 use crate::model::Shape;
 use crate::plan::tokens::Rule;
 use crate::plan::{ClientIdChange, Intent, Plan};
