@@ -5,8 +5,8 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use sn_retarget::Source;
 use sn_retarget::bundle::build;
-use sn_retarget::io::Source;
 use sn_retarget::plan::{IdMode, Plan};
 use sn_retarget::synth::{SOURCE_HOST, small_exports};
 

@@ -23,9 +23,14 @@
 //! | [`bundle`] | a plan and inputs | ordered outputs, manifest.json, CHECKLIST.md |
 //! | [`fork`] | a scoped application | the same application in a new scope |
 //! | [`check`] | outputs or any bundle | findings (the offline doctor) |
-//! | [`io`] | paths | the files to read; outputs written atomically |
+//! | `io` | paths | the files to read; outputs written atomically (feature `io`, default) |
 //! | [`error`] | where reading failed | positions, snippets (secrets masked), diagnostics |
 //! | [`untrusted`] | text from an input | the same, safe for terminals, Markdown and HTML |
+//!
+//! Without the default features the crate is its in-memory core: bytes in, bytes out, no file
+//! system code. The feature `io` adds the file-system layer: [`io`] (files, folders and zip
+//! archives in, atomic writes out), `fork`'s `App::load` and `Forked::write`, `bundle`'s
+//! `check_replaceable`, and `apply`'s writes to disk ([`Apply::write_to`]).
 //!
 //! ```
 //! use sn_retarget::analyze::inspect::Inspector;
@@ -49,6 +54,7 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod analyze;
 pub mod apply;
@@ -56,11 +62,13 @@ pub mod bundle;
 pub mod check;
 pub mod error;
 pub mod fork;
+#[cfg(feature = "io")]
 pub mod io;
 pub mod model;
 pub mod plan;
 mod redact;
 pub mod scan;
+mod source;
 pub mod splice;
 #[cfg(feature = "synth")]
 pub mod synth;
@@ -72,6 +80,7 @@ pub use error::{
 };
 pub use plan::Plan;
 pub use scan::Span;
+pub use source::Source;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -1,4 +1,4 @@
-//! The rewrite engine: the corpus Done-when, the properties (identity, locality, idempotence,
+//! The rewrite engine: every fixture and corpus file retargeted with new ids, the properties (identity, locality, idempotence,
 //! determinism, reversibility, reference integrity, well-formedness, no secret left), escaping
 //! at every depth, and the seed-000 flows.
 
@@ -6,118 +6,21 @@ use std::collections::BTreeSet;
 
 use sn_retarget::ErrorKind;
 use sn_retarget::analyze::inspect::Inspector;
-use sn_retarget::apply::{Applied, apply};
+use sn_retarget::apply::apply;
 use sn_retarget::plan::Rewriter;
 use sn_retarget::plan::{IdMode, NATURAL_KEY_TABLES, Plan, SecretMode};
-use sn_retarget::splice::{Edit, Edits};
 
-use crate::oracle::oracle;
-use crate::support::{collect, corpus_dir, good_fixtures, manifest_dir, xml_files};
+use crate::support::oracle::oracle;
+use crate::support::{
+    apply_one, check_consistency, check_locality, collect, corpus_dir, defined_ids, good_fixtures,
+    hosts_of, manifest_dir, no_ciphertext, regenerate_plan, well_formed, xml_files,
+};
 
-pub(crate) fn hosts_of(bytes: &[u8]) -> Vec<String> {
-    let mut i = Inspector::new();
-    i.add("x", bytes).unwrap();
-    i.finish().files[0]
-        .hosts
-        .iter()
-        .map(|h| h.host.clone())
-        .collect()
-}
-
-pub(crate) fn run(plan: &Plan, name: &str, bytes: &[u8]) -> Applied {
-    apply(plan, &[(name, bytes)], true).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
-
-/// Every host in `sources` to acme (several of them: one `--host` each, as merging them is
-/// asked for explicitly), ids regenerated.
-pub(crate) fn regenerate_plan(sources: Vec<String>) -> Plan {
-    Plan {
-        target: Some("acme.service-now.com".into()),
-        hosts: sources
-            .into_iter()
-            .map(|s| (s, "acme.service-now.com".to_string()))
-            .collect(),
-        sys_ids: IdMode::Regenerate,
-        ..Plan::default()
-    }
-}
-
-/// Output = input + exactly the report's edits.
-pub(crate) fn check_locality(input: &[u8], applied: &Applied) {
-    let mut edits = Edits::new();
-    for e in &applied.report.files[0].entries {
-        edits.push(Edit::new(e.at, e.new.as_bytes()));
-    }
-    assert_eq!(
-        edits.apply_to_vec(input).unwrap(),
-        applied.outputs[0].bytes,
-        "output differs from input + report"
-    );
-}
-
-/// Every sys_id edit follows the id map; every host edit names the target.
-pub(crate) fn check_consistency(applied: &Applied) {
-    let map: std::collections::BTreeMap<&str, &str> = applied
-        .report
-        .id_map
-        .iter()
-        .map(|p| (p.old.as_str(), p.new.as_str()))
-        .collect();
-    for e in &applied.report.files[0].entries {
-        match e.rule {
-            sn_retarget::plan::tokens::Rule::SysId => {
-                assert_eq!(map.get(e.old.as_str()), Some(&e.new.as_str()))
-            }
-            sn_retarget::plan::tokens::Rule::Host => assert_eq!(e.new, "acme.service-now.com"),
-            _ => {}
-        }
-    }
-}
-
-pub(crate) fn defined_ids(bytes: &[u8]) -> Vec<(String, String)> {
-    let (_, records) = collect(bytes);
-    records
-        .into_iter()
-        .filter_map(|r| r.sys_id.map(|id| (r.table, id)))
-        .filter(|(_, id)| sn_retarget::analyze::refs::is_sys_id(id))
-        .collect()
-}
-
-/// `true` when `id` occurs in `text` as a whole token (no digit or lower-case letter beside it).
-pub(crate) fn contains_token(text: &str, id: &str) -> bool {
-    let b = text.as_bytes();
-    let touching = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_digit() || c.is_ascii_lowercase());
-    text.match_indices(id).any(|(i, _)| {
-        !touching(i.checked_sub(1).and_then(|j| b.get(j))) && !touching(b.get(i + id.len()))
-    })
-}
-
-pub(crate) fn well_formed(name: &str, out: &[u8]) {
-    let text = std::str::from_utf8(out).unwrap();
-    oracle(text).unwrap_or_else(|e| panic!("{name}: output not well-formed: {e}"));
-    let (outcome, _) = collect(out);
-    assert!(
-        outcome
-            .diagnostics
-            .iter()
-            .all(|d| d.code != "malformed-payload")
-            || name.contains("bad_payload"),
-        "{name}: {:?}\n{}",
-        outcome.diagnostics,
-        String::from_utf8_lossy(out)
-    );
-}
-
-pub(crate) fn no_ciphertext(name: &str, out: &[u8]) {
-    let text = String::from_utf8_lossy(out);
-    assert!(
-        !text.contains('\u{FDDE}') && !text.contains(")pR#"),
-        "{name}: ciphertext left"
-    );
-}
-
-/// The issue's Done-when, over every well-formed corpus file and every fixture.
-fn done_when(name: &str, bytes: &[u8]) {
+/// `bytes` retargeted (every host to acme, new ids): well-formed, only the reported bytes
+/// changed, ids following the map, no source host, old id or ciphertext left (no old id at all
+/// with natural keys forced); identity with a plan that changes nothing; idempotent and
+/// deterministic.
+fn retargets_completely(name: &str, bytes: &[u8]) {
     let sources = hosts_of(bytes);
     let mut plan = regenerate_plan(sources.clone());
     // Values named like secrets stop the run until the plan says what they are: here, secrets.
@@ -126,7 +29,7 @@ fn done_when(name: &str, bytes: &[u8]) {
             plan.secret_fields = list.into_iter().map(|(_, l)| l.selector).collect();
         }
     }
-    let applied = run(&plan, name, bytes);
+    let applied = apply_one(&plan, name, bytes);
     let out = &applied.outputs[0].bytes;
     well_formed(name, out);
     check_locality(bytes, &applied);
@@ -155,7 +58,7 @@ fn done_when(name: &str, bytes: &[u8]) {
         force_natural_keys: true,
         ..plan.clone()
     };
-    let out = run(&forced, name, bytes).outputs.remove(0).bytes;
+    let out = apply_one(&forced, name, bytes).outputs.remove(0).bytes;
     let out_text = String::from_utf8_lossy(&out);
     for (table, id) in defined_ids(bytes) {
         assert!(
@@ -170,14 +73,14 @@ fn done_when(name: &str, bytes: &[u8]) {
         ..Plan::default()
     };
     assert_eq!(
-        run(&keep, name, bytes).outputs[0].bytes,
+        apply_one(&keep, name, bytes).outputs[0].bytes,
         bytes,
         "{name}: identity"
     );
 
     // Idempotence: the same plan on the output changes nothing.
-    let first = run(&plan, name, bytes).outputs.remove(0).bytes;
-    let again = run(&crate::support::for_outputs(&plan, &[&first]), name, &first);
+    let first = &applied.outputs[0].bytes;
+    let again = apply_one(&crate::support::for_outputs(&plan, &[first]), name, first);
     assert_eq!(
         again.outputs[0].edits,
         0,
@@ -187,7 +90,7 @@ fn done_when(name: &str, bytes: &[u8]) {
 
     // Determinism.
     assert_eq!(
-        run(&plan, name, bytes).outputs[0].bytes,
+        &apply_one(&plan, name, bytes).outputs[0].bytes,
         first,
         "{name}: not deterministic"
     );
@@ -210,10 +113,10 @@ fn inputs() -> Vec<std::path::PathBuf> {
 }
 
 #[test]
-fn regenerate_on_every_file_meets_the_done_when() {
+fn every_file_retargeted_with_new_ids_is_local_complete_idempotent_and_deterministic() {
     for path in inputs() {
         let bytes = std::fs::read(&path).unwrap();
-        done_when(&path.display().to_string(), &bytes);
+        retargets_completely(&path.display().to_string(), &bytes);
     }
 }
 
@@ -231,7 +134,7 @@ fn reversible_with_the_inverse_map_and_hosts() {
             secrets: SecretMode::Keep,
             ..regenerate_plan(sources.clone())
         };
-        let applied = run(&plan, &name, &bytes);
+        let applied = apply_one(&plan, &name, &bytes);
         let inverse = applied
             .report
             .id_map
@@ -249,7 +152,7 @@ fn reversible_with_the_inverse_map_and_hosts() {
             secrets: SecretMode::Keep,
             ..Plan::default()
         };
-        let restored = run(&back, &name, &applied.outputs[0].bytes)
+        let restored = apply_one(&back, &name, &applied.outputs[0].bytes)
             .outputs
             .remove(0)
             .bytes;
@@ -280,11 +183,22 @@ fn shuffled_records_give_the_same_records() {
         .split_inclusive("</sys_properties>\n")
         .collect();
     let plan = regenerate_plan(vec!["dev12345.service-now.com".into()]);
-    let a = String::from_utf8(run(&plan, "a", text.as_bytes()).outputs.remove(0).bytes).unwrap();
+    let a = String::from_utf8(
+        apply_one(&plan, "a", text.as_bytes())
+            .outputs
+            .remove(0)
+            .bytes,
+    )
+    .unwrap();
     records.reverse();
     let shuffled = format!("{}{}{}", &text[..start], records.concat(), &text[end..]);
-    let b =
-        String::from_utf8(run(&plan, "b", shuffled.as_bytes()).outputs.remove(0).bytes).unwrap();
+    let b = String::from_utf8(
+        apply_one(&plan, "b", shuffled.as_bytes())
+            .outputs
+            .remove(0)
+            .bytes,
+    )
+    .unwrap();
     let set = |s: &str| {
         s.split_inclusive("</sys_properties>\n")
             .map(str::to_string)
@@ -307,7 +221,7 @@ fn replacements_are_escaped_for_every_layer() {
         replace: vec!["sys_script.script:was on=moved from".into()], // CDATA at depth 2
         ..Plan::default()
     };
-    let applied = run(&plan, "set", &bytes);
+    let applied = apply_one(&plan, "set", &bytes);
     let out = &applied.outputs[0].bytes;
     well_formed("set", out);
     check_locality(&bytes, &applied);
@@ -331,7 +245,7 @@ fn replacements_are_escaped_for_every_layer() {
             .contains("moved from https://")
     );
     // Idempotent too.
-    assert_eq!(run(&plan, "again", out).outputs[0].edits, 0);
+    assert_eq!(apply_one(&plan, "again", out).outputs[0].edits, 0);
 }
 
 #[test]
@@ -342,7 +256,7 @@ fn secrets_in_cdata_and_escaped_payloads_become_placeholders() {
         ("source_control_oauth_entity.xml", 1),
     ] {
         let bytes = std::fs::read(manifest_dir().join("fixtures").join(file)).unwrap();
-        let applied = run(&Plan::default(), file, &bytes);
+        let applied = apply_one(&Plan::default(), file, &bytes);
         assert_eq!(applied.report.secrets.len(), expected, "{file}");
         let out = &applied.outputs[0].bytes;
         well_formed(file, out);
@@ -359,7 +273,7 @@ fn secrets_in_cdata_and_escaped_payloads_become_placeholders() {
             secrets: SecretMode::Blank,
             ..Plan::default()
         };
-        no_ciphertext(file, &run(&blank, file, &bytes).outputs[0].bytes);
+        no_ciphertext(file, &apply_one(&blank, file, &bytes).outputs[0].bytes);
     }
 }
 
@@ -446,7 +360,7 @@ fn unverified_edits_are_checked_while_written() {
 #[test]
 fn natural_key_records_keep_their_ids_with_a_note() {
     let bytes = std::fs::read(manifest_dir().join("fixtures/unload_list.xml")).unwrap();
-    let applied = run(&regenerate_plan(vec![]), "list", &bytes);
+    let applied = apply_one(&regenerate_plan(vec![]), "list", &bytes);
     assert_eq!(applied.report.natural_keys_kept.len(), 3);
     assert!(applied.report.id_map.is_empty());
 }
@@ -472,7 +386,7 @@ e("https://DEV12345.service-now.com"); f("dev12345.service-now.com, https://dev1
         sources: vec!["dev12345".into()],
         ..Plan::default()
     };
-    let out = String::from_utf8(run(&plan, "hosts", input).outputs.remove(0).bytes).unwrap();
+    let out = String::from_utf8(apply_one(&plan, "hosts", input).outputs.remove(0).bytes).unwrap();
     assert!(out.contains(r#"a("https://acme.service-now.com/x")"#));
     assert!(out.contains("xdev12345.service-now.com"));
     assert!(out.contains("dev12345.service-now.com.evil.example"));
@@ -493,7 +407,7 @@ fn scopes_rename_by_id_and_namespace() {
         ..Plan::default()
     };
     let out = String::from_utf8(
-        run(&plan, "scope", input.as_bytes())
+        apply_one(&plan, "scope", input.as_bytes())
             .outputs
             .remove(0)
             .bytes,
@@ -515,7 +429,7 @@ fn scopes_rename_by_id_and_namespace() {
         ..plan
     };
     let out = String::from_utf8(
-        run(&prefixed, "scope", input.as_bytes())
+        apply_one(&prefixed, "scope", input.as_bytes())
             .outputs
             .remove(0)
             .bytes,
@@ -533,18 +447,18 @@ fn user_secret_columns_and_placeholder_templates() {
         placeholder: "RE-ENTER {name} {field}".into(),
         ..Plan::default()
     };
-    let applied = run(&plan, "vault", input);
+    let applied = apply_one(&plan, "vault", input);
     let out = String::from_utf8(applied.outputs[0].bytes.clone()).unwrap();
     assert!(out.contains("<pin>RE-ENTER Lab pin</pin>"), "{out}");
     assert!(!format!("{:?}", applied.report).contains("s3cr3t"));
 }
 
-// Regressions from the first independent review.
+// Regressions: corners found by the first independent review.
 
 #[test]
-fn review_ciphertext_in_cdata_without_a_rule_is_replaced() {
+fn ciphertext_in_cdata_in_a_field_no_rule_names_is_replaced() {
     let input = br#"<unload><x_t action="INSERT_OR_UPDATE"><u_key><![CDATA[)pR#c2VjcmV0c2VjcmV0]]></u_key><sys_id>0123456789abcdef0123456789abcdef</sys_id></x_t></unload>"#;
-    let applied = run(&Plan::default(), "cdata", input);
+    let applied = apply_one(&Plan::default(), "cdata", input);
     no_ciphertext("cdata", &applied.outputs[0].bytes);
     assert_eq!(applied.report.secrets.len(), 1);
     let mut i = Inspector::new();
@@ -553,7 +467,7 @@ fn review_ciphertext_in_cdata_without_a_rule_is_replaced() {
 }
 
 #[test]
-fn review_bad_reference_messages_do_not_echo_values() {
+fn a_bad_entity_reference_in_a_secret_is_not_echoed_in_the_error() {
     let input =
         b"<unload><x action=\"INSERT_OR_UPDATE\"><password>ab&Hunter2;</password></x></unload>";
     let err =
@@ -563,7 +477,7 @@ fn review_bad_reference_messages_do_not_echo_values() {
 }
 
 #[test]
-fn review_self_closing_field_with_attribute_edit_and_set() {
+fn a_self_closing_field_takes_a_set_value_and_its_attribute_host_edit() {
     let input = br#"<unload><t action="INSERT_OR_UPDATE"><u_ep display_value="https://dev1.service-now.com/"/><sys_id>0123456789abcdef0123456789abcdef</sys_id></t></unload>"#;
     let plan = Plan {
         target: Some("prod1".into()),
@@ -571,7 +485,7 @@ fn review_self_closing_field_with_attribute_edit_and_set() {
         set: vec!["t.u_ep=X".into()],
         ..Plan::default()
     };
-    let out = String::from_utf8(run(&plan, "sc", input).outputs.remove(0).bytes).unwrap();
+    let out = String::from_utf8(apply_one(&plan, "sc", input).outputs.remove(0).bytes).unwrap();
     assert!(
         out.contains(r#"<u_ep display_value="https://prod1.service-now.com/">X</u_ep>"#),
         "{out}"
@@ -579,34 +493,34 @@ fn review_self_closing_field_with_attribute_edit_and_set() {
 }
 
 #[test]
-fn review_unreadable_payload_with_ciphertext_fails_closed() {
+fn an_unreadable_payload_holding_ciphertext_is_refused() {
     let input = "<unload><sys_update_xml action=\"INSERT_OR_UPDATE\"><payload>&lt;record_update&gt;&lt;x action=\"I\"&gt;&lt;password&gt;\u{FDDE}\u{FDDF}abc&lt;/passw&gt;&lt;/x&gt;&lt;/record_update&gt;</payload></sys_update_xml></unload>";
     let err = apply(&Plan::default(), &[("p.xml", input.as_bytes())], false).unwrap_err();
     assert!(err.to_string().contains("ciphertext left"), "{err}");
 }
 
 #[test]
-fn review_kept_secret_edited_by_set_stays_out_of_the_report() {
+fn a_kept_secret_edited_by_replace_stays_out_of_the_report() {
     let input = br#"<unload><oauth_entity action="INSERT_OR_UPDATE"><client_secret>plain-s3cret</client_secret><sys_id>0123456789abcdef0123456789abcdef</sys_id></oauth_entity></unload>"#;
     let plan = Plan {
         secrets: SecretMode::Keep,
         replace: vec!["oauth_entity.client_secret:s3cret=other".into()],
         ..Plan::default()
     };
-    let applied = run(&plan, "keep", input);
+    let applied = apply_one(&plan, "keep", input);
     assert_eq!(applied.outputs[0].edits, 1);
     assert!(!format!("{:?}", applied.report).contains("plain-s3cret"));
 }
 
 #[test]
-fn review_mixed_content_keeps_its_child_elements() {
+fn replace_in_mixed_content_keeps_its_child_elements() {
     let path = manifest_dir().join("fixtures/unload_mixed.xml");
     let bytes = std::fs::read(path).unwrap();
     let plan = Plan {
         replace: vec!["sys_script.filter_condition:active=true=active=false".into()],
         ..Plan::default()
     };
-    let out = String::from_utf8(run(&plan, "mixed", &bytes).outputs.remove(0).bytes).unwrap();
+    let out = String::from_utf8(apply_one(&plan, "mixed", &bytes).outputs.remove(0).bytes).unwrap();
     assert!(
         out.contains("<item display_value=\"\" endquery=\"false\""),
         "child elements kept"

@@ -19,22 +19,21 @@
 //!
 //! Standard output on a full device (`/dev/full`) is an error too.
 //!
+//! The heavy cases (inputs of 65 MB to 1 GiB, sweeps of hundreds of processes) are `#[ignore]`d
+//! so that `cargo test` stays quick; `.ci/run` runs them (`cargo test -- --ignored`).
+//!
 //! More on outputs (`--force`, signals, a run's own output, leftovers of killed runs) and on
 //! zip archives, encodings and FIFOs in `hardening_io.rs`.
 
-use std::collections::BTreeMap;
 use std::io::Write;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::structured::xorshift_bytes;
-use crate::support::{bin, manifest_dir, tmp};
-
-/// A ciphertext secret (`)pR#` shape) and a plaintext password; neither may ever be shown.
-pub(crate) const CIPHER: &str = ")pR#c2VjcmV0c2VjcmV0";
-pub(crate) const PLAIN: &str = "hunter2-PLAINTEXT-PW";
+use crate::support::{
+    CIPHER, PLAIN, Run, bin, cli, every_command, limit_file_size, manifest_dir, no_secret,
+    refused_in, run, s, seed000_copy, tmp, tree, unchanged, xorshift_bytes,
+};
 
 /// An update set with secrets at the top level and inside both payload encodings, one record a
 /// line (so that an error's snippet is the secret's own line).
@@ -49,198 +48,6 @@ pub(crate) fn secret_export() -> String {
 </unload>
 "#
     )
-}
-
-/// What a child process did.
-#[derive(Debug)]
-pub(crate) struct Run {
-    pub(crate) what: String,
-    pub(crate) code: Option<i32>,
-    pub(crate) signal: Option<i32>,
-    pub(crate) stdout: Vec<u8>,
-    pub(crate) stderr: String,
-}
-
-pub(crate) fn run(cmd: &mut Command) -> Run {
-    let what = format!("{cmd:?}");
-    let out = cmd.output().unwrap();
-    Run {
-        what,
-        code: out.status.code(),
-        signal: out.status.signal(),
-        stdout: out.stdout,
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// `sn-retarget` with `args` (paths given as `&OsStr`-able pieces).
-pub(crate) fn cli<I, S>(args: I) -> Command
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<std::ffi::OsStr>,
-{
-    let mut c = bin();
-    c.args(args);
-    c
-}
-
-impl Run {
-    /// Never a panic, never a signal, no secret in what it printed.
-    pub(crate) fn sane(&self) -> &Self {
-        assert!(
-            self.signal.is_none() && self.code.is_some_and(|c| [0, 1, 2].contains(&c)),
-            "{}: died or odd exit ({:?}, signal {:?})\n{}",
-            self.what,
-            self.code,
-            self.signal,
-            self.stderr
-        );
-        assert!(
-            !self.stderr.contains("panicked"),
-            "{}: {}",
-            self.what,
-            self.stderr
-        );
-        no_secret(&self.what, &self.stderr);
-        self
-    }
-
-    /// Refused: exit 2, an error line naming every one of `names`.
-    pub(crate) fn refused(&self, names: &[&str]) -> &Self {
-        self.sane();
-        assert_eq!(self.code, Some(2), "{}\n{}", self.what, self.stderr);
-        assert!(
-            self.stderr.contains("sn-retarget: error: "),
-            "{}\n{}",
-            self.what,
-            self.stderr
-        );
-        for n in names {
-            assert!(
-                self.stderr.contains(n),
-                "{}: the message does not name {n:?}\n{}",
-                self.what,
-                self.stderr
-            );
-        }
-        self.says_causes_once()
-    }
-
-    /// Each error line says its system error once (`File too large (os error 27)`, not twice).
-    fn says_causes_once(&self) -> &Self {
-        for line in self.stderr.lines().filter(|l| l.contains("(os error ")) {
-            assert_eq!(
-                line.matches("(os error ").count(),
-                1,
-                "{}: cause repeated in {line:?}",
-                self.what
-            );
-        }
-        self
-    }
-
-    /// The error names `path` with a line and a column: `path:LINE:COL: `.
-    pub(crate) fn at_position(&self, path: &Path) -> (usize, usize) {
-        let p = format!("{}:", path.display());
-        for (i, _) in self.stderr.match_indices(&p) {
-            let rest = &self.stderr[i + p.len()..];
-            let mut parts = rest.splitn(3, ':');
-            let line = parts.next().and_then(|l| l.parse().ok());
-            let col = parts.next().and_then(|c| c.parse().ok());
-            if let (Some(l), Some(c)) = (line, col) {
-                assert!(l >= 1 && c >= 1);
-                return (l, c);
-            }
-        }
-        panic!(
-            "{}: no {}:LINE:COL in\n{}",
-            self.what,
-            path.display(),
-            self.stderr
-        );
-    }
-}
-
-fn no_secret(what: &str, text: &str) {
-    for s in [CIPHER, PLAIN, "c2VjcmV0c2VjcmV0", "hunter2"] {
-        assert!(!text.contains(s), "{what}: secret {s:?} shown\n{text}");
-    }
-}
-
-/// Every file and folder under `dir` (hidden ones too), with the bytes of files.
-pub(crate) fn tree(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
-    fn walk(dir: &Path, out: &mut BTreeMap<PathBuf, Option<Vec<u8>>>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries {
-            let p = e.unwrap().path();
-            let meta = std::fs::symlink_metadata(&p).unwrap();
-            if meta.is_dir() {
-                out.insert(p.clone(), None);
-                walk(&p, out);
-            } else if meta.is_file() {
-                out.insert(p.clone(), Some(std::fs::read(&p).unwrap_or_default()));
-            } else {
-                out.insert(p, None);
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, &mut out);
-    out
-}
-
-/// Asserts `dir` is exactly as `before` (nothing new, nothing changed), naming what differs.
-pub(crate) fn unchanged(what: &str, dir: &Path, before: &BTreeMap<PathBuf, Option<Vec<u8>>>) {
-    let after = tree(dir);
-    if &after != before {
-        let new: Vec<_> = after.keys().filter(|k| !before.contains_key(*k)).collect();
-        let gone: Vec<_> = before.keys().filter(|k| !after.contains_key(*k)).collect();
-        let changed: Vec<_> = after
-            .iter()
-            .filter(|(k, v)| before.get(*k).is_some_and(|b| b != *v))
-            .map(|(k, _)| k)
-            .collect();
-        panic!("{what}: left behind {new:?}, removed {gone:?}, changed {changed:?}");
-    }
-}
-
-/// Runs `cmd` (which must leave `dir` untouched) and checks it was refused, naming `names`.
-pub(crate) fn refused_in(dir: &Path, cmd: &mut Command, names: &[&str]) -> Run {
-    let before = tree(dir);
-    let r = run(cmd);
-    r.refused(names);
-    unchanged(&r.what, dir, &before);
-    r
-}
-
-pub(crate) fn s(p: &Path) -> String {
-    p.display().to_string()
-}
-
-/// A copy of the seed-000 bundle (four files of 1-3 KB) in `dir`, so that the checks of `dir`
-/// cover these inputs too.
-pub(crate) fn seed000_copy(dir: &Path) -> PathBuf {
-    let to = dir.join("seed000");
-    std::fs::create_dir_all(&to).unwrap();
-    for f in crate::support::xml_files(&manifest_dir().join("fixtures/seed000_dev")) {
-        std::fs::copy(&f, to.join(f.file_name().unwrap())).unwrap();
-    }
-    to
-}
-
-/// `apply` (dev12345 to acme) and `bundle` writing to `out`, `inspect` and `check`, on `inputs`.
-pub(crate) fn every_command(inputs: &[&str], out: &Path) -> [Command; 4] {
-    let mut apply = cli(["apply", "--target", "acme", "--source", "dev12345"]);
-    apply.args(inputs).arg("--out").arg(out);
-    let mut bundle = cli(["bundle", "--quiet", "--target", "acme"]);
-    bundle.args(inputs).arg("--out").arg(out);
-    let mut inspect = cli(["inspect"]);
-    inspect.args(inputs);
-    let mut check = cli(["check"]);
-    check.args(inputs);
-    [apply, bundle, inspect, check]
 }
 
 /// `apply`, `bundle`, `inspect` and `check` on `input`, each refused with a message naming it at
@@ -260,8 +67,20 @@ fn refused_everywhere(dir: &Path, input: &Path) -> Vec<Run> {
 // ---------------------------------------------------------------------------------------------
 // Truncation and byte flips.
 
+/// The secret export's every prefix, each a file of `dir`/prefixes (named `pNNNNN.xml` by its
+/// length).
+fn every_prefix(dir: &Path) -> (Vec<u8>, PathBuf) {
+    let doc = secret_export().into_bytes();
+    let prefixes = dir.join("prefixes");
+    std::fs::create_dir_all(&prefixes).unwrap();
+    for end in 0..doc.len() {
+        std::fs::write(prefixes.join(format!("p{end:05}.xml")), &doc[..end]).unwrap();
+    }
+    (doc, prefixes)
+}
+
 #[test]
-fn truncated_at_every_offset() {
+fn every_truncation_is_refused_with_its_position_by_the_library_and_inspect() {
     // The library at every offset: `any_bytes::check` / `check_apply` (also done for two
     // fixtures in `regressions::truncated_fixtures_never_panic`).
     let doc = secret_export().into_bytes();
@@ -271,16 +90,12 @@ fn truncated_at_every_offset() {
     }
     // The command line at every offset, in one `inspect` run over a folder of every prefix.
     let d = tmp("bad-truncated");
-    let prefixes = d.join("prefixes");
-    std::fs::create_dir_all(&prefixes).unwrap();
-    for end in 0..doc.len() {
-        std::fs::write(prefixes.join(format!("p{end:05}.xml")), &doc[..end]).unwrap();
-    }
+    let (doc, prefixes) = every_prefix(&d);
     let before = tree(&d);
     let r = run(cli(["inspect", "--json"]).arg(&prefixes));
     r.refused(&[]);
     unchanged("inspect", &d, &before);
-    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let v = r.json();
     let files = v["files"].as_array().unwrap();
     assert_eq!(files.len(), doc.len());
     let mut bad = 0;
@@ -305,7 +120,13 @@ fn truncated_at_every_offset() {
         doc.len()
     );
     assert_eq!(r.stderr.matches("sn-retarget: error: ").count(), bad);
-    // apply, bundle and check one prefix at a time, at a sample of offsets.
+}
+
+#[test]
+#[ignore = "many processes (some 100 runs); .ci/run runs it"]
+fn apply_bundle_and_check_refuse_truncations_at_sampled_offsets() {
+    let d = tmp("bad-truncated-cli");
+    let (doc, prefixes) = every_prefix(&d);
     let out = d.join("out");
     for end in (0..doc.len()).step_by(61).chain([doc.len() - 1]) {
         let path = prefixes.join(format!("p{end:05}.xml"));
@@ -362,9 +183,9 @@ fn flipped(doc: &[u8], seed: u64) -> Vec<u8> {
     out
 }
 
-#[test]
-fn random_byte_flips() {
-    let sources: Vec<(String, Vec<u8>)> = [
+/// Fixtures of every shape, and the secret export, to flip bytes in: (name, bytes).
+fn flip_sources() -> Vec<(String, Vec<u8>)> {
+    [
         "update_set_escaped.xml",
         "update_set_cdata.xml",
         "seed000_dev/3_application_registries.xml",
@@ -379,17 +200,25 @@ fn random_byte_flips() {
         )
     })
     .chain([("secret".to_string(), secret_export().into_bytes())])
-    .collect();
-    // The library: many flips.
-    for (k, (_, doc)) in sources.iter().enumerate() {
+    .collect()
+}
+
+#[test]
+fn byte_flips_never_panic_the_library_nor_leave_a_secret() {
+    for (k, (_, doc)) in flip_sources().iter().enumerate() {
         for i in 0..150u64 {
             let v = flipped(doc, 1000 * k as u64 + i);
             crate::any_bytes::check(&v);
             crate::any_bytes::check_apply(&v);
         }
     }
-    // The command line: every variant through inspect (one run), apply and check (one run
-    // each), bundle for some.
+}
+
+#[test]
+#[ignore = "many processes (some 330 runs); .ci/run runs it"]
+fn byte_flips_through_every_command_are_refused_naming_the_file_or_read() {
+    // Every variant through inspect (one run), apply and check (one run each), bundle for some.
+    let sources = flip_sources();
     let d = tmp("bad-flips");
     let inputs = d.join("in");
     std::fs::create_dir_all(&inputs).unwrap();
@@ -411,7 +240,7 @@ fn random_byte_flips() {
     let r = run(cli(["inspect", "--json"]).arg(&inputs));
     r.sane();
     unchanged("inspect", &d, &before);
-    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let v = r.json();
     assert_eq!(v["files"].as_array().unwrap().len(), variants.len());
     let out = d.join("out");
     for (i, (path, bytes)) in variants.iter().enumerate() {
@@ -497,7 +326,7 @@ fn hundred_thousand_deep_nesting() {
     assert_eq!(std::fs::read(&out).unwrap(), doc.as_bytes());
     let r = run(cli(["inspect", "--json"]).arg(&in_payload));
     r.sane();
-    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let v = r.json();
     let diag = v["files"][0]["diagnostics"].to_string();
     assert!(
         diag.contains("malformed-payload") && diag.contains("nested deeper"),
@@ -521,7 +350,7 @@ fn hundred_thousand_deep_nesting() {
     let r = run(cli(["inspect", "--json"]).arg(&chain));
     r.sane();
     assert_eq!(r.code, Some(0));
-    let v: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
+    let v = r.json();
     assert!(
         v["files"][0]["diagnostics"]
             .to_string()
@@ -536,30 +365,17 @@ fn hundred_thousand_deep_nesting() {
     r.sane();
 }
 
-/// The release binary when it is newer than every source file (it then runs the heavier
-/// variant), else `None`.
-fn fresh_release_binary() -> Option<PathBuf> {
-    let debug = PathBuf::from(env!("CARGO_BIN_EXE_sn-retarget"));
-    let release = debug.parent()?.parent()?.join("release/sn-retarget");
-    let built = std::fs::metadata(&release).ok()?.modified().ok()?;
-    let mut newest = std::time::SystemTime::UNIX_EPOCH;
-    let root = manifest_dir();
-    let mut stack = vec![root.join("src")];
-    let mut files = vec![root.join("Cargo.toml"), root.join("Cargo.lock")];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(dir).ok()? {
-            let p = e.ok()?.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files.push(p);
-            }
-        }
-    }
-    for f in files {
-        newest = newest.max(std::fs::metadata(f).ok()?.modified().ok()?);
-    }
-    (built >= newest).then_some(release)
+/// The release binary of this source, for the heavier variants: the path in
+/// `SN_RETARGET_RELEASE_BIN`, which `.ci/run` sets after `cargo build --release` (nothing here
+/// can tell whether a binary lying in `target/release` was built from this source).
+fn release_binary() -> Option<PathBuf> {
+    let path = PathBuf::from(std::env::var_os("SN_RETARGET_RELEASE_BIN")?);
+    assert!(
+        path.is_file(),
+        "SN_RETARGET_RELEASE_BIN={}: no such file",
+        path.display()
+    );
+    Some(path)
 }
 
 /// Runs `cmd` to completion and returns its exit code, peak memory (KiB) and stderr.
@@ -654,6 +470,7 @@ fn files_equal(a: &Path, b: &Path) -> bool {
 /// A plan that changes nothing, on one file over the output check's 64 MB: checked while copied,
 /// a piece at a time, so memory stays below the file's size whatever it is.
 #[test]
+#[ignore = "large: a 70 MB input; .ci/run runs it"]
 fn identity_of_a_large_file_runs_in_small_memory() {
     let d = tmp("bad-stream");
     let input = d.join("big.xml");
@@ -700,12 +517,13 @@ fn identity_of_a_large_file_runs_in_small_memory() {
 }
 
 #[test]
-fn hundred_megabyte_text_node() {
+#[ignore = "large: 100 MB inputs; .ci/run runs it"]
+fn a_hundred_megabyte_text_node_is_rewritten_in_bounded_memory() {
     let d = tmp("bad-big");
     let head = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<unload unload_date=\"2024-01-01 00:00:00\">\n<sys_properties action=\"INSERT_OR_UPDATE\"><name>big</name><sys_id>0123456789abcdef0123456789abcdef</sys_id><value>https://dev12345.service-now.com/a ";
     let tail = b" https://dev12345.service-now.com/z</value></sys_properties>\n</unload>\n";
     let size = 100_000_000usize;
-    let release = fresh_release_binary();
+    let release = release_binary();
     let write = |path: &Path, unit: &[u8]| {
         let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
         f.write_all(head).unwrap();
@@ -714,8 +532,8 @@ fn hundred_megabyte_text_node() {
         }
         f.write_all(tail).unwrap();
     };
-    // The debug binary gets plain text (fast to scan unoptimized); a fresh release binary also
-    // gets text full of references.
+    // The debug binary gets plain text (fast to scan unoptimized); the release binary also gets
+    // text full of references.
     let mut cases = vec![(
         PathBuf::from(env!("CARGO_BIN_EXE_sn-retarget")),
         d.join("plain.xml"),
@@ -724,7 +542,7 @@ fn hundred_megabyte_text_node() {
     if let Some(r) = &release {
         cases.push((r.clone(), d.join("escaped.xml"), &b"a&amp;b &lt;c&gt; "[..]));
     } else {
-        eprintln!("no fresh release binary: the escaped 100 MB variant is skipped");
+        eprintln!("SN_RETARGET_RELEASE_BIN not set: the escaped 100 MB variant is skipped");
     }
     for (exe, input, unit) in cases {
         write(&input, unit);
@@ -899,7 +717,7 @@ fn doctype_and_entity_declarations_are_refused() {
     let r = run(cli(["inspect", "--json"]).arg(&path));
     r.sane();
     assert_eq!(r.code, Some(0));
-    assert!(!String::from_utf8_lossy(&r.stdout).contains("lollol"));
+    assert!(!r.stdout.contains("lollol"));
 }
 
 /// A folder with no export in it (a mistyped path, the wrong folder) is an error for every
@@ -994,8 +812,15 @@ fn control_characters_are_refused() {
     let r = run(cli(["inspect"]).arg(&path));
     r.sane();
     assert_eq!(r.code, Some(0), "{}", r.stderr);
-    // Over 64 MB, `apply` with nothing to rewrite checks the file while copying it: the same
-    // refusal, nothing written.
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Over 64 MB, `apply` with nothing to rewrite checks the file while copying it: a control
+/// character is refused the same way, nothing written.
+#[test]
+#[ignore = "large: a 70 MB input; .ci/run runs it"]
+fn a_control_character_past_64_mb_is_refused_while_copied() {
+    let d = tmp("bad-control-large");
     let large = d.join("large.xml");
     {
         let mut f = std::io::BufWriter::new(std::fs::File::create(&large).unwrap());
@@ -1157,7 +982,8 @@ fn zip_one(name: &str, data: &[u8], size: u32) -> Vec<u8> {
 }
 
 #[test]
-fn zip_bombs_are_refused() {
+#[ignore = "large: 1 GiB inflated from a 7 MB zip; .ci/run runs it"]
+fn a_zip_entry_inflating_past_1_gib_is_refused_in_bounded_memory() {
     let d = tmp("bad-bomb");
     // 1 GiB + 1 MiB of inflated bytes from ~7 MB: over the 1 GiB entry limit.
     let size = (1u64 << 30) + (1 << 20);
@@ -1191,7 +1017,12 @@ fn zip_bombs_are_refused() {
     unchanged("bundle bomb", &d, &before);
     // Memory stays bounded by the limit: the entry is read up to 1 GiB + 1 byte, no further.
     assert!(rss_kib < 2 * 1024 * 1024, "peak RSS {rss_kib} KiB");
+}
 
+#[test]
+fn a_zip_of_more_entries_than_the_limit_is_refused_by_every_command() {
+    let d = tmp("bad-bomb-entries");
+    let out = d.join("out");
     // 100,001 entries, one more than the entry limit.
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let stored =
@@ -1383,30 +1214,6 @@ fn with_file_size_limit(cmd: &mut Command, bytes: u64) -> &mut Command {
     limit_file_size(cmd, bytes, libc::SIG_IGN)
 }
 
-/// Runs the command with writes limited to `bytes` per file (RLIMIT_FSIZE) and SIGXFSZ set to
-/// `on_signal` (`SIG_IGN`, or `SIG_DFL`: what `ulimit -f` leaves, ending a process that does
-/// not handle it).
-pub(crate) fn limit_file_size(
-    cmd: &mut Command,
-    bytes: u64,
-    on_signal: libc::sighandler_t,
-) -> &mut Command {
-    // SAFETY: between fork and exec only async-signal-safe calls (signal, setrlimit).
-    unsafe {
-        cmd.pre_exec(move || {
-            libc::signal(libc::SIGXFSZ, on_signal);
-            let limit = libc::rlimit {
-                rlim_cur: bytes as libc::rlim_t,
-                rlim_max: bytes as libc::rlim_t,
-            };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        })
-    }
-}
-
 #[test]
 fn disk_full_half_way() {
     let d = tmp("bad-full");
@@ -1558,6 +1365,7 @@ fn apply_writes_no_output_when_the_report_fails() {
 /// written: one left (on the root element, where no rule replaces it) still refuses the run,
 /// with nothing written and the ciphertext in no message.
 #[test]
+#[ignore = "large: a 65 MB input; .ci/run runs it"]
 fn ciphertext_left_in_a_large_output_is_refused_while_written() {
     let d = tmp("bad-large-left");
     let path = d.join("large.xml");

@@ -7,8 +7,7 @@ use sn_retarget::bundle::{build, combine};
 use sn_retarget::io::{InputError, Limits, load_inputs, read_zip, zip_bytes};
 use sn_retarget::plan::Plan;
 
-use crate::apply::{no_ciphertext, well_formed};
-use crate::support::{RETARGET_ACME, bin, collect, manifest_dir, tmp};
+use crate::support::{RETARGET_ACME, bin, collect, manifest_dir, no_ciphertext, tmp, well_formed};
 
 fn seed_zip(dir: &std::path::Path) -> std::path::PathBuf {
     let files: Vec<(String, Vec<u8>)> =

@@ -1,12 +1,13 @@
 //! `check`: every rule triggered by a one-field break of a clean fixture, and silent on it; the
 //! seed scenarios clean when right; SARIF valid; the corpus checked without a crash.
 
+use sn_retarget::Source;
 use sn_retarget::apply::apply;
 use sn_retarget::check::{CheckOptions, CheckReport, check, render};
-use sn_retarget::io::{Limits, Source, load_inputs};
+use sn_retarget::io::{Limits, load_inputs};
 use sn_retarget::plan::{Instance, Plan};
 
-use crate::support::{corpus_dir, manifest_dir};
+use crate::support::{corpus_dir, manifest_dir, sn};
 
 fn source(name: &str, bytes: Vec<u8>) -> Source {
     Source {
@@ -152,7 +153,7 @@ fn an_inactive_registry_used_only_by_its_own_profile_is_fine() {
 }
 
 #[test]
-fn review_duplicates_across_files_count_once() {
+fn one_record_in_two_files_counts_once_for_production_and_default_profile() {
     // The same export given twice: one production record, one default profile.
     let a = fixture("check/instances.xml");
     let r = run(&[
@@ -386,44 +387,22 @@ fn sarif_validates_against_its_schema() {
 
 #[test]
 fn cli_exit_codes_and_formats() {
-    let bin = env!("CARGO_BIN_EXE_sn-retarget");
-    let clean = std::process::Command::new(bin)
-        .arg("check")
-        .arg(manifest_dir().join("fixtures/check/pipeline_controller.xml"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        clean.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&clean.stdout)
-    );
-    let dirty = std::process::Command::new(bin)
-        .args(["check", "--format", "json"])
-        .arg(manifest_dir().join("fixtures/seed000_dev"))
-        .output()
-        .unwrap();
-    assert_eq!(dirty.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_slice(&dirty.stdout).unwrap();
+    let fixture = |name: &str| manifest_dir().join("fixtures").join(name);
+    let clean = sn(&[&"check", &fixture("check/pipeline_controller.xml")]);
+    assert_eq!(clean.code, Some(0), "{}", clean.stdout);
+    let dirty = sn(&[&"check", &"--format", &"json", &fixture("seed000_dev")]);
+    assert_eq!(dirty.code, Some(1));
+    let v = dirty.json();
     assert_eq!(v["findings"][1]["rule"], "secret-left");
-    assert!(!String::from_utf8_lossy(&dirty.stdout).contains('\u{FDDE}'));
-    let text = std::process::Command::new(bin)
-        .arg("check")
-        .arg(manifest_dir().join("fixtures/seed000_dev"))
-        .output()
-        .unwrap();
-    let t = String::from_utf8(text.stdout).unwrap();
+    assert!(!dirty.stdout.contains('\u{FDDE}'));
+    let t = sn(&[&"check", &fixture("seed000_dev")]).stdout;
     // A caret under the place, the hint, and the error the instance would answer.
     assert!(
         t.contains("^") && t.contains("hint:") && t.contains("decrypts to garbage"),
         "{t}"
     );
-    let bad = std::process::Command::new(bin)
-        .arg("check")
-        .arg(manifest_dir().join("fixtures/malformed/doctype.xml"))
-        .output()
-        .unwrap();
-    assert_eq!(bad.status.code(), Some(2));
+    let bad = sn(&[&"check", &fixture("malformed/doctype.xml")]);
+    assert_eq!(bad.code, Some(2));
 }
 
 #[test]
@@ -450,7 +429,7 @@ fn the_corpus_is_checked_without_a_crash() {
 }
 
 /// The files as `check` takes them: named byte slices.
-fn named(sources: &[sn_retarget::io::Source]) -> Vec<(&str, &[u8])> {
+fn named(sources: &[sn_retarget::Source]) -> Vec<(&str, &[u8])> {
     sources
         .iter()
         .map(|s| (s.name.as_str(), s.bytes.as_slice()))

@@ -7,8 +7,8 @@
 use sn_retarget::analyze::inspect::Inspector;
 use sn_retarget::model::{Collect, read};
 
-use crate::oracle::{check_spans, oracle, ours};
-use crate::support::{collect, corpus_dir, self_splice, xml_files};
+use crate::support::oracle::{check_spans, oracle, ours};
+use crate::support::{collect, corpus_dir, self_splice, sn, xml_files};
 
 #[test]
 fn corpus_identity_and_oracle() {
@@ -63,13 +63,9 @@ fn corpus_through_the_cli() {
         println!("corpus folder {} absent: skipped", dir.display());
         return;
     }
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sn-retarget"))
-        .args(["inspect", "--json"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = sn(&[&"inspect", &"--json", &dir]);
+    let v = out.json();
+    let stderr = &out.stderr;
     let files = xml_files(&dir);
     let reports = v["files"].as_array().unwrap();
     assert_eq!(reports.len(), files.len());
@@ -97,5 +93,5 @@ fn corpus_through_the_cli() {
             }
         }
     }
-    assert_eq!(out.status.code(), Some(if malformed > 0 { 2 } else { 0 }));
+    assert_eq!(out.code, Some(if malformed > 0 { 2 } else { 0 }));
 }

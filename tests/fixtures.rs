@@ -4,7 +4,7 @@ use sn_retarget::analyze::inspect::Inspector;
 use sn_retarget::model::{Collect, Shape, read};
 use sn_retarget::splice::Edits;
 
-use crate::oracle::{check_spans, oracle, ours};
+use crate::support::oracle::{check_spans, oracle, ours};
 use crate::support::{collect, good_fixtures, malformed_fixtures, manifest_dir, self_splice};
 
 fn name(path: &std::path::Path) -> String {

@@ -9,7 +9,7 @@ use sn_retarget::fork::{App, FileKind, ForkOptions, Forked, fork};
 use sn_retarget::io::Limits;
 use sn_retarget::model::OwnedRecord;
 
-use crate::oracle::oracle;
+use crate::support::oracle::oracle;
 use crate::support::{app, collect};
 
 /// The two applications: folder, old namespace, new namespace.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use sn_retarget::fork::{App, ForkOptions, fork};
 
-use crate::support::{app, bin, manifest_dir, tmp};
+use crate::support::{Run, app, manifest_dir, sn, tmp};
 
 const APP_ID: &str = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
 const SCRIPT_ID: &str = "b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2";
@@ -66,18 +66,10 @@ fn edit_script(app: &Path, edit: impl Fn(&str) -> String) {
     std::fs::write(&file, edit(&text)).unwrap();
 }
 
-fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> std::process::Output {
-    let mut cmd = bin();
-    for a in args {
-        cmd.arg(a);
-    }
-    cmd.output().unwrap()
-}
-
 /// Exit 2, the message, and nothing new in `dir` but `keep`.
-fn assert_refused(out: &std::process::Output, says: &str, dir: &Path, keep: &[&str]) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+fn assert_refused(out: &Run, says: &str, dir: &Path, keep: &[&str]) {
+    let err = &out.stderr;
+    assert_eq!(out.code, Some(2), "{err}");
     assert!(err.contains(says), "{err}");
     let mut left: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
@@ -101,10 +93,10 @@ fn fork_refuses_namespaces_that_are_not_scopes_or_the_same() {
         ("x__b", "vendor prefix is empty"),
         ("x_acme_app", "already x_acme_app"),
     ] {
-        let o = run(&[&"fork", &app, &"--scope", &scope, &"--out", &out]);
+        let o = sn(&[&"fork", &app, &"--scope", &scope, &"--out", &out]);
         assert_refused(&o, says, &dir, &["tiny"]);
     }
-    let o = run(&[
+    let o = sn(&[
         &"fork",
         &app,
         &"--scope",
@@ -124,7 +116,7 @@ fn fork_refuses_an_input_that_is_not_one_app() {
     let out = dir.join("out");
     // Global-scope exports only.
     let none = manifest_dir().join("fixtures/update_set_escaped.xml");
-    let o = run(&[&"fork", &none, &"--scope", &"x_acme_b", &"--out", &out]);
+    let o = sn(&[&"fork", &none, &"--scope", &"x_acme_b", &"--out", &out]);
     assert_refused(&o, "no scoped application", &dir, &[]);
     // Two applications side by side, without properties files.
     let two = dir.join("two");
@@ -141,11 +133,11 @@ fn fork_refuses_an_input_that_is_not_one_app() {
         two.join("b.xml"),
     )
     .unwrap();
-    let o = run(&[&"fork", &two, &"--scope", &"x_acme_b", &"--out", &out]);
+    let o = sn(&[&"fork", &two, &"--scope", &"x_acme_b", &"--out", &out]);
     assert_refused(&o, "more than one application", &dir, &["tiny", "two"]);
     // Two repositories (two properties files).
     if let Some(apps) = app("needit").and_then(|p| p.parent().map(Path::to_path_buf)) {
-        let o = run(&[&"fork", &apps, &"--scope", &"x_acme_b", &"--out", &out]);
+        let o = sn(&[&"fork", &apps, &"--scope", &"x_acme_b", &"--out", &out]);
         assert_refused(&o, "more than one application", &dir, &["tiny", "two"]);
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -157,7 +149,7 @@ fn fork_refuses_a_file_that_is_not_well_formed_with_where() {
     let app = tiny_app(&dir);
     edit_script(&app, |t| t.replace("</api_name>", "</api_nam>"));
     let out = dir.join("out");
-    let o = run(&[&"fork", &app, &"--scope", &"x_beta_app", &"--out", &out]);
+    let o = sn(&[&"fork", &app, &"--scope", &"x_beta_app", &"--out", &out]);
     assert_refused(
         &o,
         &format!("sys_script_include_{SCRIPT_ID}.xml:3:"),
@@ -172,7 +164,7 @@ fn fork_refuses_a_namespace_the_input_already_names() {
     let dir = tmp("fork-in-use");
     let app = tiny_app(&dir);
     let out = dir.join("out");
-    let o = run(&[&"fork", &app, &"--scope", &"x_acme_app2", &"--out", &out]);
+    let o = sn(&[&"fork", &app, &"--scope", &"x_acme_app2", &"--out", &out]);
     assert_refused(&o, "already names x_acme_app2", &dir, &["tiny"]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -184,9 +176,9 @@ fn fork_refuses_an_existing_output_and_replaces_only_its_own_earlier_fork() {
     let out = dir.join("out");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("mine.txt"), "keep me").unwrap();
-    let o = run(&[&"fork", &app, &"--scope", &"x_beta_app", &"--out", &out]);
+    let o = sn(&[&"fork", &app, &"--scope", &"x_beta_app", &"--out", &out]);
     assert_refused(&o, "already exists", &dir, &["out", "tiny"]);
-    let o = run(&[
+    let o = sn(&[
         &"fork",
         &app,
         &"--scope",
@@ -199,17 +191,17 @@ fn fork_refuses_an_existing_output_and_replaces_only_its_own_earlier_fork() {
     assert_eq!(std::fs::read(out.join("mine.txt")).unwrap(), b"keep me");
     // Inside the input: refused too.
     let inside = app.join("fork");
-    let o = run(&[&"fork", &app, &"--scope", &"x_beta_app", &"--out", &inside]);
+    let o = sn(&[&"fork", &app, &"--scope", &"x_beta_app", &"--out", &inside]);
     assert_refused(&o, "inputs are never modified", &dir, &["out", "tiny"]);
     assert!(!inside.exists());
 
     std::fs::remove_dir_all(&out).unwrap();
-    let o = run(&[&"fork", &app, &"--scope", &"x_beta_app", &"--out", &out]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = sn(&[&"fork", &app, &"--scope", &"x_beta_app", &"--out", &out]);
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
     let first = std::fs::read_dir(&out).unwrap().count();
     // An earlier fork into the same namespace is replaced with --force, whole.
     std::fs::write(out.join("stale.txt"), "old").unwrap();
-    let o = run(&[
+    let o = sn(&[
         &"fork",
         &app,
         &"--scope",
@@ -218,11 +210,11 @@ fn fork_refuses_an_existing_output_and_replaces_only_its_own_earlier_fork() {
         &out,
         &"--force",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
     assert!(!out.join("stale.txt").exists());
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), first);
     // ... but not into another namespace.
-    let o = run(&[
+    let o = sn(&[
         &"fork",
         &app,
         &"--scope",
@@ -240,7 +232,7 @@ fn fork_writes_the_app_and_the_report_and_forks_back_from_the_report() {
     let dir = tmp("fork-cli");
     let app = tiny_app(&dir);
     let (out, report, back) = (dir.join("out"), dir.join("report.json"), dir.join("back"));
-    let o = run(&[
+    let o = sn(&[
         &"fork",
         &app,
         &"--scope",
@@ -254,8 +246,8 @@ fn fork_writes_the_app_and_the_report_and_forks_back_from_the_report() {
         &"--keep-scope",
         &"x_acme_app_core",
     ]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(o.status.success(), "{err}");
+    let err = o.stderr;
+    assert_eq!(o.code, Some(0), "{err}");
     assert!(
         err.contains("sn-retarget fork: x_acme_app -> x_beta_app"),
         "{err}"
@@ -306,7 +298,7 @@ fn fork_writes_the_app_and_the_report_and_forks_back_from_the_report() {
             .all(|f| f["input"].is_string() && f["output"].is_string())
     );
 
-    let o = run(&[
+    let o = sn(&[
         &"fork",
         &out,
         &"--scope",
@@ -321,7 +313,7 @@ fn fork_writes_the_app_and_the_report_and_forks_back_from_the_report() {
         &"--keep-scope",
         &"x_acme_app_core",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
     for (path, bytes) in tiny_files() {
         if path.ends_with("checksum.txt") {
             assert!(!back.join(&path).exists());
@@ -345,9 +337,9 @@ fn a_namespace_in_another_case_is_reported_not_renamed_and_nothing_is_written() 
         t.replace("gs.info('x_acme_app2')", "gs.info('X_ACME_APP.Util')")
     });
     let out = dir.join("out");
-    let o = run(&[&"fork", &app, &"--scope", &"x_beta_app", &"--out", &out]);
+    let o = sn(&[&"fork", &app, &"--scope", &"x_beta_app", &"--out", &out]);
     assert_refused(&o, "written X_ACME_APP", &dir, &["tiny"]);
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = o.stderr;
     assert!(
         err.contains("error[old-namespace-left]") && err.contains("nothing was written"),
         "{err}"
@@ -364,11 +356,11 @@ fn a_value_named_like_a_secret_stops_the_fork_until_declared() {
     ));
     std::fs::write(&prop, format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><record_update table=\"sys_properties\">\n    <sys_properties action=\"INSERT_OR_UPDATE\">\n        <name>x_acme_app.api_password</name>\n        <sys_id>e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5</sys_id>\n        <sys_scope display_value=\"Tiny\">{APP_ID}</sys_scope>\n        <type>string</type>\n        <value>hunter2</value>\n    </sys_properties>\n</record_update>\n")).unwrap();
     let out = dir.join("out");
-    let o = run(&[&"fork", &app, &"--scope", &"x_beta_app", &"--out", &out]);
+    let o = sn(&[&"fork", &app, &"--scope", &"x_beta_app", &"--out", &out]);
     assert_refused(&o, "--secret-field", &dir, &["tiny"]);
-    assert!(!String::from_utf8_lossy(&o.stderr).contains("hunter2"));
+    assert!(!o.stderr.contains("hunter2"));
     let selector = "sys_properties[name=x_acme_app.api_password].value";
-    let o = run(&[
+    let o = sn(&[
         &"fork",
         &app,
         &"--scope",
@@ -378,7 +370,7 @@ fn a_value_named_like_a_secret_stops_the_fork_until_declared() {
         &"--secret-field",
         &selector,
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
     let written: Vec<u8> = walk(&out)
         .into_iter()
         .flat_map(|p| std::fs::read(p).unwrap())
@@ -386,7 +378,7 @@ fn a_value_named_like_a_secret_stops_the_fork_until_declared() {
     assert!(!String::from_utf8_lossy(&written).contains("hunter2"));
     std::fs::remove_dir_all(&out).unwrap();
     let not = format!("{selector}=a label, not a password");
-    let o = run(&[
+    let o = sn(&[
         &"fork",
         &app,
         &"--scope",
@@ -396,7 +388,7 @@ fn a_value_named_like_a_secret_stops_the_fork_until_declared() {
         &"--not-secret",
         &not,
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.code, Some(0), "{}", o.stderr);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -461,7 +453,7 @@ fn longer_identifiers_stay_and_other_scopes_are_reported_or_kept() {
 fn check_namespace_finds_every_leftover_and_none_after_a_fork() {
     let dir = tmp("fork-check");
     let app = tiny_app(&dir);
-    let o = run(&[
+    let o = sn(&[
         &"check",
         &app,
         &"--namespace",
@@ -469,8 +461,8 @@ fn check_namespace_finds_every_leftover_and_none_after_a_fork() {
         &"--format",
         &"json",
     ]);
-    assert_eq!(o.status.code(), Some(1));
-    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.code, Some(1));
+    let json: serde_json::Value = o.json();
     let left: Vec<&serde_json::Value> = json["findings"]
         .as_array()
         .unwrap()
@@ -488,7 +480,7 @@ fn check_namespace_finds_every_leftover_and_none_after_a_fork() {
             .ends_with("x_acme_app_task.xml")
     }));
     let out = dir.join("out");
-    let o = run(&[
+    let o = sn(&[
         &"fork",
         &app,
         &"--scope",
@@ -498,8 +490,8 @@ fn check_namespace_finds_every_leftover_and_none_after_a_fork() {
         &"--keep-scope",
         &"x_acme_app_core",
     ]);
-    assert!(o.status.success());
-    let o = run(&[
+    assert_eq!(o.code, Some(0));
+    let o = sn(&[
         &"check",
         &out,
         &"--namespace",
@@ -507,22 +499,17 @@ fn check_namespace_finds_every_leftover_and_none_after_a_fork() {
         &"--keep-scope",
         &"x_acme_app_core",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    assert_eq!(o.code, Some(0), "{}", o.stdout);
     // The kept scope is the one name left.
-    let o = run(&[&"check", &out, &"--namespace", &"x_acme_app"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8_lossy(&o.stdout)
-            .matches("error[old-namespace-left]")
-            .count(),
-        1
-    );
+    let o = sn(&[&"check", &out, &"--namespace", &"x_acme_app"]);
+    assert_eq!(o.code, Some(1));
+    assert_eq!(o.stdout.matches("error[old-namespace-left]").count(), 1);
     // Written in another case, still found.
     let shouted = dir.join("shouted.xml");
     std::fs::write(&shouted, "<unload><sys_script action=\"INSERT_OR_UPDATE\"><script>X_ACME_APP.Util</script></sys_script></unload>").unwrap();
-    let o = run(&[&"check", &shouted, &"--namespace", &"x_acme_app"]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("written X_ACME_APP"));
+    let o = sn(&[&"check", &shouted, &"--namespace", &"x_acme_app"]);
+    assert_eq!(o.code, Some(1));
+    assert!(o.stdout.contains("written X_ACME_APP"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -530,17 +517,17 @@ fn check_namespace_finds_every_leftover_and_none_after_a_fork() {
 fn inspect_names_the_app_its_namespace_id_and_tables() {
     let dir = tmp("fork-inspect");
     let app = tiny_app(&dir);
-    let o = run(&[&"inspect", &app, &"--json"]);
-    assert!(o.status.success());
-    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let o = sn(&[&"inspect", &app, &"--json"]);
+    assert_eq!(o.code, Some(0));
+    let json: serde_json::Value = o.json();
     let apps = json["apps"].as_array().unwrap();
     assert_eq!(apps.len(), 1);
     assert_eq!(apps[0]["namespace"], "x_acme_app");
     assert_eq!(apps[0]["sys_id"], APP_ID);
     assert_eq!(apps[0]["name"], "Tiny");
     assert_eq!(apps[0]["tables"], serde_json::json!(["x_acme_app_task"]));
-    let o = run(&[&"inspect", &app]);
-    let text = String::from_utf8_lossy(&o.stdout);
+    let o = sn(&[&"inspect", &app]);
+    let text = o.stdout;
     assert!(
         text.contains(&format!(
             "applications:\n  x_acme_app {APP_ID} \"Tiny\": 2 record(s), tables: x_acme_app_task"

@@ -6,45 +6,7 @@
 //! Every case fails closed: the output holds no secret, or the run stops with exit 2, names
 //! what it found, and writes nothing. No secret value ever reaches standard output or error.
 
-use std::path::{Path, PathBuf};
-
-use crate::support::{bin, tmp};
-
-/// What a run printed, and how it ended.
-pub struct Ran {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Ran {
-    /// Standard output and error together.
-    pub fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-pub fn run_cli(args: &[&str]) -> Ran {
-    let out = bin().args(args).output().expect("run sn-retarget");
-    Ran {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// Writes `files` (name, text) into a fresh folder named after `what`.
-pub fn folder(what: &str, files: &[(&str, &str)]) -> PathBuf {
-    let d = tmp(what);
-    for (name, text) in files {
-        std::fs::write(d.join(name), text).unwrap();
-    }
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use crate::support::{folder_of, sn, tmp};
 
 /// The secret's characters: none of them may be shown or written.
 const SECRET: &str = "Sup3rS3cr3tValue";
@@ -123,11 +85,11 @@ fn ciphertext_in_character_references_is_found_at_every_depth() {
         );
         for (depth, records) in [(0, top), (1, one), (2, two)] {
             let what = format!("cref-{k}-{depth}");
-            let d = folder(&what, &[("in.xml", &unload(&records))]);
+            let d = folder_of(&what, &[("in.xml", &unload(&records))]);
             let input = d.join("in.xml");
             let out = d.join("out.xml");
-            let ran = run_cli(&["apply", s(&input), "--out", s(&out)]);
-            assert_eq!(ran.code, 0, "{what}: {}", ran.all());
+            let ran = sn(&[&"apply", &input, &"--out", &out]);
+            assert_eq!(ran.code, Some(0), "{what}: {}", ran.all());
             let written = std::fs::read_to_string(&out).unwrap();
             assert!(
                 written.contains("SN-RETARGET-SECRET(x_t.u_blob:"),
@@ -141,8 +103,8 @@ fn ciphertext_in_character_references_is_found_at_every_depth() {
             );
             assert!(!ran.all().contains(SECRET), "{what}: shown");
 
-            let ran = run_cli(&["inspect", s(&input), "--json"]);
-            assert_eq!(ran.code, 0, "{what}: {}", ran.all());
+            let ran = sn(&[&"inspect", &input, &"--json"]);
+            assert_eq!(ran.code, Some(0), "{what}: {}", ran.all());
             assert!(
                 ran.stdout.contains("\"field\":\"u_blob\""),
                 "{what}: {}",
@@ -150,8 +112,8 @@ fn ciphertext_in_character_references_is_found_at_every_depth() {
             );
             assert!(!ran.all().contains(SECRET), "{what}: shown by inspect");
 
-            let ran = run_cli(&["check", s(&input)]);
-            assert_eq!(ran.code, 1, "{what}: {}", ran.all());
+            let ran = sn(&[&"check", &input]);
+            assert_eq!(ran.code, Some(1), "{what}: {}", ran.all());
             assert!(ran.stdout.contains("secret-left"), "{what}: {}", ran.stdout);
             assert!(
                 !ran.all().contains(SECRET),
@@ -160,8 +122,8 @@ fn ciphertext_in_character_references_is_found_at_every_depth() {
             );
 
             let bundle = d.join("bundle");
-            let ran = run_cli(&["bundle", s(&input), "--out", s(&bundle), "--quiet"]);
-            assert_eq!(ran.code, 0, "{what}: {}", ran.all());
+            let ran = sn(&[&"bundle", &input, &"--out", &bundle, &"--quiet"]);
+            assert_eq!(ran.code, Some(0), "{what}: {}", ran.all());
             let checklist = std::fs::read_to_string(bundle.join("CHECKLIST.md")).unwrap();
             assert!(checklist.contains("u_blob"), "{what}: {checklist}");
         }
@@ -176,21 +138,15 @@ fn ciphertext_in_references_no_record_reads_is_refused() {
         "<sys_update_xml action=\"INSERT_OR_UPDATE\"><name>x</name><payload>&lt;record_update&gt;&lt;x_t&gt;&lt;u_blob&gt;{}&lt;/x_t&gt;</payload><sys_id>{ID1}</sys_id></sys_update_xml>",
         kmf_refs(false).replace('&', "&amp;")
     );
-    let d = folder("cref-malformed", &[("in.xml", &unload(&malformed))]);
+    let d = folder_of("cref-malformed", &[("in.xml", &unload(&malformed))]);
     let out = d.join("out.xml");
-    let ran = run_cli(&["apply", s(&d.join("in.xml")), "--out", s(&out)]);
-    assert_eq!(ran.code, 2, "{}", ran.all());
+    let ran = sn(&[&"apply", &d.join("in.xml"), &"--out", &out]);
+    assert_eq!(ran.code, Some(2), "{}", ran.all());
     assert!(ran.stderr.contains("ciphertext left"), "{}", ran.stderr);
     assert!(!out.exists());
     let bundle = d.join("bundle");
-    let ran = run_cli(&[
-        "bundle",
-        s(&d.join("in.xml")),
-        "--out",
-        s(&bundle),
-        "--quiet",
-    ]);
-    assert_eq!(ran.code, 2, "{}", ran.all());
+    let ran = sn(&[&"bundle", &d.join("in.xml"), &"--out", &bundle, &"--quiet"]);
+    assert_eq!(ran.code, Some(2), "{}", ran.all());
     assert!(!bundle.exists());
     assert!(!ran.all().contains(SECRET));
 }
@@ -207,12 +163,12 @@ fn snippets_mask_secrets_at_any_depth_and_declared_columns() {
             ID2
         )
     );
-    let d = folder(
+    let d = folder_of(
         "mask-depth",
         &[("in.xml", &unload(&escaped_row(&inner, ID3)))],
     );
-    let ran = run_cli(&["check", s(&d.join("in.xml"))]);
-    assert_eq!(ran.code, 1, "{}", ran.all());
+    let ran = sn(&[&"check", &d.join("in.xml")]);
+    assert_eq!(ran.code, Some(1), "{}", ran.all());
     assert!(
         ran.stdout.contains("  | "),
         "a snippet is shown: {}",
@@ -224,17 +180,17 @@ fn snippets_mask_secrets_at_any_depth_and_declared_columns() {
     let broken = format!(
         "<?xml version=\"1.0\"?>\n<unload><x_t action=\"INSERT_OR_UPDATE\"><u_pin>{SECRET}</u_pin><name>a & b</name></x_t></unload>\n"
     );
-    let d = folder("mask-declared", &[("in.xml", &broken)]);
+    let d = folder_of("mask-declared", &[("in.xml", &broken)]);
     let out = d.join("out.xml");
-    let ran = run_cli(&[
-        "apply",
-        s(&d.join("in.xml")),
-        "--secret-field",
-        "x_t.u_pin",
-        "--out",
-        s(&out),
+    let ran = sn(&[
+        &"apply",
+        &d.join("in.xml"),
+        &"--secret-field",
+        &"x_t.u_pin",
+        &"--out",
+        &out,
     ]);
-    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert_eq!(ran.code, Some(2), "{}", ran.all());
     assert!(ran.stderr.contains("in.xml:2:"), "{}", ran.stderr);
     assert!(ran.stderr.contains("  | "), "{}", ran.stderr);
     assert!(!ran.all().contains(SECRET), "{}", ran.stderr);
@@ -243,9 +199,9 @@ fn snippets_mask_secrets_at_any_depth_and_declared_columns() {
     let broken = format!(
         "<?xml version=\"1.0\"?>\n<unload><x_t action=\"INSERT_OR_UPDATE\"><CLIENT_SECRET>{SECRET}</CLIENT_SECRET><name>a & b</name></x_t></unload>\n"
     );
-    let d = folder("mask-case", &[("in.xml", &broken)]);
-    let ran = run_cli(&["inspect", s(&d.join("in.xml"))]);
-    assert_eq!(ran.code, 2, "{}", ran.all());
+    let d = folder_of("mask-case", &[("in.xml", &broken)]);
+    let ran = sn(&[&"inspect", &d.join("in.xml")]);
+    assert_eq!(ran.code, Some(2), "{}", ran.all());
     assert!(!ran.all().contains(SECRET), "{}", ran.stderr);
 }
 
@@ -254,17 +210,17 @@ fn snippets_mask_secrets_at_any_depth_and_declared_columns() {
 #[test]
 fn set_on_a_secret_says_what_it_did() {
     let text = unload(&record("oauth_entity", "client_secret", SECRET, ID1));
-    let d = folder("set-secret", &[("in.xml", &text)]);
+    let d = folder_of("set-secret", &[("in.xml", &text)]);
     let out = d.join("out.xml");
-    let ran = run_cli(&[
-        "apply",
-        s(&d.join("in.xml")),
-        "--set",
-        "oauth_entity.client_secret=new-value",
-        "--out",
-        s(&out),
+    let ran = sn(&[
+        &"apply",
+        &d.join("in.xml"),
+        &"--set",
+        &"oauth_entity.client_secret=new-value",
+        &"--out",
+        &out,
     ]);
-    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert_eq!(ran.code, Some(2), "{}", ran.all());
     assert!(
         ran.stderr.contains("--set oauth_entity.client_secret") && ran.stderr.contains("secret"),
         "{}",
@@ -272,17 +228,17 @@ fn set_on_a_secret_says_what_it_did() {
     );
     assert!(!out.exists());
     assert!(!ran.all().contains(SECRET));
-    let ran = run_cli(&[
-        "apply",
-        s(&d.join("in.xml")),
-        "--set",
-        "oauth_entity.client_secret=new-value",
-        "--secrets",
-        "keep",
-        "--out",
-        s(&out),
+    let ran = sn(&[
+        &"apply",
+        &d.join("in.xml"),
+        &"--set",
+        &"oauth_entity.client_secret=new-value",
+        &"--secrets",
+        &"keep",
+        &"--out",
+        &out,
     ]);
-    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
     assert!(
         std::fs::read_to_string(&out)
             .unwrap()
@@ -297,24 +253,24 @@ fn dictionary_columns_count_wherever_they_sit() {
     let data = unload(&record("x_t", "u_code", SECRET, ID1));
     let dictionary = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<database>\n<element label=\"T\" name=\"x_t\" type=\"collection\">\n<element label=\"Code\" max_length=\"255\" name=\"u_code\" type=\"PassWord2\"/>\n</element>\n</database>\n";
     // `a_` sorts first: the data comes before the dictionary that declares its column.
-    let d = folder(
+    let d = folder_of(
         "dict-order",
         &[("a_data.xml", &data), ("z_dict.xml", dictionary)],
     );
-    let ran = run_cli(&["inspect", s(&d), "--json"]);
-    assert_eq!(ran.code, 0, "{}", ran.all());
+    let ran = sn(&[&"inspect", &d, &"--json"]);
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
     assert!(
         ran.stdout.contains("\"field\":\"u_code\""),
         "{}",
         ran.stdout
     );
-    let ran = run_cli(&["check", s(&d)]);
-    assert_eq!(ran.code, 1, "{}", ran.all());
+    let ran = sn(&[&"check", &d]);
+    assert_eq!(ran.code, Some(1), "{}", ran.all());
     assert!(ran.stdout.contains("x_t.u_code"), "{}", ran.stdout);
     let out = tmp("dict-order-out");
     let out = out.join("o");
-    let ran = run_cli(&["apply", s(&d), "--out", s(&out)]);
-    assert_eq!(ran.code, 0, "{}", ran.all());
+    let ran = sn(&[&"apply", &d, &"--out", &out]);
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
     let written = std::fs::read_to_string(out.join("a_data.xml")).unwrap();
     assert!(!written.contains(SECRET), "{written}");
     assert!(!ran.all().contains(SECRET));
@@ -371,11 +327,11 @@ const PEER_SECRETS: [&str; 4] = [
 /// checklist lists the JSON key by its path. Declared not secret, with a reason, it stays.
 #[test]
 fn plaintext_secrets_of_the_peer_fixture_are_all_caught() {
-    let d = folder("peer", &[("set.xml", &peer_update_set())]);
+    let d = folder_of("peer", &[("set.xml", &peer_update_set())]);
     let input = d.join("set.xml");
     let out = d.join("out.xml");
-    let ran = run_cli(&["apply", s(&input), "--out", s(&out)]);
-    assert_eq!(ran.code, 2, "{}", ran.all());
+    let ran = sn(&[&"apply", &input, &"--out", &out]);
+    assert_eq!(ran.code, Some(2), "{}", ran.all());
     assert!(
         ran.stderr
             .contains("sys_properties[name=x_app.google_translate_api_key].value"),
@@ -386,8 +342,8 @@ fn plaintext_secrets_of_the_peer_fixture_are_all_caught() {
     for secret in PEER_SECRETS {
         assert!(!ran.all().contains(secret), "{secret} shown");
     }
-    let ran = run_cli(&["check", s(&input)]);
-    assert_eq!(ran.code, 1);
+    let ran = sn(&[&"check", &input]);
+    assert_eq!(ran.code, Some(1));
     assert_eq!(
         ran.stdout.matches("secret-left").count(),
         4,
@@ -396,15 +352,15 @@ fn plaintext_secrets_of_the_peer_fixture_are_all_caught() {
     );
 
     let bundle = d.join("bundle");
-    let ran = run_cli(&[
-        "bundle",
-        s(&input),
-        "--secret-field",
-        "sys_properties[name=x_app.google_translate_api_key].value",
-        "--out",
-        s(&bundle),
+    let ran = sn(&[
+        &"bundle",
+        &input,
+        &"--secret-field",
+        &"sys_properties[name=x_app.google_translate_api_key].value",
+        &"--out",
+        &bundle,
     ]);
-    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
     assert!(
         ran.stderr.contains("4 secret(s) to re-enter"),
         "{}",
@@ -416,16 +372,16 @@ fn plaintext_secrets_of_the_peer_fixture_are_all_caught() {
     }
     assert!(written.contains("var x = 1; // nothing secret here"));
     // The JSON value is still JSON, its other keys as they were.
-    let applied = run_cli(&[
-        "apply",
-        s(&input),
-        "--secret-field",
-        "sys_properties[name=x_app.google_translate_api_key].value",
-        "--out",
-        s(&out),
+    let applied = sn(&[
+        &"apply",
+        &input,
+        &"--secret-field",
+        &"sys_properties[name=x_app.google_translate_api_key].value",
+        &"--out",
+        &out,
     ]);
-    assert_eq!(applied.code, 0, "{}", applied.all());
-    let inspect = run_cli(&["inspect", s(&out), "--json"]);
+    assert_eq!(applied.code, Some(0), "{}", applied.all());
+    let inspect = sn(&[&"inspect", &out, &"--json"]);
     let v: serde_json::Value = serde_json::from_str(&inspect.stdout).unwrap();
     let records = v["files"][0]["records"].as_array().unwrap();
     assert!(records.iter().any(|r| r["table"] == "x_app_setting"));
@@ -457,15 +413,15 @@ fn plaintext_secrets_of_the_peer_fixture_are_all_caught() {
     assert!(checklist.contains("value > client_secret"), "{checklist}");
 
     // Declared not secret (with a reason): kept, and the run goes on.
-    let ran = run_cli(&[
-        "apply",
-        s(&input),
-        "--not-secret",
-        "sys_properties[name=x_app.google_translate_api_key].value=a test key with no rights",
-        "--out",
-        s(&d.join("kept.xml")),
+    let ran = sn(&[
+        &"apply",
+        &input,
+        &"--not-secret",
+        &"sys_properties[name=x_app.google_translate_api_key].value=a test key with no rights",
+        &"--out",
+        &d.join("kept.xml"),
     ]);
-    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
     let kept = std::fs::read_to_string(d.join("kept.xml")).unwrap();
     assert!(kept.contains("PEER-APIKEY-VALUE"));
     assert!(
@@ -474,15 +430,15 @@ fn plaintext_secrets_of_the_peer_fixture_are_all_caught() {
         ran.stderr
     );
     // Without a reason: refused.
-    let ran = run_cli(&[
-        "apply",
-        s(&input),
-        "--not-secret",
-        "sys_properties[name=x_app.google_translate_api_key].value=",
-        "--out",
-        s(&d.join("noreason.xml")),
+    let ran = sn(&[
+        &"apply",
+        &input,
+        &"--not-secret",
+        &"sys_properties[name=x_app.google_translate_api_key].value=",
+        &"--out",
+        &d.join("noreason.xml"),
     ]);
-    assert_eq!(ran.code, 2, "{}", ran.all());
+    assert_eq!(ran.code, Some(2), "{}", ran.all());
     assert!(ran.stderr.contains("reason"), "{}", ran.stderr);
 }
 
@@ -494,24 +450,24 @@ fn fields_named_like_secrets_stop_and_query_strings_are_cleaned() {
     let described = format!(
         "<oauth_entity action=\"INSERT_OR_UPDATE\"><name>P</name><token_url>https://x.example/oauth_token.do</token_url><access_token_lifespan>1800</access_token_lifespan><token_format>opaque</token_format><send_client_credentials_as>basic</send_client_credentials_as><sys_id>{ID1}</sys_id></oauth_entity>"
     );
-    let d = folder("named-ok", &[("in.xml", &unload(&described))]);
-    let ran = run_cli(&["apply", s(&d.join("in.xml")), "--out", s(&d.join("o.xml"))]);
-    assert_eq!(ran.code, 0, "{}", ran.all());
+    let d = folder_of("named-ok", &[("in.xml", &unload(&described))]);
+    let ran = sn(&[&"apply", &d.join("in.xml"), &"--out", &d.join("o.xml")]);
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
 
     let named = record("x_t", "u_Slack_Token", SECRET, ID2);
-    let d = folder("named-stop", &[("in.xml", &unload(&named))]);
-    let ran = run_cli(&["apply", s(&d.join("in.xml")), "--out", s(&d.join("o.xml"))]);
-    assert_eq!(ran.code, 2, "{}", ran.all());
+    let d = folder_of("named-stop", &[("in.xml", &unload(&named))]);
+    let ran = sn(&[&"apply", &d.join("in.xml"), &"--out", &d.join("o.xml")]);
+    assert_eq!(ran.code, Some(2), "{}", ran.all());
     assert!(ran.stderr.contains("x_t.u_Slack_Token"), "{}", ran.stderr);
     assert!(!d.join("o.xml").exists());
     assert!(!ran.all().contains(SECRET));
 
     let url = format!("https://hooks.example/cb?state=1&amp;client_secret={SECRET}&amp;x=2");
     let query = record("x_t", "u_callback", &url, ID3);
-    let d = folder("query", &[("in.xml", &unload(&query))]);
+    let d = folder_of("query", &[("in.xml", &unload(&query))]);
     let out = d.join("o.xml");
-    let ran = run_cli(&["apply", s(&d.join("in.xml")), "--out", s(&out)]);
-    assert_eq!(ran.code, 0, "{}", ran.all());
+    let ran = sn(&[&"apply", &d.join("in.xml"), &"--out", &out]);
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
     let written = std::fs::read_to_string(&out).unwrap();
     assert!(!written.contains(SECRET), "{written}");
     assert!(
@@ -530,9 +486,9 @@ fn hosts_in_every_spelling_are_rewritten_and_listed() {
     let entity = format!(
         "<oauth_entity action=\"INSERT_OR_UPDATE\"><name>P</name><auth_url>https://Dev1.Service-Now.com/oauth_auth.do</auth_url><token_url>HTTPS://DEV1.SERVICE-NOW.COM/oauth_token.do</token_url><redirect_url>https://x.example/cb?redirect_uri=https%3A%2F%2Fdev1.service-now.com%2Foauth_redirect.do&amp;u=https%253A%252F%252Fdev1.service-now.com</redirect_url><sys_id>{ID1}</sys_id></oauth_entity><sn_se_instance action=\"INSERT_OR_UPDATE\"><instance_name>DEV1</instance_name><name>Dev</name><url>https://dev1.service-now.com</url><sys_id>{ID2}</sys_id></sn_se_instance>"
     );
-    let d = folder("hosts-spelling", &[("in.xml", &unload(&entity))]);
-    let ran = run_cli(&["inspect", s(&d.join("in.xml")), "--json"]);
-    assert_eq!(ran.code, 0, "{}", ran.all());
+    let d = folder_of("hosts-spelling", &[("in.xml", &unload(&entity))]);
+    let ran = sn(&[&"inspect", &d.join("in.xml"), &"--json"]);
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
     let v: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
     let hosts: Vec<&str> = v["files"][0]["hosts"]
         .as_array()
@@ -544,17 +500,17 @@ fn hosts_in_every_spelling_are_rewritten_and_listed() {
     assert_eq!(v["files"][0]["hosts"][0]["count"], 6, "{}", ran.stdout);
 
     let out = d.join("out.xml");
-    let ran = run_cli(&[
-        "apply",
-        s(&d.join("in.xml")),
-        "--source",
-        "dev1",
-        "--target",
-        "acme",
-        "--out",
-        s(&out),
+    let ran = sn(&[
+        &"apply",
+        &d.join("in.xml"),
+        &"--source",
+        &"dev1",
+        &"--target",
+        &"acme",
+        &"--out",
+        &out,
     ]);
-    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
     let written = std::fs::read_to_string(&out).unwrap();
     assert!(!written.to_ascii_lowercase().contains("dev1"), "{written}");
     for kept in [
@@ -566,7 +522,7 @@ fn hosts_in_every_spelling_are_rewritten_and_listed() {
     ] {
         assert!(written.contains(kept), "{kept}: {written}");
     }
-    let ran = run_cli(&["check", s(&out)]);
+    let ran = sn(&[&"check", &out]);
     assert!(!ran.stdout.contains("source-host-left"), "{}", ran.stdout);
 }
 
@@ -579,8 +535,8 @@ fn sys_ids_in_upper_case_follow_their_record() {
     let records = format!(
         "<x_app_group action=\"INSERT_OR_UPDATE\"><name>G</name><sys_id>{ID1}</sys_id></x_app_group><sys_script action=\"INSERT_OR_UPDATE\"><name>S</name><u_group display_value=\"G\">{upper}</u_group><u_list>{upper},{ID1}</u_list><condition>sys_idIN{upper}^active=true</condition><script>var id = '{upper}';</script><sys_id>{ID2}</sys_id></sys_script>"
     );
-    let d = folder("ids-upper", &[("in.xml", &unload(&records))]);
-    let ran = run_cli(&["inspect", s(&d.join("in.xml")), "--json"]);
+    let d = folder_of("ids-upper", &[("in.xml", &unload(&records))]);
+    let ran = sn(&[&"inspect", &d.join("in.xml"), &"--json"]);
     let v: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
     let refs = v["files"][0]["references"].as_array().unwrap();
     assert!(
@@ -590,17 +546,17 @@ fn sys_ids_in_upper_case_follow_their_record() {
         ran.stdout
     );
     let out = d.join("out.xml");
-    let ran = run_cli(&[
-        "apply",
-        s(&d.join("in.xml")),
-        "--target",
-        "acme",
-        "--sys-ids",
-        "regenerate",
-        "--out",
-        s(&out),
+    let ran = sn(&[
+        &"apply",
+        &d.join("in.xml"),
+        &"--target",
+        &"acme",
+        &"--sys-ids",
+        &"regenerate",
+        &"--out",
+        &out,
     ]);
-    assert_eq!(ran.code, 0, "{}", ran.all());
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
     let written = std::fs::read_to_string(&out).unwrap();
     assert!(!written.to_ascii_lowercase().contains(ID1), "{written}");
     let new = written
@@ -624,16 +580,10 @@ fn names_cannot_inject_steps_links_or_terminal_controls() {
     let record = format!(
         "<oauth_entity action=\"INSERT_OR_UPDATE\"><name>{escaped}</name><client_secret>{SECRET}</client_secret><sys_id>{ID1}</sys_id></oauth_entity>"
     );
-    let d = folder("inject", &[("in.xml", &unload(&record))]);
+    let d = folder_of("inject", &[("in.xml", &unload(&record))]);
     let bundle = d.join("bundle");
-    let ran = run_cli(&[
-        "bundle",
-        s(&d.join("in.xml")),
-        "--out",
-        s(&bundle),
-        "--quiet",
-    ]);
-    assert_eq!(ran.code, 0, "{}", ran.all());
+    let ran = sn(&[&"bundle", &d.join("in.xml"), &"--out", &bundle, &"--quiet"]);
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
     let checklist = std::fs::read_to_string(bundle.join("CHECKLIST.md")).unwrap();
     for line in checklist.lines() {
         assert!(!line.starts_with("1. [ ] Re-enter ALL"), "{checklist}");
@@ -649,7 +599,7 @@ fn names_cannot_inject_steps_links_or_terminal_controls() {
         "{checklist}"
     );
     // On the terminal: inspect's text, and a file name with an escape sequence in an error.
-    let ran = run_cli(&["inspect", s(&d.join("in.xml"))]);
+    let ran = sn(&[&"inspect", &d.join("in.xml")]);
     assert!(
         !ran.all().contains('\u{202e}') && !ran.all().contains('\u{9b}'),
         "{:?}",
@@ -657,8 +607,8 @@ fn names_cannot_inject_steps_links_or_terminal_controls() {
     );
     let evil = d.join("a\u{1b}[31mred\nsn-retarget: done.xml");
     std::fs::write(&evil, "<unload><x></unload>").unwrap();
-    let ran = run_cli(&["inspect", s(&evil)]);
-    assert_eq!(ran.code, 2, "{}", ran.all());
+    let ran = sn(&[&"inspect", &evil]);
+    assert_eq!(ran.code, Some(2), "{}", ran.all());
     assert!(!ran.stderr.contains('\u{1b}'), "{:?}", ran.stderr);
     assert!(ran.stderr.contains("\\u{1b}[31mred"), "{:?}", ran.stderr);
 }

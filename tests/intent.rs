@@ -9,22 +9,7 @@ use sn_retarget::plan::fit::MisfitError;
 use sn_retarget::plan::{Intent, Plan, PlanError};
 use sn_retarget::{Error, ErrorKind};
 
-use crate::support::{bin, collect, manifest_dir, tmp};
-
-fn folder(name: &str) -> Vec<(String, Vec<u8>)> {
-    sn_retarget::io::expand_inputs(&[manifest_dir().join(name)])
-        .unwrap()
-        .into_iter()
-        .map(|p| {
-            let n = p
-                .strip_prefix(manifest_dir())
-                .unwrap()
-                .display()
-                .to_string();
-            (n, std::fs::read(&p).unwrap())
-        })
-        .collect()
-}
+use crate::support::{bin, collect, fixture_files, manifest_dir, tmp};
 
 fn try_run(plan: &Plan, files: &[(String, Vec<u8>)]) -> Result<Applied, Error> {
     let inputs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), &b[..])).collect();
@@ -32,7 +17,7 @@ fn try_run(plan: &Plan, files: &[(String, Vec<u8>)]) -> Result<Applied, Error> {
     sn_retarget::apply::check_outputs(plan, &mut applied)?;
     for o in &applied.outputs {
         if !o.bytes.is_empty() {
-            crate::apply::well_formed(&o.name, &o.bytes);
+            crate::support::well_formed(&o.name, &o.bytes);
         }
     }
     Ok(applied)
@@ -93,7 +78,7 @@ fn strings(items: &[&str]) -> Vec<String> {
 
 #[test]
 fn copy_is_the_default_without_a_host_map_and_move_with_one() {
-    let dev = folder("fixtures/seed000_dev");
+    let dev = fixture_files("seed000_dev", true);
     let copy = run(&plan(|p| p.target = Some("prod12345".into())), &dev);
     assert_eq!(copy.report.intent, Intent::Copy);
     assert!(copy.report.hosts.is_empty());
@@ -105,7 +90,7 @@ fn copy_is_the_default_without_a_host_map_and_move_with_one() {
 
 #[test]
 fn an_intent_the_plan_contradicts_is_refused() {
-    let dev = folder("fixtures/seed000_dev");
+    let dev = fixture_files("seed000_dev", true);
     for (p, says) in [
         (
             plan(|p| {
@@ -219,7 +204,7 @@ fn several_sources_the_input_holds_are_refused_naming_them() {
 
 #[test]
 fn a_source_the_input_does_not_name_is_refused_naming_those_it_does() {
-    let dev = folder("fixtures/seed000_dev");
+    let dev = fixture_files("seed000_dev", true);
     for p in [
         plan(|p| {
             p.target = Some("acme".into());
@@ -251,7 +236,7 @@ fn a_source_the_input_does_not_name_is_refused_naming_those_it_does() {
 
 #[test]
 fn instances_merged_by_hand_leave_a_duplicate_redirect_error() {
-    let pipeline = folder("fixtures/seed003_pipeline");
+    let pipeline = fixture_files("seed003_pipeline", true);
     let merged = run(
         &plan(|p| {
             p.hosts = hosts(&[("prod1", "acme"), ("dev1", "acme"), ("test1", "acme")]);
@@ -271,7 +256,7 @@ fn instances_merged_by_hand_leave_a_duplicate_redirect_error() {
 
 #[test]
 fn labels_rename_whole_words_of_display_fields_only() {
-    let dev = folder("fixtures/seed000_dev");
+    let dev = fixture_files("seed000_dev", true);
     let out = records(&run(
         &plan(|p| {
             p.hosts = hosts(&[("dev12345", "acme")]);
@@ -303,7 +288,7 @@ fn labels_rename_whole_words_of_display_fields_only() {
 
 #[test]
 fn replace_matches_whole_words_and_replace_substring_any_occurrence() {
-    let dev = folder("fixtures/seed000_dev");
+    let dev = fixture_files("seed000_dev", true);
     let words = records(&run(
         &plan(|p| p.replace = strings(&["sn_se_instance.name:Dev=Prod"])),
         &dev,
@@ -474,7 +459,7 @@ fn order_with_a_plan_names_the_outputs() {
 
 #[test]
 fn a_selector_picks_the_records_set_and_replace_touch() {
-    let dev = folder("fixtures/seed000_dev");
+    let dev = fixture_files("seed000_dev", true);
     let out = records(&run(
         &plan(|p| {
             p.set = strings(&[
@@ -523,7 +508,7 @@ fn a_selector_picks_the_records_set_and_replace_touch() {
 
 #[test]
 fn only_and_exclude_choose_the_records_written() {
-    let dev = folder("fixtures/seed000_dev");
+    let dev = fixture_files("seed000_dev", true);
     let only = run(&plan(|p| p.only = strings(&["oauth_entity"])), &dev);
     let written: Vec<&str> = only
         .report
@@ -577,7 +562,7 @@ fn only_picks_whole_updates_of_an_update_set() {
 
 #[test]
 fn a_left_out_record_others_reference_is_a_finding() {
-    let dev = folder("fixtures/seed000_dev");
+    let dev = fixture_files("seed000_dev", true);
     let left = run(
         &plan(|p| p.exclude = strings(&["oauth_entity[name=OAuth Provider Dev]"])),
         &dev,
@@ -645,7 +630,7 @@ fn check_reports_existing_records_as_notes() {
 
 #[test]
 fn derive_never_repoints_an_existing_record() {
-    let dev = folder("fixtures/seed000_dev");
+    let dev = fixture_files("seed000_dev", true);
     let applied = run(
         &plan(|p| {
             p.intent = Some(Intent::Derive);
@@ -680,7 +665,7 @@ fn derive_never_repoints_an_existing_record() {
 
 #[test]
 fn moving_what_should_be_copied_is_an_instance_url_mismatch() {
-    let dev = folder("fixtures/seed000_dev");
+    let dev = fixture_files("seed000_dev", true);
     let moved = run(
         &plan(|p| {
             p.target = Some("prod12345".into());
@@ -699,7 +684,7 @@ fn moving_what_should_be_copied_is_an_instance_url_mismatch() {
     let copied = run(&plan(|p| p.target = Some("prod12345".into())), &dev);
     assert!(found(&copied.report.findings, "instance-url-mismatch").is_empty());
     // Stage 8 the same way round: the production records moved to development by mistake.
-    let prod = folder("fixtures/seed000_prod");
+    let prod = fixture_files("seed000_prod", true);
     let back = run(
         &plan(|p| {
             p.target = Some("dev12345".into());
@@ -728,7 +713,7 @@ fn moving_what_should_be_copied_is_an_instance_url_mismatch() {
 
 #[test]
 fn a_third_party_client_id_changed_is_an_error_and_derive_keeps_it() {
-    let cal = folder("fixtures/seed001_third_party");
+    let cal = fixture_files("seed001_third_party", true);
     let regenerated = run(
         &plan(|p| {
             p.hosts = hosts(&[("dev12345", "acme")]);
@@ -756,7 +741,7 @@ fn a_third_party_client_id_changed_is_an_error_and_derive_keeps_it() {
     assert!(derived.report.client_ids.is_empty());
     assert!(found(&derived.report.findings, "client-id-changed").is_empty());
     // A ServiceNow provider whose endpoint is not in the bundle keeps its own too.
-    let dev = folder("fixtures/seed000_dev");
+    let dev = fixture_files("seed000_dev", true);
     let lone = run(
         &plan(|p| {
             p.intent = Some(Intent::Derive);
@@ -775,7 +760,7 @@ fn a_third_party_client_id_changed_is_an_error_and_derive_keeps_it() {
 
 #[test]
 fn a_twin_carrying_the_originals_state_is_a_finding() {
-    let dev = folder("fixtures/seed000_dev");
+    let dev = fixture_files("seed000_dev", true);
     // The eight-flag way: new ids, but the state copied.
     let by_hand = run(
         &plan(|p| {

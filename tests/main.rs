@@ -2,6 +2,7 @@
 
 mod any_bytes;
 mod apply;
+#[cfg(unix)]
 mod bad_input;
 mod bundle;
 mod check;
@@ -11,12 +12,12 @@ mod escape_roundtrip;
 mod fixtures;
 mod fork;
 mod fork_cli;
+#[cfg(unix)]
 mod hardening_io;
 mod hostile;
 mod intent;
 mod linear;
 mod namespaces;
-mod oracle;
 mod properties;
 mod recipes;
 mod regressions;

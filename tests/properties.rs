@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 
-use crate::oracle::{ORecord, check_spans, ours};
+use crate::support::oracle::{ORecord, check_spans, ours};
 use crate::support::{collect, self_splice};
 
 #[derive(Debug, Clone)]
@@ -319,7 +319,7 @@ proptest! {
         prop_assert_eq!(got, exp);
         check_spans(bytes, &records);
         prop_assert_eq!(self_splice(bytes, &records), bytes.to_vec());
-        prop_assert_eq!(crate::oracle::oracle(&text).unwrap(), ours(&records));
+        prop_assert_eq!(crate::support::oracle::oracle(&text).unwrap(), ours(&records));
     }
 }
 
@@ -331,9 +331,9 @@ proptest! {
     #[test]
     fn apply_keeps_its_promises(doc in doc_strategy(0), style in style_strategy()) {
         use sn_retarget::plan::{NATURAL_KEY_TABLES, Plan, SecretMode};
-        use crate::apply::{
+        use crate::support::{
             check_consistency, check_locality, contains_token, defined_ids, no_ciphertext,
-            regenerate_plan, run, well_formed,
+            regenerate_plan, apply_one as run, well_formed,
         };
 
         let mut w = Writer { style: &style, n: 0 };

@@ -121,12 +121,12 @@ fn run(name: &str) -> Ran {
             cmd.arg(&path);
         }
     }
-    let o = cmd.output().unwrap();
+    let o = crate::support::run(&mut cmd);
     Ran {
         command: sh.trim().to_string(),
-        code: o.status.code(),
-        stdout: String::from_utf8(o.stdout).unwrap(),
-        stderr: String::from_utf8(o.stderr).unwrap(),
+        code: o.code,
+        stdout: o.stdout,
+        stderr: o.stderr,
         out,
         dir,
     }

@@ -104,7 +104,7 @@ fn structured_apply_cases() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(300u64);
     for seed in 0..cases {
-        let data = crate::structured::xorshift_bytes(seed, 64 + (seed as usize * 7) % 700);
+        let data = crate::support::xorshift_bytes(seed, 64 + (seed as usize * 7) % 700);
         crate::structured::check_structured(&data);
     }
 }

@@ -1,37 +1,11 @@
 //! The seed-000 procedure ("Configure the OAuth authentication method, production instance"),
 //! done by `apply` on the development export in `fixtures/seed000_dev/`.
 
-use sn_retarget::apply::{Applied, apply};
+use sn_retarget::apply::Applied;
 use sn_retarget::model::OwnedRecord;
 use sn_retarget::plan::{IdMode, Plan};
 
-use crate::apply::{no_ciphertext, well_formed};
-use crate::support::{collect, manifest_dir, xml_files};
-
-fn dev_bundle() -> Vec<(String, Vec<u8>)> {
-    xml_files(&manifest_dir().join("fixtures/seed000_dev"))
-        .into_iter()
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn run(plan: &Plan, files: &[(String, Vec<u8>)]) -> Applied {
-    let inputs: Vec<(&str, &[u8])> = files
-        .iter()
-        .map(|(n, b)| (n.as_str(), b.as_slice()))
-        .collect();
-    let applied = apply(plan, &inputs, true).unwrap();
-    for o in &applied.outputs {
-        well_formed(&o.name, &o.bytes);
-        no_ciphertext(&o.name, &o.bytes);
-    }
-    applied
-}
+use crate::support::{apply_files, collect, fixture_files};
 
 fn records(applied: &Applied) -> Vec<OwnedRecord> {
     applied
@@ -58,12 +32,12 @@ fn by_name<'r>(records: &'r [OwnedRecord], name: &str) -> &'r OwnedRecord {
 /// development instance), ids kept, the three secrets out and listed.
 #[test]
 fn dev_bundle_made_ready_for_prod() {
-    let files = dev_bundle();
+    let files = fixture_files("seed000_dev", false);
     let plan = Plan {
         target: Some("prod12345".into()),
         ..Plan::default()
     };
-    let applied = run(&plan, &files);
+    let applied = apply_files(&plan, &files);
     let before: Vec<OwnedRecord> = files.iter().flat_map(|(_, b)| collect(b).1).collect();
     let after = records(&applied);
     let ids = |rs: &[OwnedRecord]| rs.iter().map(|r| r.sys_id.clone()).collect::<Vec<_>>();
@@ -124,14 +98,14 @@ fn derive_prod(files: &[(String, Vec<u8>)]) -> Applied {
         ],
         ..Plan::default()
     };
-    run(&plan, &derived)
+    apply_files(&plan, &derived)
 }
 
 /// Stage 6-7: OAuth Client Prod and OAuth Provider Prod (and the provider's profile, and the
 /// production My SN Instances record) derived from the development ones.
 #[test]
 fn prod_client_and_provider_derived_from_dev() {
-    let files = dev_bundle();
+    let files = fixture_files("seed000_dev", false);
     let dev: Vec<OwnedRecord> = files.iter().flat_map(|(_, b)| collect(b).1).collect();
     let applied = derive_prod(&files);
     let prod = records(&applied);
@@ -181,7 +155,7 @@ fn prod_client_and_provider_derived_from_dev() {
 /// key), made ready for development: ids and production URLs kept, secrets out.
 #[test]
 fn prod_records_made_ready_for_dev() {
-    let files = dev_bundle();
+    let files = fixture_files("seed000_dev", false);
     let prod = derive_prod(&files);
     // As production would export them: its own ciphertext in the secret fields.
     let exported: Vec<(String, Vec<u8>)> = prod
@@ -206,7 +180,7 @@ fn prod_records_made_ready_for_dev() {
         target: Some("dev12345".into()),
         ..Plan::default()
     };
-    let applied = run(&plan, &exported);
+    let applied = apply_files(&plan, &exported);
     let after = records(&applied);
     let before: Vec<OwnedRecord> = exported.iter().flat_map(|(_, b)| collect(b).1).collect();
     let ids = |rs: &[OwnedRecord]| rs.iter().map(|r| r.sys_id.clone()).collect::<Vec<_>>();

@@ -890,16 +890,3 @@ pub fn check_case(case: &Case) {
 fn outputs_bytes<'a>(outputs: &[(&str, &'a [u8])]) -> Vec<&'a [u8]> {
     outputs.iter().map(|(_, b)| *b).collect()
 }
-
-/// A deterministic stream of pseudo-random bytes (xorshift64*), for the test suite's runs.
-pub fn xorshift_bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
-        })
-        .collect()
-}

@@ -1,4 +1,13 @@
-//! Shared helpers: reading fixtures, self-splicing, the corpus location.
+//! Shared helpers: fixtures, the corpus and the applications, scratch folders, self-splicing;
+//! running the binary and judging its runs ([`process`]); what every output must keep
+//! ([`promises`]); the independent DOM oracle ([`oracle`]); seeded random bytes.
+
+pub mod oracle;
+mod process;
+mod promises;
+
+pub use process::*;
+pub use promises::*;
 
 use std::path::{Path, PathBuf};
 
@@ -76,11 +85,6 @@ pub fn app(name: &str) -> Option<PathBuf> {
     }
 }
 
-/// The `sn-retarget` binary.
-pub fn bin() -> std::process::Command {
-    std::process::Command::new(env!("CARGO_BIN_EXE_sn-retarget"))
-}
-
 /// A fresh, empty scratch folder for one test (`what` names it).
 pub fn tmp(what: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("snr-test-{}-{what}", std::process::id()));
@@ -108,4 +112,59 @@ pub fn for_outputs(plan: &sn_retarget::plan::Plan, outputs: &[&[u8]]) -> sn_reta
     p.sources.retain(|s| named(s));
     p.hosts.retain(|s, _| named(s));
     p
+}
+
+/// The files of the fixture folder `name` (relative to `fixtures/`): (name as given to the
+/// tool, bytes), sorted. `relative_to_root` names them by their path from the crate's folder
+/// (`fixtures/seed000_dev/1_a.xml`), else by their file name.
+pub fn fixture_files(name: &str, relative_to_root: bool) -> Vec<(String, Vec<u8>)> {
+    let root = manifest_dir();
+    xml_files(&root.join("fixtures").join(name))
+        .into_iter()
+        .map(|p| {
+            let n = match relative_to_root {
+                true => p.strip_prefix(&root).unwrap().display().to_string(),
+                false => p.file_name().unwrap().to_string_lossy().into_owned(),
+            };
+            (n, std::fs::read(&p).unwrap())
+        })
+        .collect()
+}
+
+/// A copy of the seed-000 bundle (four files of 1-3 KB) in `dir`, so that the checks of `dir`
+/// cover these inputs too.
+pub fn seed000_copy(dir: &Path) -> PathBuf {
+    let to = dir.join("seed000");
+    std::fs::create_dir_all(&to).unwrap();
+    for f in xml_files(&manifest_dir().join("fixtures/seed000_dev")) {
+        std::fs::copy(&f, to.join(f.file_name().unwrap())).unwrap();
+    }
+    to
+}
+
+/// Writes `files` (name, text) into a fresh scratch folder named after `what`.
+pub fn folder_of(what: &str, files: &[(&str, &str)]) -> PathBuf {
+    let d = tmp(what);
+    for (name, text) in files {
+        std::fs::write(d.join(name), text).unwrap();
+    }
+    d
+}
+
+/// `p` as text (for arguments and messages).
+pub fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// A deterministic stream of pseudo-random bytes (xorshift64*), for the test suite's runs.
+pub fn xorshift_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
+        })
+        .collect()
 }

@@ -11,8 +11,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{Apply, ApplyReport, CHECK_LIMIT_BYTES, Prepared, Unverified, prepare_unverified};
+use crate::Source;
 use crate::error::{Error, ErrorKind};
-use crate::io::{Limits, OutputError, Source, Staged, write_direct};
+use crate::io::{Limits, OutputError, Staged, write_direct};
 use crate::model::check_outer_streamed;
 use crate::plan::Rewriter;
 

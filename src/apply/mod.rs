@@ -19,12 +19,14 @@
 //! assert_eq!(applied.report.secrets.len(), 1);
 //! ```
 
+#[cfg(feature = "io")]
 mod disk;
 mod prepare;
 mod report;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+#[cfg(feature = "io")]
 pub use disk::{DestinationError, Written};
 pub use prepare::{
     Prepared, Unverified, apply, apply_with, check_named, check_outputs, prepare,
@@ -117,7 +119,13 @@ impl Apply {
     /// path. An existing output is refused unless `force`; an input is never written over.
     /// Every output (and the report, [`Apply::report_to`]) is staged beside its place and all
     /// are moved in together once all are written and checked: on any error nothing is left.
-    pub fn write_to(&self, inputs: &[PathBuf], out: &Path, force: bool) -> Result<Written, Error> {
+    #[cfg(feature = "io")]
+    pub fn write_to(
+        &self,
+        inputs: &[PathBuf],
+        out: &std::path::Path,
+        force: bool,
+    ) -> Result<Written, Error> {
         disk::write_to(self, inputs, out, force)
     }
 }

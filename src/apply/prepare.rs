@@ -10,6 +10,7 @@ use super::report::{
     Applied, ApplyReport, FileEdits, FileSecret, HostPair, IdPair, KeptId, Output,
 };
 use crate::error::{Error, ErrorKind};
+#[cfg(feature = "io")]
 use crate::io::WriteAt;
 use crate::plan::{Hits, Pass, Plan, RewriteError, Rewriter, Rewritten, Rules};
 use crate::splice::Edits;
@@ -39,6 +40,7 @@ impl Prepared {
     /// Writes output `i`, from its input `input`, into `file`, in pieces of about 16 MB (at
     /// least two) written in parallel (positioned writes), starting the writeback of every
     /// 8 MB written.
+    #[cfg(feature = "io")]
     pub fn write_output_at(
         &self,
         i: usize,
@@ -218,6 +220,7 @@ impl Unverified {
     /// (on another core). The outer error is the file's; the inner one says the output would
     /// hold ciphertext: `file` then holds it too, so write only to a temporary file, and
     /// remove it unless both are `Ok`.
+    #[cfg(feature = "io")]
     pub fn write_output_at(
         &self,
         i: usize,

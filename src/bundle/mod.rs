@@ -14,6 +14,8 @@ mod checklist;
 mod combine;
 mod marker;
 pub mod order;
+#[cfg(feature = "io")]
+mod replaceable;
 
 use std::collections::BTreeMap;
 
@@ -22,11 +24,11 @@ use sha2::{Digest, Sha256};
 
 use rayon::prelude::*;
 
+use crate::Source;
 use crate::analyze::inspect::{FileReport, Inspector, Inventory};
 use crate::apply::{ApplyReport, HostPair, apply_with};
 use crate::check::Finding;
 use crate::error::{Error, ErrorKind};
-use crate::io::Source;
 use crate::model::Shape;
 use crate::plan::tokens::Rule;
 use crate::plan::{ClientIdChange, Intent, Plan};
@@ -34,7 +36,9 @@ use order::{Order, Reason, Unit, UnitRef};
 
 pub use checklist::checklist;
 pub use combine::combine;
-pub use marker::{MARKER, NotReplaceable, check_replaceable};
+pub use marker::{MARKER, NotReplaceable};
+#[cfg(feature = "io")]
+pub use replaceable::check_replaceable;
 
 /// A top-level record of a bundle file, for the manifest, as the output holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

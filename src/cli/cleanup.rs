@@ -30,8 +30,9 @@ pub fn wait_if_interrupted() {
 }
 
 /// SIGXFSZ ignored: a write past `RLIMIT_FSIZE` then fails with EFBIG, reported like a full disk,
-/// and the outputs are cleaned up (its default action ends the process on the spot).
-#[cfg(unix)]
+/// and the outputs are cleaned up (its default action ends the process on the spot). Not with
+/// the `portable-io` feature, which builds what systems without the signal run.
+#[cfg(all(unix, not(feature = "portable-io")))]
 fn ignore_file_size_signal() {
     use nix::sys::signal::{SigHandler, Signal, signal};
     // SAFETY: `signal` is unsafe for the handler code it installs, which must be
@@ -39,5 +40,5 @@ fn ignore_file_size_signal() {
     let _ = unsafe { signal(Signal::SIGXFSZ, SigHandler::SigIgn) };
 }
 
-#[cfg(not(unix))]
+#[cfg(not(all(unix, not(feature = "portable-io"))))]
 fn ignore_file_size_signal() {}

@@ -12,7 +12,9 @@ mod apply;
 mod bundle;
 mod check;
 mod cleanup;
+mod examples;
 mod fork;
+mod generate;
 mod inspect;
 mod plan;
 mod progress;
@@ -35,7 +37,7 @@ pub const EXIT_BAD_INPUT: u8 = 2;
 fn load(
     inputs: &[PathBuf],
     outputs: &[&std::path::Path],
-) -> anyhow::Result<Vec<sn_retarget::io::Source>> {
+) -> anyhow::Result<Vec<sn_retarget::Source>> {
     let limits = sn_retarget::io::Limits::default();
     let sources = sn_retarget::io::load_inputs_except(inputs, &limits, outputs)?;
     if sources.is_empty() {
@@ -47,7 +49,7 @@ fn load(
 
 /// Prepare ServiceNow XML exports for import into another instance, offline.
 #[derive(Parser)]
-#[command(name = "sn-retarget", version, about)]
+#[command(name = "sn-retarget", version, about, after_help = examples::MAIN)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -57,6 +59,7 @@ pub struct Cli {
 enum Command {
     /// List what exports hold: shape, records (also inside payloads), references, instance
     /// hosts, scopes and secret-bearing fields (never their values).
+    #[command(after_help = examples::INSPECT)]
     Inspect {
         /// Export files, or folders to search for *.xml.
         #[arg(required = true)]
@@ -66,12 +69,15 @@ enum Command {
         json: bool,
     },
     /// Rewrite exports for a target instance: sys_ids, instance URLs, scopes, secrets, fields.
+    #[command(after_help = examples::APPLY)]
     Apply(Box<ApplyArgs>),
     /// Rewrite a bundle (files, folders, zips) into an ordered folder or zip with
     /// manifest.json and CHECKLIST.md.
+    #[command(after_help = examples::BUNDLE)]
     Bundle(Box<BundleArgs>),
     /// Check a bundle offline: dangling references, secrets left, URL forms, OAuth consistency.
     /// Exit 1 when an error is found.
+    #[command(after_help = examples::CHECK)]
     Check {
         /// Export files, folders or zip archives.
         #[arg(required = true)]
@@ -99,13 +105,16 @@ enum Command {
     /// Print the import order of a bundle, one file a line, with the reason for its place.
     /// With plan options (as for `bundle`), the order of the bundle they would make: its
     /// files, new ids and names.
+    #[command(after_help = examples::ORDER)]
     Order(Box<OrderArgs>),
     /// Copy a scoped application into a new scope: every record it defines gets a new sys_id,
     /// its namespace is renamed wherever it names the application, files follow. Refused
     /// (exit 2, nothing written) when the fork's check finds the old namespace, an old sys_id
     /// or a secret left.
+    #[command(after_help = examples::FORK)]
     Fork(Box<ForkArgs>),
     /// Write a commented plan inferred from the input, to edit and pass to `apply --plan`.
+    #[command(after_help = examples::PLAN)]
     Plan {
         /// Export files, or folders to search for *.xml.
         #[arg(required = true)]
@@ -118,6 +127,24 @@ enum Command {
         out: Option<PathBuf>,
         /// Replace an existing plan file.
         #[arg(long)]
+        force: bool,
+    },
+    /// Print the completion script of a shell for sn-retarget's commands and options.
+    #[command(after_help = examples::COMPLETIONS)]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per command into a folder.
+    #[command(after_help = examples::MAN)]
+    Man {
+        /// Write sn-retarget.1 and a sn-retarget-COMMAND.1 per command into this folder (made
+        /// if needed), all or none.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Replace existing pages.
+        #[arg(long, requires = "dir")]
         force: bool,
     },
 }
@@ -456,6 +483,8 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             force,
         } => plan::run(&inputs, &target, out.as_deref(), force),
+        Command::Completions { shell } => generate::completions(shell),
+        Command::Man { dir, force } => generate::man(dir.as_deref(), force),
     }
 }
 

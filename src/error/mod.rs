@@ -26,6 +26,7 @@ pub use read::{
 
 use crate::check::Finding;
 use crate::fork::ForkError;
+#[cfg(feature = "io")]
 use crate::io::{InputError, OutputError};
 use crate::plan::fit::MisfitError;
 use crate::plan::{LooksSecret, PlanError, RewriteError};
@@ -77,15 +78,18 @@ pub enum ErrorKind {
     LeftBehind(Vec<Finding>),
     /// Where outputs would go is not usable (a `FILE.xml` for several inputs, two inputs to one
     /// output...), or there is nothing to read.
+    #[cfg(feature = "io")]
     #[error("{0}")]
     Destination(crate::apply::DestinationError),
     /// A fork refused for a reason of its own (a namespace that is not a scope, not one app).
     #[error("{0}")]
     Fork(ForkError),
     /// An input could not be listed or read.
+    #[cfg(feature = "io")]
     #[error(transparent)]
     Input(InputError),
     /// An output could not be written.
+    #[cfg(feature = "io")]
     #[error(transparent)]
     Output(OutputError),
     /// Something the crate writes (manifest.json, a report) could not be serialized.
@@ -157,6 +161,10 @@ from_inner! {
     ReadError => Read,
     MisfitError => Misfit,
     ForkError => Fork,
+}
+
+#[cfg(feature = "io")]
+from_inner! {
     InputError => Input,
     OutputError => Output,
 }

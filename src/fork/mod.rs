@@ -48,6 +48,9 @@ mod app;
 mod checks;
 mod error;
 mod identify;
+#[cfg(feature = "io")]
+mod load;
+#[cfg(feature = "io")]
 mod output;
 mod paths;
 mod report;
@@ -55,6 +58,7 @@ mod report;
 pub use app::{App, AppFile, CHECKSUM, FileKind, Layout, PROPERTIES, properties_path};
 pub use error::ForkError;
 pub use identify::Survey;
+#[cfg(feature = "io")]
 pub use output::{check_destination, replaceable};
 pub use paths::Renamer;
 pub use report::{Change, ForkReport, OtherAction, OtherFile, Summary};

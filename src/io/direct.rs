@@ -52,7 +52,7 @@ pub fn write_direct<T>(
     file: &File,
     produce: impl FnOnce(&Direct) -> io::Result<T>,
 ) -> io::Result<T> {
-    let direct = set_direct(file, true);
+    let direct = super::sys::set_direct(file, true);
     let (to_disk, chunks) = sync_channel::<(Chunk, u64)>(WRITERS);
     let (give_back, spare) = sync_channel::<Chunk>(BUFFERS);
     let chunks = Arc::new(Mutex::new(chunks));
@@ -84,7 +84,7 @@ pub fn write_direct<T>(
     let seams = written?.into_inner().unwrap_or_else(|e| e.into_inner());
     let produced = produced?;
     if direct {
-        set_direct(file, false);
+        super::sys::set_direct(file, false);
     }
     for (offset, bytes) in seams {
         write_all_at(file, &bytes, offset)?;
@@ -245,7 +245,7 @@ fn write_chunks(
             // Direct I/O refused after all (an alignment the device does not take): the usual
             // way, for this chunk and the rest (another writer may have turned it off already).
             Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
-                set_direct(file, false);
+                super::sys::set_direct(file, false);
                 write_all_at(file, chunk.bytes(), offset)?
             }
             written => written?,
@@ -267,29 +267,6 @@ fn write_all_at(file: &File, bytes: &[u8], offset: u64) -> io::Result<()> {
         let mut w = super::WriteAt::new(file, offset);
         w.write_all(bytes)
     }
-}
-
-/// Turns direct I/O on or off for `file`; whether it changed.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn set_direct(file: &File, on: bool) -> bool {
-    use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
-    let Ok(flags) = fcntl_getfl(file) else {
-        return false;
-    };
-    if flags.contains(OFlags::DIRECT) == on {
-        return false;
-    }
-    let flags = if on {
-        flags | OFlags::DIRECT
-    } else {
-        flags - OFlags::DIRECT
-    };
-    fcntl_setfl(file, flags).is_ok()
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn set_direct(_: &File, _: bool) -> bool {
-    false
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 //!   A large copy made a piece at a time goes past the page cache instead
 //!   ([`super::write_direct`]).
 //! - [`sync_all`] flushes many closed files at once: one `syncfs` per filesystem on Linux
-//!   instead of one `fsync` (one journal commit) per file.
+//!   (5.8 and later) instead of one `fsync` (one journal commit) per file.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -68,12 +68,12 @@ impl std::io::Write for WriteAt<'_> {
         let n = write_at(self.file, buf, self.offset)?;
         self.offset += n as u64;
         if self.offset - self.unflushed >= WRITEBACK_STEP {
-            start_writeback_of(self.file, self.unflushed, self.offset - self.unflushed);
+            super::sys::start_writeback(self.file, self.unflushed, self.offset - self.unflushed);
             // What was handed to writeback two steps ago is on the disk by now, mostly: its
             // pages are dropped (only clean ones are), to be reused for the next steps.
             let done = self.unflushed.checked_sub(2 * WRITEBACK_STEP);
             if let Some(done) = done.filter(|&d| d >= self.start) {
-                start_writeback_of(self.file, done, WRITEBACK_STEP);
+                super::sys::start_writeback(self.file, done, WRITEBACK_STEP);
             }
             self.unflushed = self.offset;
         }
@@ -84,7 +84,7 @@ impl std::io::Write for WriteAt<'_> {
     /// content), so that the flush ending a batch finds it on the disk already.
     fn flush(&mut self) -> std::io::Result<()> {
         if self.offset > self.unflushed {
-            start_writeback_of(self.file, self.unflushed, self.offset - self.unflushed);
+            super::sys::start_writeback(self.file, self.unflushed, self.offset - self.unflushed);
             self.unflushed = self.offset;
         }
         Ok(())
@@ -101,24 +101,6 @@ fn write_at(file: &File, buf: &[u8], offset: u64) -> std::io::Result<usize> {
     std::os::windows::fs::FileExt::seek_write(file, buf, offset)
 }
 
-/// Asks the kernel to start writing `len` bytes of `file` from `offset` to the disk, without
-/// waiting. Linux has no safe `sync_file_range` wrapper; `posix_fadvise(DONTNEED)` starts the
-/// same asynchronous writeback of the range's dirty pages (PostgreSQL's `pg_flush_data` falls
-/// back on it likewise) and drops nothing that is not yet on the disk. A hint only: errors
-/// are ignored, and the final `fsync` reports any write error.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn start_writeback_of(file: &File, offset: u64, len: u64) {
-    let _ = rustix::fs::fadvise(
-        file,
-        offset,
-        std::num::NonZeroU64::new(len),
-        rustix::fs::Advice::DontNeed,
-    );
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn start_writeback_of(_: &File, _: u64, _: u64) {}
-
 /// Asks the kernel to start writing all of `file` to the disk, without waiting: called on each
 /// of many small files as it is written, the flush that ends a batch ([`sync_all`]) finds most
 /// of them on the disk already instead of waiting for all of them. A hint only (see
@@ -132,13 +114,14 @@ fn start_writeback_of(_: &File, _: u64, _: u64) {}
 /// std::fs::remove_file(&path).unwrap();
 /// ```
 pub fn start_writeback(file: &File) {
-    start_writeback_of(file, 0, 0);
+    super::sys::start_writeback(file, 0, 0);
 }
 
 /// Flushes `files` (written and closed) to the disk. A few are `fsync`ed one by one; more, on
-/// Linux, by one `syncfs` per filesystem holding them (one journal commit instead of one per
-/// file, which also flushes whatever else that filesystem has waiting). On error, the path
-/// whose flush failed and why.
+/// Linux from 5.8 on, by one `syncfs` per filesystem holding them (one journal commit instead
+/// of one per file, which also flushes whatever else that filesystem has waiting; before 5.8,
+/// `syncfs` did not report write errors, so each file is `fsync`ed). On error, the path whose
+/// flush failed and why.
 ///
 /// ```
 /// # let dir = std::env::temp_dir().join(format!("snr-sync-{}", std::process::id()));
@@ -155,26 +138,10 @@ pub fn start_writeback(file: &File) {
 pub fn sync_all(files: &[&Path]) -> Result<(), (PathBuf, std::io::Error)> {
     /// Up to this many files, an `fsync` each.
     const FEW: usize = 8;
-    #[cfg(any(target_os = "linux", target_os = "android"))]
     if files.len() > FEW {
-        use std::os::unix::fs::MetadataExt;
-        let folders: std::collections::BTreeSet<&Path> = files
-            .iter()
-            .map(|p| {
-                p.parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .unwrap_or(Path::new("."))
-            })
-            .collect();
-        let mut devices = std::collections::BTreeSet::new();
-        for dir in folders {
-            let with = |e| (dir.to_path_buf(), e);
-            let d = File::open(dir).map_err(with)?;
-            if devices.insert(d.metadata().map_err(with)?.dev()) {
-                rustix::fs::syncfs(&d).map_err(|e| with(e.into()))?;
-            }
+        if let Some(synced) = super::sys::sync_filesystems(files) {
+            return synced;
         }
-        return Ok(());
     }
     for path in files {
         let with = |e| (path.to_path_buf(), e);

@@ -17,6 +17,7 @@ mod durable;
 mod folder;
 mod names;
 mod pending;
+mod sys;
 mod write;
 
 pub use archive::{Limits, read_zip, read_zip_files, zip_bytes};
@@ -31,6 +32,8 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
+
+use crate::Source;
 
 /// An input that could not be listed or read.
 #[derive(Debug, thiserror::Error)]
@@ -261,13 +264,7 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, InputError> {
 fn open_regular(path: &Path) -> Result<(fs::File, fs::Metadata), InputError> {
     let mut options = fs::OpenOptions::new();
     options.read(true);
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
+    if !sys::open_without_waiting(&mut options) {
         let meta = fs::metadata(path).map_err(io_error(path))?;
         if !meta.is_file() {
             return Err(not_a_file(path, &meta));
@@ -310,20 +307,6 @@ fn read_whole(file: &fs::File, meta: &fs::Metadata) -> std::io::Result<Vec<u8>> 
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.read_to_end(&mut bytes)?;
     Ok(bytes)
-}
-
-/// One export to read: its name, where its output goes, and its bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Source {
-    /// For messages: the file's path, or `archive.zip!entry/name.xml`.
-    pub name: String,
-    /// The file it came from (the archive, for an entry).
-    pub path: PathBuf,
-    /// Its name under an output folder: the path below the folder or archive given, or the
-    /// file name.
-    pub relative: PathBuf,
-    /// The bytes.
-    pub bytes: Vec<u8>,
 }
 
 /// Reads every export the paths name: files as given, folders walked for `*.xml` (and

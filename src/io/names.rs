@@ -86,31 +86,13 @@ pub(crate) fn remove_stale(dir: &Path) {
         };
         if pid == std::process::id() {
             own.push(entry.path());
-        } else if has_ended(pid) {
+        } else if super::sys::has_ended(pid) {
             super::pending::remove_tree(&entry.path());
         }
     }
     if !own.is_empty() {
         super::pending::remove_unless_writing(&own);
     }
-}
-
-/// `true` when no process `pid` runs (signal 0 answers "no such process").
-#[cfg(any(target_os = "linux", target_os = "android"))]
-fn has_ended(pid: u32) -> bool {
-    let Some(pid) = i32::try_from(pid)
-        .ok()
-        .and_then(rustix::process::Pid::from_raw)
-    else {
-        return false;
-    };
-    rustix::process::test_kill_process(pid) == Err(rustix::io::Errno::SRCH)
-}
-
-/// Elsewhere it cannot be told: nothing is removed (the leftovers are still never inputs).
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn has_ended(_: u32) -> bool {
-    false
 }
 
 #[cfg(test)]
