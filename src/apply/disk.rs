@@ -12,47 +12,10 @@ use std::path::{Path, PathBuf};
 
 use super::{Apply, ApplyReport, CHECK_LIMIT_BYTES, Prepared, Unverified, prepare_unverified};
 use crate::Source;
-use crate::error::{Error, ErrorKind};
+use crate::error::{DestinationError, Error, ErrorKind};
 use crate::io::{Limits, OutputError, Staged, write_direct};
 use crate::model::check_outer_streamed;
 use crate::plan::Rewriter;
-
-/// Where outputs would go is not usable (nothing was written).
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum DestinationError {
-    /// A `FILE.xml` output for several inputs.
-    #[error(
-        "--out {}: names one file, but the inputs are {inputs} files; give a folder to write them into",
-        out.display()
-    )]
-    OneFileForMany {
-        /// The output given.
-        out: PathBuf,
-        /// How many inputs.
-        inputs: usize,
-    },
-    /// Two inputs would be written to one output.
-    #[error("{}: two inputs would be written to the same output", .0.display())]
-    SameOutput(PathBuf),
-    /// The report would replace an input or an output.
-    #[error("{}: the report would replace an input or an output", .0.display())]
-    ReportClash(PathBuf),
-    /// No export under the inputs given.
-    #[error("no *.xml or *.zip input found in {}", names(.0))]
-    NoInput(Vec<PathBuf>),
-}
-
-fn names(paths: &[PathBuf]) -> String {
-    let named: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    named.join(", ")
-}
-
-impl From<DestinationError> for Error {
-    fn from(e: DestinationError) -> Error {
-        ErrorKind::Destination(e).into()
-    }
-}
 
 /// What [`Apply::write_to`] wrote.
 #[derive(Debug)]

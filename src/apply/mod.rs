@@ -27,7 +27,7 @@ mod report;
 use std::path::PathBuf;
 
 #[cfg(feature = "io")]
-pub use disk::{DestinationError, Written};
+pub use disk::Written;
 pub use prepare::{
     Prepared, Unverified, apply, apply_with, check_named, check_outputs, prepare,
     prepare_unverified, prepare_with_rules,

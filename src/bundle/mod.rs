@@ -12,6 +12,8 @@
 
 mod checklist;
 mod combine;
+#[cfg(feature = "io")]
+mod disk;
 mod marker;
 pub mod order;
 #[cfg(feature = "io")]
@@ -36,6 +38,8 @@ use order::{Order, Reason, Unit, UnitRef};
 
 pub use checklist::checklist;
 pub use combine::combine;
+#[cfg(feature = "io")]
+pub use disk::{Bundler, check_destination};
 pub use marker::{MARKER, NotReplaceable};
 #[cfg(feature = "io")]
 pub use replaceable::check_replaceable;

@@ -1,12 +1,10 @@
 //! `sn-retarget bundle` and `sn-retarget order`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
-use sn_retarget::bundle::{self, order::Reason};
-use sn_retarget::io::{is_zip, same_file, write_atomic, write_folder, zip_bytes};
+use sn_retarget::bundle::{self, Bundler, order::Reason};
 
 use super::apply::plan_from;
 use super::{BundleArgs, EXIT_BAD_INPUT};
@@ -14,22 +12,12 @@ use super::{BundleArgs, EXIT_BAD_INPUT};
 pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
     let plan = plan_from(&a.plan)?;
     plan.compile()?;
-    if a.out
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
-        && !a.out.is_dir()
-    {
-        bail!(
-            "--out {}: a bundle is a folder or a FILE.zip (several files, manifest.json, CHECKLIST.md); for one rewritten file use `sn-retarget apply`",
-            a.out.display()
-        );
-    }
-    let sources = super::load(&a.inputs, &[&a.out])?;
-    check_destination(&a.out, a.force, &a.inputs)?;
+    let bundler = Bundler::new(plan).combine(a.combine);
+    let sources = bundler.read(&a.inputs, &a.out, a.force)?;
     let progress = super::progress::bar(sources.len(), a.quiet);
-    let built = bundle::build_with(&plan, &sources, a.combine, &|| progress.inc(1));
+    let tick = || progress.inc(1);
+    let built = bundler.progress(&tick).build(&sources);
     progress.finish_and_clear();
-    let all_in = a.out.join("manifest.json").display().to_string();
     let b = match built {
         Ok(b) => b,
         Err(e) => return super::stopped(&e, a.quiet),
@@ -43,8 +31,9 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
             super::CHECK_LIMIT_BYTES / 1_000_000
         );
     }
+    let all_in = a.out.join("manifest.json").display().to_string();
     super::print_findings(findings, a.quiet, Some(&all_in));
-    write_bundle(&a.out, &b.files, a.force)?;
+    b.write_to(&a.out, a.force)?;
     if !a.quiet {
         for w in &b.warnings {
             say!("sn-retarget: warning: {w}");
@@ -70,41 +59,6 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// Refuses an existing destination unless forced, and then replaces only a bundle this tool
-/// made and nothing changed since ([`bundle::check_replaceable`]), never an input.
-fn check_destination(out: &Path, force: bool, inputs: &[PathBuf]) -> anyhow::Result<()> {
-    if std::fs::symlink_metadata(out).is_err() {
-        return Ok(());
-    }
-    if !force {
-        bail!(
-            "{}: already exists (use --force to replace it)",
-            out.display()
-        );
-    }
-    if inputs
-        .iter()
-        .any(|i| same_file(i, out) || i.starts_with(out))
-    {
-        bail!("{}: is an input; inputs are never modified", out.display());
-    }
-    bundle::check_replaceable(out)?;
-    Ok(())
-}
-
-/// Writes the bundle all at once: a zip atomically, or a folder staged beside the destination
-/// and renamed into place.
-fn write_bundle(out: &Path, files: &[(String, Vec<u8>)], force: bool) -> anyhow::Result<()> {
-    if is_zip(out) {
-        let bytes = zip_bytes(files)?;
-        write_atomic(out, &bytes, force)?;
-        return Ok(());
-    }
-    // Name the bundle asked for, not only the staging folder beside it.
-    write_folder(out, files, force)
-        .with_context(|| format!("{}: bundle not written", out.display()))
 }
 
 /// Why a unit is where it is, for people; `name` names a unit.

@@ -17,7 +17,12 @@
 //! assert!(e.to_string().contains("1:"));
 //! ```
 
+#[cfg(feature = "io")]
+mod destination;
 mod read;
+
+#[cfg(feature = "io")]
+pub use destination::DestinationError;
 
 pub use read::{
     Diagnostic, Location, Locator, PayloadFrame, Position, ReadError, Severity, Snippet,
@@ -80,7 +85,7 @@ pub enum ErrorKind {
     /// output...), or there is nothing to read.
     #[cfg(feature = "io")]
     #[error("{0}")]
-    Destination(crate::apply::DestinationError),
+    Destination(DestinationError),
     /// A fork refused for a reason of its own (a namespace that is not a scope, not one app).
     #[error("{0}")]
     Fork(ForkError),
