@@ -14,7 +14,7 @@
 //!
 //! | module | in | out |
 //! |---|---|---|
-//! | [`scan`] | bytes | tokens with byte spans; decoded payloads with offset maps |
+//! | `scan` (internal) | bytes | tokens with byte spans; decoded payloads with offset maps |
 //! | [`model`] | tokens | records, fields, payload records (borrowed, streamed to a visitor) |
 //! | [`analyze`] | records | instance hosts, references, scopes, secrets, apps; the inventory `sn-retarget inspect` prints |
 //! | [`plan`] | a plan and records | the edits of each file (sys_ids, hosts, scopes, secrets, fields) |
@@ -56,6 +56,19 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// Declares an internal module: public with the feature `internals` (which the crate's own
+/// tests, fuzz targets and benchmarks turn on; not a supported API), crate-private otherwise,
+/// where parts of it serve only those.
+macro_rules! internal_mod {
+    ($name:ident) => {
+        #[cfg(feature = "internals")]
+        pub mod $name;
+        #[cfg(not(feature = "internals"))]
+        #[allow(dead_code, unused_imports)]
+        pub(crate) mod $name;
+    };
+}
+
 pub mod analyze;
 pub mod apply;
 pub mod bundle;
@@ -67,7 +80,7 @@ pub mod io;
 pub mod model;
 pub mod plan;
 mod redact;
-pub mod scan;
+internal_mod!(scan);
 mod source;
 pub mod splice;
 #[cfg(feature = "synth")]

@@ -133,7 +133,8 @@ impl Edits {
     }
 
     /// Keeps the first `len` edits added (in the order they were added), drops the rest.
-    pub fn truncate(&mut self, len: usize) {
+    #[cfg_attr(feature = "internals", visibility::make(pub))]
+    pub(crate) fn truncate(&mut self, len: usize) {
         if self.sorted {
             // Insertion order is gone once sorted; only a no-op truncation is meaningful then.
             debug_assert!(len >= self.edits.len());
@@ -206,7 +207,8 @@ impl Edits {
 
     /// Writes the output of `input[bytes]`, made with the edits `edits` (indices, in order),
     /// to `out`: one piece of [`Edits::write`], cut where [`Edits::cut_near`] says.
-    pub fn write_part<W: Write + ?Sized>(
+    #[cfg_attr(feature = "internals", visibility::make(pub))]
+    pub(crate) fn write_part<W: Write + ?Sized>(
         &self,
         input: &[u8],
         edits: Range<usize>,
@@ -234,7 +236,9 @@ impl Edits {
     /// Where to cut the output of ordered edits near input offset `near` (moved past an edit
     /// that straddles it), for writing it in two pieces with [`Edits::write_part`]:
     /// `(edits before the cut, input offset, output offset)`.
-    pub fn cut_near(&self, input_len: usize, near: usize) -> (usize, usize, usize) {
+    #[cfg_attr(feature = "internals", visibility::make(pub))]
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
+    pub(crate) fn cut_near(&self, input_len: usize, near: usize) -> (usize, usize, usize) {
         self.cuts_near(input_len, &[near])[0]
     }
 
@@ -249,7 +253,12 @@ impl Edits {
     /// edits.sort_and_check(10).unwrap();
     /// assert_eq!(edits.cuts_near(10, &[3, 5, 9]), [(1, 4, 5), (1, 5, 6), (2, 9, 9)]);
     /// ```
-    pub fn cuts_near(&self, input_len: usize, nears: &[usize]) -> Vec<(usize, usize, usize)> {
+    #[cfg_attr(feature = "internals", visibility::make(pub))]
+    pub(crate) fn cuts_near(
+        &self,
+        input_len: usize,
+        nears: &[usize],
+    ) -> Vec<(usize, usize, usize)> {
         let mut out = Vec::with_capacity(nears.len());
         let mut grown = 0isize;
         let mut k = 0;
@@ -272,17 +281,25 @@ impl Edits {
         out
     }
 
-    /// [`Edits::write`] into a new vector.
-    pub fn to_vec(&self, input: &[u8]) -> Vec<u8> {
+    /// The input with the edits applied, as a new vector, without changing `self` (edits not
+    /// in order are sorted in a copy); an overlap or an edit out of bounds is an error.
+    ///
+    /// ```
+    /// use sn_retarget::Span;
+    /// use sn_retarget::splice::Edits;
+    /// let mut edits = Edits::new();
+    /// edits.replace(Span::new(4, 5), b"X");
+    /// edits.replace(Span::new(0, 1), b"<");
+    /// assert_eq!(edits.to_vec(b"<ab><c/>").unwrap(), b"<ab>X/>");
+    /// edits.replace(Span::new(4, 6), b"Y");
+    /// assert!(edits.to_vec(b"<ab><c/>").is_err()); // two edits on byte 4
+    /// ```
+    pub fn to_vec(&self, input: &[u8]) -> Result<Vec<u8>, SpliceError> {
         let mut out = Vec::with_capacity(self.output_len(input.len()));
-        if self.write(input, &mut out).is_err() {
-            // Not in order: sort a copy.
-            let mut sorted = self.clone();
-            return sorted
-                .apply_to_vec(input)
-                .unwrap_or_else(|_| input.to_vec());
+        match self.sorted && self.write(input, &mut out).is_ok() {
+            true => Ok(out),
+            false => self.clone().apply_to_vec(input),
         }
-        out
     }
 
     /// The input with the edits applied, as a new vector.
@@ -336,7 +353,7 @@ mod tests {
     #[test]
     fn halves_written_apart_make_the_whole_output() {
         let (input, e) = sample();
-        let whole = e.to_vec(input);
+        let whole = e.to_vec(input).unwrap();
         for near in 0..=input.len() {
             let (k, cut, out_cut) = e.cut_near(input.len(), near);
             let mut a = Vec::new();
@@ -354,7 +371,7 @@ mod tests {
     #[test]
     fn pieces_written_apart_make_the_whole_output() {
         let (input, e) = sample();
-        let whole = e.to_vec(input);
+        let whole = e.to_vec(input).unwrap();
         let n = input.len() + 1;
         for a in 0..n {
             for b in a..n {

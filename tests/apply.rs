@@ -344,7 +344,7 @@ fn unverified_edits_are_checked_while_written() {
         match checked {
             Ok(p) => {
                 assert!(written.is_ok() && verified.is_ok());
-                assert_eq!(std::fs::read(&path).unwrap(), p.output(0, input));
+                assert_eq!(std::fs::read(&path).unwrap(), p.output(0, input).unwrap());
             }
             Err(e) => {
                 let e = e.to_string();

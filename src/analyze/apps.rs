@@ -51,7 +51,7 @@ pub struct AppEntry {
     pub defined: bool,
 }
 
-/// What one file says about applications (see [`merge`]).
+/// What one file says about applications.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AppFacts {
     rows: Vec<Row>,

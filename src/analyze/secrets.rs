@@ -32,7 +32,7 @@ pub enum SecretReason {
     KnownColumn,
     /// A `sys_properties` record whose `type` is password or password2.
     PasswordProperty,
-    /// The value looks like KMF ciphertext (see [`ciphertext_shape`]), with no rule for it.
+    /// The value looks like KMF ciphertext, with no rule for it.
     Ciphertext,
     /// The column (or, for `sys_properties`, the property) is named like a secret and no rule
     /// covers it: a rewrite stops until the plan declares it secret or not.
@@ -109,7 +109,7 @@ impl Default for SecretRules {
 
 impl SecretRules {
     /// Adds `table.field` to the rule list (any letter case). Its values are masked in every
-    /// line shown from now on ([`mask_column`]).
+    /// line shown from now on.
     pub fn add_column(&mut self, table: &str, field: &str) {
         mask_column(field);
         self.columns

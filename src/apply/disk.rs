@@ -10,12 +10,14 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{Apply, ApplyReport, CHECK_LIMIT_BYTES, Prepared, Unverified, prepare_unverified};
+use super::{Apply, ApplyReport, Prepared, Unverified, prepare_unverified};
 use crate::Source;
+use crate::check::CHECK_LIMIT_BYTES;
 use crate::error::{DestinationError, Error, ErrorKind};
 use crate::io::{Limits, OutputError, Staged, write_direct};
 use crate::model::check_outer_streamed;
 use crate::plan::Rewriter;
+use crate::splice::SpliceError;
 
 /// What [`Apply::write_to`] wrote.
 #[derive(Debug)]
@@ -27,7 +29,7 @@ pub struct Written {
     /// was left out).
     pub outputs: Vec<Option<PathBuf>>,
     /// `false` when the outputs were too large to check as `check` does (over
-    /// [`CHECK_LIMIT_BYTES`] together) or checks were turned off: run `check` on them.
+    /// [`CHECK_LIMIT_BYTES`](crate::check::CHECK_LIMIT_BYTES) together) or checks were turned off: run `check` on them.
     pub checked: bool,
 }
 
@@ -119,8 +121,8 @@ pub(super) fn write_to(
             .iter()
             .enumerate()
             .filter(|(i, _)| !p.report.files[*i].dropped)
-            .map(|(i, (_, bytes))| (i, p.output(i, bytes)))
-            .collect();
+            .map(|(i, (_, bytes))| Ok((i, p.output(i, bytes)?)))
+            .collect::<Result<_, SpliceError>>()?;
         let outputs: Vec<(&str, &[u8])> = outputs
             .iter()
             .map(|(i, o)| (shown[*i].as_str(), o.as_slice()))

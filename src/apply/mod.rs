@@ -34,12 +34,9 @@ pub use prepare::{
 };
 pub use report::{Applied, ApplyReport, FileEdits, FileSecret, HostPair, IdPair, KeptId, Output};
 
+use crate::check::CHECK_LIMIT_BYTES;
 use crate::error::{Error, ErrorKind};
 use crate::plan::{Plan, SecretMode};
-
-/// Outputs up to this many bytes (all of them together) are checked like `check` does after
-/// the rewrite (`check` holds every value in memory).
-pub const CHECK_LIMIT_BYTES: usize = 64_000_000;
 
 /// Applies a plan: in memory ([`Apply::run`]) or from files to files ([`Apply::write_to`]).
 ///

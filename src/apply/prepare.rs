@@ -13,7 +13,7 @@ use crate::error::{Error, ErrorKind};
 #[cfg(feature = "io")]
 use crate::io::WriteAt;
 use crate::plan::{Hits, Pass, Plan, RewriteError, Rewriter, Rewritten, Rules};
-use crate::splice::Edits;
+use crate::splice::{Edits, SpliceError};
 
 /// The edits of every input and the report, before any output is built: write each output
 /// straight from its input with [`Prepared::write_output`], or build it with
@@ -27,8 +27,9 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Output `i`, from its input `input` (the bytes given to [`prepare`]).
-    pub fn output(&self, i: usize, input: &[u8]) -> Vec<u8> {
+    /// Output `i`, from its input `input` (the bytes given to [`prepare`]); an error when the
+    /// edits do not fit `input` (another input than the one prepared).
+    pub fn output(&self, i: usize, input: &[u8]) -> Result<Vec<u8>, SpliceError> {
         self.edits[i].1.to_vec(input)
     }
 
@@ -91,12 +92,14 @@ pub fn apply_with(
     let outputs = inputs
         .par_iter()
         .enumerate()
-        .map(|(i, (name, bytes))| Output {
-            name: name.to_string(),
-            bytes: prepared.output(i, bytes),
-            edits: prepared.edits[i].1.len(),
+        .map(|(i, (name, bytes))| {
+            Ok(Output {
+                name: name.to_string(),
+                bytes: prepared.output(i, bytes)?,
+                edits: prepared.edits[i].1.len(),
+            })
         })
-        .collect();
+        .collect::<Result<_, SpliceError>>()?;
     Ok(Applied {
         outputs,
         report: prepared.report,
@@ -151,7 +154,7 @@ pub fn prepare_with_rules(
 /// let unverified = prepare_unverified(&plan, &[("dev.xml", input)], false, &|| {}).unwrap();
 /// assert_eq!(unverified.report().totals.values().sum::<usize>(), 1);
 /// let prepared = unverified.verify(&[input]).unwrap();
-/// assert!(String::from_utf8(prepared.output(0, input)).unwrap().contains("prod1.service-now.com"));
+/// assert!(String::from_utf8(prepared.output(0, input).unwrap()).unwrap().contains("prod1.service-now.com"));
 /// ```
 pub fn prepare_unverified(
     plan: &Plan,

@@ -11,6 +11,7 @@ use crate::plan::{
 
 /// One output.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Output {
     /// The input's name.
     pub name: String,
@@ -22,6 +23,7 @@ pub struct Output {
 
 /// What happened to one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct FileEdits {
     /// The input's name.
     pub input: String,
@@ -48,6 +50,7 @@ pub struct FileEdits {
 
 /// A secret to re-enter, with the file it is in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct FileSecret {
     /// The input's name.
     pub file: String,
@@ -58,6 +61,7 @@ pub struct FileSecret {
 
 /// A source host and the host it became.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct HostPair {
     /// The source instance's host.
     pub from: String,
@@ -67,6 +71,7 @@ pub struct HostPair {
 
 /// An old -> new sys_id pair.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct IdPair {
     /// Before.
     pub old: String,
@@ -76,6 +81,7 @@ pub struct IdPair {
 
 /// A natural-key record whose id was kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct KeptId {
     /// Its table (matched by natural key on import).
     pub table: String,
@@ -85,6 +91,7 @@ pub struct KeptId {
 
 /// The report of an `apply` run (`--report FILE.json`). Secret values never appear in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ApplyReport {
     /// The plan as given.
     pub plan: Plan,
@@ -149,6 +156,7 @@ impl ApplyReport {
 
 /// The outputs and the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Applied {
     /// One per input, in input order.
     pub outputs: Vec<Output>,

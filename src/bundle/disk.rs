@@ -142,15 +142,23 @@ impl Bundle {
     /// a folder staged beside `out` and renamed into place. An existing `out` is replaced only
     /// with `replace` (check it first with [`check_destination`]).
     pub fn write_to(&self, out: &Path, replace: bool) -> Result<(), Error> {
-        if is_zip(out) {
-            let bytes = zip_bytes(&self.files).map_err(|source| OutputError::Io {
-                path: out.to_path_buf(),
-                source,
-            })?;
-            write_atomic(out, &bytes, replace)?;
+        let written = if is_zip(out) {
+            zip_bytes(&self.files)
+                .map_err(|source| OutputError::Io {
+                    path: out.to_path_buf(),
+                    source,
+                })
+                .and_then(|bytes| write_atomic(out, &bytes, replace))
         } else {
-            write_folder(out, &self.files, replace)?;
-        }
-        Ok(())
+            write_folder(out, &self.files, replace)
+        };
+        // Name the bundle asked for, not only the staging file or folder beside it.
+        written.map_err(|source| {
+            DestinationError::NotWritten {
+                out: out.to_path_buf(),
+                source,
+            }
+            .into()
+        })
     }
 }

@@ -46,6 +46,7 @@ pub use replaceable::check_replaceable;
 
 /// A top-level record of a bundle file, for the manifest, as the output holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ManifestRecord {
     /// Table.
     pub table: String,
@@ -60,6 +61,7 @@ pub struct ManifestRecord {
 
 /// A record the bundle leaves out (`--only`, `--exclude`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ManifestLeftOut {
     /// The input it is in.
     pub input: String,
@@ -70,6 +72,7 @@ pub struct ManifestLeftOut {
 
 /// One output of the bundle, in import order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ManifestEntry {
     /// 1-based import position.
     pub position: usize,
@@ -93,6 +96,7 @@ pub struct ManifestEntry {
 
 /// `manifest.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Manifest {
     /// The tool and its version.
     pub tool: String,
@@ -129,6 +133,7 @@ pub struct Manifest {
 
 /// A finished bundle, in memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Bundle {
     /// `(name, bytes)` of every file to write: outputs in import order, then `manifest.json`,
     /// `CHECKLIST.md` and the marker ([`MARKER`]).

@@ -176,14 +176,6 @@ impl<'s> Facts<'s> {
         })
     }
 
-    /// Index of the file named `name`.
-    pub fn file_index(&self, name: &str) -> usize {
-        self.sources
-            .iter()
-            .position(|s| s.0 == name)
-            .unwrap_or(usize::MAX)
-    }
-
     /// A finding at record `k`, field `field` (or the record itself). (Every argument is a
     /// part of the finding the rules spell out at the call, so they stay separate.)
     #[allow(clippy::too_many_arguments)]

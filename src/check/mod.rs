@@ -3,18 +3,20 @@
 //! In: the exports of a bundle (and, after `apply`, what the rewrite was meant to remove).
 //! Out: [`Finding`]s, each with a rule id, a severity, a message naming the error the user would
 //! otherwise meet on the instance, a location (file, line, column, record, field, path inside
-//! payloads) and a fix hint. The rules live in [`rules`]; this module gathers the records they
+//! payloads) and a fix hint. The rules live in `rules`; this module gathers the records they
 //! look at.
 
 mod facts;
 pub mod render;
-pub mod rules;
+internal_mod!(rules);
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-pub use facts::{Facts, Place, Rec};
+#[cfg_attr(feature = "internals", visibility::make(pub))]
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))]
+pub(crate) use facts::{Facts, Place, Rec};
 
 use crate::error::{ReadError, Severity, Snippet};
 use crate::plan::{Existing, Instance, Intent, LeftOut};
@@ -25,6 +27,7 @@ pub const CHECK_LIMIT_BYTES: usize = 64_000_000;
 
 /// Where a finding is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct FindingLocation {
     /// The file (or `archive.zip!entry`).
     pub file: String,
@@ -50,6 +53,7 @@ pub struct FindingLocation {
 
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Finding {
     /// Rule id, e.g. `oauth-client-id`.
     pub rule: &'static str,
@@ -168,6 +172,7 @@ impl RunFacts {
 
 /// The findings for a bundle, sorted by file order, then position.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct CheckReport {
     /// Every finding.
     pub findings: Vec<Finding>,

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use sn_retarget::apply::{Apply, ApplyReport, CHECK_LIMIT_BYTES};
+use sn_retarget::apply::{Apply, ApplyReport};
+use sn_retarget::check::CHECK_LIMIT_BYTES;
 use sn_retarget::plan::{IdMode, Intent, Plan, SecretMode, parse_id_map};
 
 use super::{ApplyArgs, IdModeArg, IntentArg, PlanArgs, SecretArg};

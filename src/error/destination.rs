@@ -35,6 +35,15 @@ pub enum DestinationError {
     /// changed since).
     #[error(transparent)]
     NotReplaceable(#[from] crate::bundle::NotReplaceable),
+    /// The bundle could not be written (nothing of it is left).
+    #[error("{}: bundle not written: {source}", out.display())]
+    NotWritten {
+        /// The bundle asked for.
+        out: PathBuf,
+        /// Why.
+        #[source]
+        source: crate::io::OutputError,
+    },
     /// No export under the inputs given.
     #[error("no *.xml or *.zip input found in {}", names(.0))]
     NoInput(Vec<PathBuf>),

@@ -35,6 +35,7 @@ use crate::fork::ForkError;
 use crate::io::{InputError, OutputError};
 use crate::plan::fit::MisfitError;
 use crate::plan::{LooksSecret, PlanError, RewriteError};
+use crate::splice::SpliceError;
 
 /// Why a job stopped (nothing has been written): see [`Error::kind`].
 #[derive(Debug)]
@@ -97,6 +98,9 @@ pub enum ErrorKind {
     #[cfg(feature = "io")]
     #[error(transparent)]
     Output(OutputError),
+    /// Edits that do not fit their input (edits made for another input, or overlapping).
+    #[error("{0}")]
+    Splice(SpliceError),
     /// Something the crate writes (manifest.json, a report) could not be serialized.
     #[error("{what}: {source}")]
     Serialize {
@@ -166,6 +170,7 @@ from_inner! {
     ReadError => Read,
     MisfitError => Misfit,
     ForkError => Fork,
+    SpliceError => Splice,
 }
 
 #[cfg(feature = "io")]

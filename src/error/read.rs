@@ -324,7 +324,8 @@ pub enum SyntaxError {
     /// `<` is written (`"UTF-16"` or `"UTF-32"`).
     #[error("{0} is not supported: save as UTF-8")]
     UnsupportedEncoding(&'static str),
-    /// A control character XML does not allow (see [`crate::scan::first_control`]).
+    /// A control character XML does not allow (a C0 control other than tab, newline and
+    /// carriage return).
     #[error("control character U+{0:04X} is not allowed in XML (the import would stop on it)")]
     ControlCharacter(u8),
     /// Elements nest deeper than the reader's limit.

@@ -14,7 +14,7 @@ use crate::model::{Record, Visitor, read};
 /// What the exports say: their applications, every namespace they name, their records.
 #[derive(Debug, Clone, Default)]
 pub struct Survey {
-    /// The applications (see [`crate::analyze::apps`]).
+    /// The applications.
     pub apps: Vec<AppEntry>,
     /// Every scope namespace named (`source=`, `application_scope`, `sys_app.scope`).
     pub namespaces: BTreeSet<String>,

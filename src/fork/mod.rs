@@ -74,10 +74,6 @@ use crate::plan::namespace::{NamespaceRenames, scope_name_problem};
 use crate::plan::{AppName, IdMode, Plan};
 use checks::{check_outputs, names_old, refuse_clashes, refuse_in_use, undefined_names};
 
-/// Outputs up to this many bytes in all are checked (`check` holds every value in memory),
-/// as `apply` does.
-pub const CHECK_LIMIT_BYTES: usize = 64_000_000;
-
 /// What to fork into.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForkOptions {
@@ -351,7 +347,8 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, Error> {
     for (i, f) in app.files.iter().enumerate() {
         let output = (kinds[i] == FileKind::Xml)
             .then(|| outputs.next())
-            .flatten();
+            .flatten()
+            .transpose()?;
         written.add(f, kinds[i], output, &renamer, |b| {
             names_old(b, old, &keep, &ids)
         });
@@ -368,14 +365,14 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, Error> {
         file.output = Some(shown(&renamer.path(&app.files[i].path)));
     }
     let total: usize = files.iter().map(|f| f.bytes.len()).sum();
-    if total <= CHECK_LIMIT_BYTES {
+    if total <= crate::check::CHECK_LIMIT_BYTES {
         apply.findings = check_outputs(&files, &apply, old, new, &keep, check_rules)?;
         // The old namespace, an old sys_id or a secret left stops the fork.
         crate::apply::refuse_left_behind(&apply.plan, &apply.findings)?;
     } else {
         written_warnings.push(format!(
             "outputs over {} MB: not checked; run `sn-retarget check <out> --namespace {old}` on them",
-            CHECK_LIMIT_BYTES / 1_000_000
+            crate::check::CHECK_LIMIT_BYTES / 1_000_000
         ));
     }
     let app_sys_id = Change {

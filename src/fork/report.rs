@@ -8,6 +8,7 @@ use crate::apply::ApplyReport;
 
 /// A value before and after.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Change {
     /// Before.
     pub old: String,
@@ -29,6 +30,7 @@ pub enum OtherAction {
 
 /// A file that is not an export of the application.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct OtherFile {
     /// Its path in the input.
     pub input: String,
@@ -42,6 +44,7 @@ pub struct OtherFile {
 
 /// The counts of the one-line summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Summary {
     /// Files written.
     pub files: usize,
@@ -60,6 +63,7 @@ pub struct Summary {
 /// (`files[].input`/`output`, `id_map`, `totals`, `secrets`, `findings`...). Secret values never
 /// appear in it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ForkReport {
     /// The scope's namespace.
     pub namespace: Change,

@@ -21,12 +21,18 @@ mod sys;
 mod write;
 
 pub use archive::{Limits, read_zip, read_zip_files, zip_bytes};
-pub use direct::{Direct, DirectAt, write_direct};
-pub use durable::{WriteAt, start_writeback, sync_all};
+#[cfg_attr(feature = "internals", visibility::make(pub))]
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))]
+pub(crate) use direct::{Direct, DirectAt, write_direct};
+#[cfg_attr(feature = "internals", visibility::make(pub))]
+pub(crate) use durable::{WriteAt, start_writeback, sync_all};
 pub use folder::write_folder;
-pub use names::{aside_path, temp_owner, temp_path};
+pub use names::temp_owner;
 pub use pending::abandon_outputs;
-pub use write::{OutputError, Staged, write_atomic, write_atomic_file, write_atomic_with};
+#[cfg_attr(feature = "internals", visibility::make(pub))]
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))]
+pub(crate) use write::write_atomic_with;
+pub use write::{OutputError, Staged, write_atomic};
 
 use std::collections::HashSet;
 use std::fs;

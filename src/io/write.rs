@@ -295,31 +295,6 @@ pub(super) fn held() -> Result<pending::Held, OutputError> {
     pending::hold().map_err(|_| OutputError::Interrupted)
 }
 
-/// [`write_atomic`] for an output of `len` bytes written by `write` straight into the file
-/// (e.g. in pieces at their offsets, from several threads, with `FileExt::write_all_at`).
-/// The file must be `len` bytes long after `write`. Nothing is left behind if `write` fails.
-///
-/// ```
-/// # let dir = std::env::temp_dir().join(format!("snr-atomic-file-{}", std::process::id()));
-/// # std::fs::create_dir_all(&dir).unwrap();
-/// use std::io::Write;
-/// use sn_retarget::io::write_atomic_file;
-/// let out = dir.join("out.xml");
-/// write_atomic_file(&out, false, 9, |mut f| f.write_all(b"<unload/>")).unwrap();
-/// assert_eq!(std::fs::read(&out).unwrap(), b"<unload/>");
-/// # std::fs::remove_dir_all(&dir).unwrap();
-/// ```
-pub fn write_atomic_file(
-    path: &Path,
-    force: bool,
-    len: u64,
-    write: impl FnOnce(&fs::File) -> std::io::Result<()>,
-) -> Result<(), OutputError> {
-    let mut staged = Staged::new(force);
-    staged.add_file(path, len, write)?;
-    staged.commit()
-}
-
 /// Removes the folders made for outputs (`made`, outermost first), innermost first, each only
 /// if empty.
 pub(super) fn remove_dirs(made: &[PathBuf]) {

@@ -107,3 +107,57 @@ impl Visitor for Collect {
         self.records.retain(|r| r.index < first_index);
     }
 }
+
+/// The records of one document, in document order (records inside payloads included, each
+/// after the record that holds it): the iterator beside [`Visitor`], for code that would rather
+/// pull records than receive them. The document is read whole before the first record comes
+/// out, so a malformed document is an error before any record is seen.
+///
+/// ```
+/// use sn_retarget::model::records;
+/// let xml = br#"<unload><sys_properties action="INSERT_OR_UPDATE"><name>x.url</name><sys_id>0123456789abcdef0123456789abcdef</sys_id></sys_properties></unload>"#;
+/// let mut found = records(xml).unwrap();
+/// assert_eq!(found.outcome().records, 1);
+/// let r = found.next().unwrap();
+/// assert_eq!((r.table.as_str(), r.field("name").unwrap().text.as_str()), ("sys_properties", "x.url"));
+/// assert!(found.next().is_none());
+/// assert!(records(b"<unload><oops></unload>").is_err());
+/// ```
+pub fn records(src: &[u8]) -> Result<Records, crate::ReadError> {
+    let mut collect = Collect::default();
+    let outcome = super::read(src, &mut collect)?;
+    collect.sort();
+    Ok(Records {
+        outcome,
+        records: collect.records.into_iter(),
+    })
+}
+
+/// The iterator of [`records`].
+#[derive(Debug, Clone)]
+pub struct Records {
+    outcome: super::ReadOutcome,
+    records: std::vec::IntoIter<OwnedRecord>,
+}
+
+impl Records {
+    /// What reading the document found: its shape, counts, and diagnostics that did not stop
+    /// it (a malformed payload, whose records are left out).
+    pub fn outcome(&self) -> &super::ReadOutcome {
+        &self.outcome
+    }
+}
+
+impl Iterator for Records {
+    type Item = OwnedRecord;
+
+    fn next(&mut self) -> Option<OwnedRecord> {
+        self.records.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.records.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Records {}

@@ -26,22 +26,28 @@
 
 mod collect;
 mod cuts;
+// `read_parts` (all files in parts, in order) serves the tests only, through `internals`.
+#[cfg_attr(not(feature = "internals"), allow(dead_code))]
 mod reader;
 mod record;
 mod select;
 mod shape;
 mod streamed;
 
-pub use collect::{Collect, OwnedField, OwnedRecord};
-pub use reader::{
-    MAX_PAYLOAD_DEPTH, PART_STRIDE, Parts, ReadOutcome, check_outer, read, read_parts,
-    read_parts_with, read_with, root_element,
-};
+pub use collect::{Collect, OwnedField, OwnedRecord, Records, records};
+pub use reader::{MAX_PAYLOAD_DEPTH, ReadOutcome, check_outer, read, read_with, root_element};
+// Reading one file in parts on every core: internals.
+#[cfg_attr(feature = "internals", visibility::make(pub))]
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))]
+pub(crate) use reader::{PART_STRIDE, Parts, read_parts, read_parts_with};
 pub(crate) use record::DISPLAY_KEYS;
 pub use record::{Attr, Escaping, Field, PayloadInfo, Place, Record, ValueKind};
 pub use select::{Filter, MemoValues, RecordValues, Selector, SelectorError};
 pub use shape::Shape;
-pub use streamed::{check_outer_streamed, check_outer_streamed_with};
+pub use streamed::check_outer_streamed;
+#[cfg_attr(feature = "internals", visibility::make(pub))]
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))]
+pub(crate) use streamed::check_outer_streamed_with;
 
 /// Receives the records of a document as the reader finds them.
 ///

@@ -221,7 +221,7 @@ mod tests {
                 continue;
             }
             // No edit starts before `from`: the output up to it is the input's.
-            let output = edits.to_vec(&input);
+            let output = edits.to_vec(&input).unwrap();
             let expected = find_ciphertext(&output[from..]).is_some();
             let got = ciphertext_left(&input, from, &edits);
             assert_eq!(

@@ -20,23 +20,24 @@
 
 mod ciphertext;
 mod compile;
-pub mod escape;
+internal_mod!(escape);
 mod existing;
 pub mod fit;
-pub mod ids;
+internal_mod!(ids);
 mod infer;
 pub mod intent;
 pub mod namespace;
 mod records;
 mod rename;
 mod rewrite;
-pub mod tokens;
+internal_mod!(tokens);
 mod words;
 
 pub use compile::{
     AppName, Column, FieldReplace, FieldSet, Instance, PlanError, Rules, parse_id_map,
 };
 pub use existing::Existing;
+pub use ids::IdMap;
 pub use infer::infer_plan;
 pub use intent::Intent;
 pub use records::{ClientIdChange, Hits, LeftOut, RecordNote, Renames};
@@ -44,6 +45,7 @@ pub use rewrite::{
     EditEntry, LooksSecret, Pass, ResolvedIds, RewriteError, Rewriter, Rewritten, SecretEdit,
     SecretNote,
 };
+pub use tokens::Rule;
 pub use words::{replace_substrings, replace_words};
 
 use std::collections::BTreeMap;

@@ -19,6 +19,7 @@ use crate::scan::Span;
 
 /// A record the output does not hold (`--only`, `--exclude`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct LeftOut {
     /// Its table.
     pub table: String,
@@ -30,6 +31,7 @@ pub struct LeftOut {
 
 /// One record as the output describes it (report detail).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct RecordNote {
     /// Its table.
     pub table: String,
@@ -51,6 +53,7 @@ pub struct RecordNote {
 
 /// An `oauth_entity.client_id` changed in this run (client ids are not secrets).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[non_exhaustive]
 pub struct ClientIdChange {
     /// The value in the input.
     pub old: String,

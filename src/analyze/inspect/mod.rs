@@ -34,6 +34,7 @@ use crate::model::{self, Record, Shape, Visitor};
 
 /// One record in the inventory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct RecordEntry {
     /// Document order within the file.
     pub index: usize,
@@ -55,6 +56,7 @@ pub struct RecordEntry {
 
 /// A reference from a record's field to a sys_id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Reference {
     /// Index of the referring record.
     pub record: usize,
@@ -78,6 +80,7 @@ pub struct Reference {
 
 /// An instance host named in the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct HostEntry {
     /// e.g. `dev12345.service-now.com`.
     pub host: String,
@@ -91,6 +94,7 @@ pub struct HostEntry {
 
 /// A scope named in the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct ScopeEntry {
     /// sys_id (or `global`).
     pub sys_id: Option<String>,
@@ -104,6 +108,7 @@ pub struct ScopeEntry {
 
 /// A field holding a secret (the value is never kept).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SecretEntry {
     /// Index of the record.
     pub record: usize,
@@ -123,6 +128,7 @@ pub struct SecretEntry {
 
 /// A file that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct FileError {
     /// The full message (file, line:column, what is wrong).
     pub message: String,
@@ -132,6 +138,7 @@ pub struct FileError {
 
 /// Everything found in one file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct FileReport {
     /// The name the file was given.
     pub path: String,
@@ -160,6 +167,7 @@ pub struct FileReport {
 
 /// The inventory of every file given to an [`Inspector`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Inventory {
     /// One report per file, in the order given.
     pub files: Vec<FileReport>,

@@ -157,7 +157,9 @@ impl Rewriter {
     }
 
     /// The same rewriter, reading files of at least `bytes` in parts (for tests).
-    pub fn with_part_bytes(mut self, bytes: usize) -> Rewriter {
+    #[cfg_attr(feature = "internals", visibility::make(pub))]
+    #[cfg_attr(not(feature = "internals"), allow(dead_code))]
+    pub(crate) fn with_part_bytes(mut self, bytes: usize) -> Rewriter {
         self.part_bytes = bytes.max(1);
         self
     }

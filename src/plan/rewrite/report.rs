@@ -12,6 +12,7 @@ use crate::splice::Edits;
 
 /// One change, for the report. Secret values never appear: `old` then reads `(secret)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct EditEntry {
     /// Table of the record changed.
     pub table: String,
@@ -34,6 +35,7 @@ pub struct EditEntry {
 
 /// A secret replaced or emptied: what the admin must re-enter on the target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct SecretNote {
     /// Table of the record.
     pub table: String,
@@ -57,6 +59,7 @@ pub struct SecretNote {
 #[error(
     "{option} {column}: the field holds a secret ({why}) in {table} {record} at {position}; secrets are replaced by placeholders (re-enter them on the target after import), so it cannot be edited (or use --secrets keep)"
 )]
+#[non_exhaustive]
 pub struct SecretEdit {
     /// `--set`, `--replace` or `--regenerate-field`.
     pub option: &'static str,
@@ -75,6 +78,7 @@ pub struct SecretEdit {
 /// A value that looks like a secret (by its column's or property's name) that no rule covers:
 /// the rewrite stops until the plan says whether it is one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct LooksSecret {
     /// Table of the record.
     pub table: String,
@@ -92,6 +96,7 @@ pub struct LooksSecret {
 
 /// The edits of one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Rewritten {
     /// The edits, sorted and checked: the output is the input with these made
     /// ([`Edits::apply_to_vec`], [`Edits::apply`]).
