@@ -290,7 +290,7 @@ impl Edits {
     /// let mut edits = Edits::new();
     /// edits.replace(Span::new(4, 5), b"X");
     /// edits.replace(Span::new(0, 1), b"<");
-    /// assert_eq!(edits.to_vec(b"<ab><c/>").unwrap(), b"<ab>X/>");
+    /// assert_eq!(edits.to_vec(b"<ab><c/>").unwrap(), b"<ab>Xc/>");
     /// edits.replace(Span::new(4, 6), b"Y");
     /// assert!(edits.to_vec(b"<ab><c/>").is_err()); // two edits on byte 4
     /// ```

@@ -28,6 +28,9 @@ pub(crate) use direct::{Direct, DirectAt, write_direct};
 pub(crate) use durable::{WriteAt, start_writeback, sync_all};
 pub use folder::write_folder;
 pub use names::temp_owner;
+#[cfg_attr(feature = "internals", visibility::make(pub))]
+#[cfg_attr(not(feature = "internals"), allow(unused_imports))]
+pub(crate) use names::temp_path;
 pub use pending::abandon_outputs;
 #[cfg_attr(feature = "internals", visibility::make(pub))]
 #[cfg_attr(not(feature = "internals"), allow(unused_imports))]
