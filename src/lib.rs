@@ -10,6 +10,29 @@
 //! back only as *the input bytes plus edits*: a document written back with no edits is the
 //! input, byte for byte.
 //!
+//! One file is one call, [`retarget`], with a [`Plan`] (the TOML `sn-retarget --plan` reads):
+//!
+//! ```
+//! use sn_retarget::{Plan, retarget};
+//!
+//! let xml = br#"<?xml version="1.0" encoding="UTF-8"?><unload unload_date="2024-05-01 10:00:00">
+//! <sys_update_xml action="INSERT_OR_UPDATE"><name>sys_properties_0123456789abcdef0123456789abcdef</name><payload><![CDATA[<?xml version="1.0" encoding="UTF-8"?><record_update table="sys_properties"><sys_properties action="INSERT_OR_UPDATE"><name>x.url</name><sys_id>0123456789abcdef0123456789abcdef</sys_id><value>https://dev1.service-now.com</value></sys_properties></record_update>]]></payload><sys_id>fedcba9876543210fedcba9876543210</sys_id></sys_update_xml>
+//! </unload>"#;
+//!
+//! // Identity first: a plan that changes nothing gives the same bytes back.
+//! assert_eq!(retarget(xml, &Plan::default()).unwrap(), xml);
+//!
+//! // The instance's URLs, inside the payload too, now name the target.
+//! let plan: Plan = toml::from_str(r#"hosts = { dev1 = "acme" }"#).unwrap();
+//! let out = String::from_utf8(retarget(xml, &plan).unwrap()).unwrap();
+//! assert!(out.contains("<value>https://acme.service-now.com</value>"));
+//! assert_eq!(out.len(), xml.len()); // dev1 and acme: same length, nothing else touched
+//! ```
+//!
+//! Many files, from disk to disk, go through the builders [`Apply`] and
+//! [`bundle::Bundler`] (inputs read, outputs checked, everything staged and moved in at once);
+//! every job fails with one [`Error`], whose [`ErrorKind`] says what stopped it.
+//!
 //! The data's path through the crate:
 //!
 //! | module | in | out |
@@ -31,26 +54,6 @@
 //! system code. The feature `io` adds the file-system layer: [`io`] (files, folders and zip
 //! archives in, atomic writes out), `fork`'s `App::load` and `Forked::write`, `bundle`'s
 //! `check_replaceable`, and `apply`'s writes to disk ([`Apply::write_to`]).
-//!
-//! ```
-//! use sn_retarget::analyze::inspect::Inspector;
-//! use sn_retarget::splice::Edits;
-//!
-//! let xml = br#"<?xml version="1.0" encoding="UTF-8"?><unload unload_date="2024-05-01 10:00:00">
-//! <sys_update_xml action="INSERT_OR_UPDATE"><name>sys_properties_0123456789abcdef0123456789abcdef</name><payload><![CDATA[<?xml version="1.0" encoding="UTF-8"?><record_update table="sys_properties"><sys_properties action="INSERT_OR_UPDATE"><name>x.url</name><sys_id>0123456789abcdef0123456789abcdef</sys_id><value>https://dev1.service-now.com</value></sys_properties></record_update>]]></payload><sys_id>fedcba9876543210fedcba9876543210</sys_id></sys_update_xml>
-//! </unload>"#;
-//!
-//! // Identity first: no edits, the same bytes.
-//! assert_eq!(Edits::new().apply_to_vec(xml).unwrap(), xml);
-//!
-//! let mut inspector = Inspector::new();
-//! inspector.add("set.xml", xml).unwrap();
-//! let inventory = inspector.finish();
-//! let file = &inventory.files[0];
-//! assert_eq!(file.records.len(), 2); // the row, and the record inside its payload
-//! assert_eq!(file.records[1].depth, 1);
-//! assert_eq!(file.hosts[0].instance, "dev1");
-//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
