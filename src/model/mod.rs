@@ -26,8 +26,11 @@
 
 mod collect;
 mod cuts;
+mod input;
+mod outline;
 // `read_parts` (all files in parts, in order) serves the tests only, through `internals`.
 #[cfg_attr(not(feature = "internals"), allow(dead_code))]
+mod parts;
 mod reader;
 mod record;
 mod select;
@@ -35,11 +38,12 @@ mod shape;
 mod streamed;
 
 pub use collect::{Collect, OwnedField, OwnedRecord, Records, records};
-pub use reader::{MAX_PAYLOAD_DEPTH, ReadOutcome, check_outer, read, read_with, root_element};
+pub use outline::{check_outer, root_element};
 // Reading one file in parts on every core: internals.
 #[cfg_attr(feature = "internals", visibility::make(pub))]
 #[cfg_attr(not(feature = "internals"), allow(unused_imports))]
-pub(crate) use reader::{PART_STRIDE, Parts, read_parts, read_parts_with};
+pub(crate) use parts::{PART_STRIDE, Parts, read_parts, read_parts_with};
+pub use reader::{MAX_PAYLOAD_DEPTH, ReadOutcome, read, read_with};
 pub(crate) use record::DISPLAY_KEYS;
 pub use record::{Attr, Escaping, Field, PayloadInfo, Place, Record, ValueKind};
 pub use select::{Filter, MemoValues, RecordValues, Selector, SelectorError};
