@@ -32,7 +32,7 @@ use crate::apply::{ApplyReport, HostPair, apply_with};
 use crate::check::Finding;
 use crate::error::{Error, ErrorKind};
 use crate::model::Shape;
-use crate::plan::tokens::Rule;
+use crate::plan::tokens::ChangeKind;
 use crate::plan::{ClientIdChange, Intent, Plan};
 use order::{Order, Reason, Unit, UnitRef};
 
@@ -91,7 +91,7 @@ pub struct ManifestEntry {
     /// Edits made.
     pub edits: usize,
     /// Edits per rule.
-    pub counts: BTreeMap<Rule, usize>,
+    pub counts: BTreeMap<ChangeKind, usize>,
 }
 
 /// `manifest.json`.
@@ -119,7 +119,7 @@ pub struct Manifest {
     /// Reference cycles found (output file names), each broken by priority.
     pub cycles: Vec<Vec<String>>,
     /// Edits per rule, all files.
-    pub totals: BTreeMap<Rule, usize>,
+    pub totals: BTreeMap<ChangeKind, usize>,
     /// Secrets to re-enter (details in CHECKLIST.md).
     pub secrets: usize,
     /// Rules of the plan that applied nowhere.

@@ -12,7 +12,7 @@ use crate::model::{Collect, OwnedRecord, read};
 
 /// One record of the bundle.
 #[derive(Debug, Clone)]
-pub struct Rec {
+pub struct BundleRecord {
     /// Index of its file in the bundle.
     pub file: usize,
     /// The record as read.
@@ -21,7 +21,7 @@ pub struct Rec {
     pub path: String,
 }
 
-impl Rec {
+impl BundleRecord {
     /// The text of `field` (empty when absent).
     pub fn get(&self, field: &str) -> &str {
         self.record.field(field).map_or("", |f| f.text.trim())
@@ -75,7 +75,7 @@ pub struct Facts<'s> {
     /// The bundle's files.
     pub sources: &'s [(&'s str, &'s [u8])],
     /// Every record, in file order then document order.
-    pub records: Vec<Rec>,
+    pub records: Vec<BundleRecord>,
     /// Every reference, with the index of the referring record in `records`.
     pub references: Vec<(usize, Reference)>,
     /// sys_id -> index in `records` of the (first) record defining it, not counting deletions
@@ -146,7 +146,7 @@ impl<'s> Facts<'s> {
         for (i, f) in per_file.into_iter().enumerate() {
             let (recs, refs, diags) = f?;
             let base = records.len();
-            records.extend(recs.into_iter().map(|(record, path)| Rec {
+            records.extend(recs.into_iter().map(|(record, path)| BundleRecord {
                 file: i,
                 record,
                 path,
@@ -299,6 +299,6 @@ impl<'s> Facts<'s> {
 
 /// `true` for a record inside a `sys_update_version` payload (a previous version, not what
 /// will be imported).
-pub fn in_version(r: &Rec) -> bool {
+pub fn in_version(r: &BundleRecord) -> bool {
     r.path.contains("sys_update_version[")
 }

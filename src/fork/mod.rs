@@ -387,7 +387,7 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, Error> {
         ids: apply.id_map.len(),
         namespace: apply
             .totals
-            .get(&crate::plan::tokens::Rule::Namespace)
+            .get(&crate::plan::tokens::ChangeKind::Namespace)
             .copied()
             .unwrap_or(0),
         renamed: files.iter().filter(|f| f.input != f.output).count(),

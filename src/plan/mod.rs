@@ -49,7 +49,7 @@ pub use rewrite::{
     EditEntry, LooksSecret, Pass, ResolvedIds, RewriteError, Rewriter, Rewritten, SecretEdit,
     SecretNote,
 };
-pub use tokens::Rule;
+pub use tokens::ChangeKind;
 pub use words::{replace_substrings, replace_words};
 
 use std::collections::BTreeMap;

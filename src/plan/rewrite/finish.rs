@@ -10,7 +10,7 @@ use super::report::{EditEntry, LooksSecret, RewriteError, Rewritten, SecretNote}
 use super::{Pass, ResolvedIds, Rewriter};
 use crate::plan::ids::IdMap;
 use crate::plan::records::{ClientIdChange, DisplayRef, LeftOut, RecordNote, follow_edit};
-use crate::plan::tokens::{Rule, id_tokens, map_token};
+use crate::plan::tokens::{ChangeKind, id_tokens, map_token};
 use crate::scan::Span;
 use crate::splice::Edits;
 
@@ -200,7 +200,7 @@ impl Rewriter {
         }
         for (d, new) in follows {
             edits.replace(d.span, &new);
-            *counts.entry(Rule::DisplayValue).or_insert(0) += 1;
+            *counts.entry(ChangeKind::DisplayValue).or_insert(0) += 1;
             if details {
                 drafts.push(Draft {
                     at: d.span,
@@ -208,7 +208,7 @@ impl Rewriter {
                     field: d.field.to_string(),
                     old: String::from_utf8_lossy(&bytes[d.span.range()]).into_owned(),
                     new: String::from_utf8_lossy(&new).into_owned(),
-                    rule: Rule::DisplayValue,
+                    rule: ChangeKind::DisplayValue,
                 });
             }
         }
@@ -220,7 +220,7 @@ impl Rewriter {
             if let Some(new) = map_token(map, old) {
                 let new = &new;
                 edits.replace(span, new);
-                *counts.entry(Rule::SysId).or_insert(0) += 1;
+                *counts.entry(ChangeKind::SysId).or_insert(0) += 1;
                 if details {
                     drafts.push(Draft {
                         at: span,
@@ -228,7 +228,7 @@ impl Rewriter {
                         field: candidate_fields.get(k).cloned().unwrap_or_default(),
                         old: String::from_utf8_lossy(old).into_owned(),
                         new: String::from_utf8_lossy(new).into_owned(),
-                        rule: Rule::SysId,
+                        rule: ChangeKind::SysId,
                     });
                 }
             }
@@ -252,7 +252,7 @@ impl Rewriter {
             spans.sort_by_key(|(s, _)| s.start);
             for (span, new) in &found {
                 edits.replace(*span, new.as_bytes());
-                *counts.entry(Rule::Namespace).or_insert(0) += 1;
+                *counts.entry(ChangeKind::Namespace).or_insert(0) += 1;
                 if details {
                     drafts.push(Draft {
                         at: *span,
@@ -261,7 +261,7 @@ impl Rewriter {
                         field: "(markup)".to_string(),
                         old: String::from_utf8_lossy(&bytes[span.range()]).into_owned(),
                         new: new.to_string(),
-                        rule: Rule::Namespace,
+                        rule: ChangeKind::Namespace,
                     });
                 }
             }
@@ -397,7 +397,7 @@ impl Paths {
 /// One part finished.
 pub(super) struct PartDone {
     pub(super) edits: Edits,
-    pub(super) counts: BTreeMap<Rule, usize>,
+    pub(super) counts: BTreeMap<ChangeKind, usize>,
     pub(super) drafts: Vec<Draft>,
     pub(super) secrets: Vec<(usize, SecretNote)>,
     pub(super) owners: Vec<(usize, String, Option<String>, Option<usize>)>,

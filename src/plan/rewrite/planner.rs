@@ -14,7 +14,7 @@ use crate::model::{Escaping, Field, Record, ValueKind};
 use crate::plan::SecretMode;
 use crate::plan::escape::{cdata_section, escape_attr, escape_text, through_layers};
 use crate::plan::records::RecordsPass;
-use crate::plan::tokens::{Rule, id_tokens};
+use crate::plan::tokens::{ChangeKind, id_tokens};
 use crate::scan::Span;
 use crate::splice::Edits;
 
@@ -70,7 +70,7 @@ pub(super) struct Draft {
     pub(super) field: String,
     pub(super) old: String,
     pub(super) new: String,
-    pub(super) rule: Rule,
+    pub(super) rule: ChangeKind,
 }
 
 /// What the reading of one part of a file found. Every list is in reading order, so that the
@@ -101,7 +101,7 @@ pub(super) struct PartPass {
     /// Edits whose replacement is known, except for sys_ids inside it (see `deferred`).
     pub(super) edits: Edits,
     /// Per edit: its rule and its record.
-    pub(super) rules: Vec<Rule>,
+    pub(super) rules: Vec<ChangeKind>,
     pub(super) owner: Vec<usize>,
     /// Edits whose replacement may hold sys_ids to map (index into `edits`), and the record's
     /// own old id when the replacement holds it (a placeholder's `{sys_id}`).
@@ -181,7 +181,7 @@ impl Planner<'_, '_> {
         field: &str,
         span: Span,
         new: &[u8],
-        rule: Rule,
+        rule: ChangeKind,
         old_shown: Option<String>,
         deferred: Option<Option<[u8; 32]>>,
     ) {
@@ -217,7 +217,7 @@ impl Planner<'_, '_> {
             let mut found = Vec::new();
             self.w.tokens.scan_into(raw, &self.hosts, false, &mut found);
             for s in found {
-                if s.rule == Rule::Host {
+                if s.rule == ChangeKind::Host {
                     // Which source host it was (no allocation for the usual lower-case one).
                     if let Ok(old) = std::str::from_utf8(s.old) {
                         let key = crate::analyze::hosts::lowercase(old);
@@ -246,7 +246,7 @@ impl Planner<'_, '_> {
         r: &Record<'_>,
         f: &Field<'_>,
         text: &str,
-        rule: Rule,
+        rule: ChangeKind,
         old_shown: Option<String>,
         deferred: Option<Option<[u8; 32]>>,
     ) {
@@ -453,7 +453,7 @@ impl Planner<'_, '_> {
                         f.name,
                         span,
                         bytes.as_bytes(),
-                        Rule::Secret,
+                        ChangeKind::Secret,
                         Some(shown),
                         Some(own),
                     );
@@ -551,7 +551,7 @@ impl Planner<'_, '_> {
                     name,
                     span,
                     bytes.as_bytes(),
-                    Rule::Secret,
+                    ChangeKind::Secret,
                     Some(shown),
                     Some(own),
                 );

@@ -3,7 +3,7 @@
 //! changed value teaches the rest of the run (the record's new display texts, the client_ids a
 //! derive changes and on what condition).
 
-use super::{Planner, Rule};
+use super::{ChangeKind, Planner};
 use crate::analyze::refs::is_sys_id;
 use crate::model::{Field, Record, ValueKind};
 use crate::plan::NATURAL_KEY_TABLES;
@@ -14,7 +14,11 @@ impl Planner<'_, '_> {
     /// The value rules other than tokens: the new text and its rule, when one applies (sys_ids
     /// in it are mapped later). An explicit `--set` wins; then replacements, labels,
     /// regenerated values, what a derive resets, scope and instance names, in that order.
-    pub(super) fn field_rules(&mut self, r: &Record<'_>, f: &Field<'_>) -> Option<(String, Rule)> {
+    pub(super) fn field_rules(
+        &mut self,
+        r: &Record<'_>,
+        f: &Field<'_>,
+    ) -> Option<(String, ChangeKind)> {
         let w = self.w;
         let rules = &w.rules;
         let cur = self.cur;
@@ -65,12 +69,12 @@ impl Planner<'_, '_> {
         for (k, s) in rules.set.iter().enumerate() {
             if s.applies(r, f.name) {
                 new.clone_from(&s.value);
-                rule = Some(Rule::Set);
+                rule = Some(ChangeKind::Set);
                 self.part.rec.hits.set[k] += 1;
             }
         }
-        if rule == Some(Rule::Set) {
-            return Some((new, Rule::Set));
+        if rule == Some(ChangeKind::Set) {
+            return Some((new, ChangeKind::Set));
         }
         for (k, rp) in rules.replace.iter().enumerate() {
             if !rp.applies(r, f.name) {
@@ -83,7 +87,7 @@ impl Planner<'_, '_> {
             };
             if let Some(replaced) = replaced {
                 new = replaced;
-                rule = Some(Rule::Replace);
+                rule = Some(ChangeKind::Replace);
                 self.part.rec.hits.replace[k] += 1;
             }
         }
@@ -95,7 +99,7 @@ impl Planner<'_, '_> {
                     }
                 }
                 new = renamed;
-                rule = Some(Rule::Label);
+                rule = Some(ChangeKind::Label);
             }
         }
         for c in &rules.regenerate_fields {
@@ -103,7 +107,7 @@ impl Planner<'_, '_> {
                 let old = cur_text.trim();
                 if !old.is_empty() && !w.generator.is_generated(old) {
                     new = w.generator.value(&c.table, &c.field, old);
-                    rule = Some(Rule::RegenerateField);
+                    rule = Some(ChangeKind::RegenerateField);
                 }
             }
         }
@@ -111,23 +115,23 @@ impl Planner<'_, '_> {
             let old = cur_text.trim();
             if !old.is_empty() && !w.generator.is_generated(old) {
                 new = w.generator.value("oauth_entity", "client_id", old);
-                rule = Some(Rule::ClientId);
+                rule = Some(ChangeKind::ClientId);
             }
         }
         if let Some(to) = reset.filter(|to| rule.is_none() && cur_text.trim() != *to) {
             new = to.to_string();
-            rule = Some(Rule::StateReset);
+            rule = Some(ChangeKind::StateReset);
         }
         if namespace_field {
             if let Some((_, to)) = rules.namespaces.iter().find(|(from, _)| from == new.trim()) {
                 new.clone_from(to);
-                rule = Some(Rule::Namespace);
+                rule = Some(ChangeKind::Namespace);
             }
         }
         if let Some(app) = &rules.app_name {
             if new.trim() == app.old.trim() && crate::plan::rename::is_app_name_field(app, r, f) {
                 new.clone_from(&app.new);
-                rule = Some(Rule::AppName);
+                rule = Some(ChangeKind::AppName);
             }
         }
         if bare_name {
@@ -138,7 +142,7 @@ impl Planner<'_, '_> {
                     self.part.rec.host_seen(from.host());
                 }
                 new.clone_from(to);
-                rule = Some(Rule::InstanceName);
+                rule = Some(ChangeKind::InstanceName);
             }
         }
         let rule = rule?;
@@ -158,7 +162,7 @@ impl Planner<'_, '_> {
         r: &Record<'_>,
         f: &Field<'_>,
         new: &str,
-        rule: Rule,
+        rule: ChangeKind,
         shown: Option<String>,
     ) {
         let first = self.part.edits.len();
@@ -180,7 +184,7 @@ impl Planner<'_, '_> {
             let rec = &mut self.part.rec;
             rec.client_ids
                 .push((first, old.to_string(), new_text.to_string()));
-            if rule == Rule::ClientId {
+            if rule == ChangeKind::ClientId {
                 if self.cur.provider {
                     rec.conditional.push((first, old.to_string()));
                 } else {

@@ -7,7 +7,7 @@ use crate::analyze::secrets::SecretReason;
 use crate::model::{Escaping, Record, Visitor};
 use crate::plan::escape::{escape_attr, through_layers};
 use crate::plan::records::RecordNote;
-use crate::plan::tokens::Rule;
+use crate::plan::tokens::ChangeKind;
 use crate::plan::{IdMode, SecretMode};
 
 impl Visitor for Planner<'_, '_> {
@@ -129,7 +129,7 @@ impl Visitor for Planner<'_, '_> {
                             &shown(&name),
                             r.file_span(a.span),
                             bytes.as_bytes(),
-                            Rule::AppName,
+                            ChangeKind::AppName,
                             None,
                             None,
                         );
@@ -141,7 +141,7 @@ impl Visitor for Planner<'_, '_> {
                             &shown(&name),
                             r.file_span(a.span),
                             to.as_bytes(),
-                            Rule::Namespace,
+                            ChangeKind::Namespace,
                             None,
                             None,
                         );
@@ -166,7 +166,7 @@ impl Visitor for Planner<'_, '_> {
                 // A derived twin's tokens are the original's: emptied, not to be re-entered.
                 if self.cur.derived && self.w.state_reset(r.table, f.name).is_some() {
                     let shown = format!("(secret: {}; the original's)", why.describe());
-                    self.whole_value(r, f, "", Rule::StateReset, Some(shown), Some(None));
+                    self.whole_value(r, f, "", ChangeKind::StateReset, Some(shown), Some(None));
                     continue;
                 }
                 let name = self.name_after(r);
@@ -174,7 +174,7 @@ impl Visitor for Planner<'_, '_> {
                 let shown = format!("(secret: {})", why.describe());
                 let text = value.clone();
                 self.secret(r, f.name, None, name, value, shown, |p, own, shown| {
-                    p.whole_value(r, f, &text, Rule::Secret, Some(shown), Some(own));
+                    p.whole_value(r, f, &text, ChangeKind::Secret, Some(shown), Some(own));
                 });
                 continue;
             }
