@@ -1,8 +1,6 @@
 //! OAuth consistency: what makes "Validate Connection" fail.
 
-use std::collections::BTreeMap;
-
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::analyze::hosts::{is_instance_host, shown_url as shown, urls};
 use crate::check::facts::in_version;
@@ -17,24 +15,60 @@ fn first_host(text: &str) -> Option<String> {
     urls(text).next().map(|(_, h)| h.to_ascii_lowercase())
 }
 
-pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) {
-    let entities: Vec<usize> = facts.of_table("oauth_entity").collect();
-    let kind = |k: usize| facts.records[k].get("type").to_string();
-    let providers: Vec<usize> = entities
-        .iter()
-        .copied()
-        .filter(|&k| kind(k) == "oauth_provider")
-        .collect();
-    let endpoints: Vec<usize> = entities
-        .iter()
-        .copied()
-        .filter(|&k| kind(k) == "client")
-        .collect();
-    let profiles: Vec<usize> = facts.of_table("oauth_entity_profile").collect();
+/// The OAuth records of a bundle, by kind (indices into [`Facts::records`]).
+struct OAuthRecords {
+    /// Every `oauth_entity`.
+    entities: Vec<usize>,
+    /// The `oauth_entity` records of type `oauth_provider` (calling another instance).
+    providers: Vec<usize>,
+    /// The `oauth_entity` records of type `client` (endpoints others call).
+    endpoints: Vec<usize>,
+    /// Every `oauth_entity_profile`.
+    profiles: Vec<usize>,
+}
 
-    // A provider calling an instance the bundle is about (one whose endpoints it holds: named
-    // by an endpoint's own redirect list, by an instance record, or the target) must use the
-    // client_id of one of its endpoints.
+impl OAuthRecords {
+    fn of(facts: &Facts<'_>) -> OAuthRecords {
+        let entities: Vec<usize> = facts.of_table("oauth_entity").collect();
+        let of_type = |t: &str| {
+            (entities.iter().copied())
+                .filter(|&k| facts.records[k].get("type") == t)
+                .collect()
+        };
+        OAuthRecords {
+            providers: of_type("oauth_provider"),
+            endpoints: of_type("client"),
+            profiles: facts.of_table("oauth_entity_profile").collect(),
+            entities,
+        }
+    }
+}
+
+/// Runs every OAuth rule.
+pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) {
+    let oauth = OAuthRecords::of(facts);
+    client_id(facts, &oauth, options, out);
+    token_url_host(facts, out);
+    redirect_missing(facts, &oauth, out);
+    default_profile_and_grant_type(facts, &oauth, out);
+    inactive(facts, &oauth, out);
+    scope_undefined(facts, out);
+}
+
+/// `oauth-client-id`: a provider calling an instance the bundle is about (one whose endpoints it
+/// holds: named by an endpoint's own redirect list, by an instance record, or the target) must
+/// use the client_id of one of its endpoints.
+fn client_id(
+    facts: &Facts<'_>,
+    oauth: &OAuthRecords,
+    options: &CheckOptions,
+    out: &mut Vec<Finding>,
+) {
+    let OAuthRecords {
+        providers,
+        endpoints,
+        ..
+    } = oauth;
     if !endpoints.is_empty() {
         let mut local: BTreeSet<String> = endpoints
             .iter()
@@ -53,7 +87,7 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
         if let Some(t) = &options.target {
             local.insert(t.host().to_string());
         }
-        for &p in &providers {
+        for &p in providers {
             let pr = &facts.records[p];
             let Some(host) = first_host(pr.get("token_url")) else {
                 continue;
@@ -77,8 +111,10 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
             }
         }
     }
+}
 
-    // An instance record's provider must ask that instance for tokens.
+/// `oauth-token-url-host`: an instance record's provider must ask that instance for tokens.
+fn token_url_host(facts: &Facts<'_>, out: &mut Vec<Finding>) {
     for k in facts.instance_records() {
         let inst = &facts.records[k];
         let registry = inst.get("oauth_application_registry");
@@ -107,14 +143,17 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
             ));
         }
     }
+}
 
-    // An endpoint's redirect list must hold the redirect URL of every provider calling it.
-    for &e in &endpoints {
+/// `oauth-redirect-missing`: an endpoint's redirect list must hold the redirect URL of every
+/// provider calling it.
+fn redirect_missing(facts: &Facts<'_>, oauth: &OAuthRecords, out: &mut Vec<Finding>) {
+    for &e in &oauth.endpoints {
         let er = &facts.records[e];
         let listed: Vec<String> = urls(er.get("redirect_url"))
             .map(|(u, _)| u.trim_end_matches('/').to_string())
             .collect();
-        for &p in &providers {
+        for &p in &oauth.providers {
             let pr = &facts.records[p];
             if pr.get("client_id") != er.get("client_id") || pr.get("client_id").is_empty() {
                 continue;
@@ -135,21 +174,29 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
             }
         }
     }
+}
 
-    // Default profiles and grant types.
+/// `oauth-default-profile` and `oauth-grant-type`: every provider, and every endpoint with
+/// profiles, has one default profile, whose grant type is the registry's default grant type.
+fn default_profile_and_grant_type(facts: &Facts<'_>, oauth: &OAuthRecords, out: &mut Vec<Finding>) {
     let mut by_entity: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for &pf in &profiles {
+    for &pf in &oauth.profiles {
         by_entity
             .entry(facts.records[pf].get("oauth_entity"))
             .or_default()
             .push(pf);
     }
-    let with_profiles = endpoints.iter().copied().filter(|&e| {
+    let with_profiles = oauth.endpoints.iter().copied().filter(|&e| {
         facts.records[e]
             .sys_id()
             .is_some_and(|id| by_entity.contains_key(id))
     });
-    let registries: Vec<usize> = providers.iter().copied().chain(with_profiles).collect();
+    let registries: Vec<usize> = oauth
+        .providers
+        .iter()
+        .copied()
+        .chain(with_profiles)
+        .collect();
     for &p in &registries {
         let pr = &facts.records[p];
         let Some(id) = pr.sys_id() else { continue };
@@ -201,9 +248,11 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
             )),
         }
     }
+}
 
-    // An inactive registry that something uses.
-    for &en in &entities {
+/// `oauth-inactive`: an inactive registry that something uses.
+fn inactive(facts: &Facts<'_>, oauth: &OAuthRecords, out: &mut Vec<Finding>) {
+    for &en in &oauth.entities {
         let er = &facts.records[en];
         if er.get("active").is_empty() || is_true(er.get("active")) {
             continue;
@@ -235,8 +284,10 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
             ));
         }
     }
+}
 
-    // Scopes requested by profiles must exist, on the same registry.
+/// `oauth-scope-undefined`: scopes requested by profiles must exist, on the same registry.
+fn scope_undefined(facts: &Facts<'_>, out: &mut Vec<Finding>) {
     for k in facts.of_table("oauth_entity_profile_scope") {
         let ps = &facts.records[k];
         let scope = ps.get("oauth_entity_scope");
