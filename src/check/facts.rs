@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
+use super::rules::RuleId;
 use super::{Finding, FindingLocation};
 use crate::analyze::inspect::{Inspector, Reference};
 use crate::error::{Diagnostic, ReadError, Severity};
@@ -176,37 +177,26 @@ impl<'s> Facts<'s> {
         })
     }
 
-    /// A finding at record `k`, field `field` (or the record itself). (Every argument is a
-    /// part of the finding the rules spell out at the call, so they stay separate.)
-    #[allow(clippy::too_many_arguments)]
-    pub fn finding(
-        &self,
-        k: usize,
-        field: Option<&str>,
-        rule: &'static str,
-        severity: Severity,
-        message: String,
-        instance_error: Option<&'static str>,
-        hint: &str,
-    ) -> Finding {
+    /// The place of record `k`'s field `field` (or of the record itself, when `None` or
+    /// absent).
+    pub fn record_place<'a>(&self, k: usize, field: Option<&'a str>) -> Place<'a> {
         let r = &self.records[k];
         let offset = field
             .and_then(|f| r.record.field(f))
             .map_or(r.record.file_span.start, |f| f.file_span.start);
-        let at = Place {
+        Place {
             file: r.file,
             offset,
             record: Some(k),
             field,
-        };
-        self.finding_at(at, rule, severity, message, instance_error, hint)
+        }
     }
 
     /// A finding at a byte of a file (in the record `at.record`, when there is one).
-    pub fn finding_at(
+    pub fn finding(
         &self,
         at: Place<'_>,
-        rule: &'static str,
+        rule: RuleId,
         severity: Severity,
         message: String,
         instance_error: Option<&'static str>,
@@ -215,7 +205,7 @@ impl<'s> Facts<'s> {
         let p = self.locators[at.file].locate(at.offset);
         let r = at.record.map(|k| &self.records[k]);
         Finding {
-            rule,
+            rule: rule.id(),
             severity,
             message,
             instance_error,

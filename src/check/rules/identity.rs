@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::RuleId;
 use super::is_instance_record;
 use crate::check::facts::in_version;
 use crate::check::{Facts, Finding};
@@ -45,9 +46,8 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
                 };
                 if a.table == r.record.table && content(a) != content(&r.record) {
                     out.push(facts.finding(
-                        k,
-                        None,
-                        "duplicate-sys-id",
+                        facts.record_place(k, None),
+                        RuleId::DuplicateSysId,
                         Severity::Error,
                         format!(
                             "{} {id} is defined twice with different content (also in {})",
@@ -73,9 +73,8 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
         let names: Vec<&str> = instances.keys().map(String::as_str).collect();
         let (_, &k) = instances.iter().nth(1).expect("two");
         out.push(facts.finding(
-            k,
-            Some("instance_name"),
-            "several-source-instances",
+            facts.record_place(k, Some("instance_name")),
+            RuleId::SeveralSourceInstances,
             Severity::Warning,
             format!(
                 "the bundle holds records exported from several instances: {}",
@@ -101,9 +100,8 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
             .map(|&k| facts.records[k].name())
             .collect();
         out.push(facts.finding(
-            production[1],
-            Some("environment"),
-            "several-production",
+            facts.record_place(production[1], Some("environment")),
+            RuleId::SeveralProduction,
             Severity::Error,
             format!(
                 "{} instance records are marked production ({}); only one may be",

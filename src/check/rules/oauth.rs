@@ -1,5 +1,6 @@
 //! OAuth consistency: what makes "Validate Connection" fail.
 
+use super::RuleId;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::analyze::hosts::{is_instance_host, shown_url as shown, urls};
@@ -100,9 +101,8 @@ fn client_id(
                     .any(|&e| facts.records[e].get("client_id") == id)
             {
                 out.push(facts.finding(
-                    p,
-                    Some("client_id"),
-                    "oauth-client-id",
+                    facts.record_place(p, Some("client_id")),
+                    RuleId::OAuthClientId,
                     Severity::Error,
                     format!("provider \"{}\" calls {host} with a client_id that none of its endpoints in the bundle has", pr.name()),
                     Some("invalid_client"),
@@ -129,9 +129,8 @@ fn token_url_host(facts: &Facts<'_>, out: &mut Vec<Finding>) {
         };
         if want != got {
             out.push(facts.finding(
-                p,
-                Some("token_url"),
-                "oauth-token-url-host",
+                facts.record_place(p, Some("token_url")),
+                RuleId::OAuthTokenUrlHost,
                 Severity::Error,
                 format!(
                     "provider \"{}\" asks {got} for tokens, but the instance record \"{}\" using it is {want}",
@@ -162,9 +161,8 @@ fn redirect_missing(facts: &Facts<'_>, oauth: &OAuthRecords, out: &mut Vec<Findi
                 let u = u.trim_end_matches('/');
                 if !listed.iter().any(|l| l == u) {
                     out.push(facts.finding(
-                        e,
-                        Some("redirect_url"),
-                        "oauth-redirect-missing",
+                        facts.record_place(e, Some("redirect_url")),
+                        RuleId::OAuthRedirectMissing,
                         Severity::Error,
                         format!("endpoint \"{}\" does not list {}, the redirect URL of \"{}\", which calls it", er.name(), shown(u), pr.name()),
                         Some("invalid_redirect_uri (redirect URL mismatch)"),
@@ -215,9 +213,8 @@ fn default_profile_and_grant_type(facts: &Facts<'_>, oauth: &OAuthRecords, out: 
                 let default_grant = pr.get("default_grant_type");
                 if !default_grant.is_empty() && !grant.is_empty() && grant != default_grant {
                     out.push(facts.finding(
-                        p,
-                        Some("default_grant_type"),
-                        "oauth-grant-type",
+                        facts.record_place(p, Some("default_grant_type")),
+                        RuleId::OAuthGrantType,
                         Severity::Error,
                         format!(
                             "registry \"{}\" has default grant type {default_grant:?}, its default profile {grant:?}",
@@ -229,18 +226,16 @@ fn default_profile_and_grant_type(facts: &Facts<'_>, oauth: &OAuthRecords, out: 
                 }
             }
             0 => out.push(facts.finding(
-                p,
-                None,
-                "oauth-default-profile",
+                facts.record_place(p, None),
+                RuleId::OAuthDefaultProfile,
                 Severity::Error,
                 format!("registry \"{}\" has no default oauth_entity_profile in the bundle", pr.name()),
                 Some("no OAuth profile to request tokens with"),
                 "export the profile ServiceNow generated with the registry and add it (import runs no business rule to recreate it)",
             )),
             n => out.push(facts.finding(
-                defaults[1],
-                Some("default"),
-                "oauth-default-profile",
+                facts.record_place(defaults[1], Some("default")),
+                RuleId::OAuthDefaultProfile,
                 Severity::Error,
                 format!("registry \"{}\" has {n} default profiles", pr.name()),
                 Some("the instance picks one of them"),
@@ -269,9 +264,8 @@ fn inactive(facts: &Facts<'_>, oauth: &OAuthRecords, out: &mut Vec<Finding>) {
         });
         if let Some((k, r)) = user {
             out.push(facts.finding(
-                en,
-                Some("active"),
-                "oauth-inactive",
+                facts.record_place(en, Some("active")),
+                RuleId::OAuthInactive,
                 Severity::Error,
                 format!(
                     "registry \"{}\" is inactive but {}.{} uses it",
@@ -293,9 +287,8 @@ fn scope_undefined(facts: &Facts<'_>, out: &mut Vec<Finding>) {
         let scope = ps.get("oauth_entity_scope");
         match facts.defined.get(scope) {
             None => out.push(facts.finding(
-                k,
-                Some("oauth_entity_scope"),
-                "oauth-scope-undefined",
+                facts.record_place(k, Some("oauth_entity_scope")),
+                RuleId::OAuthScopeUndefined,
                 Severity::Error,
                 format!("profile scope requests scope {scope} that the bundle does not define"),
                 Some("invalid_scope"),
@@ -309,9 +302,8 @@ fn scope_undefined(facts: &Facts<'_>, out: &mut Vec<Finding>) {
                 let owner = facts.records[s].get("oauth_entity");
                 if profile.is_some_and(|p| !p.is_empty() && p != owner) {
                     out.push(facts.finding(
-                        k,
-                        Some("oauth_entity_scope"),
-                        "oauth-scope-undefined",
+                        facts.record_place(k, Some("oauth_entity_scope")),
+                        RuleId::OAuthScopeUndefined,
                         Severity::Error,
                         format!("scope \"{}\" belongs to another registry than the profile requesting it", facts.records[s].get("oauth_entity_scope")),
                         Some("invalid_scope"),

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use super::RuleId;
 use crate::check::facts::in_version;
 use crate::check::{CheckOptions, Facts, Finding};
 use crate::error::Severity;
@@ -126,9 +127,8 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
         let instance_error = (severity != Severity::Info)
             .then_some("Could not find a record ... referenced in this update");
         out.push(facts.finding(
-            k,
-            Some(field),
-            "missing-reference",
+            facts.record_place(k, Some(field)),
+            RuleId::MissingReference,
             severity,
             message,
             instance_error,
