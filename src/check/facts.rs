@@ -9,7 +9,7 @@ use super::rules::RuleId;
 use super::{Finding, FindingLocation};
 use crate::analyze::inspect::{Inspector, Reference};
 use crate::error::{Diagnostic, ReadError, Severity};
-use crate::model::{Collect, OwnedRecord, read};
+use crate::model::{Collect, IN_PAYLOAD, OwnedRecord, path_step, read};
 
 /// One record of the bundle.
 #[derive(Debug, Clone)]
@@ -114,14 +114,14 @@ impl<'s> Facts<'s> {
                     .collect();
                 let mut paths: Vec<String> = Vec::with_capacity(c.records.len());
                 for r in &c.records {
-                    let me = format!("{}[{}]", r.table, r.sys_id.as_deref().unwrap_or("-"));
+                    let me = path_step(&r.table, r.sys_id.as_deref());
                     let up = r
                         .place
                         .payload_of
                         .and_then(|p| by_index.get(&p))
                         .map(|&k| paths[k].clone());
                     paths.push(match up {
-                        Some(u) => format!("{u} > payload > {me}"),
+                        Some(u) => u + IN_PAYLOAD + &me,
                         None => me,
                     });
                 }

@@ -44,8 +44,8 @@ pub use outline::{check_outer, root_element};
 #[cfg_attr(not(feature = "internals"), allow(unused_imports))]
 pub(crate) use parts::{PART_STRIDE, Parts, read_parts, read_parts_with};
 pub use reader::{MAX_PAYLOAD_DEPTH, ReadOutcome, read, read_with};
-pub(crate) use record::DISPLAY_KEYS;
 pub use record::{Attr, Escaping, Field, PayloadInfo, Place, Record, ValueKind};
+pub(crate) use record::{DISPLAY_KEYS, IN_PAYLOAD, path_step};
 pub use select::{Filter, MemoValues, RecordValues, Selector, SelectorError};
 pub use shape::Shape;
 pub use streamed::check_outer_streamed;

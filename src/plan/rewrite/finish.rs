@@ -8,6 +8,7 @@ use rayon::prelude::*;
 use super::planner::{Draft, PartPass};
 use super::report::{EditEntry, LooksSecret, RewriteError, Rewritten, SecretNote};
 use super::{Pass, ResolvedIds, Rewriter};
+use crate::model::{IN_PAYLOAD, path_step};
 use crate::plan::ids::IdMap;
 use crate::plan::records::{ClientIdChange, DisplayRef, LeftOut, RecordNote, follow_edit};
 use crate::plan::tokens::{ChangeKind, id_tokens, map_token};
@@ -356,41 +357,45 @@ pub(super) fn map_ids(map: &IdMap, text: &[u8], own: Option<&[u8; 32]>, out: &mu
 /// holds it (U+FFFF is not an XML character), and no escaping changes it.
 pub(super) const OWN_ID: &str = "\u{FFFF}sn-retarget:own-sys-id\u{FFFF}";
 
-/// Record index -> (table, sys_id, payload_of), to name where an edit happened.
+/// A record that edits name: its index, table, sys_id and the record whose payload holds it.
+#[derive(Debug)]
+pub(super) struct Owner {
+    pub(super) index: usize,
+    pub(super) table: String,
+    pub(super) sys_id: Option<String>,
+    pub(super) payload_of: Option<usize>,
+}
+
+/// Record index -> its [`Owner`], to name where an edit happened.
 pub(super) struct Paths {
-    pub(super) by_index: BTreeMap<usize, (String, Option<String>, Option<usize>)>,
+    pub(super) by_index: BTreeMap<usize, Owner>,
 }
 
 impl Paths {
-    pub(super) fn new(owners: Vec<(usize, String, Option<String>, Option<usize>)>) -> Paths {
+    pub(super) fn new(owners: Vec<Owner>) -> Paths {
         Paths {
-            by_index: owners
-                .into_iter()
-                .map(|(i, t, s, p)| (i, (t, s, p)))
-                .collect(),
+            by_index: owners.into_iter().map(|o| (o.index, o)).collect(),
         }
     }
 
     pub(super) fn table(&self, i: usize) -> &str {
-        self.by_index.get(&i).map_or("", |o| o.0.as_str())
+        self.by_index.get(&i).map_or("", |o| o.table.as_str())
     }
 
     pub(super) fn sys_id(&self, i: usize) -> Option<&str> {
-        self.by_index.get(&i).and_then(|o| o.1.as_deref())
+        self.by_index.get(&i).and_then(|o| o.sys_id.as_deref())
     }
 
+    /// `table[sys_id]`, after the path of the record whose payload holds it.
     pub(super) fn path(&self, i: usize) -> String {
         let mut steps = Vec::new();
         let mut at = Some(i);
-        while let Some(i) = at {
-            let Some((t, s, p)) = self.by_index.get(&i) else {
-                break;
-            };
-            steps.push(format!("{t}[{}]", s.as_deref().unwrap_or("-")));
-            at = *p;
+        while let Some(o) = at.and_then(|i| self.by_index.get(&i)) {
+            steps.push(path_step(&o.table, o.sys_id.as_deref()));
+            at = o.payload_of;
         }
         steps.reverse();
-        steps.join(" > payload > ")
+        steps.join(IN_PAYLOAD)
     }
 }
 
@@ -400,7 +405,7 @@ pub(super) struct PartDone {
     pub(super) counts: BTreeMap<ChangeKind, usize>,
     pub(super) drafts: Vec<Draft>,
     pub(super) secrets: Vec<(usize, SecretNote)>,
-    pub(super) owners: Vec<(usize, String, Option<String>, Option<usize>)>,
+    pub(super) owners: Vec<Owner>,
     pub(super) set_missing: BTreeMap<(String, String), usize>,
     pub(super) looks: Vec<(usize, LooksSecret)>,
     pub(super) refused: Vec<(usize, RewriteError)>,

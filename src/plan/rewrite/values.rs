@@ -3,6 +3,7 @@
 //! changed value teaches the rest of the run (the record's new display texts, the client_ids a
 //! derive changes and on what condition).
 
+use super::planner::Change;
 use super::{ChangeKind, Planner};
 use crate::analyze::refs::is_sys_id;
 use crate::model::{Field, Record, ValueKind};
@@ -166,7 +167,12 @@ impl Planner<'_, '_> {
         shown: Option<String>,
     ) {
         let first = self.part.edits.len();
-        self.whole_value(r, f, new, rule, shown, Some(None));
+        let change = Change {
+            rule,
+            old_shown: shown,
+            deferred: Some(None),
+        };
+        self.whole_value(r, f, new, change);
         if self.part.edits.len() == first {
             return;
         }

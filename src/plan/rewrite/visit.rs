@@ -1,6 +1,7 @@
 //! What the planner does with each record the reader hands over.
 
-use super::planner::{Defined, Planner};
+use super::finish::Owner;
+use super::planner::{Change, Defined, Planner, SecretFound};
 use crate::analyze::embedded::may_embed;
 use crate::analyze::refs::is_sys_id;
 use crate::analyze::secrets::SecretReason;
@@ -30,12 +31,12 @@ impl Visitor for Planner<'_, '_> {
         self.cur = self.cur_of(r);
         if self.details {
             self.part.record_spans.push((r.file_span(r.span), index));
-            self.part.owners.push((
+            self.part.owners.push(Owner {
                 index,
-                r.table.to_string(),
-                sys_id.map(str::to_string),
-                r.place.payload_of,
-            ));
+                table: r.table.to_string(),
+                sys_id: sys_id.map(str::to_string),
+                payload_of: r.place.payload_of,
+            });
             let name = r.display_name().map(|n| n.trim().to_string());
             let after = self.name_after(r);
             self.part.rec.notes.push((
@@ -129,9 +130,7 @@ impl Visitor for Planner<'_, '_> {
                             &shown(&name),
                             r.file_span(a.span),
                             bytes.as_bytes(),
-                            ChangeKind::AppName,
-                            None,
-                            None,
+                            Change::of(ChangeKind::AppName),
                         );
                     }
                     Some((_, to)) => {
@@ -141,9 +140,7 @@ impl Visitor for Planner<'_, '_> {
                             &shown(&name),
                             r.file_span(a.span),
                             to.as_bytes(),
-                            ChangeKind::Namespace,
-                            None,
-                            None,
+                            Change::of(ChangeKind::Namespace),
                         );
                     }
                     None => self.tokens_in(index, &shown(&name), r.file_span(a.span)),
@@ -166,15 +163,24 @@ impl Visitor for Planner<'_, '_> {
                 // A derived twin's tokens are the original's: emptied, not to be re-entered.
                 if self.cur.derived && self.w.state_reset(r.table, f.name).is_some() {
                     let shown = format!("(secret: {}; the original's)", why.describe());
-                    self.whole_value(r, f, "", ChangeKind::StateReset, Some(shown), Some(None));
+                    let change = Change::of(ChangeKind::StateReset)
+                        .shown(shown)
+                        .deferred(None);
+                    self.whole_value(r, f, "", change);
                     continue;
                 }
                 let name = self.name_after(r);
                 let value = self.secret_value(r, f.name, name.as_deref());
                 let shown = format!("(secret: {})", why.describe());
                 let text = value.clone();
-                self.secret(r, f.name, None, name, value, shown, |p, own, shown| {
-                    p.whole_value(r, f, &text, ChangeKind::Secret, Some(shown), Some(own));
+                let found = SecretFound {
+                    field: f.name,
+                    key: None,
+                    name,
+                    placeholder: value,
+                };
+                self.secret(r, found, shown, |p, change| {
+                    p.whole_value(r, f, &text, change);
                 });
                 continue;
             }
@@ -222,7 +228,7 @@ impl Planner<'_, '_> {
         p.secrets.retain(|(i, _, _)| *i < first_index);
         p.looks.retain(|(i, _)| *i < first_index);
         p.refused.retain(|(i, _)| *i < first_index);
-        p.owners.retain(|o| o.0 < first_index);
+        p.owners.retain(|o| o.index < first_index);
         p.defined.retain(|d| d.record < first_index);
         p.record_spans.retain(|s| s.1 < first_index);
         let edits = p.edits.len();
