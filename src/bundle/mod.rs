@@ -374,13 +374,10 @@ pub fn build_with(
                 *counts.entry(*rule).or_insert(0) += n;
             }
         }
-        let (_, records) = {
-            let mut c = crate::model::Collect::default();
-            let outcome =
-                crate::model::read(&combined, &mut c).map_err(|e| e.with_path("combined.xml"))?;
-            c.sort();
-            (outcome, c.records)
-        };
+        let records = crate::model::Collect::read_sorted(&combined)
+            .map_err(|e| e.with_path("combined.xml"))?
+            .0
+            .records;
         entries = vec![ManifestEntry {
             position: 1,
             file: "01_combined.xml".into(),

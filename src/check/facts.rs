@@ -9,7 +9,7 @@ use super::rules::RuleId;
 use super::{Finding, FindingLocation};
 use crate::analyze::inspect::{Inspector, Reference};
 use crate::error::{Diagnostic, ReadError, Severity};
-use crate::model::{Collect, IN_PAYLOAD, OwnedRecord, path_step, read};
+use crate::model::{Collect, IN_PAYLOAD, OwnedRecord, path_step};
 
 /// One record of the bundle.
 #[derive(Debug, Clone)]
@@ -102,10 +102,8 @@ impl<'s> Facts<'s> {
         let per_file: Vec<Result<FileFacts, ReadError>> = sources
             .par_iter()
             .map(|s| {
-                let mut c = Collect::default();
                 let (name, bytes) = *s;
-                let outcome = read(bytes, &mut c).map_err(|e| e.with_path(name))?;
-                c.sort();
+                let (c, outcome) = Collect::read_sorted(bytes).map_err(|e| e.with_path(name))?;
                 let by_index: BTreeMap<usize, usize> = c
                     .records
                     .iter()
