@@ -241,7 +241,7 @@ pub fn build_with(
     let kept: Vec<usize> = (0..sources.len())
         .filter(|&i| !applied.report.files[i].dropped)
         .collect();
-    let outputs: Vec<Source> = kept
+    let mut outputs: Vec<Source> = kept
         .iter()
         .map(|&i| Source {
             name: sources[i].name.clone(),
@@ -252,81 +252,26 @@ pub fn build_with(
         .collect();
     let inventory = inventory_of(&outputs)?;
     if combine_all {
-        if let Some(f) = inventory.files.iter().find(|f| {
-            !matches!(
-                f.shape,
-                Some(
-                    Shape::UpdateSet
-                        | Shape::RecordExport
-                        | Shape::ListExport
-                        | Shape::MixedExport
-                        | Shape::EmptyUnload
-                )
-            )
-        }) {
-            return Err(ErrorKind::NotCombinable {
-                file: f.path.clone(),
-                shape: f
-                    .shape
-                    .as_ref()
-                    .map_or_else(|| "file".to_string(), ToString::to_string),
-            }
-            .into());
-        }
+        refuse_uncombinable(&inventory)?;
     }
     let order = order::order(&file_units(&inventory));
     let count = outputs.len();
-    let mut names = vec![String::new(); count];
-    for (k, p) in order.sequence.iter().enumerate() {
-        let original = outputs[p.unit].relative.file_name().map_or_else(
-            || outputs[p.unit].name.clone(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        names[p.unit] = numbered(k + 1, count, &original);
-    }
-    let input_id: std::collections::HashMap<&str, &str> = applied
+    let mut names = output_names(&order, &outputs);
+    let input_ids: InputIds<'_> = applied
         .report
         .id_map
         .iter()
         .map(|p| (p.new.as_str(), p.old.as_str()))
         .collect();
-    // The entries (each with its output's digest) are made in parallel, in import order.
-    let mut entries: Vec<ManifestEntry> = order
-        .sequence
-        .par_iter()
-        .enumerate()
-        .map(|(k, p)| {
-            let out = &outputs[p.unit];
-            let report = &inventory.files[p.unit];
-            let file = &applied.report.files[kept[p.unit]];
-            ManifestEntry {
-                position: k + 1,
-                file: names[p.unit].clone(),
-                input: out.name.clone(),
-                // Units by input index, as the manifest's readers know them.
-                reason: p.reason.map_units(|u| kept[u]),
-                records: report
-                    .records
-                    .iter()
-                    .filter(|r| r.depth == 0)
-                    .map(|r| ManifestRecord {
-                        table: r.table.clone(),
-                        sys_id: r.sys_id.clone(),
-                        input_sys_id: r
-                            .sys_id
-                            .as_deref()
-                            .and_then(|id| input_id.get(id))
-                            .map(|id| id.to_string()),
-                        name: r.name.clone(),
-                    })
-                    .collect(),
-                payload_records: report.records.iter().filter(|r| r.depth > 0).count(),
-                sha256: sha256_hex(&out.bytes),
-                edits: file.edits,
-                counts: file.counts.clone(),
-            }
-        })
-        .collect();
+    let built = Built {
+        outputs: &outputs,
+        kept: &kept,
+        inventory: &inventory,
+        report: &applied.report,
+        names: &names,
+        input_ids: &input_ids,
+    };
+    let mut entries = built.entries(&order);
     let mut files = Vec::with_capacity(count + 2);
     let mut warnings: Vec<String> = applied.report.warnings.clone();
     let notes = applied
@@ -341,7 +286,6 @@ pub fn build_with(
             )
         })
         .collect();
-    let mut outputs = outputs;
     for p in &order.sequence {
         let report = &inventory.files[p.unit];
         let fe = &applied.report.files[kept[p.unit]];
@@ -366,44 +310,13 @@ pub fn build_with(
         ));
     }
     if combine_all {
-        let outputs = std::mem::take(&mut files);
-        let (combined, corder) = combine(&outputs)?;
-        let mut counts = BTreeMap::new();
-        for e in &entries {
-            for (rule, n) in &e.counts {
-                *counts.entry(*rule).or_insert(0) += n;
-            }
-        }
-        let records = crate::model::Collect::read_sorted(&combined)
-            .map_err(|e| e.with_path("combined.xml"))?
-            .0
-            .records;
-        entries = vec![ManifestEntry {
-            position: 1,
-            file: "01_combined.xml".into(),
-            input: format!("{} input file(s)", sources.len()),
-            reason: Reason::Combined {
-                units: corder.sequence.len(),
-            },
-            records: records
-                .iter()
-                .filter(|r| r.place.depth == 0 && r.place.parent.is_none())
-                .map(|r| ManifestRecord {
-                    table: r.table.clone(),
-                    sys_id: r.sys_id.clone(),
-                    input_sys_id: r
-                        .sys_id
-                        .as_deref()
-                        .and_then(|id| input_id.get(id))
-                        .map(|id| id.to_string()),
-                    name: r.field("name").map(|f| f.text.clone()),
-                })
-                .collect(),
-            payload_records: records.iter().filter(|r| r.place.depth > 0).count(),
-            sha256: sha256_hex(&combined),
-            edits: entries.iter().map(|e| e.edits).sum(),
-            counts,
-        }];
+        let (entry, combined) = combined_entry(
+            std::mem::take(&mut files),
+            &entries,
+            sources.len(),
+            &input_ids,
+        )?;
+        entries = vec![entry];
         names = vec!["01_combined.xml".to_string(); count];
         files.push(("01_combined.xml".to_string(), combined));
     }
@@ -420,9 +333,188 @@ pub fn build_with(
         // A secret, a source host or an old sys_id left stops the bundle: nothing to write.
         crate::apply::refuse_left_behind(plan, &applied.report.findings)?;
     }
-    let findings = applied.report.findings.clone();
-    let r = &applied.report;
-    let manifest = Manifest {
+    let manifest = manifest_of(plan, &applied.report, entries, cycles, checked);
+    let (manifest_json, checklist_md) = rayon::join(
+        || serde_json::to_vec_pretty(&manifest),
+        || checklist(plan, &manifest, &applied.report, &inventory, &order, &names),
+    );
+    let manifest_json = manifest_json.map_err(|source| ErrorKind::Serialize {
+        what: "manifest.json",
+        source,
+    })?;
+    add_manifest_checklist_marker(&mut files, &manifest, manifest_json, checklist_md);
+    // Freed on another thread (a few hundred thousand small allocations for a big folder).
+    rayon::spawn(move || drop((inventory, order)));
+    Ok(Bundle {
+        files,
+        manifest,
+        report: applied.report,
+        warnings,
+        notes,
+    })
+}
+
+/// New sys_id -> the sys_id it had in the input (the id map read backwards).
+type InputIds<'a> = std::collections::HashMap<&'a str, &'a str>;
+
+/// A record of the manifest: its sys_id in the output and, when the rewrite changed it, in the
+/// input.
+fn manifest_record(
+    table: &str,
+    sys_id: &Option<String>,
+    name: Option<String>,
+    input_ids: &InputIds<'_>,
+) -> ManifestRecord {
+    ManifestRecord {
+        table: table.to_string(),
+        sys_id: sys_id.clone(),
+        input_sys_id: sys_id
+            .as_deref()
+            .and_then(|id| input_ids.get(id))
+            .map(|id| id.to_string()),
+        name,
+    }
+}
+
+/// Refuses to combine a file that is not an `<unload>` of records (a dictionary, other XML).
+fn refuse_uncombinable(inventory: &Inventory) -> Result<(), Error> {
+    let Some(f) = inventory.files.iter().find(|f| {
+        !matches!(
+            f.shape,
+            Some(
+                Shape::UpdateSet
+                    | Shape::RecordExport
+                    | Shape::ListExport
+                    | Shape::MixedExport
+                    | Shape::EmptyUnload
+            )
+        )
+    }) else {
+        return Ok(());
+    };
+    Err(ErrorKind::NotCombinable {
+        file: f.path.clone(),
+        shape: f
+            .shape
+            .as_ref()
+            .map_or_else(|| "file".to_string(), ToString::to_string),
+    }
+    .into())
+}
+
+/// Each output's name in the bundle: its import position, then its own file name.
+fn output_names(order: &Order, outputs: &[Source]) -> Vec<String> {
+    let count = outputs.len();
+    let mut names = vec![String::new(); count];
+    for (k, p) in order.sequence.iter().enumerate() {
+        let original = outputs[p.unit].relative.file_name().map_or_else(
+            || outputs[p.unit].name.clone(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        names[p.unit] = numbered(k + 1, count, &original);
+    }
+    names
+}
+
+/// What the bundle's outputs are: the files kept (by output index: their input index, their
+/// inventory, their name) and the run's report.
+struct Built<'a> {
+    outputs: &'a [Source],
+    /// Output index -> input index.
+    kept: &'a [usize],
+    inventory: &'a Inventory,
+    report: &'a ApplyReport,
+    names: &'a [String],
+    input_ids: &'a InputIds<'a>,
+}
+
+impl Built<'_> {
+    /// The manifest's entries (each with its output's digest), made in parallel, in import
+    /// order.
+    fn entries(&self, order: &Order) -> Vec<ManifestEntry> {
+        order
+            .sequence
+            .par_iter()
+            .enumerate()
+            .map(|(k, p)| {
+                let out = &self.outputs[p.unit];
+                let report = &self.inventory.files[p.unit];
+                let file = &self.report.files[self.kept[p.unit]];
+                ManifestEntry {
+                    position: k + 1,
+                    file: self.names[p.unit].clone(),
+                    input: out.name.clone(),
+                    // Units by input index, as the manifest's readers know them.
+                    reason: p.reason.map_units(|u| self.kept[u]),
+                    records: report
+                        .records
+                        .iter()
+                        .filter(|r| r.depth == 0)
+                        .map(|r| {
+                            manifest_record(&r.table, &r.sys_id, r.name.clone(), self.input_ids)
+                        })
+                        .collect(),
+                    payload_records: report.records.iter().filter(|r| r.depth > 0).count(),
+                    sha256: sha256_hex(&out.bytes),
+                    edits: file.edits,
+                    counts: file.counts.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The outputs `files` combined into one `<unload>`, and its manifest entry (in place of the
+/// files' `entries`).
+fn combined_entry(
+    files: Vec<(String, Vec<u8>)>,
+    entries: &[ManifestEntry],
+    inputs: usize,
+    input_ids: &InputIds<'_>,
+) -> Result<(ManifestEntry, Vec<u8>), Error> {
+    let (combined, corder) = combine(&files)?;
+    let mut counts = BTreeMap::new();
+    for e in entries {
+        for (rule, n) in &e.counts {
+            *counts.entry(*rule).or_insert(0) += n;
+        }
+    }
+    let records = crate::model::Collect::read_sorted(&combined)
+        .map_err(|e| e.with_path("combined.xml"))?
+        .0
+        .records;
+    let entry = ManifestEntry {
+        position: 1,
+        file: "01_combined.xml".into(),
+        input: format!("{inputs} input file(s)"),
+        reason: Reason::Combined {
+            units: corder.sequence.len(),
+        },
+        records: records
+            .iter()
+            .filter(|r| r.place.depth == 0 && r.place.parent.is_none())
+            .map(|r| {
+                let name = r.field("name").map(|f| f.text.clone());
+                manifest_record(&r.table, &r.sys_id, name, input_ids)
+            })
+            .collect(),
+        payload_records: records.iter().filter(|r| r.place.depth > 0).count(),
+        sha256: sha256_hex(&combined),
+        edits: entries.iter().map(|e| e.edits).sum(),
+        counts,
+    };
+    Ok((entry, combined))
+}
+
+/// The manifest of a bundle: the plan, what the run did and the import order.
+fn manifest_of(
+    plan: &Plan,
+    r: &ApplyReport,
+    order: Vec<ManifestEntry>,
+    cycles: Vec<Vec<String>>,
+    checked: bool,
+) -> Manifest {
+    Manifest {
         tool: format!("sn-retarget {}", env!("CARGO_PKG_VERSION")),
         plan: plan.clone(),
         intent: r.intent,
@@ -440,24 +532,25 @@ pub fn build_with(
             })
             .collect(),
         client_ids: r.client_ids.clone(),
-        order: entries,
+        order,
         cycles,
         totals: r.totals.clone(),
         secrets: r.secrets.len(),
         warnings: r.warnings.clone(),
-        findings,
+        findings: r.findings.clone(),
         checked,
-    };
-    let (manifest_json, checklist_md) = rayon::join(
-        || serde_json::to_vec_pretty(&manifest),
-        || checklist(plan, &manifest, &applied.report, &inventory, &order, &names),
-    );
-    let manifest_json = manifest_json.map_err(|source| ErrorKind::Serialize {
-        what: "manifest.json",
-        source,
-    })?;
+    }
+}
+
+/// Adds `manifest.json`, `CHECKLIST.md` and the marker, which lists every file with its digest
+/// (the outputs' are the manifest's).
+fn add_manifest_checklist_marker(
+    files: &mut Vec<(String, Vec<u8>)>,
+    manifest: &Manifest,
+    manifest_json: Vec<u8>,
+    checklist_md: String,
+) {
     let checklist_md = checklist_md.into_bytes();
-    // The marker lists every file with its digest (the outputs' are the manifest's).
     let mut listed: Vec<(&str, String)> = manifest
         .order
         .iter()
@@ -469,13 +562,4 @@ pub fn build_with(
     files.push(("manifest.json".into(), manifest_json));
     files.push(("CHECKLIST.md".into(), checklist_md));
     files.push((MARKER.into(), marker));
-    // Freed on another thread (a few hundred thousand small allocations for a big folder).
-    rayon::spawn(move || drop((inventory, order)));
-    Ok(Bundle {
-        files,
-        manifest,
-        report: applied.report,
-        warnings,
-        notes,
-    })
 }
