@@ -28,7 +28,7 @@ use rayon::prelude::*;
 
 use crate::Source;
 use crate::analyze::inspect::{FileReport, Inspector, Inventory};
-use crate::apply::{ApplyReport, HostPair, apply_with};
+use crate::apply::{Applied, ApplyReport, HostPair, apply_with};
 use crate::check::Finding;
 use crate::error::{Error, ErrorKind};
 use crate::model::Shape;
@@ -238,18 +238,7 @@ pub fn build_with(
     let mut applied = apply_with(plan, &inputs, false, progress)?;
     // The outputs (a file whose every record was left out has none), inventoried: the order,
     // the manifest and the checklist describe what will be imported, new ids and names.
-    let kept: Vec<usize> = (0..sources.len())
-        .filter(|&i| !applied.report.files[i].dropped)
-        .collect();
-    let mut outputs: Vec<Source> = kept
-        .iter()
-        .map(|&i| Source {
-            name: sources[i].name.clone(),
-            path: sources[i].path.clone(),
-            relative: sources[i].relative.clone(),
-            bytes: std::mem::take(&mut applied.outputs[i].bytes),
-        })
-        .collect();
+    let (kept, mut outputs) = kept_outputs(sources, &mut applied);
     let inventory = inventory_of(&outputs)?;
     if combine_all {
         refuse_uncombinable(&inventory)?;
@@ -272,43 +261,13 @@ pub fn build_with(
         input_ids: &input_ids,
     };
     let mut entries = built.entries(&order);
+    let (warnings, cycles) = built.warnings_and_cycles(&order);
+    let notes = dropped_notes(&applied.report);
     let mut files = Vec::with_capacity(count + 2);
-    let mut warnings: Vec<String> = applied.report.warnings.clone();
-    let notes = applied
-        .report
-        .files
-        .iter()
-        .filter(|f| f.dropped)
-        .map(|f| {
-            format!(
-                "{}: every record left out (--only/--exclude); not in the bundle",
-                f.input
-            )
-        })
-        .collect();
-    for p in &order.sequence {
-        let report = &inventory.files[p.unit];
-        let fe = &applied.report.files[kept[p.unit]];
+    files.extend(order.sequence.iter().map(|p| {
         let bytes = std::mem::take(&mut outputs[p.unit].bytes);
-        files.push((names[p.unit].clone(), bytes));
-        for d in &report.diagnostics {
-            warnings.push(format!("{}: {d}", report.path));
-        }
-        for w in &fe.warnings {
-            warnings.push(format!("{}: {w}", fe.input));
-        }
-    }
-    let cycles: Vec<Vec<String>> = order
-        .cycles
-        .iter()
-        .map(|c| c.iter().map(|u| names[*u].clone()).collect())
-        .collect();
-    for c in &cycles {
-        warnings.push(format!(
-            "reference cycle between {}: broken by import priority",
-            c.join(", ")
-        ));
-    }
+        (names[p.unit].clone(), bytes)
+    }));
     if combine_all {
         let (entry, combined) = combined_entry(
             std::mem::take(&mut files),
@@ -320,19 +279,7 @@ pub fn build_with(
         names = vec!["01_combined.xml".to_string(); count];
         files.push(("01_combined.xml".to_string(), combined));
     }
-    // The same checks as `check`, on the outputs as the bundle names them (with what the
-    // rewrite removed).
-    let total: usize = files.iter().map(|(_, b)| b.len()).sum();
-    let checked = total <= crate::check::CHECK_LIMIT_BYTES;
-    if checked {
-        let named: Vec<(&str, &[u8])> = files
-            .iter()
-            .map(|(n, b)| (n.as_str(), b.as_slice()))
-            .collect();
-        applied.report.findings = crate::apply::check_named(plan, &applied.report, &named)?;
-        // A secret, a source host or an old sys_id left stops the bundle: nothing to write.
-        crate::apply::refuse_left_behind(plan, &applied.report.findings)?;
-    }
+    let checked = check_outputs(plan, &mut applied.report, &files)?;
     let manifest = manifest_of(plan, &applied.report, entries, cycles, checked);
     let (manifest_json, checklist_md) = rayon::join(
         || serde_json::to_vec_pretty(&manifest),
@@ -374,6 +321,60 @@ fn manifest_record(
             .map(|id| id.to_string()),
         name,
     }
+}
+
+/// The outputs of the files not dropped (their bytes taken from `applied`), and their input
+/// indices.
+fn kept_outputs(sources: &[Source], applied: &mut Applied) -> (Vec<usize>, Vec<Source>) {
+    let kept: Vec<usize> = (0..sources.len())
+        .filter(|&i| !applied.report.files[i].dropped)
+        .collect();
+    let outputs = kept
+        .iter()
+        .map(|&i| Source {
+            name: sources[i].name.clone(),
+            path: sources[i].path.clone(),
+            relative: sources[i].relative.clone(),
+            bytes: std::mem::take(&mut applied.outputs[i].bytes),
+        })
+        .collect();
+    (kept, outputs)
+}
+
+/// The same checks as `check`, on the outputs as the bundle names them (with what the rewrite
+/// removed), into the report's findings, unless the outputs are too large to check (`false`).
+fn check_outputs(
+    plan: &Plan,
+    report: &mut ApplyReport,
+    files: &[(String, Vec<u8>)],
+) -> Result<bool, Error> {
+    let total: usize = files.iter().map(|(_, b)| b.len()).sum();
+    if total > crate::check::CHECK_LIMIT_BYTES {
+        return Ok(false);
+    }
+    let named: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    report.findings = crate::apply::check_named(plan, report, &named)?;
+    // A secret, a source host or an old sys_id left stops the bundle: nothing to write.
+    crate::apply::refuse_left_behind(plan, &report.findings)?;
+    Ok(true)
+}
+
+/// A note per input file whose every record was left out.
+fn dropped_notes(report: &ApplyReport) -> Vec<String> {
+    report
+        .files
+        .iter()
+        .filter(|f| f.dropped)
+        .map(|f| {
+            format!(
+                "{}: every record left out (--only/--exclude); not in the bundle",
+                f.input
+            )
+        })
+        .collect()
 }
 
 /// Refuses to combine a file that is not an `<unload>` of records (a dictionary, other XML).
@@ -429,6 +430,34 @@ struct Built<'a> {
 }
 
 impl Built<'_> {
+    /// The run's warnings, then each output's (in import order), then the reference cycles the
+    /// order broke; and those cycles, by output name.
+    fn warnings_and_cycles(&self, order: &Order) -> (Vec<String>, Vec<Vec<String>>) {
+        let mut warnings: Vec<String> = self.report.warnings.clone();
+        for p in &order.sequence {
+            let report = &self.inventory.files[p.unit];
+            let fe = &self.report.files[self.kept[p.unit]];
+            for d in &report.diagnostics {
+                warnings.push(format!("{}: {d}", report.path));
+            }
+            for w in &fe.warnings {
+                warnings.push(format!("{}: {w}", fe.input));
+            }
+        }
+        let cycles: Vec<Vec<String>> = order
+            .cycles
+            .iter()
+            .map(|c| c.iter().map(|u| self.names[*u].clone()).collect())
+            .collect();
+        for c in &cycles {
+            warnings.push(format!(
+                "reference cycle between {}: broken by import priority",
+                c.join(", ")
+            ));
+        }
+        (warnings, cycles)
+    }
+
     /// The manifest's entries (each with its output's digest), made in parallel, in import
     /// order.
     fn entries(&self, order: &Order) -> Vec<ManifestEntry> {
