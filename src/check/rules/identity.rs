@@ -17,7 +17,15 @@ const VOLATILE: [&str; 5] = [
     "sys_created_by",
 ];
 
+/// Runs the three rules.
 pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
+    duplicate_sys_id(facts, out);
+    several_source_instances(facts, out);
+    several_production(facts, out);
+}
+
+/// `duplicate-sys-id`: one sys_id defined twice (same table) with different content.
+fn duplicate_sys_id(facts: &Facts<'_>, out: &mut Vec<Finding>) {
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (k, r) in facts.records.iter().enumerate() {
         let Some(id) = r.sys_id() else { continue };
@@ -61,7 +69,10 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
             }
         }
     }
+}
 
+/// `several-source-instances`: records exported from more than one instance.
+fn several_source_instances(facts: &Facts<'_>, out: &mut Vec<Finding>) {
     let mut instances: BTreeMap<String, usize> = BTreeMap::new();
     for (k, r) in facts.records.iter().enumerate() {
         let name = r.get("instance_name");
@@ -84,7 +95,10 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
             "bundle the exports of one instance at a time, or check that mixing them is intended",
         ));
     }
+}
 
+/// `several-production`: more than one instance record marked production.
+fn several_production(facts: &Facts<'_>, out: &mut Vec<Finding>) {
     let production: Vec<usize> = facts
         .instance_records()
         .into_iter()
