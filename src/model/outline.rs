@@ -80,7 +80,7 @@ pub fn root_element(src: &[u8]) -> Option<&str> {
     None
 }
 
-/// Checks the outer level of a document, without reading payloads: what [`read`] would fail
+/// Checks the outer level of a document, without reading payloads: what [`read`](super::read) would fail
 /// on (a malformed payload never fails a read), at a fraction of the cost. Returns its shape.
 ///
 /// ```
