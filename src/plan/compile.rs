@@ -360,14 +360,14 @@ fn columns(list: &[String]) -> Result<Vec<Column>, PlanError> {
 }
 
 /// A `--replace` (`whole_words`) or `--replace-substring` edit.
-fn replacement(s: &String, whole_words: bool) -> Result<FieldReplace, PlanError> {
+fn replacement(s: &str, whole_words: bool) -> Result<FieldReplace, PlanError> {
     let bad = || PlanError::BadEdit {
         what: if whole_words {
             "--replace"
         } else {
             "--replace-substring"
         },
-        value: s.clone(),
+        value: s.to_string(),
         expected: "table.field:OLD=NEW or table[field=value].field:OLD=NEW, NEW without control characters",
     };
     let (column, select, rest) = selected_column(s)?;
