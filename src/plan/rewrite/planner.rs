@@ -309,8 +309,7 @@ impl Planner<'_, '_> {
             ValueKind::Cdata if !text.is_empty() => (f.content, cdata_section(text)),
             _ => (f.content, escape_text(text, self.quot(text))),
         };
-        let quot = layers.contains(&Escaping::Escaped) && self.quot(&local);
-        let bytes = through_layers(local, &layers, quot);
+        let bytes = self.in_layers(local, &layers);
         self.push(
             r.index,
             f.name,
@@ -318,6 +317,13 @@ impl Planner<'_, '_> {
             bytes.as_bytes(),
             change,
         );
+    }
+
+    /// `local` (text as written in its own document) as written in the file, through the
+    /// escapings of the payloads it sits in (a `"` as `&quot;` where the file writes it so).
+    pub(super) fn in_layers(&self, local: String, layers: &[Escaping]) -> String {
+        let quot = layers.contains(&Escaping::Escaped) && self.quot(&local);
+        through_layers(local, layers, quot)
     }
 
     /// The record's own sys_id, as a map key (for a placeholder that embeds it).
@@ -473,8 +479,7 @@ impl Planner<'_, '_> {
             let value = self.secret_value(r, &field, name.as_deref());
             // Inside a JSON string: no `"` (placeholders hold none) and no lone backslash.
             let local = value.replace('\\', "\\\\");
-            let quot = layers.contains(&Escaping::Escaped) && self.quot(&local);
-            let bytes = through_layers(local, &layers, quot);
+            let bytes = self.in_layers(local, &layers);
             let span = r.file_span(Span::new(start, end));
             let shown = format!(
                 "(secret: {} {})",
@@ -566,8 +571,7 @@ impl Planner<'_, '_> {
         let value = self.secret_value(r, name, None);
         let layers = r.escapings();
         let local = escape_attr(&value);
-        let quot = layers.contains(&Escaping::Escaped) && self.quot(&local);
-        let bytes = through_layers(local, &layers, quot);
+        let bytes = self.in_layers(local, &layers);
         let span = r.file_span(a.span);
         let found = SecretFound {
             field: name,

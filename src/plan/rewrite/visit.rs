@@ -5,8 +5,8 @@ use super::planner::{Change, Defined, Planner, SecretFound};
 use crate::analyze::embedded::may_embed;
 use crate::analyze::refs::is_sys_id;
 use crate::analyze::secrets::SecretReason;
-use crate::model::{Attr, Escaping, Field, Record, Visitor};
-use crate::plan::escape::{escape_attr, through_layers};
+use crate::model::{Attr, Field, Record, Visitor};
+use crate::plan::escape::escape_attr;
 use crate::plan::records::RecordNote;
 use crate::plan::tokens::ChangeKind;
 use crate::plan::{IdMode, SecretMode};
@@ -169,8 +169,7 @@ impl Planner<'_, '_> {
                 let new = app.map(|app| app.new.as_str()).unwrap_or_default();
                 let layers = r.escapings();
                 let local = escape_attr(new);
-                let quot = layers.contains(&Escaping::Escaped) && self.quot(&local);
-                let bytes = through_layers(local, &layers, quot);
+                let bytes = self.in_layers(local, &layers);
                 self.push(
                     r.index,
                     &self.shown(&name),
