@@ -68,25 +68,9 @@ impl Rewriter {
             return Err(RewriteError::LooksSecret(looks));
         }
         edits.sort_and_check(bytes.len())?;
-        let entries = if details {
-            let paths = Paths::new(owners);
-            let mut entries: Vec<EditEntry> = drafts
-                .into_iter()
-                .map(|d| EditEntry {
-                    table: paths.table(d.record).to_string(),
-                    sys_id: paths.sys_id(d.record).map(str::to_string),
-                    field: d.field,
-                    path: paths.path(d.record),
-                    old: d.old,
-                    new: d.new,
-                    rule: d.rule,
-                    at: d.at,
-                })
-                .collect();
-            entries.sort_by_key(|e| (e.at.start, e.at.end));
-            entries
-        } else {
-            Vec::new()
+        let entries = match details {
+            true => entries_of(drafts, owners),
+            false => Vec::new(),
         };
         let warnings = set_missing
             .into_iter()
@@ -351,6 +335,26 @@ pub(super) fn map_ids(map: &IdMap, text: &[u8], own: Option<&[u8; 32]>, out: &mu
         replaced.extend_from_slice(&out[at..]);
         *out = replaced;
     }
+}
+
+/// The report's edit entries, each naming its record, in file order.
+fn entries_of(drafts: Vec<Draft>, owners: Vec<Owner>) -> Vec<EditEntry> {
+    let paths = Paths::new(owners);
+    let mut entries: Vec<EditEntry> = drafts
+        .into_iter()
+        .map(|d| EditEntry {
+            table: paths.table(d.record).to_string(),
+            sys_id: paths.sys_id(d.record).map(str::to_string),
+            field: d.field,
+            path: paths.path(d.record),
+            old: d.old,
+            new: d.new,
+            rule: d.rule,
+            at: d.at,
+        })
+        .collect();
+    entries.sort_by_key(|e| (e.at.start, e.at.end));
+    entries
 }
 
 /// Stands for a record's own sys_id in a placeholder until the ids are resolved: no export
