@@ -218,17 +218,11 @@ impl Rewriter {
                 }
             }
         }
-        for (i, mut note, own) in part_secrets {
-            if let Some(own) = own {
-                mapped.clear();
-                map_ids(map, note.placeholder.as_bytes(), Some(&own), &mut mapped);
-                note.placeholder = String::from_utf8_lossy(&mapped).into_owned();
-                if let Some(new) = map.get(&own) {
-                    note.sys_id = Some(String::from_utf8_lossy(new).into_owned());
-                }
-            }
-            secrets.push((i, note));
-        }
+        secrets.extend(
+            part_secrets
+                .into_iter()
+                .map(|(i, note, own)| (i, with_new_ids(map, note, own, &mut mapped))),
+        );
         edits.sort_and_check(bytes.len())?;
         if self.rules.scope_prefix {
             let renames = &self.tokens.namespace_prefixes;
@@ -257,20 +251,8 @@ impl Rewriter {
         if check {
             self.check_left(&bytes[..range.end], range.start, &edits)?;
         }
-        let mapped_id = |id: &Option<String>| {
-            id.as_deref()
-                .and_then(|id| map.get(id.as_bytes()))
-                .map(|n| String::from_utf8_lossy(n).into_owned())
-        };
-        let notes = rec
-            .notes
-            .into_iter()
-            .map(|(_, mut n)| {
-                if let Some(new) = mapped_id(&n.sys_id).filter(|_| !n.left_out) {
-                    n.input_sys_id = n.sys_id.replace(new);
-                }
-                n
-            })
+        let notes = (rec.notes.into_iter())
+            .map(|(_, n)| note_with_new_id(map, n))
             .collect();
         Ok(PartDone {
             edits,
@@ -335,6 +317,37 @@ pub(super) fn map_ids(map: &IdMap, text: &[u8], own: Option<&[u8; 32]>, out: &mu
         replaced.extend_from_slice(&out[at..]);
         *out = replaced;
     }
+}
+
+/// A secret's note once the ids are known: its placeholder with the sys_ids in it mapped
+/// (`own`: the record's old id, when the placeholder embeds it), and the record's new sys_id.
+fn with_new_ids(
+    map: &IdMap,
+    mut note: SecretNote,
+    own: Option<[u8; 32]>,
+    mapped: &mut Vec<u8>,
+) -> SecretNote {
+    if let Some(own) = own {
+        mapped.clear();
+        map_ids(map, note.placeholder.as_bytes(), Some(&own), mapped);
+        note.placeholder = String::from_utf8_lossy(mapped).into_owned();
+        if let Some(new) = map.get(&own) {
+            note.sys_id = Some(String::from_utf8_lossy(new).into_owned());
+        }
+    }
+    note
+}
+
+/// A record's note with its new sys_id (and the input's kept as `input_sys_id`), unless it was
+/// left out.
+fn note_with_new_id(map: &IdMap, mut n: RecordNote) -> RecordNote {
+    let new = (n.sys_id.as_deref())
+        .and_then(|id| map.get(id.as_bytes()))
+        .map(|n| String::from_utf8_lossy(n).into_owned());
+    if let Some(new) = new.filter(|_| !n.left_out) {
+        n.input_sys_id = n.sys_id.replace(new);
+    }
+    n
 }
 
 /// The report's edit entries, each naming its record, in file order.
