@@ -104,25 +104,7 @@ impl<'s> Facts<'s> {
             .map(|s| {
                 let (name, bytes) = *s;
                 let (c, outcome) = Collect::read_sorted(bytes).map_err(|e| e.with_path(name))?;
-                let by_index: BTreeMap<usize, usize> = c
-                    .records
-                    .iter()
-                    .enumerate()
-                    .map(|(k, r)| (r.index, k))
-                    .collect();
-                let mut paths: Vec<String> = Vec::with_capacity(c.records.len());
-                for r in &c.records {
-                    let me = path_step(&r.table, r.sys_id.as_deref());
-                    let up = r
-                        .place
-                        .payload_of
-                        .and_then(|p| by_index.get(&p))
-                        .map(|&k| paths[k].clone());
-                    paths.push(match up {
-                        Some(u) => u + IN_PAYLOAD + &me,
-                        None => me,
-                    });
-                }
+                let (by_index, paths) = record_paths(&c.records);
                 let mut inspector = Inspector::new();
                 inspector.add(name, bytes)?;
                 let references = inspector
@@ -289,4 +271,28 @@ impl<'s> Facts<'s> {
 /// will be imported).
 pub fn in_version(r: &BundleRecord) -> bool {
     r.path.contains("sys_update_version[")
+}
+
+/// For records in document order: each one's position by its index, and its path
+/// (`table[sys_id] > payload > ...`).
+fn record_paths(records: &[OwnedRecord]) -> (BTreeMap<usize, usize>, Vec<String>) {
+    let by_index: BTreeMap<usize, usize> = records
+        .iter()
+        .enumerate()
+        .map(|(k, r)| (r.index, k))
+        .collect();
+    let mut paths: Vec<String> = Vec::with_capacity(records.len());
+    for r in records {
+        let me = path_step(&r.table, r.sys_id.as_deref());
+        let up = r
+            .place
+            .payload_of
+            .and_then(|p| by_index.get(&p))
+            .map(|&k| paths[k].clone());
+        paths.push(match up {
+            Some(u) => u + IN_PAYLOAD + &me,
+            None => me,
+        });
+    }
+    (by_index, paths)
 }
