@@ -201,43 +201,10 @@ impl<'i> FileVisitor<'i> {
             .collect();
         secrets.sort_by_key(|s| s.record);
 
-        let mut hosts: BTreeMap<&str, (u32, usize, BTreeSet<&str>)> = BTreeMap::new();
-        for h in &self.host_hits {
-            let e = hosts
-                .entry(st.get(h.host))
-                .or_insert((h.instance, 0, BTreeSet::new()));
-            e.1 += 1;
-            e.2.insert(st.get(h.place));
-        }
-
-        // Merge scope mentions by sys_id (or namespace when no id is written).
-        let mut scopes: BTreeMap<&str, ScopeEntry> = BTreeMap::new();
-        for s in &self.scopes {
-            let key = s.sys_id.or(s.namespace).map_or("", |i| st.get(i));
-            let e = scopes.entry(key).or_insert(ScopeEntry {
-                sys_id: None,
-                name: None,
-                namespace: None,
-                count: 0,
-            });
-            e.count += 1;
-            e.sys_id = e.sys_id.take().or_else(|| st.opt(s.sys_id));
-            e.name = e.name.take().or_else(|| st.opt(s.name));
-            e.namespace = e.namespace.take().or_else(|| st.opt(s.namespace));
-        }
-
         report.records = records;
         report.references = references;
-        report.hosts = hosts
-            .into_iter()
-            .map(|(host, (instance, count, places))| HostEntry {
-                host: host.to_string(),
-                instance: st.string(instance),
-                count,
-                fields: places.into_iter().map(str::to_string).collect(),
-            })
-            .collect();
-        report.scopes = scopes.into_values().collect();
+        report.hosts = host_entries(st, &self.host_hits);
+        report.scopes = scope_entries(st, &self.scopes);
         report.secrets = secrets;
     }
 }
@@ -378,4 +345,44 @@ impl Visitor for FileVisitor<'_> {
 /// `s` in lower case (sys_ids are compared so).
 fn id_lower(s: &str) -> std::borrow::Cow<'_, str> {
     lowercase(s)
+}
+
+/// The instance hosts found, each with how often and in which fields.
+fn host_entries(st: &Interner, hits: &[HostRow]) -> Vec<HostEntry> {
+    let mut hosts: BTreeMap<&str, (u32, usize, BTreeSet<&str>)> = BTreeMap::new();
+    for h in hits {
+        let e = hosts
+            .entry(st.get(h.host))
+            .or_insert((h.instance, 0, BTreeSet::new()));
+        e.1 += 1;
+        e.2.insert(st.get(h.place));
+    }
+    hosts
+        .into_iter()
+        .map(|(host, (instance, count, places))| HostEntry {
+            host: host.to_string(),
+            instance: st.string(instance),
+            count,
+            fields: places.into_iter().map(str::to_string).collect(),
+        })
+        .collect()
+}
+
+/// Scope mentions merged by sys_id (or namespace when no id is written).
+fn scope_entries(st: &Interner, mentions: &[ScopeRow]) -> Vec<ScopeEntry> {
+    let mut scopes: BTreeMap<&str, ScopeEntry> = BTreeMap::new();
+    for s in mentions {
+        let key = s.sys_id.or(s.namespace).map_or("", |i| st.get(i));
+        let e = scopes.entry(key).or_insert(ScopeEntry {
+            sys_id: None,
+            name: None,
+            namespace: None,
+            count: 0,
+        });
+        e.count += 1;
+        e.sys_id = e.sys_id.take().or_else(|| st.opt(s.sys_id));
+        e.name = e.name.take().or_else(|| st.opt(s.name));
+        e.namespace = e.namespace.take().or_else(|| st.opt(s.namespace));
+    }
+    scopes.into_values().collect()
 }
