@@ -435,3 +435,21 @@ fn named(sources: &[sn_retarget::Source]) -> Vec<(&str, &[u8])> {
         .map(|s| (s.name.as_str(), s.bytes.as_slice()))
         .collect()
 }
+
+#[test]
+fn readme_rule_table_names_every_rule_and_no_other() {
+    use sn_retarget::check::rules::RuleId;
+    let readme = std::fs::read_to_string(manifest_dir().join("README.md")).unwrap();
+    let table = readme
+        .split("| rule | finds |")
+        .nth(1)
+        .expect("the README has the rule table");
+    let mut named = std::collections::BTreeSet::new();
+    for line in table.lines().skip(2).take_while(|l| l.starts_with('|')) {
+        let first = line.split('|').nth(1).unwrap();
+        named.extend(first.split('`').skip(1).step_by(2).map(str::to_string));
+    }
+    let ids: std::collections::BTreeSet<String> =
+        RuleId::ALL.iter().map(|r| r.id().to_string()).collect();
+    assert_eq!(named, ids, "the README's rule table and RuleId disagree");
+}

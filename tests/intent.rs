@@ -488,7 +488,7 @@ fn a_selector_picks_the_records_set_and_replace_touch() {
     assert_eq!(
         none.report
             .totals
-            .get(&sn_retarget::plan::tokens::Rule::Set),
+            .get(&sn_retarget::plan::tokens::ChangeKind::Set),
         None
     );
     assert!(

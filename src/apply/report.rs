@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::plan::tokens::Rule;
+use crate::plan::tokens::ChangeKind;
 use crate::plan::{
     ClientIdChange, EditEntry, Intent, LeftOut, Plan, PlanError, RecordNote, SecretNote,
 };
@@ -32,7 +32,7 @@ pub struct FileEdits {
     /// Number of edits.
     pub edits: usize,
     /// Edits per rule.
-    pub counts: BTreeMap<Rule, usize>,
+    pub counts: BTreeMap<ChangeKind, usize>,
     /// Every edit (when details were asked for).
     pub entries: Vec<EditEntry>,
     /// Things worth a look.
@@ -106,7 +106,7 @@ pub struct ApplyReport {
     /// Per file, in input order.
     pub files: Vec<FileEdits>,
     /// Edits per rule, all files.
-    pub totals: BTreeMap<Rule, usize>,
+    pub totals: BTreeMap<ChangeKind, usize>,
     /// Every sys_id changed, sorted by old id (feed it back, reversed, to undo).
     pub id_map: Vec<IdPair>,
     /// Records of natural-key tables whose ids were kept.

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use super::order::{self, Unit, UnitRef};
 use crate::analyze::inspect::{Inspector, RecordEntry};
 use crate::error::ReadError;
-use crate::model::{Collect, Shape, read};
+use crate::model::{Collect, Shape};
 
 /// Combines `outputs` (name, bytes) into one `<unload>`. The `unload_date` is the latest of the
 /// inputs' (or absent when none has one).
@@ -19,9 +19,7 @@ pub fn combine(outputs: &[(String, Vec<u8>)]) -> Result<(Vec<u8>, order::Order),
     let mut pieces: Vec<Vec<u8>> = Vec::new();
     let mut latest: Option<String> = None;
     for (name, bytes) in outputs {
-        let mut c = Collect::default();
-        let outcome = read(bytes, &mut c).map_err(|e| e.with_path(name))?;
-        c.sort();
+        let (c, outcome) = Collect::read_sorted(bytes).map_err(|e| e.with_path(name))?;
         let mut inspector = Inspector::new();
         inspector.add(name, bytes)?;
         let inv = inspector.finish();

@@ -28,11 +28,11 @@ use rayon::prelude::*;
 
 use crate::Source;
 use crate::analyze::inspect::{FileReport, Inspector, Inventory};
-use crate::apply::{ApplyReport, HostPair, apply_with};
+use crate::apply::{Applied, ApplyReport, HostPair, apply_with};
 use crate::check::Finding;
 use crate::error::{Error, ErrorKind};
 use crate::model::Shape;
-use crate::plan::tokens::Rule;
+use crate::plan::tokens::ChangeKind;
 use crate::plan::{ClientIdChange, Intent, Plan};
 use order::{Order, Reason, Unit, UnitRef};
 
@@ -91,7 +91,7 @@ pub struct ManifestEntry {
     /// Edits made.
     pub edits: usize,
     /// Edits per rule.
-    pub counts: BTreeMap<Rule, usize>,
+    pub counts: BTreeMap<ChangeKind, usize>,
 }
 
 /// `manifest.json`.
@@ -119,7 +119,7 @@ pub struct Manifest {
     /// Reference cycles found (output file names), each broken by priority.
     pub cycles: Vec<Vec<String>>,
     /// Edits per rule, all files.
-    pub totals: BTreeMap<Rule, usize>,
+    pub totals: BTreeMap<ChangeKind, usize>,
     /// Secrets to re-enter (details in CHECKLIST.md).
     pub secrets: usize,
     /// Rules of the plan that applied nowhere.
@@ -238,10 +238,98 @@ pub fn build_with(
     let mut applied = apply_with(plan, &inputs, false, progress)?;
     // The outputs (a file whose every record was left out has none), inventoried: the order,
     // the manifest and the checklist describe what will be imported, new ids and names.
+    let (kept, mut outputs) = kept_outputs(sources, &mut applied);
+    let inventory = inventory_of(&outputs)?;
+    if combine_all {
+        refuse_uncombinable(&inventory)?;
+    }
+    let order = order::order(&file_units(&inventory));
+    let count = outputs.len();
+    let mut names = output_names(&order, &outputs);
+    let input_ids: InputIds<'_> = applied
+        .report
+        .id_map
+        .iter()
+        .map(|p| (p.new.as_str(), p.old.as_str()))
+        .collect();
+    let built = Built {
+        outputs: &outputs,
+        kept: &kept,
+        inventory: &inventory,
+        report: &applied.report,
+        names: &names,
+        input_ids: &input_ids,
+    };
+    let mut entries = built.entries(&order);
+    let (warnings, cycles) = built.warnings_and_cycles(&order);
+    let notes = dropped_notes(&applied.report);
+    let mut files = Vec::with_capacity(count + 2);
+    files.extend(order.sequence.iter().map(|p| {
+        let bytes = std::mem::take(&mut outputs[p.unit].bytes);
+        (names[p.unit].clone(), bytes)
+    }));
+    if combine_all {
+        let (entry, combined) = combined_entry(
+            std::mem::take(&mut files),
+            &entries,
+            sources.len(),
+            &input_ids,
+        )?;
+        entries = vec![entry];
+        names = vec!["01_combined.xml".to_string(); count];
+        files.push(("01_combined.xml".to_string(), combined));
+    }
+    let checked = check_outputs(plan, &mut applied.report, &files)?;
+    let manifest = manifest_of(plan, &applied.report, entries, cycles, checked);
+    let (manifest_json, checklist_md) = rayon::join(
+        || serde_json::to_vec_pretty(&manifest),
+        || checklist(plan, &manifest, &applied.report, &inventory, &order, &names),
+    );
+    let manifest_json = manifest_json.map_err(|source| ErrorKind::Serialize {
+        what: "manifest.json",
+        source,
+    })?;
+    add_manifest_checklist_marker(&mut files, &manifest, manifest_json, checklist_md);
+    // Freed on another thread (a few hundred thousand small allocations for a big folder).
+    rayon::spawn(move || drop((inventory, order)));
+    Ok(Bundle {
+        files,
+        manifest,
+        report: applied.report,
+        warnings,
+        notes,
+    })
+}
+
+/// New sys_id -> the sys_id it had in the input (the id map read backwards).
+type InputIds<'a> = std::collections::HashMap<&'a str, &'a str>;
+
+/// A record of the manifest: its sys_id in the output and, when the rewrite changed it, in the
+/// input.
+fn manifest_record(
+    table: &str,
+    sys_id: &Option<String>,
+    name: Option<String>,
+    input_ids: &InputIds<'_>,
+) -> ManifestRecord {
+    ManifestRecord {
+        table: table.to_string(),
+        sys_id: sys_id.clone(),
+        input_sys_id: sys_id
+            .as_deref()
+            .and_then(|id| input_ids.get(id))
+            .map(|id| id.to_string()),
+        name,
+    }
+}
+
+/// The outputs of the files not dropped (their bytes taken from `applied`), and their input
+/// indices.
+fn kept_outputs(sources: &[Source], applied: &mut Applied) -> (Vec<usize>, Vec<Source>) {
     let kept: Vec<usize> = (0..sources.len())
         .filter(|&i| !applied.report.files[i].dropped)
         .collect();
-    let outputs: Vec<Source> = kept
+    let outputs = kept
         .iter()
         .map(|&i| Source {
             name: sources[i].name.clone(),
@@ -250,87 +338,33 @@ pub fn build_with(
             bytes: std::mem::take(&mut applied.outputs[i].bytes),
         })
         .collect();
-    let inventory = inventory_of(&outputs)?;
-    if combine_all {
-        if let Some(f) = inventory.files.iter().find(|f| {
-            !matches!(
-                f.shape,
-                Some(
-                    Shape::UpdateSet
-                        | Shape::RecordExport
-                        | Shape::ListExport
-                        | Shape::MixedExport
-                        | Shape::EmptyUnload
-                )
-            )
-        }) {
-            return Err(ErrorKind::NotCombinable {
-                file: f.path.clone(),
-                shape: f
-                    .shape
-                    .as_ref()
-                    .map_or_else(|| "file".to_string(), ToString::to_string),
-            }
-            .into());
-        }
+    (kept, outputs)
+}
+
+/// The same checks as `check`, on the outputs as the bundle names them (with what the rewrite
+/// removed), into the report's findings, unless the outputs are too large to check (`false`).
+fn check_outputs(
+    plan: &Plan,
+    report: &mut ApplyReport,
+    files: &[(String, Vec<u8>)],
+) -> Result<bool, Error> {
+    let total: usize = files.iter().map(|(_, b)| b.len()).sum();
+    if total > crate::check::CHECK_LIMIT_BYTES {
+        return Ok(false);
     }
-    let order = order::order(&file_units(&inventory));
-    let count = outputs.len();
-    let mut names = vec![String::new(); count];
-    for (k, p) in order.sequence.iter().enumerate() {
-        let original = outputs[p.unit].relative.file_name().map_or_else(
-            || outputs[p.unit].name.clone(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        names[p.unit] = numbered(k + 1, count, &original);
-    }
-    let input_id: std::collections::HashMap<&str, &str> = applied
-        .report
-        .id_map
+    let named: Vec<(&str, &[u8])> = files
         .iter()
-        .map(|p| (p.new.as_str(), p.old.as_str()))
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
         .collect();
-    // The entries (each with its output's digest) are made in parallel, in import order.
-    let mut entries: Vec<ManifestEntry> = order
-        .sequence
-        .par_iter()
-        .enumerate()
-        .map(|(k, p)| {
-            let out = &outputs[p.unit];
-            let report = &inventory.files[p.unit];
-            let file = &applied.report.files[kept[p.unit]];
-            ManifestEntry {
-                position: k + 1,
-                file: names[p.unit].clone(),
-                input: out.name.clone(),
-                // Units by input index, as the manifest's readers know them.
-                reason: p.reason.map_units(|u| kept[u]),
-                records: report
-                    .records
-                    .iter()
-                    .filter(|r| r.depth == 0)
-                    .map(|r| ManifestRecord {
-                        table: r.table.clone(),
-                        sys_id: r.sys_id.clone(),
-                        input_sys_id: r
-                            .sys_id
-                            .as_deref()
-                            .and_then(|id| input_id.get(id))
-                            .map(|id| id.to_string()),
-                        name: r.name.clone(),
-                    })
-                    .collect(),
-                payload_records: report.records.iter().filter(|r| r.depth > 0).count(),
-                sha256: sha256_hex(&out.bytes),
-                edits: file.edits,
-                counts: file.counts.clone(),
-            }
-        })
-        .collect();
-    let mut files = Vec::with_capacity(count + 2);
-    let mut warnings: Vec<String> = applied.report.warnings.clone();
-    let notes = applied
-        .report
+    report.findings = crate::apply::check_named(plan, report, &named)?;
+    // A secret, a source host or an old sys_id left stops the bundle: nothing to write.
+    crate::apply::refuse_left_behind(plan, &report.findings)?;
+    Ok(true)
+}
+
+/// A note per input file whose every record was left out.
+fn dropped_notes(report: &ApplyReport) -> Vec<String> {
+    report
         .files
         .iter()
         .filter(|f| f.dropped)
@@ -340,92 +374,176 @@ pub fn build_with(
                 f.input
             )
         })
-        .collect();
-    let mut outputs = outputs;
-    for p in &order.sequence {
-        let report = &inventory.files[p.unit];
-        let fe = &applied.report.files[kept[p.unit]];
-        let bytes = std::mem::take(&mut outputs[p.unit].bytes);
-        files.push((names[p.unit].clone(), bytes));
-        for d in &report.diagnostics {
-            warnings.push(format!("{}: {d}", report.path));
-        }
-        for w in &fe.warnings {
-            warnings.push(format!("{}: {w}", fe.input));
-        }
+        .collect()
+}
+
+/// Refuses to combine a file that is not an `<unload>` of records (a dictionary, other XML).
+fn refuse_uncombinable(inventory: &Inventory) -> Result<(), Error> {
+    let Some(f) = inventory.files.iter().find(|f| {
+        !matches!(
+            f.shape,
+            Some(
+                Shape::UpdateSet
+                    | Shape::RecordExport
+                    | Shape::ListExport
+                    | Shape::MixedExport
+                    | Shape::EmptyUnload
+            )
+        )
+    }) else {
+        return Ok(());
+    };
+    Err(ErrorKind::NotCombinable {
+        file: f.path.clone(),
+        shape: f
+            .shape
+            .as_ref()
+            .map_or_else(|| "file".to_string(), ToString::to_string),
     }
-    let cycles: Vec<Vec<String>> = order
-        .cycles
-        .iter()
-        .map(|c| c.iter().map(|u| names[*u].clone()).collect())
-        .collect();
-    for c in &cycles {
-        warnings.push(format!(
-            "reference cycle between {}: broken by import priority",
-            c.join(", ")
-        ));
+    .into())
+}
+
+/// Each output's name in the bundle: its import position, then its own file name.
+fn output_names(order: &Order, outputs: &[Source]) -> Vec<String> {
+    let count = outputs.len();
+    let mut names = vec![String::new(); count];
+    for (k, p) in order.sequence.iter().enumerate() {
+        let original = outputs[p.unit].relative.file_name().map_or_else(
+            || outputs[p.unit].name.clone(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        names[p.unit] = numbered(k + 1, count, &original);
     }
-    if combine_all {
-        let outputs = std::mem::take(&mut files);
-        let (combined, corder) = combine(&outputs)?;
-        let mut counts = BTreeMap::new();
-        for e in &entries {
-            for (rule, n) in &e.counts {
-                *counts.entry(*rule).or_insert(0) += n;
+    names
+}
+
+/// What the bundle's outputs are: the files kept (by output index: their input index, their
+/// inventory, their name) and the run's report.
+struct Built<'a> {
+    outputs: &'a [Source],
+    /// Output index -> input index.
+    kept: &'a [usize],
+    inventory: &'a Inventory,
+    report: &'a ApplyReport,
+    names: &'a [String],
+    input_ids: &'a InputIds<'a>,
+}
+
+impl Built<'_> {
+    /// The run's warnings, then each output's (in import order), then the reference cycles the
+    /// order broke; and those cycles, by output name.
+    fn warnings_and_cycles(&self, order: &Order) -> (Vec<String>, Vec<Vec<String>>) {
+        let mut warnings: Vec<String> = self.report.warnings.clone();
+        for p in &order.sequence {
+            let report = &self.inventory.files[p.unit];
+            let fe = &self.report.files[self.kept[p.unit]];
+            for d in &report.diagnostics {
+                warnings.push(format!("{}: {d}", report.path));
+            }
+            for w in &fe.warnings {
+                warnings.push(format!("{}: {w}", fe.input));
             }
         }
-        let (_, records) = {
-            let mut c = crate::model::Collect::default();
-            let outcome =
-                crate::model::read(&combined, &mut c).map_err(|e| e.with_path("combined.xml"))?;
-            c.sort();
-            (outcome, c.records)
-        };
-        entries = vec![ManifestEntry {
-            position: 1,
-            file: "01_combined.xml".into(),
-            input: format!("{} input file(s)", sources.len()),
-            reason: Reason::Combined {
-                units: corder.sequence.len(),
-            },
-            records: records
-                .iter()
-                .filter(|r| r.place.depth == 0 && r.place.parent.is_none())
-                .map(|r| ManifestRecord {
-                    table: r.table.clone(),
-                    sys_id: r.sys_id.clone(),
-                    input_sys_id: r
-                        .sys_id
-                        .as_deref()
-                        .and_then(|id| input_id.get(id))
-                        .map(|id| id.to_string()),
-                    name: r.field("name").map(|f| f.text.clone()),
-                })
-                .collect(),
-            payload_records: records.iter().filter(|r| r.place.depth > 0).count(),
-            sha256: sha256_hex(&combined),
-            edits: entries.iter().map(|e| e.edits).sum(),
-            counts,
-        }];
-        names = vec!["01_combined.xml".to_string(); count];
-        files.push(("01_combined.xml".to_string(), combined));
-    }
-    // The same checks as `check`, on the outputs as the bundle names them (with what the
-    // rewrite removed).
-    let total: usize = files.iter().map(|(_, b)| b.len()).sum();
-    let checked = total <= crate::check::CHECK_LIMIT_BYTES;
-    if checked {
-        let named: Vec<(&str, &[u8])> = files
+        let cycles: Vec<Vec<String>> = order
+            .cycles
             .iter()
-            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .map(|c| c.iter().map(|u| self.names[*u].clone()).collect())
             .collect();
-        applied.report.findings = crate::apply::check_named(plan, &applied.report, &named)?;
-        // A secret, a source host or an old sys_id left stops the bundle: nothing to write.
-        crate::apply::refuse_left_behind(plan, &applied.report.findings)?;
+        for c in &cycles {
+            warnings.push(format!(
+                "reference cycle between {}: broken by import priority",
+                c.join(", ")
+            ));
+        }
+        (warnings, cycles)
     }
-    let findings = applied.report.findings.clone();
-    let r = &applied.report;
-    let manifest = Manifest {
+
+    /// The manifest's entries (each with its output's digest), made in parallel, in import
+    /// order.
+    fn entries(&self, order: &Order) -> Vec<ManifestEntry> {
+        order
+            .sequence
+            .par_iter()
+            .enumerate()
+            .map(|(k, p)| {
+                let out = &self.outputs[p.unit];
+                let report = &self.inventory.files[p.unit];
+                let file = &self.report.files[self.kept[p.unit]];
+                ManifestEntry {
+                    position: k + 1,
+                    file: self.names[p.unit].clone(),
+                    input: out.name.clone(),
+                    // Units by input index, as the manifest's readers know them.
+                    reason: p.reason.map_units(|u| self.kept[u]),
+                    records: report
+                        .records
+                        .iter()
+                        .filter(|r| r.depth == 0)
+                        .map(|r| {
+                            manifest_record(&r.table, &r.sys_id, r.name.clone(), self.input_ids)
+                        })
+                        .collect(),
+                    payload_records: report.records.iter().filter(|r| r.depth > 0).count(),
+                    sha256: sha256_hex(&out.bytes),
+                    edits: file.edits,
+                    counts: file.counts.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// The outputs `files` combined into one `<unload>`, and its manifest entry (in place of the
+/// files' `entries`).
+fn combined_entry(
+    files: Vec<(String, Vec<u8>)>,
+    entries: &[ManifestEntry],
+    inputs: usize,
+    input_ids: &InputIds<'_>,
+) -> Result<(ManifestEntry, Vec<u8>), Error> {
+    let (combined, corder) = combine(&files)?;
+    let mut counts = BTreeMap::new();
+    for e in entries {
+        for (rule, n) in &e.counts {
+            *counts.entry(*rule).or_insert(0) += n;
+        }
+    }
+    let records = crate::model::Collect::read_sorted(&combined)
+        .map_err(|e| e.with_path("combined.xml"))?
+        .0
+        .records;
+    let entry = ManifestEntry {
+        position: 1,
+        file: "01_combined.xml".into(),
+        input: format!("{inputs} input file(s)"),
+        reason: Reason::Combined {
+            units: corder.sequence.len(),
+        },
+        records: records
+            .iter()
+            .filter(|r| r.place.depth == 0 && r.place.parent.is_none())
+            .map(|r| {
+                let name = r.field("name").map(|f| f.text.clone());
+                manifest_record(&r.table, &r.sys_id, name, input_ids)
+            })
+            .collect(),
+        payload_records: records.iter().filter(|r| r.place.depth > 0).count(),
+        sha256: sha256_hex(&combined),
+        edits: entries.iter().map(|e| e.edits).sum(),
+        counts,
+    };
+    Ok((entry, combined))
+}
+
+/// The manifest of a bundle: the plan, what the run did and the import order.
+fn manifest_of(
+    plan: &Plan,
+    r: &ApplyReport,
+    order: Vec<ManifestEntry>,
+    cycles: Vec<Vec<String>>,
+    checked: bool,
+) -> Manifest {
+    Manifest {
         tool: format!("sn-retarget {}", env!("CARGO_PKG_VERSION")),
         plan: plan.clone(),
         intent: r.intent,
@@ -443,24 +561,25 @@ pub fn build_with(
             })
             .collect(),
         client_ids: r.client_ids.clone(),
-        order: entries,
+        order,
         cycles,
         totals: r.totals.clone(),
         secrets: r.secrets.len(),
         warnings: r.warnings.clone(),
-        findings,
+        findings: r.findings.clone(),
         checked,
-    };
-    let (manifest_json, checklist_md) = rayon::join(
-        || serde_json::to_vec_pretty(&manifest),
-        || checklist(plan, &manifest, &applied.report, &inventory, &order, &names),
-    );
-    let manifest_json = manifest_json.map_err(|source| ErrorKind::Serialize {
-        what: "manifest.json",
-        source,
-    })?;
+    }
+}
+
+/// Adds `manifest.json`, `CHECKLIST.md` and the marker, which lists every file with its digest
+/// (the outputs' are the manifest's).
+fn add_manifest_checklist_marker(
+    files: &mut Vec<(String, Vec<u8>)>,
+    manifest: &Manifest,
+    manifest_json: Vec<u8>,
+    checklist_md: String,
+) {
     let checklist_md = checklist_md.into_bytes();
-    // The marker lists every file with its digest (the outputs' are the manifest's).
     let mut listed: Vec<(&str, String)> = manifest
         .order
         .iter()
@@ -472,13 +591,4 @@ pub fn build_with(
     files.push(("manifest.json".into(), manifest_json));
     files.push(("CHECKLIST.md".into(), checklist_md));
     files.push((MARKER.into(), marker));
-    // Freed on another thread (a few hundred thousand small allocations for a big folder).
-    rayon::spawn(move || drop((inventory, order)));
-    Ok(Bundle {
-        files,
-        manifest,
-        report: applied.report,
-        warnings,
-        notes,
-    })
 }

@@ -5,14 +5,15 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
+use super::rules::RuleId;
 use super::{Finding, FindingLocation};
 use crate::analyze::inspect::{Inspector, Reference};
 use crate::error::{Diagnostic, ReadError, Severity};
-use crate::model::{Collect, OwnedRecord, read};
+use crate::model::{Collect, IN_PAYLOAD, OwnedRecord, path_step};
 
 /// One record of the bundle.
 #[derive(Debug, Clone)]
-pub struct Rec {
+pub struct BundleRecord {
     /// Index of its file in the bundle.
     pub file: usize,
     /// The record as read.
@@ -21,7 +22,7 @@ pub struct Rec {
     pub path: String,
 }
 
-impl Rec {
+impl BundleRecord {
     /// The text of `field` (empty when absent).
     pub fn get(&self, field: &str) -> &str {
         self.record.field(field).map_or("", |f| f.text.trim())
@@ -75,7 +76,7 @@ pub struct Facts<'s> {
     /// The bundle's files.
     pub sources: &'s [(&'s str, &'s [u8])],
     /// Every record, in file order then document order.
-    pub records: Vec<Rec>,
+    pub records: Vec<BundleRecord>,
     /// Every reference, with the index of the referring record in `records`.
     pub references: Vec<(usize, Reference)>,
     /// sys_id -> index in `records` of the (first) record defining it, not counting deletions
@@ -101,29 +102,9 @@ impl<'s> Facts<'s> {
         let per_file: Vec<Result<FileFacts, ReadError>> = sources
             .par_iter()
             .map(|s| {
-                let mut c = Collect::default();
                 let (name, bytes) = *s;
-                let outcome = read(bytes, &mut c).map_err(|e| e.with_path(name))?;
-                c.sort();
-                let by_index: BTreeMap<usize, usize> = c
-                    .records
-                    .iter()
-                    .enumerate()
-                    .map(|(k, r)| (r.index, k))
-                    .collect();
-                let mut paths: Vec<String> = Vec::with_capacity(c.records.len());
-                for r in &c.records {
-                    let me = format!("{}[{}]", r.table, r.sys_id.as_deref().unwrap_or("-"));
-                    let up = r
-                        .place
-                        .payload_of
-                        .and_then(|p| by_index.get(&p))
-                        .map(|&k| paths[k].clone());
-                    paths.push(match up {
-                        Some(u) => format!("{u} > payload > {me}"),
-                        None => me,
-                    });
-                }
+                let (c, outcome) = Collect::read_sorted(bytes).map_err(|e| e.with_path(name))?;
+                let (by_index, paths) = record_paths(&c.records);
                 let mut inspector = Inspector::new();
                 inspector.add(name, bytes)?;
                 let references = inspector
@@ -146,7 +127,7 @@ impl<'s> Facts<'s> {
         for (i, f) in per_file.into_iter().enumerate() {
             let (recs, refs, diags) = f?;
             let base = records.len();
-            records.extend(recs.into_iter().map(|(record, path)| Rec {
+            records.extend(recs.into_iter().map(|(record, path)| BundleRecord {
                 file: i,
                 record,
                 path,
@@ -176,37 +157,26 @@ impl<'s> Facts<'s> {
         })
     }
 
-    /// A finding at record `k`, field `field` (or the record itself). (Every argument is a
-    /// part of the finding the rules spell out at the call, so they stay separate.)
-    #[allow(clippy::too_many_arguments)]
-    pub fn finding(
-        &self,
-        k: usize,
-        field: Option<&str>,
-        rule: &'static str,
-        severity: Severity,
-        message: String,
-        instance_error: Option<&'static str>,
-        hint: &str,
-    ) -> Finding {
+    /// The place of record `k`'s field `field` (or of the record itself, when `None` or
+    /// absent).
+    pub fn record_place<'a>(&self, k: usize, field: Option<&'a str>) -> Place<'a> {
         let r = &self.records[k];
         let offset = field
             .and_then(|f| r.record.field(f))
             .map_or(r.record.file_span.start, |f| f.file_span.start);
-        let at = Place {
+        Place {
             file: r.file,
             offset,
             record: Some(k),
             field,
-        };
-        self.finding_at(at, rule, severity, message, instance_error, hint)
+        }
     }
 
     /// A finding at a byte of a file (in the record `at.record`, when there is one).
-    pub fn finding_at(
+    pub fn finding(
         &self,
         at: Place<'_>,
-        rule: &'static str,
+        rule: RuleId,
         severity: Severity,
         message: String,
         instance_error: Option<&'static str>,
@@ -215,7 +185,7 @@ impl<'s> Facts<'s> {
         let p = self.locators[at.file].locate(at.offset);
         let r = at.record.map(|k| &self.records[k]);
         Finding {
-            rule,
+            rule: rule.id(),
             severity,
             message,
             instance_error,
@@ -299,6 +269,30 @@ impl<'s> Facts<'s> {
 
 /// `true` for a record inside a `sys_update_version` payload (a previous version, not what
 /// will be imported).
-pub fn in_version(r: &Rec) -> bool {
+pub fn in_version(r: &BundleRecord) -> bool {
     r.path.contains("sys_update_version[")
+}
+
+/// For records in document order: each one's position by its index, and its path
+/// (`table[sys_id] > payload > ...`).
+fn record_paths(records: &[OwnedRecord]) -> (BTreeMap<usize, usize>, Vec<String>) {
+    let by_index: BTreeMap<usize, usize> = records
+        .iter()
+        .enumerate()
+        .map(|(k, r)| (r.index, k))
+        .collect();
+    let mut paths: Vec<String> = Vec::with_capacity(records.len());
+    for r in records {
+        let me = path_step(&r.table, r.sys_id.as_deref());
+        let up = r
+            .place
+            .payload_of
+            .and_then(|p| by_index.get(&p))
+            .map(|&k| paths[k].clone());
+        paths.push(match up {
+            Some(u) => u + IN_PAYLOAD + &me,
+            None => me,
+        });
+    }
+    (by_index, paths)
 }

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 #[cfg_attr(feature = "internals", visibility::make(pub))]
 #[cfg_attr(not(feature = "internals"), allow(unused_imports))]
-pub(crate) use facts::{Facts, Place, Rec};
+pub(crate) use facts::{BundleRecord, Facts, Place};
 
 use crate::error::{ReadError, Severity, Snippet};
 use crate::plan::{Existing, Instance, Intent, LeftOut};

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use serde_json::{Value, json};
 
-use super::{CheckReport, rules::RULES};
+use super::{CheckReport, rules::RuleId};
 use crate::error::Severity;
 
 /// Text: one block per finding, the offending line with a caret, then the hint.
@@ -49,9 +49,9 @@ pub fn sarif(report: &CheckReport) -> Value {
         Severity::Warning => "warning",
         Severity::Info => "note",
     };
-    let rules: Vec<Value> = RULES
+    let rules: Vec<Value> = RuleId::ALL
         .iter()
-        .map(|id| json!({ "id": id, "name": id, "shortDescription": { "text": id } }))
+        .map(|r| json!({ "id": r.id(), "name": r.id(), "shortDescription": { "text": r.id() } }))
         .collect();
     let results: Vec<Value> = report
         .findings
@@ -64,7 +64,7 @@ pub fn sarif(report: &CheckReport) -> Value {
             }
             json!({
                 "ruleId": f.rule,
-                "ruleIndex": RULES.iter().position(|r| *r == f.rule).unwrap_or(0),
+                "ruleIndex": RuleId::ALL.iter().position(|r| r.id() == f.rule).unwrap_or(0),
                 "level": level(f.severity),
                 "message": { "text": message },
                 "locations": [{

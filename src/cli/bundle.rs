@@ -53,7 +53,7 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .any(|f| f.severity >= sn_retarget::Severity::Warning);
     let strict_fail = a.strict && (!b.warnings.is_empty() || flagged);
-    super::exit_soon((b, sources));
+    super::forget_before_exit((b, sources));
     Ok(if strict_fail {
         ExitCode::from(1)
     } else {

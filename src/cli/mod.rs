@@ -490,6 +490,6 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Leaves `data` to the operating system: the process is about to exit, and freeing millions
 /// of small allocations one by one (outputs, edits, id maps) would only delay it.
-fn exit_soon<T>(data: T) {
+fn forget_before_exit<T>(data: T) {
     std::mem::forget(data);
 }

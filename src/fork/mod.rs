@@ -266,17 +266,7 @@ impl Written {
 /// Forks `app` into `options.namespace`.
 pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, Error> {
     let new = options.namespace.as_str();
-    if let Some(why) = scope_name_problem(new) {
-        return refuse(ForkError::BadNamespace {
-            namespace: new.to_string(),
-            why,
-        });
-    }
-    if let Some(n) = &options.name {
-        if n.trim().is_empty() || crate::scan::first_control(n.as_bytes()).is_some() {
-            return refuse(ForkError::BadName);
-        }
-    }
+    check_options(options)?;
     let layout = Layout::of(app)?;
     let kinds: Vec<FileKind> = app
         .files
@@ -299,16 +289,7 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, Error> {
         return refuse(ForkError::SameNamespace(old.to_string()));
     }
     refuse_in_use(new, &survey, &options.keep, &inputs)?;
-    // Longer namespaces of other applications that start with the old one stay.
-    let keep: Vec<String> = survey
-        .namespaces
-        .iter()
-        .chain(&options.keep)
-        .filter(|n| n.len() > old.len() && n.starts_with(old))
-        .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let keep = longer_namespaces(&survey, options, old);
 
     let (plan, rules) = plan_for(options, old, app_id, entry.name.as_deref(), &keep)?;
     let old_name = entry.name.clone().unwrap_or_default();
@@ -316,19 +297,10 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, Error> {
     // naming `x_old.api_password` names `x_new.api_password` there).
     let renames =
         NamespaceRenames::new(vec![(old.to_string(), new.to_string())]).protect(keep.clone());
-    let after = Plan {
-        secret_fields: (plan.secret_fields.iter())
-            .map(|f| renames.apply_to(f))
-            .collect(),
-        not_secret: (plan.not_secret.iter())
-            .map(|n| crate::plan::NotSecretEntry {
-                field: renames.apply_to(&n.field),
-                reason: n.reason.clone(),
-            })
-            .collect(),
-        ..Plan::default()
-    };
-    let check_rules = (rules.placeholder.clone(), after.compile()?.secret_rules);
+    let check_rules = (
+        rules.placeholder.clone(),
+        secret_rules_after(&plan, &renames)?,
+    );
     let prepared = prepare_with_rules(&plan, rules, &inputs, options.details, &|| {})?;
 
     let mut ids = IdMap::default();
@@ -364,16 +336,9 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, Error> {
     for (file, &i) in apply.files.iter_mut().zip(&xml) {
         file.output = Some(shown(&renamer.path(&app.files[i].path)));
     }
-    let total: usize = files.iter().map(|f| f.bytes.len()).sum();
-    if total <= crate::check::CHECK_LIMIT_BYTES {
-        apply.findings = check_outputs(&files, &apply, old, new, &keep, check_rules)?;
-        // The old namespace, an old sys_id or a secret left stops the fork.
-        crate::apply::refuse_left_behind(&apply.plan, &apply.findings)?;
-    } else {
-        written_warnings.push(format!(
-            "outputs over {} MB: not checked; run `sn-retarget check <out> --namespace {old}` on them",
-            crate::check::CHECK_LIMIT_BYTES / 1_000_000
-        ));
+    let names = (old, new);
+    if let Some(w) = check_forked(&files, &mut apply, names, &keep, check_rules)? {
+        written_warnings.push(w);
     }
     let app_sys_id = Change {
         old: app_id.to_string(),
@@ -381,17 +346,7 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, Error> {
             String::from_utf8_lossy(n).into_owned()
         }),
     };
-    let summary = Summary {
-        files: files.len(),
-        records: survey.records,
-        ids: apply.id_map.len(),
-        namespace: apply
-            .totals
-            .get(&crate::plan::tokens::Rule::Namespace)
-            .copied()
-            .unwrap_or(0),
-        renamed: files.iter().filter(|f| f.input != f.output).count(),
-    };
+    let summary = summary_of(&files, survey.records, &apply);
     let report = ForkReport {
         namespace: Change {
             old: old.to_string(),
@@ -409,4 +364,95 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, Error> {
         apply,
     };
     Ok(Forked { files, report })
+}
+
+/// Checks the outputs as `check` would (the old namespace `names.0` renamed `names.1`, the
+/// longer namespaces `keep` kept) into the report's findings, and refuses what is left behind;
+/// over the check limit, the warning that they were not checked.
+fn check_forked(
+    files: &[ForkedFile],
+    apply: &mut crate::apply::ApplyReport,
+    (old, new): (&str, &str),
+    keep: &[String],
+    check_rules: (String, crate::analyze::SecretRules),
+) -> Result<Option<String>, Error> {
+    let total: usize = files.iter().map(|f| f.bytes.len()).sum();
+    if total > crate::check::CHECK_LIMIT_BYTES {
+        return Ok(Some(format!(
+            "outputs over {} MB: not checked; run `sn-retarget check <out> --namespace {old}` on them",
+            crate::check::CHECK_LIMIT_BYTES / 1_000_000
+        )));
+    }
+    apply.findings = check_outputs(files, apply, old, new, keep, check_rules)?;
+    // The old namespace, an old sys_id or a secret left stops the fork.
+    crate::apply::refuse_left_behind(&apply.plan, &apply.findings)?;
+    Ok(None)
+}
+
+/// What a fork wrote, in numbers.
+fn summary_of(files: &[ForkedFile], records: usize, apply: &crate::apply::ApplyReport) -> Summary {
+    Summary {
+        files: files.len(),
+        records,
+        ids: apply.id_map.len(),
+        namespace: (apply
+            .totals
+            .get(&crate::plan::tokens::ChangeKind::Namespace))
+        .copied()
+        .unwrap_or(0),
+        renamed: files.iter().filter(|f| f.input != f.output).count(),
+    }
+}
+
+/// Refuses a new namespace that cannot be a scope name, and a new display name that is empty
+/// or holds control characters.
+fn check_options(options: &ForkOptions) -> Result<(), Error> {
+    let new = options.namespace.as_str();
+    if let Some(why) = scope_name_problem(new) {
+        return refuse(ForkError::BadNamespace {
+            namespace: new.to_string(),
+            why,
+        });
+    }
+    if let Some(n) = &options.name {
+        if n.trim().is_empty() || crate::scan::first_control(n.as_bytes()).is_some() {
+            return refuse(ForkError::BadName);
+        }
+    }
+    Ok(())
+}
+
+/// Longer namespaces of other applications that start with the old one (seen in the files or
+/// given with `--keep-scope`): they stay.
+fn longer_namespaces(survey: &Survey, options: &ForkOptions, old: &str) -> Vec<String> {
+    survey
+        .namespaces
+        .iter()
+        .chain(&options.keep)
+        .filter(|n| n.len() > old.len() && n.starts_with(old))
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// The plan's secret rules as they read after the rename (a selector naming
+/// `x_old.api_password` names `x_new.api_password` there), to check the outputs with.
+fn secret_rules_after(
+    plan: &Plan,
+    renames: &NamespaceRenames,
+) -> Result<crate::analyze::SecretRules, Error> {
+    let after = Plan {
+        secret_fields: (plan.secret_fields.iter())
+            .map(|f| renames.apply_to(f))
+            .collect(),
+        not_secret: (plan.not_secret.iter())
+            .map(|n| crate::plan::NotSecretEntry {
+                field: renames.apply_to(&n.field),
+                reason: n.reason.clone(),
+            })
+            .collect(),
+        ..Plan::default()
+    };
+    Ok(after.compile()?.secret_rules)
 }

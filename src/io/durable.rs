@@ -4,13 +4,10 @@
 //! things keep that wait short:
 //! - [`WriteAt`] asks the kernel to start writing each 8 MB of a large output to the disk as
 //!   soon as it is written, so the disk works while the rest is produced and the final
-//!   `fsync` has only the tail left (a one-off measurement of a 200 MB write on the project's
-//!   machine: 44 ms of writing and 72 ms of `fsync`, against 67 ms and 9 ms). The pages of
-//!   what it handed to writeback two steps earlier, on the disk by then, are dropped from the
-//!   page cache and reused for the next steps: a large output passes through some 24 MB of
-//!   page cache instead of taking its whole size in fresh memory (on the project's virtual
-//!   machine, whose host takes freed memory back, fresh memory is what made a 200 MB copy
-//!   take 0.37 to 0.49 s instead of 0.14 to 0.23 s, measured one after another with pauses).
+//!   `fsync` has only the tail left. The pages of what it handed to writeback two steps
+//!   earlier, on the disk by then, are dropped from the page cache and reused for the next
+//!   steps: a large output passes through some 24 MB of page cache instead of taking its
+//!   whole size in fresh memory.
 //!   Small outputs start their writeback when flushed, so the one flush that ends a batch
 //!   finds them on the disk already.
 //!   A large copy made a piece at a time goes past the page cache instead

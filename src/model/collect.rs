@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::{Escaping, PayloadInfo, Place, Record, ValueKind, Visitor};
+use super::{Escaping, PayloadInfo, Place, ReadOutcome, Record, ValueKind, Visitor};
+use crate::error::ReadError;
 use crate::scan::Span;
 
 /// An owned field: name, attributes, decoded text and the value's span in the file.
@@ -62,6 +63,21 @@ pub struct Collect {
 }
 
 impl Collect {
+    /// Reads a whole document (as [`super::read`] does) and keeps its records, in document
+    /// order.
+    ///
+    /// ```
+    /// use sn_retarget::model::Collect;
+    /// let (records, outcome) = Collect::read_sorted(b"<unload><a action='INSERT'/></unload>").unwrap();
+    /// assert_eq!((records.records[0].table.as_str(), outcome.records), ("a", 1));
+    /// ```
+    pub fn read_sorted(src: &[u8]) -> Result<(Collect, ReadOutcome), ReadError> {
+        let mut c = Collect::default();
+        let outcome = super::read(src, &mut c)?;
+        c.sort();
+        Ok((c, outcome))
+    }
+
     /// Sorts the records into document order.
     pub fn sort(&mut self) {
         self.records.sort_by_key(|r| r.index);

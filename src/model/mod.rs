@@ -26,8 +26,11 @@
 
 mod collect;
 mod cuts;
+mod input;
+mod outline;
 // `read_parts` (all files in parts, in order) serves the tests only, through `internals`.
 #[cfg_attr(not(feature = "internals"), allow(dead_code))]
+mod parts;
 mod reader;
 mod record;
 mod select;
@@ -35,13 +38,14 @@ mod shape;
 mod streamed;
 
 pub use collect::{Collect, OwnedField, OwnedRecord, Records, records};
-pub use reader::{MAX_PAYLOAD_DEPTH, ReadOutcome, check_outer, read, read_with, root_element};
+pub use outline::{check_outer, root_element};
 // Reading one file in parts on every core: internals.
 #[cfg_attr(feature = "internals", visibility::make(pub))]
 #[cfg_attr(not(feature = "internals"), allow(unused_imports))]
-pub(crate) use reader::{PART_STRIDE, Parts, read_parts, read_parts_with};
-pub(crate) use record::DISPLAY_KEYS;
+pub(crate) use parts::{PART_STRIDE, Parts, read_parts, read_parts_with};
+pub use reader::{MAX_PAYLOAD_DEPTH, ReadOutcome, read, read_with};
 pub use record::{Attr, Escaping, Field, PayloadInfo, Place, Record, ValueKind};
+pub(crate) use record::{DISPLAY_KEYS, IN_PAYLOAD, path_step};
 pub use select::{Filter, MemoValues, RecordValues, Selector, SelectorError};
 pub use shape::Shape;
 pub use streamed::check_outer_streamed;

@@ -166,6 +166,15 @@ pub struct Record<'a> {
     pub(crate) sys_id: std::cell::OnceCell<Option<Span>>,
 }
 
+/// A record's step in a record path: `table[sys_id]` (`-` without a sys_id).
+pub(crate) fn path_step(table: &str, sys_id: Option<&str>) -> String {
+    format!("{table}[{}]", sys_id.unwrap_or("-"))
+}
+
+/// Between the path of a record and the step of a record inside its payload:
+/// `sys_update_xml[id] > payload > sys_script[id]`.
+pub(crate) const IN_PAYLOAD: &str = " > payload > ";
+
 /// The fields (or attributes) a record's display name is read from, in order.
 pub(crate) const DISPLAY_KEYS: [&str; 8] = [
     "name",

@@ -52,52 +52,82 @@ const INTENTS: &[&str] = &[
 /// ```
 pub fn infer_plan(inventory: &Inventory, target: &str) -> Result<String, PlanError> {
     let target = Instance::parse(target)?;
-    let mut hosts: BTreeMap<&str, (usize, Vec<&str>)> = BTreeMap::new();
-    let mut scopes: BTreeMap<String, (String, usize)> = BTreeMap::new();
-    let mut secrets: BTreeMap<String, usize> = BTreeMap::new();
-    let mut natural: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut records: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for f in &inventory.files {
-        for h in &f.hosts {
-            let e = hosts.entry(&h.host).or_default();
-            e.0 += h.count;
-            e.1.extend(h.fields.iter().map(String::as_str));
-        }
-        for s in &f.scopes {
-            let key = format!(
-                "{} {:?} {}",
-                s.sys_id.as_deref().unwrap_or("-"),
-                s.name.as_deref().unwrap_or(""),
-                s.namespace.as_deref().unwrap_or("-")
-            );
-            let e = scopes
-                .entry(key)
-                .or_insert((s.namespace.clone().unwrap_or_default(), 0));
-            e.1 += s.count;
-        }
-        for s in &f.secrets {
-            *secrets
-                .entry(format!("{}.{}", s.table, s.field))
-                .or_default() += 1;
-        }
-        for r in &f.records {
-            if let Some(t) = NATURAL_KEY_TABLES.iter().find(|t| **t == r.table) {
-                *natural.entry(t).or_default() += 1;
-            }
-            if r.depth == 0 && r.parent.is_none() {
-                let names = records.entry(&r.table).or_default();
-                names.push(r.name.as_deref().unwrap_or("(no name)"));
-            }
-        }
-    }
-    let sources: Vec<&str> = hosts
+    let seen = Seen::of(inventory);
+    let sources: Vec<&str> = seen
+        .hosts
         .keys()
         .copied()
         .filter(|h| *h != target.host())
         .collect();
-
     let mut t = String::new();
-    let files = inventory.files.len();
+    write_ids_scopes_secrets(&mut t, inventory.files.len(), &target, &seen);
+    write_edits_and_selection(&mut t, &seen);
+    write_hosts_labels_map(&mut t, &target, &seen, &sources);
+    Ok(t)
+}
+
+/// What the inventory shows that a plan names: hosts (occurrences and fields), scopes, secret
+/// columns, natural-key tables and the top-level records' names by table.
+struct Seen<'a> {
+    hosts: BTreeMap<&'a str, (usize, Vec<&'a str>)>,
+    scopes: BTreeMap<String, (String, usize)>,
+    secrets: BTreeMap<String, usize>,
+    natural: BTreeMap<&'static str, usize>,
+    records: BTreeMap<&'a str, Vec<&'a str>>,
+}
+
+impl<'a> Seen<'a> {
+    fn of(inventory: &'a Inventory) -> Seen<'a> {
+        let mut hosts: BTreeMap<&str, (usize, Vec<&str>)> = BTreeMap::new();
+        let mut scopes: BTreeMap<String, (String, usize)> = BTreeMap::new();
+        let mut secrets: BTreeMap<String, usize> = BTreeMap::new();
+        let mut natural: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut records: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for f in &inventory.files {
+            for h in &f.hosts {
+                let e = hosts.entry(&h.host).or_default();
+                e.0 += h.count;
+                e.1.extend(h.fields.iter().map(String::as_str));
+            }
+            for s in &f.scopes {
+                let key = format!(
+                    "{} {:?} {}",
+                    s.sys_id.as_deref().unwrap_or("-"),
+                    s.name.as_deref().unwrap_or(""),
+                    s.namespace.as_deref().unwrap_or("-")
+                );
+                let e = scopes
+                    .entry(key)
+                    .or_insert((s.namespace.clone().unwrap_or_default(), 0));
+                e.1 += s.count;
+            }
+            for s in &f.secrets {
+                *secrets
+                    .entry(format!("{}.{}", s.table, s.field))
+                    .or_default() += 1;
+            }
+            for r in &f.records {
+                if let Some(t) = NATURAL_KEY_TABLES.iter().find(|t| **t == r.table) {
+                    *natural.entry(t).or_default() += 1;
+                }
+                if r.depth == 0 && r.parent.is_none() {
+                    let names = records.entry(&r.table).or_default();
+                    names.push(r.name.as_deref().unwrap_or("(no name)"));
+                }
+            }
+        }
+        Seen {
+            hosts,
+            scopes,
+            secrets,
+            natural,
+            records,
+        }
+    }
+}
+
+/// The header, the target, the sys_id mode, natural keys, scopes and secrets.
+fn write_ids_scopes_secrets(t: &mut String, files: usize, target: &Instance, seen: &Seen<'_>) {
     let _ = writeln!(t, "# sn-retarget plan, inferred from {files} file(s).");
     let _ = writeln!(
         t,
@@ -127,10 +157,10 @@ pub fn infer_plan(inventory: &Inventory, target: &str) -> Result<String, PlanErr
         t,
         "# Tables import matches by natural key; their ids are kept even when regenerating:"
     );
-    if natural.is_empty() {
+    if seen.natural.is_empty() {
         let _ = writeln!(t, "#   (none in the input)");
     }
-    for (table, n) in &natural {
+    for (table, n) in &seen.natural {
         let _ = writeln!(t, "#   {table}: {n} record(s)");
     }
     let _ = writeln!(t, "force_natural_keys = false\n");
@@ -142,23 +172,28 @@ pub fn infer_plan(inventory: &Inventory, target: &str) -> Result<String, PlanErr
         t,
         "# (two sys_ids or two namespaces); scope_prefix also renames namespace prefixes in text."
     );
-    for (k, (_, n)) in &scopes {
+    for (k, (_, n)) in &seen.scopes {
         let _ = writeln!(t, "#   {k}: {n}");
     }
     let _ = writeln!(t, "scopes = []");
     let _ = writeln!(t, "scope_prefix = false\n");
-    let total: usize = secrets.values().sum();
+    let total: usize = seen.secrets.values().sum();
     let _ = writeln!(
         t,
         "# Secret values found: {total} (values never shown). placeholder | blank | keep."
     );
-    for (col, n) in &secrets {
+    for (col, n) in &seen.secrets {
         let _ = writeln!(t, "#   {col}: {n}");
     }
     let _ = writeln!(t, "secrets = \"placeholder\"");
     let _ = writeln!(t, "placeholder = {}", quote(DEFAULT_PLACEHOLDER));
     let _ = writeln!(t, "# More secret columns, \"table.field\".");
     let _ = writeln!(t, "secret_fields = []\n");
+}
+
+/// Regenerated fields, field edits, the records to write or leave out, existing records and
+/// reset fields.
+fn write_edits_and_selection(t: &mut String, seen: &Seen<'_>) {
     let _ = writeln!(
         t,
         "# Columns whose values get new deterministic values, consistently across the input."
@@ -192,7 +227,7 @@ pub fn infer_plan(inventory: &Inventory, target: &str) -> Result<String, PlanErr
         "# Records to write (only) or leave out (exclude), as selectors: \"table\", \"table[sys_id]\","
     );
     let _ = writeln!(t, "# \"table[field=value]\". The input's records:");
-    for (table, names) in &records {
+    for (table, names) in &seen.records {
         let shown: Vec<String> = names.iter().take(6).map(|n| format!("{n:?}")).collect();
         let more = names.len().saturating_sub(6);
         let more = if more > 0 {
@@ -219,6 +254,10 @@ pub fn infer_plan(inventory: &Inventory, target: &str) -> Result<String, PlanErr
     );
     let _ = writeln!(t, "# validated flags and dates, tokens).");
     let _ = writeln!(t, "reset_fields = []\n");
+}
+
+/// The host map (commented out), labels and the id map.
+fn write_hosts_labels_map(t: &mut String, target: &Instance, seen: &Seen<'_>, sources: &[&str]) {
     let _ = writeln!(
         t,
         "# The host map (move and derive): each instance named in the input to its own target."
@@ -231,8 +270,8 @@ pub fn infer_plan(inventory: &Inventory, target: &str) -> Result<String, PlanErr
             "#   (no instance other than the target is named in the input)"
         );
     }
-    for h in &sources {
-        let (n, fields) = &hosts[h];
+    for h in sources {
+        let (n, fields) = &seen.hosts[h];
         let mut fields = fields.clone();
         fields.sort_unstable();
         fields.dedup();
@@ -259,5 +298,4 @@ pub fn infer_plan(inventory: &Inventory, target: &str) -> Result<String, PlanErr
         "# sys_ids to re-point at records that already exist on the target: \"old\" = \"new\"."
     );
     let _ = writeln!(t, "[map]");
-    Ok(t)
 }

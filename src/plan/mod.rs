@@ -20,11 +20,14 @@
 
 mod ciphertext;
 mod compile;
+mod edits;
 internal_mod!(escape);
 mod existing;
 pub mod fit;
+mod id_map;
 internal_mod!(ids);
 mod infer;
+mod instance;
 pub mod intent;
 pub mod namespace;
 mod records;
@@ -33,19 +36,20 @@ mod rewrite;
 internal_mod!(tokens);
 mod words;
 
-pub use compile::{
-    AppName, Column, FieldReplace, FieldSet, Instance, PlanError, Rules, parse_id_map,
-};
+pub use compile::{AppName, PlanError, Rules};
+pub use edits::{Column, FieldReplace, FieldSet};
 pub use existing::Existing;
+pub use id_map::parse_id_map;
 pub use ids::IdMap;
 pub use infer::infer_plan;
+pub use instance::Instance;
 pub use intent::Intent;
 pub use records::{ClientIdChange, Hits, LeftOut, RecordNote, Renames};
 pub use rewrite::{
     EditEntry, LooksSecret, Pass, ResolvedIds, RewriteError, Rewriter, Rewritten, SecretEdit,
     SecretNote,
 };
-pub use tokens::Rule;
+pub use tokens::ChangeKind;
 pub use words::{replace_substrings, replace_words};
 
 use std::collections::BTreeMap;

@@ -20,7 +20,7 @@ use crate::scan::Span;
 /// Why a value changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Rule {
+pub enum ChangeKind {
     /// A sys_id regenerated or mapped.
     #[default]
     SysId,
@@ -52,23 +52,23 @@ pub enum Rule {
     LeftOut,
 }
 
-impl std::fmt::Display for Rule {
+impl std::fmt::Display for ChangeKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Rule::SysId => "sys_id",
-            Rule::Host => "host",
-            Rule::InstanceName => "instance_name",
-            Rule::Namespace => "namespace",
-            Rule::Secret => "secret",
-            Rule::AppName => "app_name",
-            Rule::Set => "set",
-            Rule::Replace => "replace",
-            Rule::RegenerateField => "regenerate_field",
-            Rule::Label => "label",
-            Rule::ClientId => "client_id",
-            Rule::StateReset => "state_reset",
-            Rule::DisplayValue => "display_value",
-            Rule::LeftOut => "left_out",
+            ChangeKind::SysId => "sys_id",
+            ChangeKind::Host => "host",
+            ChangeKind::InstanceName => "instance_name",
+            ChangeKind::Namespace => "namespace",
+            ChangeKind::Secret => "secret",
+            ChangeKind::AppName => "app_name",
+            ChangeKind::Set => "set",
+            ChangeKind::Replace => "replace",
+            ChangeKind::RegenerateField => "regenerate_field",
+            ChangeKind::Label => "label",
+            ChangeKind::ClientId => "client_id",
+            ChangeKind::StateReset => "state_reset",
+            ChangeKind::DisplayValue => "display_value",
+            ChangeKind::LeftOut => "left_out",
         })
     }
 }
@@ -83,7 +83,7 @@ pub struct Subst<'t> {
     /// Their replacement.
     pub new: Cow<'t, [u8]>,
     /// Why.
-    pub rule: Rule,
+    pub rule: ChangeKind,
 }
 
 /// The token rules of a rewrite.
@@ -356,7 +356,7 @@ impl TokenRules {
                         span: m.span,
                         old: &text[m.span.range()],
                         new: Cow::Borrowed(new.as_bytes()),
-                        rule: Rule::Host,
+                        rule: ChangeKind::Host,
                     });
                 }
             }
@@ -368,7 +368,7 @@ impl TokenRules {
                         span,
                         old: &text[span.range()],
                         new: Cow::Owned(new.to_vec()),
-                        rule: Rule::SysId,
+                        rule: ChangeKind::SysId,
                     });
                 }
             }
@@ -379,7 +379,7 @@ impl TokenRules {
             span,
             old: &text[span.range()],
             new: Cow::Borrowed(new.as_bytes()),
-            rule: Rule::Namespace,
+            rule: ChangeKind::Namespace,
         }));
         if out.len() > 1 {
             out.sort_by_key(|s| (s.span.start, s.span.end));

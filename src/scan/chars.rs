@@ -68,8 +68,7 @@ pub enum CharProblem {
 
 /// Checks that `bytes` are UTF-8 and hold no control character XML forbids; else the first
 /// problem and its offset. One pass in blocks small enough to stay in cache, so that the
-/// second check of a block does not read it from memory again (a one-off measurement on
-/// 200 MB: 26 ms, against 47 for two whole passes).
+/// second check of a block does not read it from memory again.
 ///
 /// ```
 /// use sn_retarget::scan::{CharProblem, check_chars};

@@ -183,15 +183,67 @@ pub fn app(files: usize, seed: u64) -> Vec<(PathBuf, Vec<u8>)> {
     let tables: Vec<String> = (0..(files / 40).clamp(1, 40))
         .map(|t| format!("{NS}_t{t}"))
         .collect();
-    let mut ids: Vec<String> = platform.clone();
-    let update = dir.join("update");
-    let elective = dir.join("author_elective_update");
-    let full = |out: &Vec<(PathBuf, Vec<u8>)>| out.len() >= files;
-
+    let mut g = AppFiles {
+        files,
+        out,
+        ids: platform.clone(),
+        platform,
+        rng,
+        update: dir.join("update"),
+        elective: dir.join("author_elective_update"),
+        dir,
+        app_id,
+    };
     for t in &tables {
-        if full(&out) {
+        if g.full() {
             break;
         }
+        g.table_files(t);
+    }
+    let mut k = 0;
+    while !g.full() {
+        k += 1;
+        let id = g.rng.sys_id();
+        let t = tables[g.rng.below(tables.len() as u64) as usize].clone();
+        let other = g.ids[g.rng.below(g.ids.len() as u64) as usize].clone();
+        let rec = g.kth_record(k, &id, &t, &other, &tables);
+        let table = rec.table;
+        let name = format!("{table}_{id}");
+        g.ids.push(id.clone());
+        if k % 17 == 0 {
+            g.deleted(rec, &name);
+        } else {
+            let bytes = rec.file(&g.app_id, &name);
+            g.out.push((g.update.join(format!("{name}.xml")), bytes));
+        }
+    }
+    g.out
+}
+
+/// The application's files as they are generated, and what the next ones draw from.
+struct AppFiles {
+    /// How many files to make.
+    files: usize,
+    out: Vec<(PathBuf, Vec<u8>)>,
+    /// sys_ids records may point at: platform records', then the application's.
+    ids: Vec<String>,
+    /// Platform records the application points at (not in it).
+    platform: Vec<String>,
+    rng: Rng,
+    app_id: String,
+    dir: PathBuf,
+    update: PathBuf,
+    elective: PathBuf,
+}
+
+impl AppFiles {
+    fn full(&self) -> bool {
+        self.out.len() >= self.files
+    }
+
+    /// Table `t`: its dictionary file, its `sys_db_object`, and per column its
+    /// `sys_dictionary`, `sys_documentation` and (for two) `sys_choice` records.
+    fn table_files(&mut self, t: &str) {
         let mut db = format!(
             "{DECL}<database>\n    <element label=\"{t}\" max_length=\"40\" name=\"{t}\" type=\"collection\">\n"
         );
@@ -207,159 +259,162 @@ pub fn app(files: usize, seed: u64) -> Vec<(PathBuf, Vec<u8>)> {
             );
         }
         db.push_str("    </element>\n</database>\n");
-        out.push((
-            dir.join("dictionary").join(format!("{t}.xml")),
+        self.out.push((
+            self.dir.join("dictionary").join(format!("{t}.xml")),
             db.into_bytes(),
         ));
-        let id = rng.sys_id();
-        ids.push(id.clone());
+        let id = self.rng.sys_id();
+        self.ids.push(id.clone());
         let rec = Rec::new("sys_db_object", &id)
             .f("label", text(t))
-            .f("name", t.as_str())
+            .f("name", t)
             .f(
                 "super_class",
-                format!("<display_value=\"Task\">{}", platform[0]),
+                format!("<display_value=\"Task\">{}", self.platform[0]),
             );
-        out.push((
-            update.join(format!("sys_db_object_{id}.xml")),
-            rec.file(&app_id, &format!("sys_db_object_{id}")),
+        self.out.push((
+            self.update.join(format!("sys_db_object_{id}.xml")),
+            rec.file(&self.app_id, &format!("sys_db_object_{id}")),
         ));
         for c in COLUMNS {
-            if full(&out) {
+            if self.full() {
                 break;
             }
-            let id = rng.sys_id();
+            let id = self.rng.sys_id();
             let name = format!("sys_dictionary_{t}_{c}");
             let rec = Rec::new("sys_dictionary", &id)
                 .f("column_label", c)
                 .f("element", c)
-                .f("name", t.as_str())
+                .f("name", t)
                 .f(
                     "reference",
                     if c == "u_requested_for" {
                         "sys_user".into()
                     } else {
-                        t.clone()
+                        t.to_string()
                     },
                 );
-            out.push((update.join(format!("{name}.xml")), rec.file(&app_id, &name)));
-            let id = rng.sys_id();
+            self.out.push((
+                self.update.join(format!("{name}.xml")),
+                rec.file(&self.app_id, &name),
+            ));
+            let id = self.rng.sys_id();
             let name = format!("sys_documentation_{t}_{c}_en");
             let rec = Rec::new("sys_documentation", &id)
                 .f("element", c)
                 .f("label", c)
                 .f("language", "en")
-                .f("name", t.as_str());
-            out.push((update.join(format!("{name}.xml")), rec.file(&app_id, &name)));
+                .f("name", t);
+            self.out.push((
+                self.update.join(format!("{name}.xml")),
+                rec.file(&self.app_id, &name),
+            ));
             if c == "u_state" || c == "u_category" {
-                let id = rng.sys_id();
+                let id = self.rng.sys_id();
                 let name = format!("sys_choice_{t}_{c}");
                 let rec = Rec::new("sys_choice", &id)
                     .f("element", c)
                     .f("label", "Open")
-                    .f("name", t.as_str())
+                    .f("name", t)
                     .f("value", "1");
-                out.push((
-                    elective.join(format!("{name}.xml")),
-                    rec.file(&app_id, &name),
+                self.out.push((
+                    self.elective.join(format!("{name}.xml")),
+                    rec.file(&self.app_id, &name),
                 ));
             }
         }
     }
-    let mut k = 0;
-    while !full(&out) {
-        k += 1;
-        let id = rng.sys_id();
-        let t = tables[rng.below(tables.len() as u64) as usize].clone();
-        let other = ids[rng.below(ids.len() as u64) as usize].clone();
-        let rec = match k % 11 {
-            // Now and then a large one (real applications have pages and flows of 10-40 KB).
-            _ if k % 23 == 0 => {
-                let mut html = String::from("<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<j:jelly trim=\"false\" xmlns:j=\"jelly:core\" xmlns:g=\"glide\">\n");
-                for row in 0..120 {
-                    let _ = writeln!(
-                        html,
-                        "  <g:evaluate var=\"jvar_r{row}\">var gr{row} = new GlideRecord('{t}'); gr{row}.get('{other}'); new {NS}.Util{row}().label(gr{row});</g:evaluate><div class=\"row\">${{jvar_r{row}}}</div>"
-                    );
-                }
-                html.push_str("</j:jelly>");
-                Rec::new("sys_ui_page", &id)
-                    .f("category", "general")
-                    .f("html", format!("<![CDATA[{html}]]>"))
-                    .f("name", format!("{NS}_page{k}"))
+
+    /// The `k`-th record after the tables (`id`, of a kind chosen by `k`, naming table `t` and
+    /// the record `other`).
+    fn kth_record(&mut self, k: usize, id: &str, t: &str, other: &str, tables: &[String]) -> Rec {
+        match k % 11 {
+        // Now and then a large one (real applications have pages and flows of 10-40 KB).
+        _ if k % 23 == 0 => {
+            let mut html = String::from("<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<j:jelly trim=\"false\" xmlns:j=\"jelly:core\" xmlns:g=\"glide\">\n");
+            for row in 0..120 {
+                let _ = writeln!(
+                    html,
+                    "  <g:evaluate var=\"jvar_r{row}\">var gr{row} = new GlideRecord('{t}'); gr{row}.get('{other}'); new {NS}.Util{row}().label(gr{row});</g:evaluate><div class=\"row\">${{jvar_r{row}}}</div>"
+                );
             }
-            0 => Rec::new("sys_script_include", &id)
-                .f("api_name", format!("{NS}.Util{k}"))
-                .f("client_callable", "false")
-                .f("name", format!("Util{k}"))
-                .f("script", format!("<![CDATA[{}]]>", script(&mut rng, k, &tables, &ids))),
-            1 => Rec::new("sys_script", &id)
-                .f("collection", t.as_str())
-                .f("filter_condition", format!("<table=\"{t}\">u_state=2^u_requested_for={other}^EQ"))
-                .f("name", format!("Rule {k}"))
-                .f("script", format!("<![CDATA[(function executeRule(current, previous) {{\n    if (current.u_state == 2 && previous.u_state != 2) {{\n        gs.eventQueue('{NS}.event{k}', current, '{other}');\n    }}\n}})(current, previous);]]>")),
-            2 => Rec::new("sys_security_acl", &id)
-                .f("description", format!("Default access control on {t}"))
-                .f("name", format!("{t}.u_notes"))
-                .f("operation", format!("<display_value=\"read\">{}", platform[1]))
-                .f("type", format!("<display_value=\"record\">{}", platform[2])),
-            3 => Rec::new("sys_security_acl_role", &id)
-                .f("sys_security_acl", format!("<display_value=\"{t}\">{other}"))
-                .f("sys_user_role", format!("<display_value=\"{NS}.admin\">{}", platform[3])),
-            4 => Rec::new("sys_user_role", &id)
-                .f("name", format!("{NS}.role{k}"))
-                .f("suffix", format!("role{k}")),
-            5 => Rec::new("sys_properties", &id)
-                .f("description", format!("Limit for {NS}"))
-                .f("name", format!("{NS}.prop{k}"))
-                .f("type", "integer")
-                .f("value", "25"),
-            6 => Rec::new("sys_ws_operation", &id)
-                .f("http_method", "GET")
-                .f("name", format!("items{k}"))
-                .f("operation_script", format!("<![CDATA[(function process(request, response) {{\n    var gr = new GlideRecord('{t}');\n    gr.get(request.pathParams.id);\n    response.setBody({{ self: '/api/{NS}/svc/items/' + gr.sys_id }});\n}})(request, response);]]>"))
-                .f("operation_uri", format!("/api/{NS}/svc/items{k}"))
-                .f("web_service_definition", format!("<display_value=\"svc\">{other}")),
-            7 => Rec::new("sys_app_module", &id)
-                .f("filter", format!("u_state!=3^sys_id!={other}"))
-                .f("link_type", "LIST")
-                .f("name", t.as_str())
-                .f("query", format!("{t}.do?sysparm_query=active%3Dtrue"))
-                .f("title", format!("Open {k}")),
-            8 => Rec::new("sys_ui_policy", &id)
-                .f("conditions", "u_state=1^EQ")
-                .f("short_description", format!("Policy {k}"))
-                .f("table", t.as_str()),
-            9 => Rec::new("sys_script_client", &id)
-                .f("script", format!("<![CDATA[function onChange(control, oldValue, newValue) {{\n    var ga = new GlideAjax('{NS}.Util{k}');\n    ga.addParam('sysparm_id', '{other}');\n    ga.getXMLAnswer(function(a) {{ g_form.setValue('u_notes', a); }});\n}}]]>"))
-                .f("table", t.as_str()),
-            _ => Rec::new("sysevent_register", &id)
-                .f("event_name", format!("{NS}.event{k}"))
-                .f("table", t.as_str()),
-        };
-        let table = rec.table;
-        let name = format!("{table}_{id}");
-        ids.push(id.clone());
-        if k % 17 == 0 {
-            // A deleted record: the DELETE, its previous version in a payload, the deletion.
-            let previous = rec.file(&app_id, &name);
-            let previous = String::from_utf8_lossy(&previous)
-                .replace("\n", "")
-                .replace("    ", "");
-            // Escaped when it holds CDATA of its own, as ServiceNow writes it.
-            let payload = match previous.contains("<![CDATA[") {
-                true => text(&previous),
-                false => format!("<![CDATA[{previous}]]>"),
-            };
-            let version_id = rng.sys_id();
-            let delete_id = rng.sys_id();
-            let doc = format!(
-                "{DECL}<record_update table=\"{table}\">\n    <{table} action=\"DELETE\">\n        <sys_id>{id}</sys_id>\n    </{table}>\n    <sys_update_version action=\"INSERT_OR_UPDATE\">\n        <action>DELETE</action>\n        <application display_value=\"{NAME}\">{app_id}</application>\n        <name>{name}</name>\n        <payload>{payload}</payload>\n        <sys_id>{version_id}</sys_id>\n    </sys_update_version>\n    <sys_metadata_delete action=\"INSERT_OR_UPDATE\">\n        <sys_db_object display_value=\"\" name=\"{table}\">{table}</sys_db_object>\n        <sys_id>{delete_id}</sys_id>\n        <sys_metadata>{id}</sys_metadata>\n        <sys_update_name>{name}</sys_update_name>\n    </sys_metadata_delete>\n</record_update>\n"
-            );
-            out.push((elective.join(format!("{name}.xml")), doc.into_bytes()));
-        } else {
-            out.push((update.join(format!("{name}.xml")), rec.file(&app_id, &name)));
+            html.push_str("</j:jelly>");
+            Rec::new("sys_ui_page", id)
+                .f("category", "general")
+                .f("html", format!("<![CDATA[{html}]]>"))
+                .f("name", format!("{NS}_page{k}"))
         }
+        0 => Rec::new("sys_script_include", id)
+            .f("api_name", format!("{NS}.Util{k}"))
+            .f("client_callable", "false")
+            .f("name", format!("Util{k}"))
+            .f("script", format!("<![CDATA[{}]]>", script(&mut self.rng, k, tables, &self.ids))),
+        1 => Rec::new("sys_script", id)
+            .f("collection", t)
+            .f("filter_condition", format!("<table=\"{t}\">u_state=2^u_requested_for={other}^EQ"))
+            .f("name", format!("Rule {k}"))
+            .f("script", format!("<![CDATA[(function executeRule(current, previous) {{\n    if (current.u_state == 2 && previous.u_state != 2) {{\n        gs.eventQueue('{NS}.event{k}', current, '{other}');\n    }}\n}})(current, previous);]]>")),
+        2 => Rec::new("sys_security_acl", id)
+            .f("description", format!("Default access control on {t}"))
+            .f("name", format!("{t}.u_notes"))
+            .f("operation", format!("<display_value=\"read\">{}", self.platform[1]))
+            .f("type", format!("<display_value=\"record\">{}", self.platform[2])),
+        3 => Rec::new("sys_security_acl_role", id)
+            .f("sys_security_acl", format!("<display_value=\"{t}\">{other}"))
+            .f("sys_user_role", format!("<display_value=\"{NS}.admin\">{}", self.platform[3])),
+        4 => Rec::new("sys_user_role", id)
+            .f("name", format!("{NS}.role{k}"))
+            .f("suffix", format!("role{k}")),
+        5 => Rec::new("sys_properties", id)
+            .f("description", format!("Limit for {NS}"))
+            .f("name", format!("{NS}.prop{k}"))
+            .f("type", "integer")
+            .f("value", "25"),
+        6 => Rec::new("sys_ws_operation", id)
+            .f("http_method", "GET")
+            .f("name", format!("items{k}"))
+            .f("operation_script", format!("<![CDATA[(function process(request, response) {{\n    var gr = new GlideRecord('{t}');\n    gr.get(request.pathParams.id);\n    response.setBody({{ self: '/api/{NS}/svc/items/' + gr.sys_id }});\n}})(request, response);]]>"))
+            .f("operation_uri", format!("/api/{NS}/svc/items{k}"))
+            .f("web_service_definition", format!("<display_value=\"svc\">{other}")),
+        7 => Rec::new("sys_app_module", id)
+            .f("filter", format!("u_state!=3^sys_id!={other}"))
+            .f("link_type", "LIST")
+            .f("name", t)
+            .f("query", format!("{t}.do?sysparm_query=active%3Dtrue"))
+            .f("title", format!("Open {k}")),
+        8 => Rec::new("sys_ui_policy", id)
+            .f("conditions", "u_state=1^EQ")
+            .f("short_description", format!("Policy {k}"))
+            .f("table", t),
+        9 => Rec::new("sys_script_client", id)
+            .f("script", format!("<![CDATA[function onChange(control, oldValue, newValue) {{\n    var ga = new GlideAjax('{NS}.Util{k}');\n    ga.addParam('sysparm_id', '{other}');\n    ga.getXMLAnswer(function(a) {{ g_form.setValue('u_notes', a); }});\n}}]]>"))
+            .f("table", t),
+        _ => Rec::new("sysevent_register", id)
+            .f("event_name", format!("{NS}.event{k}"))
+            .f("table", t),
     }
-    out
+    }
+
+    /// A deleted record: the DELETE, its previous version in a payload, the deletion.
+    fn deleted(&mut self, rec: Rec, name: &str) {
+        let table = rec.table;
+        let id = rec.id.clone();
+        let app_id = self.app_id.clone();
+        let previous = rec.file(&self.app_id, name);
+        let previous = String::from_utf8_lossy(&previous)
+            .replace("\n", "")
+            .replace("    ", "");
+        // Escaped when it holds CDATA of its own, as ServiceNow writes it.
+        let payload = match previous.contains("<![CDATA[") {
+            true => text(&previous),
+            false => format!("<![CDATA[{previous}]]>"),
+        };
+        let version_id = self.rng.sys_id();
+        let delete_id = self.rng.sys_id();
+        let doc = format!(
+            "{DECL}<record_update table=\"{table}\">\n    <{table} action=\"DELETE\">\n        <sys_id>{id}</sys_id>\n    </{table}>\n    <sys_update_version action=\"INSERT_OR_UPDATE\">\n        <action>DELETE</action>\n        <application display_value=\"{NAME}\">{app_id}</application>\n        <name>{name}</name>\n        <payload>{payload}</payload>\n        <sys_id>{version_id}</sys_id>\n    </sys_update_version>\n    <sys_metadata_delete action=\"INSERT_OR_UPDATE\">\n        <sys_db_object display_value=\"\" name=\"{table}\">{table}</sys_db_object>\n        <sys_id>{delete_id}</sys_id>\n        <sys_metadata>{id}</sys_metadata>\n        <sys_update_name>{name}</sys_update_name>\n    </sys_metadata_delete>\n</record_update>\n"
+        );
+        self.out
+            .push((self.elective.join(format!("{name}.xml")), doc.into_bytes()));
+    }
 }

@@ -63,10 +63,12 @@ pub fn check_consistency(applied: &Applied) {
         .collect();
     for e in &applied.report.files[0].entries {
         match e.rule {
-            sn_retarget::plan::tokens::Rule::SysId => {
+            sn_retarget::plan::tokens::ChangeKind::SysId => {
                 assert_eq!(map.get(e.old.as_str()), Some(&e.new.as_str()))
             }
-            sn_retarget::plan::tokens::Rule::Host => assert_eq!(e.new, "acme.service-now.com"),
+            sn_retarget::plan::tokens::ChangeKind::Host => {
+                assert_eq!(e.new, "acme.service-now.com")
+            }
             _ => {}
         }
     }

@@ -93,6 +93,19 @@ impl fmt::Display for FileReport {
                 None => writeln!(f)?,
             }
         }
+        self.fmt_references(f)?;
+        self.fmt_hosts_and_scopes(f)?;
+        self.fmt_secrets(f)?;
+        for d in &self.diagnostics {
+            writeln!(f, "  {}:{d}", self.path)?;
+        }
+        Ok(())
+    }
+}
+
+impl FileReport {
+    /// The references, one line per record referred to, with the fields pointing at it.
+    fn fmt_references(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let outside = self.references.iter().filter(|r| !r.resolved).count();
         if !self.references.is_empty() {
             writeln!(
@@ -129,6 +142,11 @@ impl fmt::Display for FileReport {
                 from.join(", ")
             )?;
         }
+        Ok(())
+    }
+
+    /// The instance hosts and the scopes seen.
+    fn fmt_hosts_and_scopes(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.hosts.is_empty() {
             writeln!(f, "  instance hosts:")?;
         }
@@ -148,17 +166,19 @@ impl fmt::Display for FileReport {
                 s.count
             )?;
         }
+        Ok(())
+    }
+
+    /// The secrets found (values not shown) and why each is one.
+    fn fmt_secrets(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if !self.secrets.is_empty() {
             writeln!(f, "  secrets (values not shown):")?;
         }
         for s in &self.secrets {
             let why = match (s.why, s.shape) {
                 (SecretReason::KnownColumn, Some(_)) => "known secret column, ciphertext",
-                (SecretReason::KnownColumn, None) => "known secret column",
-                (SecretReason::PasswordProperty, _) => "password property",
                 (SecretReason::Ciphertext, _) => "ciphertext shape, no rule",
-                (SecretReason::SecretName, _) => "named like a secret, no rule",
-                (SecretReason::EmbeddedKey, _) => "secret-named key in the value",
+                (why, _) => why.describe(),
             };
             writeln!(
                 f,
@@ -169,9 +189,6 @@ impl fmt::Display for FileReport {
                 short(&s.sys_id),
                 s.depth
             )?;
-        }
-        for d in &self.diagnostics {
-            writeln!(f, "  {}:{d}", self.path)?;
         }
         Ok(())
     }

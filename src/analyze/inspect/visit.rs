@@ -201,67 +201,25 @@ impl<'i> FileVisitor<'i> {
             .collect();
         secrets.sort_by_key(|s| s.record);
 
-        let mut hosts: BTreeMap<&str, (u32, usize, BTreeSet<&str>)> = BTreeMap::new();
-        for h in &self.host_hits {
-            let e = hosts
-                .entry(st.get(h.host))
-                .or_insert((h.instance, 0, BTreeSet::new()));
-            e.1 += 1;
-            e.2.insert(st.get(h.place));
-        }
-
-        // Merge scope mentions by sys_id (or namespace when no id is written).
-        let mut scopes: BTreeMap<&str, ScopeEntry> = BTreeMap::new();
-        for s in &self.scopes {
-            let key = s.sys_id.or(s.namespace).map_or("", |i| st.get(i));
-            let e = scopes.entry(key).or_insert(ScopeEntry {
-                sys_id: None,
-                name: None,
-                namespace: None,
-                count: 0,
-            });
-            e.count += 1;
-            e.sys_id = e.sys_id.take().or_else(|| st.opt(s.sys_id));
-            e.name = e.name.take().or_else(|| st.opt(s.name));
-            e.namespace = e.namespace.take().or_else(|| st.opt(s.namespace));
-        }
-
         report.records = records;
         report.references = references;
-        report.hosts = hosts
-            .into_iter()
-            .map(|(host, (instance, count, places))| HostEntry {
-                host: host.to_string(),
-                instance: st.string(instance),
-                count,
-                fields: places.into_iter().map(str::to_string).collect(),
-            })
-            .collect();
-        report.scopes = scopes.into_values().collect();
+        report.hosts = host_entries(st, &self.host_hits);
+        report.scopes = scope_entries(st, &self.scopes);
         report.secrets = secrets;
     }
 }
 
-impl Visitor for FileVisitor<'_> {
-    fn record(&mut self, r: &Record<'_>) {
-        self.dictionary.learn(self.rules, r);
-        self.apps.record(r);
-        let index = r.index as u32;
-        let depth = r.place.depth as u32;
-        let table = self.strings.id(r.table);
-        let sys_id = r.sys_id().map(|s| self.strings.id(s));
-        let action = r.action.map(|a| self.strings.id(a));
-        self.records.push(RecRow {
-            index,
-            table,
-            sys_id,
-            action,
-            name: r.display_name().map(|n| n.trim().into()),
-            depth,
-            payload_of: r.place.payload_of.map(|i| i as u32),
-            parent: r.place.parent.map(|i| i as u32),
-        });
-
+impl FileVisitor<'_> {
+    /// The references and scopes record `r` (at `index`, of `table`, with `sys_id`, at payload
+    /// depth `depth`) names.
+    fn references_and_scopes(
+        &mut self,
+        r: &Record<'_>,
+        index: u32,
+        table: u32,
+        sys_id: Option<u32>,
+        depth: u32,
+    ) {
         let strings = &mut self.strings;
         let references = &mut self.references;
         refs::for_each_reference(r, |found| {
@@ -286,6 +244,49 @@ impl Visitor for FileVisitor<'_> {
                 namespace: s.namespace.map(|v| strings.id(&v)),
             });
         });
+    }
+
+    /// A bare instance name in an `instance_name` field: the host it stands for.
+    fn instance_name(&mut self, index: u32, r: &Record<'_>, f: &crate::model::Field<'_>) {
+        let v = r.text(f);
+        let v = v.trim();
+        if !v.is_empty()
+            && v.len() <= 63
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            let v = v.to_ascii_lowercase();
+            let row = HostRow {
+                record: index,
+                host: self.strings.id(&format!("{v}.service-now.com")),
+                instance: self.strings.id(&v),
+                place: self.strings.id(&format!("{}.{}", r.table, f.name)),
+            };
+            self.host_hits.push(row);
+        }
+    }
+}
+
+impl Visitor for FileVisitor<'_> {
+    fn record(&mut self, r: &Record<'_>) {
+        self.dictionary.learn(self.rules, r);
+        self.apps.record(r);
+        let index = r.index as u32;
+        let depth = r.place.depth as u32;
+        let table = self.strings.id(r.table);
+        let sys_id = r.sys_id().map(|s| self.strings.id(s));
+        let action = r.action.map(|a| self.strings.id(a));
+        self.records.push(RecRow {
+            index,
+            table,
+            sys_id,
+            action,
+            name: r.display_name().map(|n| n.trim().into()),
+            depth,
+            payload_of: r.place.payload_of.map(|i| i as u32),
+            parent: r.place.parent.map(|i| i as u32),
+        });
+
+        self.references_and_scopes(r, index, table, sys_id, depth);
 
         for a in r.attrs() {
             self.hosts_in(index, a.raw.as_bytes(), |st| {
@@ -312,21 +313,7 @@ impl Visitor for FileVisitor<'_> {
                 st.place(table, field, '.')
             });
             if f.name == "instance_name" {
-                let v = r.text(f);
-                let v = v.trim();
-                if !v.is_empty()
-                    && v.len() <= 63
-                    && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-                {
-                    let v = v.to_ascii_lowercase();
-                    let row = HostRow {
-                        record: index,
-                        host: self.strings.id(&format!("{v}.service-now.com")),
-                        instance: self.strings.id(&v),
-                        place: self.strings.id(&format!("{}.{}", r.table, f.name)),
-                    };
-                    self.host_hits.push(row);
-                }
+                self.instance_name(index, r, f);
             }
             if let Some((why, shape)) = self.rules.field_secret_with(columns, r, f, &values) {
                 let row = SecretRow {
@@ -358,4 +345,44 @@ impl Visitor for FileVisitor<'_> {
 /// `s` in lower case (sys_ids are compared so).
 fn id_lower(s: &str) -> std::borrow::Cow<'_, str> {
     lowercase(s)
+}
+
+/// The instance hosts found, each with how often and in which fields.
+fn host_entries(st: &Interner, hits: &[HostRow]) -> Vec<HostEntry> {
+    let mut hosts: BTreeMap<&str, (u32, usize, BTreeSet<&str>)> = BTreeMap::new();
+    for h in hits {
+        let e = hosts
+            .entry(st.get(h.host))
+            .or_insert((h.instance, 0, BTreeSet::new()));
+        e.1 += 1;
+        e.2.insert(st.get(h.place));
+    }
+    hosts
+        .into_iter()
+        .map(|(host, (instance, count, places))| HostEntry {
+            host: host.to_string(),
+            instance: st.string(instance),
+            count,
+            fields: places.into_iter().map(str::to_string).collect(),
+        })
+        .collect()
+}
+
+/// Scope mentions merged by sys_id (or namespace when no id is written).
+fn scope_entries(st: &Interner, mentions: &[ScopeRow]) -> Vec<ScopeEntry> {
+    let mut scopes: BTreeMap<&str, ScopeEntry> = BTreeMap::new();
+    for s in mentions {
+        let key = s.sys_id.or(s.namespace).map_or("", |i| st.get(i));
+        let e = scopes.entry(key).or_insert(ScopeEntry {
+            sys_id: None,
+            name: None,
+            namespace: None,
+            count: 0,
+        });
+        e.count += 1;
+        e.sys_id = e.sys_id.take().or_else(|| st.opt(s.sys_id));
+        e.name = e.name.take().or_else(|| st.opt(s.name));
+        e.namespace = e.namespace.take().or_else(|| st.opt(s.namespace));
+    }
+    scopes.into_values().collect()
 }

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::RuleId;
 use super::is_instance_record;
 use crate::check::facts::in_version;
 use crate::check::{Facts, Finding};
@@ -16,7 +17,15 @@ const VOLATILE: [&str; 5] = [
     "sys_created_by",
 ];
 
+/// Runs the three rules.
 pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
+    duplicate_sys_id(facts, out);
+    several_source_instances(facts, out);
+    several_production(facts, out);
+}
+
+/// `duplicate-sys-id`: one sys_id defined twice (same table) with different content.
+fn duplicate_sys_id(facts: &Facts<'_>, out: &mut Vec<Finding>) {
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     for (k, r) in facts.records.iter().enumerate() {
         let Some(id) = r.sys_id() else { continue };
@@ -45,9 +54,8 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
                 };
                 if a.table == r.record.table && content(a) != content(&r.record) {
                     out.push(facts.finding(
-                        k,
-                        None,
-                        "duplicate-sys-id",
+                        facts.record_place(k, None),
+                        RuleId::DuplicateSysId,
                         Severity::Error,
                         format!(
                             "{} {id} is defined twice with different content (also in {})",
@@ -61,7 +69,10 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
             }
         }
     }
+}
 
+/// `several-source-instances`: records exported from more than one instance.
+fn several_source_instances(facts: &Facts<'_>, out: &mut Vec<Finding>) {
     let mut instances: BTreeMap<String, usize> = BTreeMap::new();
     for (k, r) in facts.records.iter().enumerate() {
         let name = r.get("instance_name");
@@ -73,9 +84,8 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
         let names: Vec<&str> = instances.keys().map(String::as_str).collect();
         let (_, &k) = instances.iter().nth(1).expect("two");
         out.push(facts.finding(
-            k,
-            Some("instance_name"),
-            "several-source-instances",
+            facts.record_place(k, Some("instance_name")),
+            RuleId::SeveralSourceInstances,
             Severity::Warning,
             format!(
                 "the bundle holds records exported from several instances: {}",
@@ -85,7 +95,10 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
             "bundle the exports of one instance at a time, or check that mixing them is intended",
         ));
     }
+}
 
+/// `several-production`: more than one instance record marked production.
+fn several_production(facts: &Facts<'_>, out: &mut Vec<Finding>) {
     let production: Vec<usize> = facts
         .instance_records()
         .into_iter()
@@ -101,9 +114,8 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
             .map(|&k| facts.records[k].name())
             .collect();
         out.push(facts.finding(
-            production[1],
-            Some("environment"),
-            "several-production",
+            facts.record_place(production[1], Some("environment")),
+            RuleId::SeveralProduction,
             Severity::Error,
             format!(
                 "{} instance records are marked production ({}); only one may be",

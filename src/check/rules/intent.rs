@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use super::RuleId;
 use crate::analyze::hosts::{is_instance_host, shown_url as shown, urls};
 use crate::check::{CheckOptions, Facts, Finding, FindingLocation};
 use crate::error::Severity;
@@ -103,7 +104,7 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
     if let (Some((file, made)), Some(target)) = (&run.made_for, &options.target) {
         if !made.eq_ignore_ascii_case(target.host()) {
             out.push(Finding {
-                rule: "bundle-target",
+                rule: RuleId::BundleTarget.id(),
                 severity: Severity::Error,
                 message: format!(
                     "this bundle was made for {made}, not {}: its links, checklist and (for a move or derive) its URLs name {made}",
@@ -139,9 +140,8 @@ fn redirect_duplicates(facts: &Facts<'_>, out: &mut Vec<Finding>) {
             let key = u.trim_end_matches('/').to_ascii_lowercase();
             if !seen.insert(key) {
                 out.push(facts.finding(
-                    k,
-                    Some("redirect_url"),
-                    "redirect-duplicate",
+                    facts.record_place(k, Some("redirect_url")),
+                    RuleId::RedirectDuplicate,
                     Severity::Error,
                     format!(
                         "the redirect list of \"{}\" names {} twice: two instances were mapped onto one",
@@ -168,9 +168,8 @@ fn url_mismatches(facts: &Facts<'_>, out: &mut Vec<Finding>) {
         let named = r.get("instance_name");
         if !named.is_empty() && !named.eq_ignore_ascii_case(instance) {
             out.push(facts.finding(
-                k,
-                Some("url"),
-                "instance-url-mismatch",
+                facts.record_place(k, Some("url")),
+                RuleId::InstanceUrlMismatch,
                 Severity::Error,
                 format!(
                     "instance record \"{}\" has instance_name {named} but its URL names {host}",
@@ -185,9 +184,8 @@ fn url_mismatches(facts: &Facts<'_>, out: &mut Vec<Finding>) {
         if let (Some(said), Some(is)) = (said, env_of_instance(&host)) {
             if said != is {
                 out.push(facts.finding(
-                    k,
-                    Some("url"),
-                    "instance-url-mismatch",
+                    facts.record_place(k, Some("url")),
+                    RuleId::InstanceUrlMismatch,
                     Severity::Warning,
                     format!(
                         "instance record \"{}\" says {said} but its URL names {host}, whose name says {is}",
@@ -210,9 +208,8 @@ fn url_mismatches(facts: &Facts<'_>, out: &mut Vec<Finding>) {
         if let (Some(said), Some(is)) = (env_of_words(r.name()), env_of_instance(&host)) {
             if said != is {
                 out.push(facts.finding(
-                    k,
-                    Some("token_url"),
-                    "instance-url-mismatch",
+                    facts.record_place(k, Some("token_url")),
+                    RuleId::InstanceUrlMismatch,
                     Severity::Warning,
                     format!(
                         "provider \"{}\" says {said} but asks {host} for tokens, whose name says {is}",
@@ -262,9 +259,8 @@ fn client_ids_changed(facts: &Facts<'_>, new: &BTreeSet<String>, out: &mut Vec<F
             ),
         };
         out.push(facts.finding(
-            k,
-            Some("client_id"),
-            "client-id-changed",
+            facts.record_place(k, Some("client_id")),
+            RuleId::ClientIdChanged,
             Severity::Error,
             message,
             Some("invalid_client"),
@@ -293,9 +289,8 @@ fn derived_state(facts: &Facts<'_>, run: &crate::check::RunFacts, out: &mut Vec<
                 false => (Severity::Warning, "record given a new id in this run"),
             };
             out.push(facts.finding(
-                k,
-                Some(s.field),
-                "derived-state",
+                facts.record_place(k, Some(s.field)),
+                RuleId::DerivedState,
                 severity,
                 format!(
                     "{what} \"{}\" carries the original's {} ({value}): {}",
@@ -326,9 +321,8 @@ fn existing_written(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Fin
             .find(|e| e.matches(r.table(), r.sys_id(), Some(name)))
         {
             out.push(facts.finding(
-                k,
-                None,
-                "existing-written",
+                facts.record_place(k, None),
+                RuleId::ExistingWritten,
                 Severity::Warning,
                 format!(
                     "{} \"{name}\" exists on the target (--existing {e}), and importing this copy replaces it (its secrets with placeholders)",

@@ -5,6 +5,7 @@
 //! attribute (`db_object_id=`, `query="documentkey=..."`), an element name (`<x_ns_table>`) or a
 //! payload's root is as much a leftover as a field.
 
+use super::RuleId;
 use crate::analyze::hosts::HostFinder;
 use crate::check::{CheckOptions, Facts, Finding};
 use crate::error::Severity;
@@ -21,9 +22,9 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
                 if options.old_ids.contains(&id) {
                     let at = facts.place(file, span.start);
                     let message = format!("{} still holds the old sys_id {id}", where_(facts, at));
-                    out.push(facts.finding_at(
+                    out.push(facts.finding(
                         at,
-                        "old-id-left",
+                        RuleId::OldIdLeft,
                         Severity::Error,
                         message,
                         Some("a reference to a record that will not exist"),
@@ -45,9 +46,9 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
                         format!(" (written {written})")
                     }
                 );
-                out.push(facts.finding_at(
+                out.push(facts.finding(
                     at,
-                    "old-namespace-left",
+                    RuleId::OldNamespaceLeft,
                     Severity::Error,
                     message,
                     Some("a name in a scope that is not this application's"),
@@ -121,9 +122,8 @@ fn hosts_left(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>)
                     .any(|s| s.host().eq_ignore_ascii_case(m.host))
                 {
                     out.push(facts.finding(
-                        k,
-                        Some(&f.name),
-                        "source-host-left",
+                        facts.record_place(k, Some(&f.name)),
+                        RuleId::SourceHostLeft,
                         Severity::Error,
                         format!(
                             "{}.{} still names the source instance {}",

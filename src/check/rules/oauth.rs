@@ -1,8 +1,7 @@
 //! OAuth consistency: what makes "Validate Connection" fail.
 
-use std::collections::BTreeMap;
-
-use std::collections::BTreeSet;
+use super::RuleId;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::analyze::hosts::{is_instance_host, shown_url as shown, urls};
 use crate::check::facts::in_version;
@@ -17,24 +16,60 @@ fn first_host(text: &str) -> Option<String> {
     urls(text).next().map(|(_, h)| h.to_ascii_lowercase())
 }
 
-pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) {
-    let entities: Vec<usize> = facts.of_table("oauth_entity").collect();
-    let kind = |k: usize| facts.records[k].get("type").to_string();
-    let providers: Vec<usize> = entities
-        .iter()
-        .copied()
-        .filter(|&k| kind(k) == "oauth_provider")
-        .collect();
-    let endpoints: Vec<usize> = entities
-        .iter()
-        .copied()
-        .filter(|&k| kind(k) == "client")
-        .collect();
-    let profiles: Vec<usize> = facts.of_table("oauth_entity_profile").collect();
+/// The OAuth records of a bundle, by kind (indices into [`Facts::records`]).
+struct OAuthRecords {
+    /// Every `oauth_entity`.
+    entities: Vec<usize>,
+    /// The `oauth_entity` records of type `oauth_provider` (calling another instance).
+    providers: Vec<usize>,
+    /// The `oauth_entity` records of type `client` (endpoints others call).
+    endpoints: Vec<usize>,
+    /// Every `oauth_entity_profile`.
+    profiles: Vec<usize>,
+}
 
-    // A provider calling an instance the bundle is about (one whose endpoints it holds: named
-    // by an endpoint's own redirect list, by an instance record, or the target) must use the
-    // client_id of one of its endpoints.
+impl OAuthRecords {
+    fn of(facts: &Facts<'_>) -> OAuthRecords {
+        let entities: Vec<usize> = facts.of_table("oauth_entity").collect();
+        let of_type = |t: &str| {
+            (entities.iter().copied())
+                .filter(|&k| facts.records[k].get("type") == t)
+                .collect()
+        };
+        OAuthRecords {
+            providers: of_type("oauth_provider"),
+            endpoints: of_type("client"),
+            profiles: facts.of_table("oauth_entity_profile").collect(),
+            entities,
+        }
+    }
+}
+
+/// Runs every OAuth rule.
+pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) {
+    let oauth = OAuthRecords::of(facts);
+    client_id(facts, &oauth, options, out);
+    token_url_host(facts, out);
+    redirect_missing(facts, &oauth, out);
+    default_profile_and_grant_type(facts, &oauth, out);
+    inactive(facts, &oauth, out);
+    scope_undefined(facts, out);
+}
+
+/// `oauth-client-id`: a provider calling an instance the bundle is about (one whose endpoints it
+/// holds: named by an endpoint's own redirect list, by an instance record, or the target) must
+/// use the client_id of one of its endpoints.
+fn client_id(
+    facts: &Facts<'_>,
+    oauth: &OAuthRecords,
+    options: &CheckOptions,
+    out: &mut Vec<Finding>,
+) {
+    let OAuthRecords {
+        providers,
+        endpoints,
+        ..
+    } = oauth;
     if !endpoints.is_empty() {
         let mut local: BTreeSet<String> = endpoints
             .iter()
@@ -53,7 +88,7 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
         if let Some(t) = &options.target {
             local.insert(t.host().to_string());
         }
-        for &p in &providers {
+        for &p in providers {
             let pr = &facts.records[p];
             let Some(host) = first_host(pr.get("token_url")) else {
                 continue;
@@ -66,9 +101,8 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
                     .any(|&e| facts.records[e].get("client_id") == id)
             {
                 out.push(facts.finding(
-                    p,
-                    Some("client_id"),
-                    "oauth-client-id",
+                    facts.record_place(p, Some("client_id")),
+                    RuleId::OAuthClientId,
                     Severity::Error,
                     format!("provider \"{}\" calls {host} with a client_id that none of its endpoints in the bundle has", pr.name()),
                     Some("invalid_client"),
@@ -77,8 +111,10 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
             }
         }
     }
+}
 
-    // An instance record's provider must ask that instance for tokens.
+/// `oauth-token-url-host`: an instance record's provider must ask that instance for tokens.
+fn token_url_host(facts: &Facts<'_>, out: &mut Vec<Finding>) {
     for k in facts.instance_records() {
         let inst = &facts.records[k];
         let registry = inst.get("oauth_application_registry");
@@ -93,9 +129,8 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
         };
         if want != got {
             out.push(facts.finding(
-                p,
-                Some("token_url"),
-                "oauth-token-url-host",
+                facts.record_place(p, Some("token_url")),
+                RuleId::OAuthTokenUrlHost,
                 Severity::Error,
                 format!(
                     "provider \"{}\" asks {got} for tokens, but the instance record \"{}\" using it is {want}",
@@ -107,14 +142,17 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
             ));
         }
     }
+}
 
-    // An endpoint's redirect list must hold the redirect URL of every provider calling it.
-    for &e in &endpoints {
+/// `oauth-redirect-missing`: an endpoint's redirect list must hold the redirect URL of every
+/// provider calling it.
+fn redirect_missing(facts: &Facts<'_>, oauth: &OAuthRecords, out: &mut Vec<Finding>) {
+    for &e in &oauth.endpoints {
         let er = &facts.records[e];
         let listed: Vec<String> = urls(er.get("redirect_url"))
             .map(|(u, _)| u.trim_end_matches('/').to_string())
             .collect();
-        for &p in &providers {
+        for &p in &oauth.providers {
             let pr = &facts.records[p];
             if pr.get("client_id") != er.get("client_id") || pr.get("client_id").is_empty() {
                 continue;
@@ -123,9 +161,8 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
                 let u = u.trim_end_matches('/');
                 if !listed.iter().any(|l| l == u) {
                     out.push(facts.finding(
-                        e,
-                        Some("redirect_url"),
-                        "oauth-redirect-missing",
+                        facts.record_place(e, Some("redirect_url")),
+                        RuleId::OAuthRedirectMissing,
                         Severity::Error,
                         format!("endpoint \"{}\" does not list {}, the redirect URL of \"{}\", which calls it", er.name(), shown(u), pr.name()),
                         Some("invalid_redirect_uri (redirect URL mismatch)"),
@@ -135,21 +172,29 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
             }
         }
     }
+}
 
-    // Default profiles and grant types.
+/// `oauth-default-profile` and `oauth-grant-type`: every provider, and every endpoint with
+/// profiles, has one default profile, whose grant type is the registry's default grant type.
+fn default_profile_and_grant_type(facts: &Facts<'_>, oauth: &OAuthRecords, out: &mut Vec<Finding>) {
     let mut by_entity: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for &pf in &profiles {
+    for &pf in &oauth.profiles {
         by_entity
             .entry(facts.records[pf].get("oauth_entity"))
             .or_default()
             .push(pf);
     }
-    let with_profiles = endpoints.iter().copied().filter(|&e| {
+    let with_profiles = oauth.endpoints.iter().copied().filter(|&e| {
         facts.records[e]
             .sys_id()
             .is_some_and(|id| by_entity.contains_key(id))
     });
-    let registries: Vec<usize> = providers.iter().copied().chain(with_profiles).collect();
+    let registries: Vec<usize> = oauth
+        .providers
+        .iter()
+        .copied()
+        .chain(with_profiles)
+        .collect();
     for &p in &registries {
         let pr = &facts.records[p];
         let Some(id) = pr.sys_id() else { continue };
@@ -168,9 +213,8 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
                 let default_grant = pr.get("default_grant_type");
                 if !default_grant.is_empty() && !grant.is_empty() && grant != default_grant {
                     out.push(facts.finding(
-                        p,
-                        Some("default_grant_type"),
-                        "oauth-grant-type",
+                        facts.record_place(p, Some("default_grant_type")),
+                        RuleId::OAuthGrantType,
                         Severity::Error,
                         format!(
                             "registry \"{}\" has default grant type {default_grant:?}, its default profile {grant:?}",
@@ -182,18 +226,16 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
                 }
             }
             0 => out.push(facts.finding(
-                p,
-                None,
-                "oauth-default-profile",
+                facts.record_place(p, None),
+                RuleId::OAuthDefaultProfile,
                 Severity::Error,
                 format!("registry \"{}\" has no default oauth_entity_profile in the bundle", pr.name()),
                 Some("no OAuth profile to request tokens with"),
                 "export the profile ServiceNow generated with the registry and add it (import runs no business rule to recreate it)",
             )),
             n => out.push(facts.finding(
-                defaults[1],
-                Some("default"),
-                "oauth-default-profile",
+                facts.record_place(defaults[1], Some("default")),
+                RuleId::OAuthDefaultProfile,
                 Severity::Error,
                 format!("registry \"{}\" has {n} default profiles", pr.name()),
                 Some("the instance picks one of them"),
@@ -201,9 +243,11 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
             )),
         }
     }
+}
 
-    // An inactive registry that something uses.
-    for &en in &entities {
+/// `oauth-inactive`: an inactive registry that something uses.
+fn inactive(facts: &Facts<'_>, oauth: &OAuthRecords, out: &mut Vec<Finding>) {
+    for &en in &oauth.entities {
         let er = &facts.records[en];
         if er.get("active").is_empty() || is_true(er.get("active")) {
             continue;
@@ -220,9 +264,8 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
         });
         if let Some((k, r)) = user {
             out.push(facts.finding(
-                en,
-                Some("active"),
-                "oauth-inactive",
+                facts.record_place(en, Some("active")),
+                RuleId::OAuthInactive,
                 Severity::Error,
                 format!(
                     "registry \"{}\" is inactive but {}.{} uses it",
@@ -235,16 +278,17 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
             ));
         }
     }
+}
 
-    // Scopes requested by profiles must exist, on the same registry.
+/// `oauth-scope-undefined`: scopes requested by profiles must exist, on the same registry.
+fn scope_undefined(facts: &Facts<'_>, out: &mut Vec<Finding>) {
     for k in facts.of_table("oauth_entity_profile_scope") {
         let ps = &facts.records[k];
         let scope = ps.get("oauth_entity_scope");
         match facts.defined.get(scope) {
             None => out.push(facts.finding(
-                k,
-                Some("oauth_entity_scope"),
-                "oauth-scope-undefined",
+                facts.record_place(k, Some("oauth_entity_scope")),
+                RuleId::OAuthScopeUndefined,
                 Severity::Error,
                 format!("profile scope requests scope {scope} that the bundle does not define"),
                 Some("invalid_scope"),
@@ -258,9 +302,8 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
                 let owner = facts.records[s].get("oauth_entity");
                 if profile.is_some_and(|p| !p.is_empty() && p != owner) {
                     out.push(facts.finding(
-                        k,
-                        Some("oauth_entity_scope"),
-                        "oauth-scope-undefined",
+                        facts.record_place(k, Some("oauth_entity_scope")),
+                        RuleId::OAuthScopeUndefined,
                         Severity::Error,
                         format!("scope \"{}\" belongs to another registry than the profile requesting it", facts.records[s].get("oauth_entity_scope")),
                         Some("invalid_scope"),

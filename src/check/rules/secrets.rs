@@ -1,5 +1,6 @@
 //! `secret-left`, `secret-placeholder`.
 
+use super::RuleId;
 use crate::analyze::embedded::{embedded_secrets, may_embed};
 use crate::analyze::secrets::{DictionaryLearner, SecretReason, SecretRules, ciphertext_shape};
 use crate::check::{CheckOptions, Facts, Finding};
@@ -37,14 +38,14 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
             }
             let text = f.text.trim();
             if rules.is_placeholder(text) {
-                out.push(facts.finding_at(
+                out.push(facts.finding(
                     crate::check::Place {
                         file: r.file,
                         offset: f.file_span.start,
                         record: Some(k),
                         field: Some(&f.name),
                     },
-                    "secret-placeholder",
+                    RuleId::SecretPlaceholder,
                     Severity::Info,
                     format!(
                         "{}.{} holds a placeholder to replace after import",
@@ -74,14 +75,14 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
                 }
                 None => continue,
             };
-            out.push(facts.finding_at(
+            out.push(facts.finding(
                 crate::check::Place {
                     file: r.file,
                     offset: f.file_span.start,
                     record: Some(k),
                     field: Some(&f.name),
                 },
-                "secret-left",
+                RuleId::SecretLeft,
                 Severity::Error,
                 format!("{}.{} {what}", r.table(), f.name),
                 Some("the value decrypts to garbage on the target (KMF), or leaks"),

@@ -1,5 +1,6 @@
 //! `instance-url-form`, `http-instance-url`, `oauth-url-path`.
 
+use super::RuleId;
 use super::is_instance_record;
 use crate::analyze::hosts::{is_instance_host, shown_url as shown, urls};
 use crate::check::facts::in_version;
@@ -26,9 +27,8 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
             });
             if !url.is_empty() && !bare {
                 out.push(facts.finding(
-                    k,
-                    Some("url"),
-                    "instance-url-form",
+                    facts.record_place(k, Some("url")),
+                    RuleId::InstanceUrlForm,
                     Severity::Error,
                     format!(
                         "instance URL {:?} is not exactly https://<name>.service-now.com",
@@ -45,14 +45,14 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
             }
             for (u, host) in urls(&f.text) {
                 if u.starts_with("http://") && is_instance_host(host) {
-                    out.push(facts.finding_at(
+                    out.push(facts.finding(
                         crate::check::Place {
                             file: r.file,
                             offset: f.file_span.start,
                             record: Some(k),
                             field: Some(&f.name),
                         },
-                        "http-instance-url",
+                        RuleId::HttpInstanceUrl,
                         Severity::Warning,
                         format!("{}.{} reaches instance {host} over http", r.table(), f.name),
                         Some("the instance redirects or refuses plain http"),
@@ -71,9 +71,8 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
                 for (u, host) in urls(r.get(field)) {
                     if is_instance_host(host) && !u.trim_end_matches('/').ends_with(path) {
                         out.push(facts.finding(
-                            k,
-                            Some(field),
-                            "oauth-url-path",
+                            facts.record_place(k, Some(field)),
+                            RuleId::OAuthUrlPath,
                             Severity::Error,
                             format!("{field} {:?} of \"{}\" does not end in {path}", shown(u), r.name()),
                             Some("invalid_request / 404 from the other instance"),

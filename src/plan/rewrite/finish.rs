@@ -8,9 +8,10 @@ use rayon::prelude::*;
 use super::planner::{Draft, PartPass};
 use super::report::{EditEntry, LooksSecret, RewriteError, Rewritten, SecretNote};
 use super::{Pass, ResolvedIds, Rewriter};
+use crate::model::{IN_PAYLOAD, path_step};
 use crate::plan::ids::IdMap;
 use crate::plan::records::{ClientIdChange, DisplayRef, LeftOut, RecordNote, follow_edit};
-use crate::plan::tokens::{Rule, id_tokens, map_token};
+use crate::plan::tokens::{ChangeKind, id_tokens, map_token};
 use crate::scan::Span;
 use crate::splice::Edits;
 
@@ -67,25 +68,9 @@ impl Rewriter {
             return Err(RewriteError::LooksSecret(looks));
         }
         edits.sort_and_check(bytes.len())?;
-        let entries = if details {
-            let paths = Paths::new(owners);
-            let mut entries: Vec<EditEntry> = drafts
-                .into_iter()
-                .map(|d| EditEntry {
-                    table: paths.table(d.record).to_string(),
-                    sys_id: paths.sys_id(d.record).map(str::to_string),
-                    field: d.field,
-                    path: paths.path(d.record),
-                    old: d.old,
-                    new: d.new,
-                    rule: d.rule,
-                    at: d.at,
-                })
-                .collect();
-            entries.sort_by_key(|e| (e.at.start, e.at.end));
-            entries
-        } else {
-            Vec::new()
+        let entries = match details {
+            true => entries_of(drafts, owners),
+            false => Vec::new(),
         };
         let warnings = set_missing
             .into_iter()
@@ -200,7 +185,7 @@ impl Rewriter {
         }
         for (d, new) in follows {
             edits.replace(d.span, &new);
-            *counts.entry(Rule::DisplayValue).or_insert(0) += 1;
+            *counts.entry(ChangeKind::DisplayValue).or_insert(0) += 1;
             if details {
                 drafts.push(Draft {
                     at: d.span,
@@ -208,7 +193,7 @@ impl Rewriter {
                     field: d.field.to_string(),
                     old: String::from_utf8_lossy(&bytes[d.span.range()]).into_owned(),
                     new: String::from_utf8_lossy(&new).into_owned(),
-                    rule: Rule::DisplayValue,
+                    rule: ChangeKind::DisplayValue,
                 });
             }
         }
@@ -220,7 +205,7 @@ impl Rewriter {
             if let Some(new) = map_token(map, old) {
                 let new = &new;
                 edits.replace(span, new);
-                *counts.entry(Rule::SysId).or_insert(0) += 1;
+                *counts.entry(ChangeKind::SysId).or_insert(0) += 1;
                 if details {
                     drafts.push(Draft {
                         at: span,
@@ -228,22 +213,16 @@ impl Rewriter {
                         field: candidate_fields.get(k).cloned().unwrap_or_default(),
                         old: String::from_utf8_lossy(old).into_owned(),
                         new: String::from_utf8_lossy(new).into_owned(),
-                        rule: Rule::SysId,
+                        rule: ChangeKind::SysId,
                     });
                 }
             }
         }
-        for (i, mut note, own) in part_secrets {
-            if let Some(own) = own {
-                mapped.clear();
-                map_ids(map, note.placeholder.as_bytes(), Some(&own), &mut mapped);
-                note.placeholder = String::from_utf8_lossy(&mapped).into_owned();
-                if let Some(new) = map.get(&own) {
-                    note.sys_id = Some(String::from_utf8_lossy(new).into_owned());
-                }
-            }
-            secrets.push((i, note));
-        }
+        secrets.extend(
+            part_secrets
+                .into_iter()
+                .map(|(i, note, own)| (i, with_new_ids(map, note, own, &mut mapped))),
+        );
         edits.sort_and_check(bytes.len())?;
         if self.rules.scope_prefix {
             let renames = &self.tokens.namespace_prefixes;
@@ -252,7 +231,7 @@ impl Rewriter {
             spans.sort_by_key(|(s, _)| s.start);
             for (span, new) in &found {
                 edits.replace(*span, new.as_bytes());
-                *counts.entry(Rule::Namespace).or_insert(0) += 1;
+                *counts.entry(ChangeKind::Namespace).or_insert(0) += 1;
                 if details {
                     drafts.push(Draft {
                         at: *span,
@@ -261,7 +240,7 @@ impl Rewriter {
                         field: "(markup)".to_string(),
                         old: String::from_utf8_lossy(&bytes[span.range()]).into_owned(),
                         new: new.to_string(),
-                        rule: Rule::Namespace,
+                        rule: ChangeKind::Namespace,
                     });
                 }
             }
@@ -272,20 +251,8 @@ impl Rewriter {
         if check {
             self.check_left(&bytes[..range.end], range.start, &edits)?;
         }
-        let mapped_id = |id: &Option<String>| {
-            id.as_deref()
-                .and_then(|id| map.get(id.as_bytes()))
-                .map(|n| String::from_utf8_lossy(n).into_owned())
-        };
-        let notes = rec
-            .notes
-            .into_iter()
-            .map(|(_, mut n)| {
-                if let Some(new) = mapped_id(&n.sys_id).filter(|_| !n.left_out) {
-                    n.input_sys_id = n.sys_id.replace(new);
-                }
-                n
-            })
+        let notes = (rec.notes.into_iter())
+            .map(|(_, n)| note_with_new_id(map, n))
             .collect();
         Ok(PartDone {
             edits,
@@ -352,55 +319,110 @@ pub(super) fn map_ids(map: &IdMap, text: &[u8], own: Option<&[u8; 32]>, out: &mu
     }
 }
 
+/// A secret's note once the ids are known: its placeholder with the sys_ids in it mapped
+/// (`own`: the record's old id, when the placeholder embeds it), and the record's new sys_id.
+fn with_new_ids(
+    map: &IdMap,
+    mut note: SecretNote,
+    own: Option<[u8; 32]>,
+    mapped: &mut Vec<u8>,
+) -> SecretNote {
+    if let Some(own) = own {
+        mapped.clear();
+        map_ids(map, note.placeholder.as_bytes(), Some(&own), mapped);
+        note.placeholder = String::from_utf8_lossy(mapped).into_owned();
+        if let Some(new) = map.get(&own) {
+            note.sys_id = Some(String::from_utf8_lossy(new).into_owned());
+        }
+    }
+    note
+}
+
+/// A record's note with its new sys_id (and the input's kept as `input_sys_id`), unless it was
+/// left out.
+fn note_with_new_id(map: &IdMap, mut n: RecordNote) -> RecordNote {
+    let new = (n.sys_id.as_deref())
+        .and_then(|id| map.get(id.as_bytes()))
+        .map(|n| String::from_utf8_lossy(n).into_owned());
+    if let Some(new) = new.filter(|_| !n.left_out) {
+        n.input_sys_id = n.sys_id.replace(new);
+    }
+    n
+}
+
+/// The report's edit entries, each naming its record, in file order.
+fn entries_of(drafts: Vec<Draft>, owners: Vec<Owner>) -> Vec<EditEntry> {
+    let paths = Paths::new(owners);
+    let mut entries: Vec<EditEntry> = drafts
+        .into_iter()
+        .map(|d| EditEntry {
+            table: paths.table(d.record).to_string(),
+            sys_id: paths.sys_id(d.record).map(str::to_string),
+            field: d.field,
+            path: paths.path(d.record),
+            old: d.old,
+            new: d.new,
+            rule: d.rule,
+            at: d.at,
+        })
+        .collect();
+    entries.sort_by_key(|e| (e.at.start, e.at.end));
+    entries
+}
+
 /// Stands for a record's own sys_id in a placeholder until the ids are resolved: no export
 /// holds it (U+FFFF is not an XML character), and no escaping changes it.
 pub(super) const OWN_ID: &str = "\u{FFFF}sn-retarget:own-sys-id\u{FFFF}";
 
-/// Record index -> (table, sys_id, payload_of), to name where an edit happened.
+/// A record that edits name: its index, table, sys_id and the record whose payload holds it.
+#[derive(Debug)]
+pub(super) struct Owner {
+    pub(super) index: usize,
+    pub(super) table: String,
+    pub(super) sys_id: Option<String>,
+    pub(super) payload_of: Option<usize>,
+}
+
+/// Record index -> its [`Owner`], to name where an edit happened.
 pub(super) struct Paths {
-    pub(super) by_index: BTreeMap<usize, (String, Option<String>, Option<usize>)>,
+    pub(super) by_index: BTreeMap<usize, Owner>,
 }
 
 impl Paths {
-    pub(super) fn new(owners: Vec<(usize, String, Option<String>, Option<usize>)>) -> Paths {
+    pub(super) fn new(owners: Vec<Owner>) -> Paths {
         Paths {
-            by_index: owners
-                .into_iter()
-                .map(|(i, t, s, p)| (i, (t, s, p)))
-                .collect(),
+            by_index: owners.into_iter().map(|o| (o.index, o)).collect(),
         }
     }
 
     pub(super) fn table(&self, i: usize) -> &str {
-        self.by_index.get(&i).map_or("", |o| o.0.as_str())
+        self.by_index.get(&i).map_or("", |o| o.table.as_str())
     }
 
     pub(super) fn sys_id(&self, i: usize) -> Option<&str> {
-        self.by_index.get(&i).and_then(|o| o.1.as_deref())
+        self.by_index.get(&i).and_then(|o| o.sys_id.as_deref())
     }
 
+    /// `table[sys_id]`, after the path of the record whose payload holds it.
     pub(super) fn path(&self, i: usize) -> String {
         let mut steps = Vec::new();
         let mut at = Some(i);
-        while let Some(i) = at {
-            let Some((t, s, p)) = self.by_index.get(&i) else {
-                break;
-            };
-            steps.push(format!("{t}[{}]", s.as_deref().unwrap_or("-")));
-            at = *p;
+        while let Some(o) = at.and_then(|i| self.by_index.get(&i)) {
+            steps.push(path_step(&o.table, o.sys_id.as_deref()));
+            at = o.payload_of;
         }
         steps.reverse();
-        steps.join(" > payload > ")
+        steps.join(IN_PAYLOAD)
     }
 }
 
 /// One part finished.
 pub(super) struct PartDone {
     pub(super) edits: Edits,
-    pub(super) counts: BTreeMap<Rule, usize>,
+    pub(super) counts: BTreeMap<ChangeKind, usize>,
     pub(super) drafts: Vec<Draft>,
     pub(super) secrets: Vec<(usize, SecretNote)>,
-    pub(super) owners: Vec<(usize, String, Option<String>, Option<usize>)>,
+    pub(super) owners: Vec<Owner>,
     pub(super) set_missing: BTreeMap<(String, String), usize>,
     pub(super) looks: Vec<(usize, LooksSecret)>,
     pub(super) refused: Vec<(usize, RewriteError)>,

@@ -17,7 +17,7 @@ use super::ciphertext::ciphertext_left;
 use super::ids::{IdGen, IdMap};
 use super::intent::{Intent, STATE_FIELDS};
 use super::records::{Hits, RecordsPass, Renames};
-use super::tokens::{Rule, TokenRules};
+use super::tokens::{ChangeKind, TokenRules};
 use super::{IdMode, NATURAL_KEY_TABLES, Rules, SecretMode};
 use crate::analyze::hosts::HostFinder;
 use crate::analyze::secrets::{DictionaryLearner, SecretRules};

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::Rewriter;
-use super::finish::{OWN_ID, writes_quot};
+use super::finish::{OWN_ID, Owner, writes_quot};
 use super::records::Cur;
 use super::report::{LooksSecret, RewriteError, SecretEdit, SecretNote};
 use crate::analyze::hosts::HostFinder;
@@ -14,7 +14,7 @@ use crate::model::{Escaping, Field, Record, ValueKind};
 use crate::plan::SecretMode;
 use crate::plan::escape::{cdata_section, escape_attr, escape_text, through_layers};
 use crate::plan::records::RecordsPass;
-use crate::plan::tokens::{Rule, id_tokens};
+use crate::plan::tokens::{ChangeKind, id_tokens};
 use crate::scan::Span;
 use crate::splice::Edits;
 
@@ -63,6 +63,51 @@ impl Marks {
     }
 }
 
+/// A secret found in a record: its field (and the key inside the value, for an embedded one),
+/// the record's display name after the rewrite and the placeholder written in its place.
+pub(super) struct SecretFound<'a> {
+    pub(super) field: &'a str,
+    pub(super) key: Option<String>,
+    pub(super) name: Option<String>,
+    pub(super) placeholder: String,
+}
+
+/// What an edit changes and how it is told: why (`rule`), the old value as reports show it
+/// (`None`: the bytes replaced) and whether the replacement may hold sys_ids to map once all
+/// are known (`deferred`, with the record's own old id when the replacement embeds it).
+pub(super) struct Change {
+    pub(super) rule: ChangeKind,
+    pub(super) old_shown: Option<String>,
+    pub(super) deferred: Option<Option<[u8; 32]>>,
+}
+
+impl Change {
+    /// A change for `rule`, shown as the bytes it replaces, not deferred.
+    pub(super) fn of(rule: ChangeKind) -> Change {
+        Change {
+            rule,
+            old_shown: None,
+            deferred: None,
+        }
+    }
+
+    /// Shows the old value as `shown` (e.g. a secret's reason, never its value).
+    pub(super) fn shown(self, shown: String) -> Change {
+        Change {
+            old_shown: Some(shown),
+            ..self
+        }
+    }
+
+    /// The replacement may hold sys_ids to map; `own`: the record's old id it embeds.
+    pub(super) fn deferred(self, own: Option<[u8; 32]>) -> Change {
+        Change {
+            deferred: Some(own),
+            ..self
+        }
+    }
+}
+
 #[derive(Default)]
 pub(super) struct Draft {
     pub(super) at: Span,
@@ -70,7 +115,7 @@ pub(super) struct Draft {
     pub(super) field: String,
     pub(super) old: String,
     pub(super) new: String,
-    pub(super) rule: Rule,
+    pub(super) rule: ChangeKind,
 }
 
 /// What the reading of one part of a file found. Every list is in reading order, so that the
@@ -101,7 +146,7 @@ pub(super) struct PartPass {
     /// Edits whose replacement is known, except for sys_ids inside it (see `deferred`).
     pub(super) edits: Edits,
     /// Per edit: its rule and its record.
-    pub(super) rules: Vec<Rule>,
+    pub(super) rules: Vec<ChangeKind>,
     pub(super) owner: Vec<usize>,
     /// Edits whose replacement may hold sys_ids to map (index into `edits`), and the record's
     /// own old id when the replacement holds it (a placeholder's `{sys_id}`).
@@ -116,7 +161,8 @@ pub(super) struct PartPass {
     pub(super) secrets: Vec<(usize, SecretNote, Option<[u8; 32]>)>,
     /// sys_ids the part defines: record index, id, table.
     pub(super) defined: Vec<Defined>,
-    pub(super) owners: Vec<(usize, String, Option<String>, Option<usize>)>,
+    /// The records edits may name (only with details).
+    pub(super) owners: Vec<Owner>,
     pub(super) set_missing: BTreeMap<(String, String), usize>,
     /// Values that look secret with no rule: record index, what.
     pub(super) looks: Vec<(usize, LooksSecret)>,
@@ -172,19 +218,20 @@ impl Planner<'_, '_> {
         text.contains('"') && *self.quot.get_or_init(|| writes_quot(self.file))
     }
 
-    /// An edit. `deferred`: the replacement may hold sys_ids to map once all are known (with
-    /// the record's own old id when the replacement embeds it).
-    #[allow(clippy::too_many_arguments)]
+    /// An edit of `span` (in record `record`, field `field`) to `new`.
     pub(super) fn push(
         &mut self,
         record: usize,
         field: &str,
         span: Span,
         new: &[u8],
-        rule: Rule,
-        old_shown: Option<String>,
-        deferred: Option<Option<[u8; 32]>>,
+        change: Change,
     ) {
+        let Change {
+            rule,
+            old_shown,
+            deferred,
+        } = change;
         let old = &self.file[span.range()];
         if old == new && deferred.is_none() {
             return;
@@ -217,7 +264,7 @@ impl Planner<'_, '_> {
             let mut found = Vec::new();
             self.w.tokens.scan_into(raw, &self.hosts, false, &mut found);
             for s in found {
-                if s.rule == Rule::Host {
+                if s.rule == ChangeKind::Host {
                     // Which source host it was (no allocation for the usual lower-case one).
                     if let Ok(old) = std::str::from_utf8(s.old) {
                         let key = crate::analyze::hosts::lowercase(old);
@@ -226,7 +273,7 @@ impl Planner<'_, '_> {
                         }
                     }
                 }
-                self.push(record, field, at(s.span), &s.new, s.rule, None, None);
+                self.push(record, field, at(s.span), &s.new, Change::of(s.rule));
             }
         }
         if self.ids && raw.len() >= 32 {
@@ -240,15 +287,12 @@ impl Planner<'_, '_> {
     }
 
     /// Replaces the whole value of `f` with `text`, written in the field's own style.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn whole_value(
         &mut self,
         r: &Record<'_>,
         f: &Field<'_>,
         text: &str,
-        rule: Rule,
-        old_shown: Option<String>,
-        deferred: Option<Option<[u8; 32]>>,
+        change: Change,
     ) {
         let layers = r.escapings();
         let (local_span, local) = match f.kind {
@@ -265,17 +309,21 @@ impl Planner<'_, '_> {
             ValueKind::Cdata if !text.is_empty() => (f.content, cdata_section(text)),
             _ => (f.content, escape_text(text, self.quot(text))),
         };
-        let quot = layers.contains(&Escaping::Escaped) && self.quot(&local);
-        let bytes = through_layers(local, &layers, quot);
+        let bytes = self.in_layers(local, &layers);
         self.push(
             r.index,
             f.name,
             r.file_span(local_span),
             bytes.as_bytes(),
-            rule,
-            old_shown,
-            deferred,
+            change,
         );
+    }
+
+    /// `local` (text as written in its own document) as written in the file, through the
+    /// escapings of the payloads it sits in (a `"` as `&quot;` where the file writes it so).
+    pub(super) fn in_layers(&self, local: String, layers: &[Escaping]) -> String {
+        let quot = layers.contains(&Escaping::Escaped) && self.quot(&local);
+        through_layers(local, layers, quot)
     }
 
     /// The record's own sys_id, as a map key (for a placeholder that embeds it).
@@ -285,31 +333,30 @@ impl Planner<'_, '_> {
             .and_then(|id| id.as_bytes().try_into().ok())
     }
 
-    /// A secret replaced: the edit and its note.
-    #[allow(clippy::too_many_arguments)]
-    #[allow(clippy::too_many_arguments)]
+    /// A secret replaced: the edit (given the change to make, with its deferred own id) and its
+    /// note.
     pub(super) fn secret(
         &mut self,
         r: &Record<'_>,
-        field: &str,
-        key: Option<String>,
-        name: Option<String>,
-        value: String,
+        found: SecretFound<'_>,
         shown: String,
-        edit: impl FnOnce(&mut Self, Option<[u8; 32]>, String),
+        edit: impl FnOnce(&mut Self, Change),
     ) {
         let own = Self::own_id(r);
-        edit(self, own, shown);
+        edit(
+            self,
+            Change::of(ChangeKind::Secret).shown(shown).deferred(own),
+        );
         self.part.secrets.push((
             r.index,
             SecretNote {
                 table: r.table.to_string(),
                 sys_id: r.sys_id().map(str::to_string),
-                name,
-                field: field.to_string(),
-                key,
+                name: found.name,
+                field: found.field.to_string(),
+                key: found.key,
                 depth: r.place.depth,
-                placeholder: value,
+                placeholder: found.placeholder,
             },
             own,
         ));
@@ -432,33 +479,22 @@ impl Planner<'_, '_> {
             let value = self.secret_value(r, &field, name.as_deref());
             // Inside a JSON string: no `"` (placeholders hold none) and no lone backslash.
             let local = value.replace('\\', "\\\\");
-            let quot = layers.contains(&Escaping::Escaped) && self.quot(&local);
-            let bytes = through_layers(local, &layers, quot);
+            let bytes = self.in_layers(local, &layers);
             let span = r.file_span(Span::new(start, end));
             let shown = format!(
                 "(secret: {} {})",
                 SecretReason::EmbeddedKey.describe(),
                 e.path
             );
-            self.secret(
-                r,
-                f.name,
-                Some(e.path),
+            let found = SecretFound {
+                field: f.name,
+                key: Some(e.path),
                 name,
-                value,
-                shown,
-                |p, own, shown| {
-                    p.push(
-                        r.index,
-                        f.name,
-                        span,
-                        bytes.as_bytes(),
-                        Rule::Secret,
-                        Some(shown),
-                        Some(own),
-                    );
-                },
-            );
+                placeholder: value,
+            };
+            self.secret(r, found, shown, |p, change| {
+                p.push(r.index, f.name, span, bytes.as_bytes(), change);
+            });
         }
         self.tokens_in(r.index, f.name, r.file_span(Span::new(hole, f.content.end)));
         true
@@ -535,28 +571,17 @@ impl Planner<'_, '_> {
         let value = self.secret_value(r, name, None);
         let layers = r.escapings();
         let local = escape_attr(&value);
-        let quot = layers.contains(&Escaping::Escaped) && self.quot(&local);
-        let bytes = through_layers(local, &layers, quot);
+        let bytes = self.in_layers(local, &layers);
         let span = r.file_span(a.span);
-        self.secret(
-            r,
-            name,
-            None,
-            None,
-            value,
-            "(secret: ciphertext)".into(),
-            |p, own, shown| {
-                p.push(
-                    r.index,
-                    name,
-                    span,
-                    bytes.as_bytes(),
-                    Rule::Secret,
-                    Some(shown),
-                    Some(own),
-                );
-            },
-        );
+        let found = SecretFound {
+            field: name,
+            key: None,
+            name: None,
+            placeholder: value,
+        };
+        self.secret(r, found, "(secret: ciphertext)".into(), |p, change| {
+            p.push(r.index, name, span, bytes.as_bytes(), change);
+        });
         true
     }
 }

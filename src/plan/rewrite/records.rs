@@ -3,11 +3,12 @@
 //! of, and the references whose `display_value` may follow a renamed record.
 
 use super::Planner;
+use super::planner::Change;
 use crate::analyze::refs::is_sys_id;
 use crate::model::Record;
 use crate::plan::NATURAL_KEY_TABLES;
 use crate::plan::records::{DisplayRef, Layers, LeftOut, RecordNote, removal_span};
-use crate::plan::tokens::Rule;
+use crate::plan::tokens::ChangeKind;
 
 /// What the planner knows of the record it is planning.
 #[derive(Debug, Clone, Copy, Default)]
@@ -58,7 +59,13 @@ impl Planner<'_, '_> {
             },
         ));
         let span = removal_span(self.file, r.file_span(r.span));
-        self.push(index, "", span, b"", Rule::LeftOut, Some(shown), None);
+        self.push(
+            index,
+            "",
+            span,
+            b"",
+            Change::of(ChangeKind::LeftOut).shown(shown),
+        );
     }
 
     /// What the planner must know of `r` before planning its fields.

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::error::{Position, ReadError};
 use crate::plan::records::{ClientIdChange, LeftOut, RecordNote};
-use crate::plan::tokens::Rule;
+use crate::plan::tokens::ChangeKind;
 use crate::scan::Span;
 use crate::splice::Edits;
 
@@ -28,7 +28,7 @@ pub struct EditEntry {
     /// Bytes after (as text).
     pub new: String,
     /// Why.
-    pub rule: Rule,
+    pub rule: ChangeKind,
     /// The bytes replaced, as offsets in the input file.
     pub at: Span,
 }
@@ -102,7 +102,7 @@ pub struct Rewritten {
     /// ([`Edits::apply_to_vec`], [`Edits::apply`]).
     pub edits: Edits,
     /// Edits per rule.
-    pub counts: BTreeMap<Rule, usize>,
+    pub counts: BTreeMap<ChangeKind, usize>,
     /// Every edit (only when details were asked for).
     pub entries: Vec<EditEntry>,
     /// Secrets replaced, in document order.
