@@ -138,6 +138,21 @@ const ANY: When = When {
 
 const INSTANCES: &[&str] = &["sn_*_instance"];
 
+/// An endpoint for external clients (seed 002).
+const EXTERNAL_CLIENT: When = When {
+    tables: &["oauth_entity"],
+    kind: Kind::ExternalEndpoint,
+    ..ANY
+};
+
+/// Secrets of a scoped application, new to the target: the KMF steps (seed 000 stages 2, 5).
+const KMF_FIRST: When = When {
+    scope: ScopeIs::Scoped,
+    replaced: Replaced::Some,
+    new_to_target: Some(true),
+    ..ANY
+};
+
 /// Every step, in the order the checklist lists them within a phase.
 pub const STEPS: &[Step] = &[
     Step {
@@ -169,12 +184,7 @@ pub const STEPS: &[Step] = &[
         id: "kmf-admin",
         phase: Phase::Before,
         per: Per::Bundle,
-        when: When {
-            scope: ScopeIs::Scoped,
-            replaced: Replaced::Some,
-            new_to_target: Some(true),
-            ..ANY
-        },
+        when: KMF_FIRST,
         seed: "000 stage 2, steps 1-4",
         text: "Log in to {target}, type key in the Navigator and open **Key Management Administration**; add your user account to the selected users list and save (the role sn_kmf.admin is assigned). Log out and log back in.",
     },
@@ -182,12 +192,7 @@ pub const STEPS: &[Step] = &[
         id: "kmf-cryptographic-manager",
         phase: Phase::Before,
         per: Per::Bundle,
-        when: When {
-            scope: ScopeIs::Scoped,
-            replaced: Replaced::Some,
-            new_to_target: Some(true),
-            ..ANY
-        },
+        when: KMF_FIRST,
         seed: "000 stage 2, steps 4-6",
         text: "Open your user record; in the Roles related list select Edit and also assign **sn_kmf.cryptographic_manager**. Log out and log back in to activate both KMF roles, before any secret is retyped.",
     },
@@ -277,12 +282,7 @@ pub const STEPS: &[Step] = &[
         id: "kmf-track",
         phase: Phase::After,
         per: Per::App,
-        when: When {
-            scope: ScopeIs::Scoped,
-            replaced: Replaced::Some,
-            new_to_target: Some(true),
-            ..ANY
-        },
+        when: KMF_FIRST,
         seed: "000 stage 5, steps 1-4",
         text: "Type key in the Navigator and open All > Key Management Framework > Module Access Policies > All; filter the Script column to Script Includes, open **{script_include}**, change the access decision to **Track** and select Save. Once on {target}: later bundles for {app} do not repeat it.",
     },
@@ -327,11 +327,7 @@ pub const STEPS: &[Step] = &[
         id: "hand-to-client",
         phase: Phase::Others,
         per: Per::Record,
-        when: When {
-            tables: &["oauth_entity"],
-            kind: Kind::ExternalEndpoint,
-            ..ANY
-        },
+        when: EXTERNAL_CLIENT,
         seed: "002 (Copy and Store Client ID and Client Secret; Prepare Values for the Python Script)",
         text: "Hand the owner of the external client of {record}: the client_id {client_id} (not a secret), the client secret you entered (through a safe channel), the redirect URL {redirect}, the instance URL {instance} and the scopes {scopes}.",
     },
@@ -339,11 +335,7 @@ pub const STEPS: &[Step] = &[
         id: "scopes-exist",
         phase: Phase::Others,
         per: Per::Record,
-        when: When {
-            tables: &["oauth_entity"],
-            kind: Kind::ExternalEndpoint,
-            ..ANY
-        },
+        when: EXTERNAL_CLIENT,
         seed: "002 (Configure OAuth Scopes; Invalid scope)",
         text: "Every scope the client requests must exist on {record} on {target} (the bundle gives it: {scopes}); a request for any other fails with invalid_scope.",
     },
