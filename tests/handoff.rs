@@ -482,6 +482,20 @@ fn apply_review_writes_the_page_of_the_outputs_in_import_order() {
     assert!(at("2_oauth_user_profile.xml</code></h3>") < at("1_my_sn_instance.xml</code></h3>"));
     assert!(text.contains("Switch the application scope to <strong>Scan Engine</strong>"));
     assert_no_secret("review.html", &text, &ciphertexts("fixtures/seed000_dev"));
+    // Never over an input, even with --force.
+    let input = d.join("in.xml");
+    std::fs::copy(manifest_dir().join("fixtures/unload_record.xml"), &input).unwrap();
+    let before = std::fs::read(&input).unwrap();
+    let ran = crate::support::run(
+        crate::support::bin()
+            .args(["apply", "--force", "-q", "--out"])
+            .arg(d.join("out2.xml"))
+            .arg("--review")
+            .arg(&input)
+            .arg(&input),
+    );
+    assert_eq!(ran.code, Some(2), "{}", ran.stderr);
+    assert_eq!(std::fs::read(&input).unwrap(), before);
     // A dry run writes nothing, so no page either.
     let ran = crate::support::run(
         crate::support::bin()

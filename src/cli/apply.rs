@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use sn_retarget::apply::{Apply, ApplyReport, Written};
 use sn_retarget::check::CHECK_LIMIT_BYTES;
 use sn_retarget::handoff::Handoff;
-use sn_retarget::io::write_atomic;
+use sn_retarget::io::{same_file, write_atomic};
 use sn_retarget::plan::{IdMode, Intent, Plan, SecretMode, parse_id_map};
 
 use super::{ApplyArgs, IdModeArg, IntentArg, PlanArgs, SecretArg};
@@ -163,6 +163,19 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         // A dry run writes nothing: its outputs would go beside the inputs.
         (None, _) => PathBuf::from("."),
     };
+    if let Some(page) = &a.review {
+        // Never over an input, the outputs or the report, even with --force.
+        let taken = a.inputs.iter().chain([&out]).chain(a.report.as_ref());
+        for p in taken {
+            if p == page || same_file(page, p) {
+                bail!(
+                    "--review {}: that is {}; write the page elsewhere",
+                    page.display(),
+                    p.display()
+                );
+            }
+        }
+    }
     let all_in = all_findings_in(&a);
     let written = match job.write_to(&a.inputs, &out, a.force) {
         Ok(w) => w,
