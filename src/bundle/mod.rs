@@ -31,7 +31,7 @@ use crate::analyze::inspect::{FileReport, Inspector, Inventory};
 use crate::apply::{ApplyReport, HostPair, apply_with};
 use crate::check::Finding;
 use crate::error::{Error, ErrorKind};
-use crate::handoff::{Handoff, HandoffFile};
+use crate::handoff::{Handoff, HandoffFile, worth_reading};
 use crate::model::Shape;
 use crate::plan::tokens::Rule;
 use crate::plan::{ClientIdChange, Intent, Plan};
@@ -162,6 +162,8 @@ fn handoff_of(
 ) -> Result<Handoff, Error> {
     let combined =
         manifest.order.len() == 1 && matches!(manifest.order[0].reason, Reason::Combined { .. });
+    let with_secrets: std::collections::HashSet<&str> =
+        report.secrets.iter().map(|s| s.file.as_str()).collect();
     let outputs: Vec<(HandoffFile, &[u8])> = manifest
         .order
         .iter()
@@ -171,7 +173,14 @@ fn handoff_of(
             if combined {
                 file.inputs = report.files.iter().map(|f| f.input.clone()).collect();
             }
-            (file, bytes.as_slice())
+            // Files with nothing a step is about are not read again.
+            let secrets = file
+                .inputs
+                .iter()
+                .any(|i| with_secrets.contains(i.as_str()));
+            let tables = e.records.iter().map(|r| r.table.as_str());
+            let read = secrets || worth_reading(tables, e.payload_records > 0);
+            (file, if read { bytes.as_slice() } else { &[][..] })
         })
         .collect();
     Handoff::new(report, &outputs, kept_secrets)
@@ -263,9 +272,10 @@ pub fn build_with(
         .iter()
         .map(|s| (s.name.as_str(), s.bytes.as_slice()))
         .collect();
-    // Every edit is kept for review.html, unless the inputs are too large to hold them all.
+    // Every edit is kept for review.html when the inputs are small enough to review edit by
+    // edit; larger bundles' pages give each file's edit counts.
     let total_in: usize = inputs.iter().map(|(_, b)| b.len()).sum();
-    let details = total_in <= crate::check::CHECK_LIMIT_BYTES;
+    let details = total_in <= crate::handoff::REVIEW_EDITS_LIMIT_BYTES;
     let mut applied = apply_with(plan, &inputs, details, progress)?;
     // The outputs (a file whose every record was left out has none), inventoried: the order,
     // the manifest and the checklist describe what will be imported, new ids and names.
@@ -494,10 +504,14 @@ pub fn build_with(
         source,
     })?;
     let handoff = handoff?;
-    let checklist_md = handoff.checklist_md(&manifest.tool).into_bytes();
-    let review_html = handoff
-        .review_html(&manifest.tool, &applied.report)
-        .into_bytes();
+    let (checklist_md, review_html) = rayon::join(
+        || handoff.checklist_md(&manifest.tool).into_bytes(),
+        || {
+            handoff
+                .review_html(&manifest.tool, &applied.report)
+                .into_bytes()
+        },
+    );
     // The marker lists every file with its digest (the outputs' are the manifest's).
     let mut listed: Vec<(&str, String)> = manifest
         .order

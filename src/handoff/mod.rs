@@ -28,11 +28,16 @@ mod steps;
 mod walk;
 
 pub use review::Review;
-pub use situation::{HandoffFile, RecordFacts, Retype, Scope, Situation};
+pub use situation::{HandoffFile, RecordFacts, Retype, Scope, Situation, worth_reading};
 pub use steps::{Kind, Per, Phase, Replaced, STEPS, ScopeIs, Step, When, steps_table};
 pub use walk::{Checklist, Item, Part, Section};
 
 use crate::analyze::inspect::Inspector;
+
+/// Inputs up to this many bytes (all together) are reviewed edit by edit in a bundle's
+/// `review.html`; beyond it the page gives each file's edit counts per rule (the page stays a
+/// page, and the bundle does not hold every edit in memory).
+pub const REVIEW_EDITS_LIMIT_BYTES: usize = 8_000_000;
 use crate::apply::ApplyReport;
 use crate::error::Error;
 use crate::plan::SecretMode;

@@ -16,8 +16,10 @@ use crate::untrusted::html;
 
 /// Values longer than this are cut on the page (the report has them whole).
 const VALUE_CHARS: usize = 2_000;
-/// Records listed per file (the rest are counted).
-const RECORDS_PER_FILE: usize = 2_000;
+/// Findings listed on the page (the rest are counted; all are in the report or manifest).
+const FINDINGS_LISTED: usize = 500;
+/// Records listed on the page, all files together (the rest are counted).
+const RECORDS_LISTED: usize = 2_000;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em auto;max-width:72em;padding:0 1em;line-height:1.4}\
 table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #bbb;padding:.2em .5em;text-align:left;vertical-align:top}\
@@ -63,21 +65,46 @@ impl Review<'_> {
         let _ = writeln!(t, "<style>{STYLE}</style>\n</head>\n<body>");
         let _ = writeln!(t, "<h1>Review: import into {}</h1>", html(host));
         self.summary(&mut t);
-        self.files(&mut t);
-        self.changes(&mut t);
+        let per_file = self.per_file();
+        self.files(&mut t, &per_file);
+        let listed = self.listed(&per_file);
+        self.changes(&mut t, &per_file, &listed);
         self.findings(&mut t);
-        checklist(&mut t, self.checklist, self.situation, &self.anchors());
+        let anchors = self.anchors(&per_file, &listed);
+        checklist(&mut t, self.checklist, self.situation, &anchors);
         t.push_str("</body>\n</html>\n");
         t
     }
 
+    /// How many records of each report entry of each file the page lists: the first
+    /// [`RECORDS_LISTED`] of the bundle, in import order.
+    fn listed(&self, per_file: &[Vec<&FileEdits>]) -> Vec<Vec<usize>> {
+        let mut budget = RECORDS_LISTED;
+        (0..self.situation.files.len())
+            .map(|k| {
+                per_file[k]
+                    .iter()
+                    .map(|e| {
+                        let n = e.records.iter().filter(|r| !r.left_out).count().min(budget);
+                        budget -= n;
+                        n
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// The id of each record's details on the page, by (file, table, sys_id in the output).
-    fn anchors(&self) -> HashMap<(usize, &str, &str), String> {
+    fn anchors<'p>(
+        &self,
+        per_file: &[Vec<&'p FileEdits>],
+        listed: &[Vec<usize>],
+    ) -> HashMap<(usize, &'p str, &'p str), String> {
         let mut out = HashMap::new();
         for k in 0..self.situation.files.len() {
-            for (j, e) in self.edits_of(k).into_iter().enumerate() {
+            for (j, e) in per_file[k].iter().enumerate() {
                 let shown = e.records.iter().filter(|r| !r.left_out);
-                for (n, r) in shown.take(RECORDS_PER_FILE).enumerate() {
+                for (n, r) in shown.take(listed[k][j]).enumerate() {
                     let id = r.sys_id.as_deref().unwrap_or("");
                     let anchor = format!("f{}-{}-r{}", k + 1, j + 1, n + 1);
                     out.entry((k, r.table.as_str(), id)).or_insert(anchor);
@@ -115,20 +142,28 @@ impl Review<'_> {
         t.push_str("<nav><ul><li><a href=\"#files\">Files in import order</a></li><li><a href=\"#changes\">Changes</a></li><li><a href=\"#findings\">Findings</a></li><li><a href=\"#checklist\">Checklist</a></li></ul></nav>\n");
     }
 
-    /// The report's entries for the file imported `k`-th (several for a combined file).
-    fn edits_of(&self, k: usize) -> Vec<&FileEdits> {
-        let inputs = &self.situation.files[k].inputs;
-        let mut out: Vec<&FileEdits> = Vec::new();
-        for input in inputs {
-            out.extend(self.report.files.iter().filter(|f| &f.input == input));
+    /// The report's entries of each file, in import order (several for a combined file).
+    fn per_file(&self) -> Vec<Vec<&FileEdits>> {
+        let mut by_input: HashMap<&str, Vec<&FileEdits>> = HashMap::new();
+        for f in &self.report.files {
+            by_input.entry(f.input.as_str()).or_default().push(f);
         }
-        out
+        self.situation
+            .files
+            .iter()
+            .map(|f| {
+                f.inputs
+                    .iter()
+                    .flat_map(|i| by_input.get(i.as_str()).into_iter().flatten().copied())
+                    .collect()
+            })
+            .collect()
     }
 
-    fn files(&self, t: &mut String) {
+    fn files(&self, t: &mut String, per_file: &[Vec<&FileEdits>]) {
         t.push_str("<h2 id=\"files\">Files in import order</h2>\n<table>\n<thead><tr><th>#</th><th>file</th><th>from</th><th>edits</th></tr></thead>\n<tbody>\n");
         for (k, f) in self.situation.files.iter().enumerate() {
-            let edits: usize = self.edits_of(k).iter().map(|e| e.edits).sum();
+            let edits: usize = per_file[k].iter().map(|e| e.edits).sum();
             let _ = writeln!(
                 t,
                 "<tr><td>{}</td><td><a href=\"#file-{}\"><code>{}</code></a></td><td><code>{}</code></td><td>{edits}</td></tr>",
@@ -141,7 +176,7 @@ impl Review<'_> {
         t.push_str("</tbody>\n</table>\n");
     }
 
-    fn changes(&self, t: &mut String) {
+    fn changes(&self, t: &mut String, per_file: &[Vec<&FileEdits>], listed: &[Vec<usize>]) {
         t.push_str("<h2 id=\"changes\">Changes</h2>\n");
         for (k, f) in self.situation.files.iter().enumerate() {
             let _ = writeln!(
@@ -151,19 +186,18 @@ impl Review<'_> {
                 k + 1,
                 html(&f.name)
             );
-            let all = self.edits_of(k);
+            let all = &per_file[k];
             if all.is_empty() {
                 t.push_str("<p>No report for this file.</p>\n");
             }
-            for (j, e) in all.into_iter().enumerate() {
+            for (j, e) in all.iter().enumerate() {
                 if e.records.is_empty() && e.edits > 0 {
-                    let _ = writeln!(
-                        t,
-                        "<p>{} edit(s); not listed here (the files were too large to keep every edit): <code>sn-retarget apply --report</code> lists them.</p>",
-                        e.edits
-                    );
+                    counts(t, e, "the inputs are too large to review edit by edit");
+                } else if listed[k][j] == 0 && e.edits > 0 {
+                    counts(t, e, "the page lists the first records of the bundle only");
                 } else {
-                    file_changes(t, &format!("f{}-{}", k + 1, j + 1), e);
+                    let id = format!("f{}-{}", k + 1, j + 1);
+                    file_changes(t, &id, e, listed[k][j]);
                 }
             }
             t.push_str("</section>\n");
@@ -178,7 +212,7 @@ impl Review<'_> {
             return;
         }
         t.push_str("<table>\n<thead><tr><th>severity</th><th>rule</th><th>where</th><th>what</th><th>hint</th></tr></thead>\n<tbody>\n");
-        for x in f {
+        for x in f.iter().take(FINDINGS_LISTED) {
             let l = &x.location;
             let mut at = format!("{}:{}:{}", l.file, l.line, l.column);
             if let Some(table) = &l.table {
@@ -200,11 +234,18 @@ impl Review<'_> {
             );
         }
         t.push_str("</tbody>\n</table>\n");
+        if f.len() > FINDINGS_LISTED {
+            let _ = writeln!(
+                t,
+                "<p>And {} more finding(s), not listed (all are in <code>manifest.json</code> or the report).</p>",
+                f.len() - FINDINGS_LISTED
+            );
+        }
     }
 }
 
 /// Each record of the file, its changes in a table.
-fn file_changes(t: &mut String, file: &str, e: &FileEdits) {
+fn file_changes(t: &mut String, file: &str, e: &FileEdits, listed: usize) {
     let mut by_record: HashMap<(&str, &str), Vec<&EditEntry>> = HashMap::new();
     for x in &e.entries {
         by_record
@@ -212,11 +253,7 @@ fn file_changes(t: &mut String, file: &str, e: &FileEdits) {
             .or_default()
             .push(x);
     }
-    let shown = e
-        .records
-        .iter()
-        .filter(|r| !r.left_out)
-        .take(RECORDS_PER_FILE);
+    let shown = e.records.iter().filter(|r| !r.left_out).take(listed);
     for (n, r) in shown.enumerate() {
         let input_id = r
             .input_sys_id
@@ -228,12 +265,12 @@ fn file_changes(t: &mut String, file: &str, e: &FileEdits) {
             .unwrap_or_default();
         record(t, &format!("{file}-r{}", n + 1), r, &edits);
     }
-    let listed = e.records.iter().filter(|r| !r.left_out).count();
-    if listed > RECORDS_PER_FILE {
+    let all = e.records.iter().filter(|r| !r.left_out).count();
+    if all > listed {
         let _ = writeln!(
             t,
-            "<p>And {} more record(s), not listed.</p>",
-            listed - RECORDS_PER_FILE
+            "<p>And {} more record(s), not listed (the page lists the first {RECORDS_LISTED} records of the bundle).</p>",
+            all - listed
         );
     }
     for r in e.records.iter().filter(|r| r.left_out) {
@@ -251,6 +288,17 @@ fn file_changes(t: &mut String, file: &str, e: &FileEdits) {
         edit_table(t, &rest);
         t.push_str("</details>\n");
     }
+}
+
+/// A file whose edits are not listed one by one: their counts per rule, and why.
+fn counts(t: &mut String, e: &FileEdits, why: &str) {
+    let rules: Vec<String> = e.counts.iter().map(|(r, n)| format!("{r} {n}")).collect();
+    let _ = writeln!(
+        t,
+        "<p>{} edit(s): {} (not listed one by one: {why}; <code>sn-retarget apply --report</code> lists every edit).</p>",
+        e.edits,
+        html(&rules.join(", "))
+    );
 }
 
 fn record_title(r: &RecordNote) -> String {

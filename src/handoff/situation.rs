@@ -2,9 +2,11 @@
 //! a step (as the outputs hold them: new ids, new names), the secrets replaced in them, the
 //! intent and the target.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::apply::ApplyReport;
+use rayon::prelude::*;
+
+use crate::apply::{ApplyReport, FileSecret};
 use crate::error::Error;
 use crate::model::{Record, Visitor, read};
 use crate::plan::{Instance, Intent};
@@ -126,8 +128,9 @@ const TABLES: &[&str] = &[
 ];
 
 impl Situation {
-    /// The situation of `report`'s outputs: `outputs` are `(file, bytes)` in import order;
-    /// `kept_secrets` counts encrypted values a `--secrets keep` run left in them.
+    /// The situation of `report`'s outputs: `outputs` are `(file, bytes)` in import order (a
+    /// file passed empty is not read: see [`worth_reading`]); `kept_secrets` counts encrypted
+    /// values a `--secrets keep` run left in them.
     ///
     /// ```
     /// use sn_retarget::apply::Apply;
@@ -153,34 +156,45 @@ impl Situation {
                 .and_then(|t| Instance::parse(t).ok())
                 .map(|i| i.host().to_string())
         });
-        let mut records = Vec::new();
-        let mut placed: HashSet<(usize, String, String)> = HashSet::new();
-        for (k, (file, bytes)) in outputs.iter().enumerate() {
-            let secrets: BTreeSet<(&str, &str)> = report
-                .secrets
-                .iter()
-                .filter(|s| file.inputs.contains(&s.file))
-                .map(|s| {
-                    (
-                        s.note.table.as_str(),
-                        s.note.sys_id.as_deref().unwrap_or(""),
-                    )
-                })
-                .collect();
-            let mut keep = Keep {
-                file: k,
-                secrets: &secrets,
-                out: Vec::new(),
-            };
-            read(bytes, &mut keep).map_err(|e| e.with_path(&file.name))?;
-            keep.out.sort_by_key(|(index, _)| *index);
-            for (_, r) in keep.out {
-                let id = r.sys_id.clone().unwrap_or_default();
-                placed.insert((k, r.table.clone(), id));
-                records.push(r);
-            }
+        let mut by_input: HashMap<&str, Vec<&FileSecret>> = HashMap::new();
+        for s in &report.secrets {
+            by_input.entry(s.file.as_str()).or_default().push(s);
         }
-        attach_secrets(report, outputs, &mut records, &placed);
+        // Each file read on its own (in parallel), the records kept in import order.
+        let per_file: Vec<Result<Vec<RecordFacts>, Error>> = outputs
+            .par_iter()
+            .enumerate()
+            .map(|(k, (file, bytes))| {
+                let secrets: BTreeSet<(&str, &str)> = file
+                    .inputs
+                    .iter()
+                    .flat_map(|i| by_input.get(i.as_str()).into_iter().flatten())
+                    .map(|s| {
+                        (
+                            s.note.table.as_str(),
+                            s.note.sys_id.as_deref().unwrap_or(""),
+                        )
+                    })
+                    .collect();
+                // A file left empty holds nothing a step is about (see [`worth_reading`]).
+                if bytes.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut keep = Keep {
+                    file: k,
+                    secrets: &secrets,
+                    out: Vec::new(),
+                };
+                read(bytes, &mut keep).map_err(|e| e.with_path(&file.name))?;
+                keep.out.sort_by_key(|(index, _)| *index);
+                Ok(keep.out.into_iter().map(|(_, r)| r).collect())
+            })
+            .collect();
+        let mut records = Vec::new();
+        for file in per_file {
+            records.extend(file?);
+        }
+        let records = attach_secrets(report, outputs, records);
         Ok(Situation {
             intent: report.intent,
             target,
@@ -198,51 +212,63 @@ impl Situation {
     }
 }
 
-/// Each secret of the report on its record (a record the reader did not keep, say a payload
-/// record of an update set, is added after the records of its file).
+/// Each secret of the report on its record (a record the reader did not keep is added after
+/// the records of its file).
 fn attach_secrets(
     report: &ApplyReport,
     outputs: &[(HandoffFile, &[u8])],
-    records: &mut Vec<RecordFacts>,
-    placed: &HashSet<(usize, String, String)>,
-) {
+    records: Vec<RecordFacts>,
+) -> Vec<RecordFacts> {
+    let mut records = records;
+    let mut at: HashMap<(usize, String, String), usize> = HashMap::new();
+    for (k, r) in records.iter().enumerate() {
+        let id = r.sys_id.clone().unwrap_or_default();
+        at.entry((r.file, r.table.clone(), id)).or_insert(k);
+    }
+    let mut file_of: HashMap<&str, usize> = HashMap::new();
+    for (k, (f, _)) in outputs.iter().enumerate() {
+        for i in &f.inputs {
+            file_of.entry(i.as_str()).or_insert(k);
+        }
+    }
     for s in &report.secrets {
-        let Some(file) = outputs.iter().position(|(f, _)| f.inputs.contains(&s.file)) else {
+        let Some(&file) = file_of.get(s.file.as_str()) else {
             continue;
         };
         let n = &s.note;
-        let id = n.sys_id.clone().unwrap_or_default();
+        let key = (file, n.table.clone(), n.sys_id.clone().unwrap_or_default());
         let retype = Retype {
             field: n.field.clone(),
             key: n.key.clone(),
             placeholder: n.placeholder.clone(),
         };
-        let same = |r: &RecordFacts| {
-            r.file == file && r.table == n.table && r.sys_id.clone().unwrap_or_default() == id
-        };
-        if let Some(r) = records.iter_mut().find(|r| same(r)) {
-            r.secrets.push(retype);
-            continue;
+        match at.get(&key) {
+            Some(&k) => records[k].secrets.push(retype),
+            None => {
+                at.insert(key, records.len());
+                records.push(RecordFacts {
+                    file,
+                    table: n.table.clone(),
+                    sys_id: n.sys_id.clone(),
+                    name: n.name.clone(),
+                    depth: n.depth,
+                    scope: None,
+                    values: BTreeMap::new(),
+                    secrets: vec![retype],
+                });
+            }
         }
-        debug_assert!(!placed.contains(&(file, n.table.clone(), id.clone())));
-        let at = records
-            .iter()
-            .rposition(|r| r.file <= file)
-            .map_or(0, |p| p + 1);
-        records.insert(
-            at,
-            RecordFacts {
-                file,
-                table: n.table.clone(),
-                sys_id: n.sys_id.clone(),
-                name: n.name.clone(),
-                depth: n.depth,
-                scope: None,
-                values: BTreeMap::new(),
-                secrets: vec![retype],
-            },
-        );
     }
+    // Stable: each file's records, then the ones added for it.
+    records.sort_by_key(|r| r.file);
+    records
+}
+
+/// Whether a file whose top-level records are of `tables` may hold a record a step is about
+/// (a file holding payload records or a secret always may); a caller may pass the others to
+/// [`Situation::read`] as empty, unread.
+pub fn worth_reading<'t>(mut tables: impl Iterator<Item = &'t str>, payloads: bool) -> bool {
+    payloads || tables.any(|t| table_matches(TABLES, t))
 }
 
 /// The reader's visitor: keeps the records that may call for a step.
