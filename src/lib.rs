@@ -45,6 +45,7 @@
 //! | [`apply`] | a plan and inputs | outputs and the report |
 //! | [`bundle`] | a plan and inputs | ordered outputs, manifest.json, CHECKLIST.md |
 //! | [`fork`] | a scoped application | the same application in a new scope |
+//! | [`handoff`] | a report and its outputs | CHECKLIST.md (steps as data) and review.html |
 //! | [`check`] | outputs or any bundle | findings (the offline doctor) |
 //! | `io` | paths | the files to read; outputs written atomically (feature `io`, default) |
 //! | [`error`] | where reading failed | positions, snippets (secrets masked), diagnostics |
@@ -78,6 +79,7 @@ pub mod bundle;
 pub mod check;
 pub mod error;
 pub mod fork;
+pub mod handoff;
 #[cfg(feature = "io")]
 pub mod io;
 pub mod model;

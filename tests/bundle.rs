@@ -47,7 +47,12 @@ fn seed000_folder_and_zip_come_out_ordered_with_manifest_and_checklist() {
         assert_eq!(names[..4], EXPECTED, "{}", input.display());
         assert_eq!(
             names[4..],
-            ["manifest.json", "CHECKLIST.md", sn_retarget::bundle::MARKER]
+            [
+                "manifest.json",
+                "CHECKLIST.md",
+                "review.html",
+                sn_retarget::bundle::MARKER
+            ]
         );
         for (name, bytes) in &b.files[..4] {
             well_formed(name, bytes);
@@ -65,10 +70,10 @@ fn seed000_folder_and_zip_come_out_ordered_with_manifest_and_checklist() {
         }
         assert_eq!(m["order"][1]["reason"]["kind"], "after");
         // The marker lists every other file with its checksum.
-        let marker: serde_json::Value = serde_json::from_slice(&b.files[6].1).unwrap();
+        let marker: serde_json::Value = serde_json::from_slice(&b.files[7].1).unwrap();
         assert_eq!(marker["made_by"], "sn-retarget bundle");
         let listed = marker["files"].as_array().unwrap();
-        assert_eq!(listed.len(), 6);
+        assert_eq!(listed.len(), 7);
         for (entry, (name, bytes)) in listed.iter().zip(&b.files) {
             use sha2::Digest;
             let hex: String = sha2::Sha256::digest(bytes)

@@ -12,6 +12,7 @@ mod escape_roundtrip;
 mod fixtures;
 mod fork;
 mod fork_cli;
+mod handoff;
 #[cfg(unix)]
 mod hardening_io;
 mod hostile;

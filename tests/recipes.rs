@@ -10,12 +10,12 @@ use sn_retarget::model::OwnedRecord;
 use crate::support::{bin, collect, manifest_dir, tmp};
 
 /// One recipe of the README: the fenced blocks after its `<!-- recipe: NAME -->` marker.
-struct Recipe {
-    blocks: Vec<(String, String)>,
+pub(crate) struct Recipe {
+    pub(crate) blocks: Vec<(String, String)>,
 }
 
 /// The README's recipes, by name.
-fn recipes() -> BTreeMap<String, Recipe> {
+pub(crate) fn recipes() -> BTreeMap<String, Recipe> {
     let readme = std::fs::read_to_string(manifest_dir().join("README.md")).unwrap();
     let start = readme.find("\n## Recipes").expect("a Recipes section");
     let section = &readme[start + 1..];
@@ -78,25 +78,31 @@ fn words(command: &str) -> Vec<String> {
 }
 
 /// A recipe run as written.
-struct Ran {
+pub(crate) struct Ran {
     command: String,
-    code: Option<i32>,
+    pub(crate) code: Option<i32>,
     stdout: String,
-    stderr: String,
+    pub(crate) stderr: String,
     /// The scratch folder (`--out` and plan files are written there).
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// Where `--out` went.
-    out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 }
 
 /// Runs the recipe `name` from the project's folder: its plan file (a `toml` block) is
 /// written where its `--plan` says, its `--out` goes into a scratch folder.
 fn run(name: &str) -> Ran {
+    run_with(name, "", &[])
+}
+
+/// [`run`], in a scratch folder of its own (`tag`), with `extra` arguments after the recipe's
+/// (a path in them is relative to the scratch folder).
+pub(crate) fn run_with(name: &str, tag: &str, extra: &[&str]) -> Ran {
     let all = recipes();
     let recipe = all
         .get(name)
         .unwrap_or_else(|| panic!("no recipe {name} in the README"));
-    let dir = tmp(&format!("recipe-{name}"));
+    let dir = tmp(&format!("recipe-{name}{tag}"));
     let toml = recipe.blocks.iter().find(|(l, _)| l == "toml");
     let (_, sh) = recipe
         .blocks
@@ -121,6 +127,12 @@ fn run(name: &str) -> Ran {
             cmd.arg(&path);
         }
     }
+    for a in extra {
+        match a.strip_prefix("@") {
+            Some(path) => cmd.arg(dir.join(path)),
+            None => cmd.arg(a),
+        };
+    }
     let o = crate::support::run(&mut cmd);
     Ran {
         command: sh.trim().to_string(),
@@ -133,7 +145,7 @@ fn run(name: &str) -> Ran {
 }
 
 impl Ran {
-    fn ok(&self) -> &Ran {
+    pub(crate) fn ok(&self) -> &Ran {
         assert_eq!(self.code, Some(0), "{}\n{}", self.command, self.stderr);
         self
     }
@@ -480,7 +492,7 @@ fn seed000_stage6_derives_the_prod_twins() {
         )));
     }
     assert!(checklist.contains("\"OAuth Client Prod\"") && !checklist.contains("Dev\""));
-    assert!(checklist.contains("Open the instance record \"Production\""));
+    assert!(checklist.contains("open the new instance record sn_se_instance \"Production\""));
 }
 
 #[test]

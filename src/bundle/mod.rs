@@ -4,13 +4,13 @@
 //! [`Bundle`]: the rewritten files named `NN_<original name>` in import order (or one combined
 //! `<unload>`), `manifest.json` (order and why, records per file, sha256 of each output, the
 //! plan, its intent and host map, edit counts, what `check` finds in the outputs),
-//! `CHECKLIST.md` (each secret to re-enter, in import order, with the link that opens its
-//! record on the target, then the follow-up steps that apply), and `.sn-retarget-bundle`, the
+//! `CHECKLIST.md` (the steps before, during and after import that this bundle calls for, from
+//! the table of steps in [`crate::handoff`]), `review.html` (each file, record and change, the
+//! findings and the checklist on one page), and `.sn-retarget-bundle`, the
 //! marker by which `--force` knows a bundle it may replace ([`check_replaceable`]). Everything
 //! is said of the outputs: the order, the records, their ids and names are read from the
 //! rewritten files.
 
-mod checklist;
 mod combine;
 #[cfg(feature = "io")]
 mod disk;
@@ -31,12 +31,12 @@ use crate::analyze::inspect::{FileReport, Inspector, Inventory};
 use crate::apply::{Applied, ApplyReport, HostPair, apply_with};
 use crate::check::Finding;
 use crate::error::{Error, ErrorKind};
+use crate::handoff::{Handoff, HandoffFile, worth_reading};
 use crate::model::Shape;
 use crate::plan::tokens::ChangeKind;
 use crate::plan::{ClientIdChange, Intent, Plan};
 use order::{Order, Reason, Unit, UnitRef};
 
-pub use checklist::checklist;
 pub use combine::combine;
 #[cfg(feature = "io")]
 pub use disk::{Bundler, check_destination};
@@ -136,17 +136,54 @@ pub struct Manifest {
 #[non_exhaustive]
 pub struct Bundle {
     /// `(name, bytes)` of every file to write: outputs in import order, then `manifest.json`,
-    /// `CHECKLIST.md` and the marker ([`MARKER`]).
+    /// `CHECKLIST.md`, `review.html` and the marker ([`MARKER`]).
     pub files: Vec<(String, Vec<u8>)>,
     /// The manifest (also in `files`).
     pub manifest: Manifest,
-    /// The apply report.
+    /// The apply report (with every edit, unless the inputs were over
+    /// [`crate::check::CHECK_LIMIT_BYTES`] together).
     pub report: ApplyReport,
+    /// What the checklist and the review page are made of.
+    pub handoff: Handoff,
     /// Diagnostics worth a warning (malformed payloads, cycles, plan warnings).
     pub warnings: Vec<String>,
     /// What is worth knowing and was asked for (inputs left out whole by `--only` /
     /// `--exclude`).
     pub notes: Vec<String>,
+}
+
+/// The hand-off of the bundle's outputs (`files`, in import order, as the manifest lists
+/// them): its checklist and review page.
+fn handoff_of(
+    manifest: &Manifest,
+    report: &ApplyReport,
+    files: &[(String, Vec<u8>)],
+    kept_secrets: usize,
+) -> Result<Handoff, Error> {
+    let combined =
+        manifest.order.len() == 1 && matches!(manifest.order[0].reason, Reason::Combined { .. });
+    let with_secrets: std::collections::HashSet<&str> =
+        report.secrets.iter().map(|s| s.file.as_str()).collect();
+    let outputs: Vec<(HandoffFile, &[u8])> = manifest
+        .order
+        .iter()
+        .zip(files)
+        .map(|(e, (_, bytes))| {
+            let mut file = HandoffFile::of(&e.file, &e.input);
+            if combined {
+                file.inputs = report.files.iter().map(|f| f.input.clone()).collect();
+            }
+            // Files with nothing a step is about are not read again.
+            let secrets = file
+                .inputs
+                .iter()
+                .any(|i| with_secrets.contains(i.as_str()));
+            let tables = e.records.iter().map(|r| r.table.as_str());
+            let read = secrets || worth_reading(tables, e.payload_records > 0);
+            (file, if read { bytes.as_slice() } else { &[][..] })
+        })
+        .collect();
+    Handoff::new(report, &outputs, kept_secrets)
 }
 
 /// The ordering units of an inventory: one per file.
@@ -217,7 +254,7 @@ fn numbered(position: usize, count: usize, original: &str) -> String {
 /// let names: Vec<&str> = bundle.files.iter().map(|(n, _)| n.as_str()).collect();
 /// assert_eq!(names, ["01_3_application_registries.xml", "02_4_oauth_entity_profile.xml",
 ///     "03_2_oauth_user_profile.xml", "04_1_my_sn_instance.xml", "manifest.json", "CHECKLIST.md",
-///     ".sn-retarget-bundle"]);
+///     "review.html", ".sn-retarget-bundle"]);
 /// ```
 pub fn build(plan: &Plan, sources: &[Source]) -> Result<Bundle, Error> {
     build_with(plan, sources, false, &|| {})
@@ -235,7 +272,11 @@ pub fn build_with(
         .iter()
         .map(|s| (s.name.as_str(), s.bytes.as_slice()))
         .collect();
-    let mut applied = apply_with(plan, &inputs, false, progress)?;
+    // Every edit is kept for review.html when the inputs are small enough to review edit by
+    // edit; larger bundles' pages give each file's edit counts.
+    let total_in: usize = inputs.iter().map(|(_, b)| b.len()).sum();
+    let details = total_in <= crate::handoff::REVIEW_EDITS_LIMIT_BYTES;
+    let mut applied = apply_with(plan, &inputs, details, progress)?;
     // The outputs (a file whose every record was left out has none), inventoried: the order,
     // the manifest and the checklist describe what will be imported, new ids and names.
     let (kept, mut outputs) = kept_outputs(sources, &mut applied);
@@ -245,7 +286,7 @@ pub fn build_with(
     }
     let order = order::order(&file_units(&inventory));
     let count = outputs.len();
-    let mut names = output_names(&order, &outputs);
+    let names = output_names(&order, &outputs);
     let input_ids: InputIds<'_> = applied
         .report
         .id_map
@@ -276,26 +317,45 @@ pub fn build_with(
             &input_ids,
         )?;
         entries = vec![entry];
-        names = vec!["01_combined.xml".to_string(); count];
         files.push(("01_combined.xml".to_string(), combined));
     }
     let checked = check_outputs(plan, &mut applied.report, &files)?;
     let manifest = manifest_of(plan, &applied.report, entries, cycles, checked);
-    let (manifest_json, checklist_md) = rayon::join(
+    let kept_secrets = match plan.secrets {
+        crate::plan::SecretMode::Keep => inventory.files.iter().map(|f| f.secrets.len()).sum(),
+        _ => 0,
+    };
+    let (manifest_json, handoff) = rayon::join(
         || serde_json::to_vec_pretty(&manifest),
-        || checklist(plan, &manifest, &applied.report, &inventory, &order, &names),
+        || handoff_of(&manifest, &applied.report, &files, kept_secrets),
     );
     let manifest_json = manifest_json.map_err(|source| ErrorKind::Serialize {
         what: "manifest.json",
         source,
     })?;
-    add_manifest_checklist_marker(&mut files, &manifest, manifest_json, checklist_md);
+    let handoff = handoff?;
+    let (checklist_md, review_html) = rayon::join(
+        || handoff.checklist_md(&manifest.tool).into_bytes(),
+        || {
+            handoff
+                .review_html(&manifest.tool, &applied.report)
+                .into_bytes()
+        },
+    );
+    add_handoff_files(
+        &mut files,
+        &manifest,
+        manifest_json,
+        checklist_md,
+        review_html,
+    );
     // Freed on another thread (a few hundred thousand small allocations for a big folder).
     rayon::spawn(move || drop((inventory, order)));
     Ok(Bundle {
         files,
         manifest,
         report: applied.report,
+        handoff,
         warnings,
         notes,
     })
@@ -571,15 +631,15 @@ fn manifest_of(
     }
 }
 
-/// Adds `manifest.json`, `CHECKLIST.md` and the marker, which lists every file with its digest
-/// (the outputs' are the manifest's).
-fn add_manifest_checklist_marker(
+/// Adds `manifest.json`, `CHECKLIST.md`, `review.html` and the marker, which lists every file
+/// with its digest (the outputs' are the manifest's).
+fn add_handoff_files(
     files: &mut Vec<(String, Vec<u8>)>,
     manifest: &Manifest,
     manifest_json: Vec<u8>,
-    checklist_md: String,
+    checklist_md: Vec<u8>,
+    review_html: Vec<u8>,
 ) {
-    let checklist_md = checklist_md.into_bytes();
     let mut listed: Vec<(&str, String)> = manifest
         .order
         .iter()
@@ -587,8 +647,10 @@ fn add_manifest_checklist_marker(
         .collect();
     listed.push(("manifest.json", sha256_hex(&manifest_json)));
     listed.push(("CHECKLIST.md", sha256_hex(&checklist_md)));
+    listed.push(("review.html", sha256_hex(&review_html)));
     let marker = marker::marker(&listed);
     files.push(("manifest.json".into(), manifest_json));
     files.push(("CHECKLIST.md".into(), checklist_md));
+    files.push(("review.html".into(), review_html));
     files.push((MARKER.into(), marker));
 }

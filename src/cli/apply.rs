@@ -1,12 +1,14 @@
 //! `sn-retarget apply`: flags and plan file to a [`Plan`]; the library writes; this prints.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use sn_retarget::apply::{Apply, ApplyReport};
+use sn_retarget::apply::{Apply, ApplyReport, Written};
 use sn_retarget::check::CHECK_LIMIT_BYTES;
+use sn_retarget::handoff::Handoff;
+use sn_retarget::io::{same_file, write_atomic};
 use sn_retarget::plan::{IdMode, Intent, Plan, SecretMode, parse_id_map};
 
 use super::{ApplyArgs, IdModeArg, IntentArg, PlanArgs, SecretArg};
@@ -150,21 +152,39 @@ pub(super) fn split_outside_brackets(s: &str, sep: char) -> Option<(&str, &str)>
 pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     let plan = plan_from(&a.plan)?;
     let mut job = Apply::new(plan);
-    job.details(a.dry_run).dry_run(a.dry_run);
+    job.dry_run(a.dry_run);
     if let Some(r) = &a.report {
         job.report_to(r);
     }
+    // The page shows every edit.
+    job.details(a.dry_run || a.review.is_some());
     let out = match (&a.out, a.dry_run) {
         (Some(o), _) => o.clone(),
         // A dry run writes nothing: its outputs would go beside the inputs.
         (None, _) => PathBuf::from("."),
     };
+    if let Some(page) = &a.review {
+        // Never over an input, the outputs or the report, even with --force.
+        let taken = a.inputs.iter().chain([&out]).chain(a.report.as_ref());
+        for p in taken {
+            if p == page || same_file(page, p) {
+                bail!(
+                    "--review {}: that is {}; write the page elsewhere",
+                    page.display(),
+                    p.display()
+                );
+            }
+        }
+    }
     let all_in = all_findings_in(&a);
     let written = match job.write_to(&a.inputs, &out, a.force) {
         Ok(w) => w,
         Err(e) => return super::stopped(&e, a.quiet),
     };
     super::print_findings(&written.report.findings, a.quiet, Some(&all_in));
+    if let Some(page) = &a.review {
+        write_review(page, &written, a.force)?;
+    }
     if !written.checked && !a.quiet {
         say!(
             "sn-retarget: note: outputs over {} MB; run `sn-retarget check` on them separately",
@@ -180,6 +200,27 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         print_summary(&a, &written.report);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--review FILE.html`: the library's page of the outputs as written.
+fn write_review(page: &Path, written: &Written, force: bool) -> anyhow::Result<()> {
+    let mut outputs = Vec::new();
+    for (file, out) in written.report.files.iter().zip(&written.outputs) {
+        if let Some(path) = out {
+            let bytes = std::fs::read(path).with_context(|| path.display().to_string())?;
+            outputs.push((path.display().to_string(), file.input.clone(), bytes));
+        }
+    }
+    let named: Vec<(String, String, &[u8])> = outputs
+        .iter()
+        .map(|(n, i, b)| (n.clone(), i.clone(), b.as_slice()))
+        .collect();
+    let handoff = Handoff::ordered(&written.report, &named)?;
+    let tool = format!("sn-retarget {}", env!("CARGO_PKG_VERSION"));
+    let html = handoff.review_html(&tool, &written.report);
+    write_atomic(page, html.as_bytes(), force)
+        .with_context(|| format!("{}: review not written", page.display()))?;
+    Ok(())
 }
 
 /// Where every finding can be read: the report, or a `check` of the outputs.

@@ -274,6 +274,11 @@ struct ApplyArgs {
     /// they are).
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Also write a review page (one self-contained HTML file): each output in import order,
+    /// each record and changed field old -> new (secrets only as replaced), the findings and
+    /// the checklist of steps around the import.
+    #[arg(long, value_name = "FILE.html", conflicts_with = "dry_run")]
+    review: Option<PathBuf>,
     /// Compute and report, write no output (the report goes to standard output without --report).
     #[arg(long)]
     dry_run: bool,
