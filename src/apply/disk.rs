@@ -89,63 +89,15 @@ pub(super) fn write_to(
             Ok(true)
         },
     );
-    let unverified = prepared?;
-    let total: usize = named
-        .iter()
-        .enumerate()
-        .map(|(i, (_, b))| unverified.output_len(i, b.len()))
-        .sum();
-    // Outputs the `check` rules read (up to their limit) are first checked for ciphertext left
-    // in them; larger ones are checked while they are written, on another core.
-    let checkable = total <= CHECK_LIMIT_BYTES;
-    let mut ready = match checkable {
-        true => {
-            let bytes: Vec<&[u8]> = named.iter().map(|(_, b)| *b).collect();
-            Ready::Checked(Box::new(unverified.verify(&bytes)?))
-        }
-        false => Ready::Unchecked(Box::new(unverified)),
-    };
+    let mut ready = Ready::of(prepared?, &named)?;
     // The same checks as `check`, on the outputs, named as they will be.
-    let checked = job.check_outputs && checkable;
+    let checked = job.check_outputs && matches!(ready, Ready::Checked(_));
     if let (true, Ready::Checked(p)) = (checked, &mut ready) {
-        let shown: Vec<String> = named
-            .iter()
-            .enumerate()
-            .map(|(i, (n, _))| {
-                dests
-                    .get(i)
-                    .map_or_else(|| n.to_string(), |d| d.display().to_string())
-            })
-            .collect();
-        let outputs: Vec<(usize, Vec<u8>)> = named
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !p.report.files[*i].dropped)
-            .map(|(i, (_, bytes))| Ok((i, p.output(i, bytes)?)))
-            .collect::<Result<_, SpliceError>>()?;
-        let outputs: Vec<(&str, &[u8])> = outputs
-            .iter()
-            .map(|(i, o)| (shown[*i].as_str(), o.as_slice()))
-            .collect();
-        let findings = super::check_named(plan, &p.report, &outputs)?;
-        super::refuse_left_behind(plan, &findings)?;
-        p.report.findings = findings;
+        check_as_named(plan, p, &named, &dests)?;
     }
     let copied = copied?;
-    let report = ready.report_mut();
-    for (file, dest) in report.files.iter_mut().zip(&dests) {
-        if !file.dropped {
-            file.output = Some(dest.display().to_string());
-        }
-    }
-    let dropped: Vec<bool> = report.files.iter().map(|f| f.dropped).collect();
-    let report_json = match &job.report_to {
-        Some(_) => serde_json::to_vec_pretty(&*report).map_err(|source| ErrorKind::Serialize {
-            what: "the report",
-            source,
-        })?,
-        None => Vec::new(),
-    };
+    let report_json = name_outputs(ready.report_mut(), &dests, job.report_to.is_some())?;
+    let dropped: Vec<bool> = ready.report_mut().files.iter().map(|f| f.dropped).collect();
     for (i, (_, input)) in named.iter().enumerate() {
         // A file whose every record was left out has no output.
         if dropped[i] {
@@ -183,6 +135,59 @@ pub(super) fn write_to(
         outputs,
         checked,
     })
+}
+
+/// The outputs' names in the report (each file's `output`), and the report as JSON when it is
+/// asked for.
+fn name_outputs(report: &mut ApplyReport, dests: &[PathBuf], json: bool) -> Result<Vec<u8>, Error> {
+    for (file, dest) in report.files.iter_mut().zip(dests) {
+        if !file.dropped {
+            file.output = Some(dest.display().to_string());
+        }
+    }
+    if !json {
+        return Ok(Vec::new());
+    }
+    serde_json::to_vec_pretty(&*report).map_err(|source| {
+        ErrorKind::Serialize {
+            what: "the report",
+            source,
+        }
+        .into()
+    })
+}
+
+/// Runs the `check` rules on the outputs of `p`, named as they will be written (`dests`), and
+/// keeps the findings; a secret, a source host or an old sys_id left refuses the run.
+fn check_as_named(
+    plan: &crate::plan::Plan,
+    p: &mut Prepared,
+    named: &[(&str, &[u8])],
+    dests: &[PathBuf],
+) -> Result<(), Error> {
+    let shown: Vec<String> = named
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| {
+            dests
+                .get(i)
+                .map_or_else(|| n.to_string(), |d| d.display().to_string())
+        })
+        .collect();
+    let outputs: Vec<(usize, Vec<u8>)> = named
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !p.report.files[*i].dropped)
+        .map(|(i, (_, bytes))| Ok((i, p.output(i, bytes)?)))
+        .collect::<Result<_, SpliceError>>()?;
+    let outputs: Vec<(&str, &[u8])> = outputs
+        .iter()
+        .map(|(i, o)| (shown[*i].as_str(), o.as_slice()))
+        .collect();
+    let findings = super::check_named(plan, &p.report, &outputs)?;
+    super::refuse_left_behind(plan, &findings)?;
+    p.report.findings = findings;
+    Ok(())
 }
 
 /// Writes output `i` (or, for a dry run or an input already copied, checks it).
@@ -232,6 +237,22 @@ enum Ready {
 }
 
 impl Ready {
+    /// Outputs the `check` rules read (up to their limit, [`CHECK_LIMIT_BYTES`] together) are
+    /// first checked for ciphertext left in them; larger ones are checked while they are
+    /// written, on another core.
+    fn of(unverified: Unverified, named: &[(&str, &[u8])]) -> Result<Ready, Error> {
+        let total: usize = named
+            .iter()
+            .enumerate()
+            .map(|(i, (_, b))| unverified.output_len(i, b.len()))
+            .sum();
+        if total > CHECK_LIMIT_BYTES {
+            return Ok(Ready::Unchecked(Box::new(unverified)));
+        }
+        let bytes: Vec<&[u8]> = named.iter().map(|(_, b)| *b).collect();
+        Ok(Ready::Checked(Box::new(unverified.verify(&bytes)?)))
+    }
+
     fn report_mut(&mut self) -> &mut ApplyReport {
         match self {
             Ready::Checked(p) => &mut p.report,

@@ -246,37 +246,8 @@ fn prepare_checking(
     progress: &(dyn Fn() + Sync),
     check: bool,
 ) -> Result<(Prepared, Rewriter), Error> {
-    let read_error = |name: &str, source: RewriteError| match source {
-        RewriteError::Read(e) => Error::from(e.with_path(name)),
-        source => ErrorKind::Rewrite {
-            name: name.to_string(),
-            source,
-        }
-        .into(),
-    };
     let mut rewriter = Rewriter::new(rules);
-    let read_all = |rewriter: &Rewriter| {
-        let passes: Vec<Result<Pass, Error>> = inputs
-            .par_iter()
-            .map(|(name, bytes)| {
-                rewriter
-                    .read(bytes, details)
-                    .map_err(|e| read_error(name, e))
-            })
-            .collect();
-        passes.into_iter().collect::<Result<Vec<_>, _>>()
-    };
-    let mut passes = read_all(&rewriter)?;
-    // Columns declared by dictionaries in any file hold secrets in every file: when a file
-    // declares one the plan did not know, every file is read again with all of them.
-    let learned: Vec<(String, String)> = passes
-        .iter()
-        .flat_map(|p| p.secret_columns().iter().cloned())
-        .collect();
-    if !learned.is_empty() {
-        rewriter.add_secret_columns(learned);
-        passes = read_all(&rewriter)?;
-    }
+    let passes = read_passes(&mut rewriter, inputs, details)?;
     // The plan must fit the input: every source host in it, not several merged into one.
     let seen: std::collections::BTreeSet<&str> =
         passes.iter().flat_map(|p| p.hosts_seen()).collect();
@@ -314,69 +285,8 @@ fn prepare_checking(
                 .collect()
         },
     );
-    // Every value that looks secret, from every file, in one message.
-    let looks: Vec<(String, crate::plan::LooksSecret)> = rewritten
-        .iter()
-        .zip(inputs)
-        .filter_map(|(r, (name, _))| match r.as_ref().map_err(Error::kind) {
-            Err(ErrorKind::Rewrite {
-                source: RewriteError::LooksSecret(list),
-                ..
-            }) => Some(list.iter().map(move |l| (name.to_string(), l.clone()))),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    if !looks.is_empty()
-        && rewritten.iter().all(|r| {
-            matches!(
-                r.as_ref().map_err(Error::kind),
-                Ok(_)
-                    | Err(ErrorKind::Rewrite {
-                        source: RewriteError::LooksSecret(_),
-                        ..
-                    })
-            )
-        })
-    {
-        return Err(ErrorKind::LooksSecret(looks).into());
-    }
-    let mut edits = Vec::with_capacity(inputs.len());
-    let mut files = Vec::with_capacity(inputs.len());
-    let mut secrets = Vec::new();
-    let mut totals = BTreeMap::new();
-    let mut client_ids = Vec::new();
-    for ((name, _), r) in inputs.iter().zip(rewritten) {
-        let r = r?;
-        for (rule, n) in &r.counts {
-            *totals.entry(*rule).or_insert(0) += n;
-        }
-        // A file with no output has no secret to re-enter.
-        if !r.dropped {
-            secrets.extend(r.secrets.into_iter().map(|note| FileSecret {
-                file: name.to_string(),
-                note,
-            }));
-        }
-        client_ids.extend(r.client_ids);
-        files.push(FileEdits {
-            input: name.to_string(),
-            output: None,
-            edits: r.edits.len(),
-            counts: r.counts,
-            entries: r.entries,
-            warnings: r.warnings,
-            left_out: r.left_out,
-            dropped: r.dropped,
-            records: r.records,
-        });
-        edits.push((name.to_string(), r.edits));
-    }
-    if !files.is_empty() && files.iter().all(|f| f.dropped) {
-        return Err(ErrorKind::NothingLeft(files.iter().map(|f| f.left_out.len()).sum()).into());
-    }
-    client_ids.sort();
-    client_ids.dedup();
+    refuse_looks_secret(&rewritten, inputs)?;
+    let collected = Collected::of(inputs, rewritten)?;
     let rules = rewriter.rules();
     let report = ApplyReport {
         plan: plan.clone(),
@@ -391,10 +301,10 @@ fn prepare_checking(
             })
             .collect(),
         existing: rules.existing.iter().map(ToString::to_string).collect(),
-        client_ids,
+        client_ids: collected.client_ids,
         warnings,
-        files,
-        totals,
+        files: collected.files,
+        totals: collected.totals,
         id_map,
         natural_keys_kept: ids
             .kept_natural
@@ -404,10 +314,149 @@ fn prepare_checking(
                 sys_id: id.clone(),
             })
             .collect(),
-        secrets,
+        secrets: collected.secrets,
         findings: Vec::new(),
     };
+    let edits = collected.edits;
     Ok((Prepared { edits, report }, rewriter))
+}
+
+/// A rewrite error of input `name`: a read error located in the file, else the rewrite's.
+fn read_error(name: &str, source: RewriteError) -> Error {
+    match source {
+        RewriteError::Read(e) => Error::from(e.with_path(name)),
+        source => ErrorKind::Rewrite {
+            name: name.to_string(),
+            source,
+        }
+        .into(),
+    }
+}
+
+/// Every input read once, in parallel; again, with all of them, when a dictionary in any file
+/// declares a secret column the plan did not know (such a column holds secrets in every file).
+fn read_passes(
+    rewriter: &mut Rewriter,
+    inputs: &[(&str, &[u8])],
+    details: bool,
+) -> Result<Vec<Pass>, Error> {
+    let read_all = |rewriter: &Rewriter| {
+        inputs
+            .par_iter()
+            .map(|(name, bytes)| {
+                rewriter
+                    .read(bytes, details)
+                    .map_err(|e| read_error(name, e))
+            })
+            .collect::<Vec<Result<Pass, Error>>>()
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let passes = read_all(rewriter)?;
+    let learned: Vec<(String, String)> = passes
+        .iter()
+        .flat_map(|p| p.secret_columns().iter().cloned())
+        .collect();
+    if learned.is_empty() {
+        return Ok(passes);
+    }
+    rewriter.add_secret_columns(learned);
+    read_all(rewriter)
+}
+
+/// Every value that looks secret, from every file, in one message: refused when that is all
+/// that stopped the files (another error is reported as itself).
+fn refuse_looks_secret(
+    rewritten: &[Result<Rewritten, Error>],
+    inputs: &[(&str, &[u8])],
+) -> Result<(), Error> {
+    let looks_secret = |r: &Result<Rewritten, Error>| {
+        matches!(
+            r.as_ref().map_err(Error::kind),
+            Err(ErrorKind::Rewrite {
+                source: RewriteError::LooksSecret(_),
+                ..
+            })
+        )
+    };
+    if !rewritten.iter().any(looks_secret)
+        || !rewritten.iter().all(|r| r.is_ok() || looks_secret(r))
+    {
+        return Ok(());
+    }
+    let looks: Vec<(String, crate::plan::LooksSecret)> = rewritten
+        .iter()
+        .zip(inputs)
+        .filter_map(|(r, (name, _))| match r.as_ref().map_err(Error::kind) {
+            Err(ErrorKind::Rewrite {
+                source: RewriteError::LooksSecret(list),
+                ..
+            }) => Some(list.iter().map(move |l| (name.to_string(), l.clone()))),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    Err(ErrorKind::LooksSecret(looks).into())
+}
+
+/// The finished files gathered for the report, in input order.
+struct Collected {
+    edits: Vec<(String, Edits)>,
+    files: Vec<FileEdits>,
+    secrets: Vec<FileSecret>,
+    totals: BTreeMap<crate::plan::tokens::ChangeKind, usize>,
+    client_ids: Vec<crate::plan::ClientIdChange>,
+}
+
+impl Collected {
+    /// The first error of a file, or every file's edits, counts and notes; refused when every
+    /// record of every file was left out.
+    fn of(
+        inputs: &[(&str, &[u8])],
+        rewritten: Vec<Result<Rewritten, Error>>,
+    ) -> Result<Collected, Error> {
+        let mut c = Collected {
+            edits: Vec::with_capacity(inputs.len()),
+            files: Vec::with_capacity(inputs.len()),
+            secrets: Vec::new(),
+            totals: BTreeMap::new(),
+            client_ids: Vec::new(),
+        };
+        for ((name, _), r) in inputs.iter().zip(rewritten) {
+            let r = r?;
+            for (rule, n) in &r.counts {
+                *c.totals.entry(*rule).or_insert(0) += n;
+            }
+            // A file with no output has no secret to re-enter.
+            if !r.dropped {
+                c.secrets
+                    .extend(r.secrets.into_iter().map(|note| FileSecret {
+                        file: name.to_string(),
+                        note,
+                    }));
+            }
+            c.client_ids.extend(r.client_ids);
+            c.files.push(FileEdits {
+                input: name.to_string(),
+                output: None,
+                edits: r.edits.len(),
+                counts: r.counts,
+                entries: r.entries,
+                warnings: r.warnings,
+                left_out: r.left_out,
+                dropped: r.dropped,
+                records: r.records,
+            });
+            c.edits.push((name.to_string(), r.edits));
+        }
+        if !c.files.is_empty() && c.files.iter().all(|f| f.dropped) {
+            let left_out = c.files.iter().map(|f| f.left_out.len()).sum();
+            return Err(ErrorKind::NothingLeft(left_out).into());
+        }
+        c.client_ids.sort();
+        c.client_ids.dedup();
+        Ok(c)
+    }
 }
 
 /// Runs `check` on the outputs of `applied`, with what the plan removed (source hosts, old

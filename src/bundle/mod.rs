@@ -321,34 +321,7 @@ pub fn build_with(
     }
     let checked = check_outputs(plan, &mut applied.report, &files)?;
     let manifest = manifest_of(plan, &applied.report, entries, cycles, checked);
-    let kept_secrets = match plan.secrets {
-        crate::plan::SecretMode::Keep => inventory.files.iter().map(|f| f.secrets.len()).sum(),
-        _ => 0,
-    };
-    let (manifest_json, handoff) = rayon::join(
-        || serde_json::to_vec_pretty(&manifest),
-        || handoff_of(&manifest, &applied.report, &files, kept_secrets),
-    );
-    let manifest_json = manifest_json.map_err(|source| ErrorKind::Serialize {
-        what: "manifest.json",
-        source,
-    })?;
-    let handoff = handoff?;
-    let (checklist_md, review_html) = rayon::join(
-        || handoff.checklist_md(&manifest.tool).into_bytes(),
-        || {
-            handoff
-                .review_html(&manifest.tool, &applied.report)
-                .into_bytes()
-        },
-    );
-    add_handoff_files(
-        &mut files,
-        &manifest,
-        manifest_json,
-        checklist_md,
-        review_html,
-    );
+    let handoff = add_handoff_files(plan, &inventory, &manifest, &applied.report, &mut files)?;
     // Freed on another thread (a few hundred thousand small allocations for a big folder).
     rayon::spawn(move || drop((inventory, order)));
     Ok(Bundle {
@@ -632,14 +605,32 @@ fn manifest_of(
 }
 
 /// Adds `manifest.json`, `CHECKLIST.md`, `review.html` and the marker, which lists every file
-/// with its digest (the outputs' are the manifest's).
+/// with its digest (the outputs' are the manifest's), to the outputs in `files`; returns what
+/// the checklist and the review page are made of.
 fn add_handoff_files(
-    files: &mut Vec<(String, Vec<u8>)>,
+    plan: &Plan,
+    inventory: &Inventory,
     manifest: &Manifest,
-    manifest_json: Vec<u8>,
-    checklist_md: Vec<u8>,
-    review_html: Vec<u8>,
-) {
+    report: &ApplyReport,
+    files: &mut Vec<(String, Vec<u8>)>,
+) -> Result<Handoff, Error> {
+    let kept_secrets = match plan.secrets {
+        crate::plan::SecretMode::Keep => inventory.files.iter().map(|f| f.secrets.len()).sum(),
+        _ => 0,
+    };
+    let (manifest_json, handoff) = rayon::join(
+        || serde_json::to_vec_pretty(manifest),
+        || handoff_of(manifest, report, files, kept_secrets),
+    );
+    let manifest_json = manifest_json.map_err(|source| ErrorKind::Serialize {
+        what: "manifest.json",
+        source,
+    })?;
+    let handoff = handoff?;
+    let (checklist_md, review_html) = rayon::join(
+        || handoff.checklist_md(&manifest.tool).into_bytes(),
+        || handoff.review_html(&manifest.tool, report).into_bytes(),
+    );
     let mut listed: Vec<(&str, String)> = manifest
         .order
         .iter()
@@ -653,4 +644,5 @@ fn add_handoff_files(
     files.push(("CHECKLIST.md".into(), checklist_md));
     files.push(("review.html".into(), review_html));
     files.push((MARKER.into(), marker));
+    Ok(handoff)
 }

@@ -263,11 +263,8 @@ impl Written {
     }
 }
 
-/// Forks `app` into `options.namespace`.
-pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, Error> {
-    let new = options.namespace.as_str();
-    check_options(options)?;
-    let layout = Layout::of(app)?;
+/// Each file's kind, the indices of the XML files among them, and their names as shown.
+fn xml_files(app: &App, layout: &Layout) -> (Vec<FileKind>, Vec<usize>, Vec<String>) {
     let kinds: Vec<FileKind> = app
         .files
         .iter()
@@ -277,7 +274,16 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, Error> {
     let xml: Vec<usize> = (0..app.files.len())
         .filter(|&i| kinds[i] == FileKind::Xml)
         .collect();
-    let names: Vec<String> = xml.iter().map(|&i| shown(&app.files[i].path)).collect();
+    let names = xml.iter().map(|&i| shown(&app.files[i].path)).collect();
+    (kinds, xml, names)
+}
+
+/// Forks `app` into `options.namespace`.
+pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, Error> {
+    let new = options.namespace.as_str();
+    check_options(options)?;
+    let layout = Layout::of(app)?;
+    let (kinds, xml, names) = xml_files(app, &layout);
     let inputs: Vec<(&str, &[u8])> = xml
         .iter()
         .zip(&names)

@@ -104,10 +104,7 @@ impl Rewriter {
     ) -> Result<PartDone, RewriteError> {
         let map = &ids.map;
         let mut mapped = Vec::new();
-        let mut edits = Edits::new();
-        let mut counts = BTreeMap::new();
-        let mut drafts = Vec::new();
-        let mut secrets = Vec::new();
+        let mut done = Finished::new(details);
         let PartPass {
             range,
             edits: part_edits,
@@ -127,22 +124,7 @@ impl Rewriter {
         } = part;
         // References whose record was renamed show its new name; edits inside the attribute
         // (a host in it) give way.
-        let quot = std::sync::OnceLock::new();
-        let quot = || *quot.get_or_init(|| writes_quot(bytes));
-        let follows: Vec<(&DisplayRef, Vec<u8>)> = match ids.renames.is_empty() {
-            true => Vec::new(),
-            false => rec
-                .display_refs
-                .iter()
-                .filter_map(|d| follow_edit(d, bytes, &ids.renames, &quot).map(|b| (d, b)))
-                .collect(),
-        };
-        let mut followed: Vec<Span> = follows.iter().map(|f| f.0.span).collect();
-        followed.sort_unstable_by_key(|s| s.start);
-        let inside_followed = |span: &Span| {
-            let k = followed.partition_point(|f| f.start <= span.start);
-            k > 0 && followed[k - 1].end >= span.end
-        };
+        let follows = Follows::of(&rec.display_refs, bytes, &ids.renames);
         let mut conditional = rec.conditional.iter().peekable();
         let mut client_id_edits = rec.client_ids.iter().peekable();
         let mut client_ids = Vec::new();
@@ -157,7 +139,7 @@ impl Rewriter {
                     continue;
                 }
             }
-            if !followed.is_empty() && inside_followed(&span) {
+            if follows.covers(&span) {
                 continue;
             }
             if let Some((_, own)) = deferred_here {
@@ -171,11 +153,7 @@ impl Rewriter {
                     part_drafts[k].new = String::from_utf8_lossy(new).into_owned();
                 }
             }
-            edits.replace(span, new);
-            *counts.entry(rules[k]).or_insert(0) += 1;
-            if details {
-                drafts.push(std::mem::take(&mut part_drafts[k]));
-            }
+            done.add(span, new, rules[k], || std::mem::take(&mut part_drafts[k]));
             if let Some((_, old, _)) = client_id {
                 client_ids.push(ClientIdChange {
                     old: old.clone(),
@@ -183,81 +161,27 @@ impl Rewriter {
                 });
             }
         }
-        for (d, new) in follows {
-            edits.replace(d.span, &new);
-            *counts.entry(ChangeKind::DisplayValue).or_insert(0) += 1;
-            if details {
-                drafts.push(Draft {
-                    at: d.span,
-                    record: d.record,
-                    field: d.field.to_string(),
-                    old: String::from_utf8_lossy(&bytes[d.span.range()]).into_owned(),
-                    new: String::from_utf8_lossy(&new).into_owned(),
-                    rule: ChangeKind::DisplayValue,
-                });
-            }
-        }
-        for (k, (span, record)) in candidates.into_iter().enumerate() {
-            if !followed.is_empty() && inside_followed(&span) {
-                continue;
-            }
-            let old = &bytes[span.range()];
-            if let Some(new) = map_token(map, old) {
-                let new = &new;
-                edits.replace(span, new);
-                *counts.entry(ChangeKind::SysId).or_insert(0) += 1;
-                if details {
-                    drafts.push(Draft {
-                        at: span,
-                        record,
-                        field: candidate_fields.get(k).cloned().unwrap_or_default(),
-                        old: String::from_utf8_lossy(old).into_owned(),
-                        new: String::from_utf8_lossy(new).into_owned(),
-                        rule: ChangeKind::SysId,
-                    });
-                }
-            }
-        }
-        secrets.extend(
-            part_secrets
-                .into_iter()
-                .map(|(i, note, own)| (i, with_new_ids(map, note, own, &mut mapped))),
-        );
-        edits.sort_and_check(bytes.len())?;
+        done.display_values(&follows, bytes);
+        done.sys_ids(candidates, &candidate_fields, &follows, map, bytes);
+        let secrets = part_secrets
+            .into_iter()
+            .map(|(i, note, own)| (i, with_new_ids(map, note, own, &mut mapped)))
+            .collect();
+        done.edits.sort_and_check(bytes.len())?;
         if self.rules.scope_prefix {
             let renames = &self.tokens.namespace_prefixes;
-            let found = crate::plan::rename::markup_renames(renames, bytes, range, &edits)?;
-            let mut spans = record_spans;
-            spans.sort_by_key(|(s, _)| s.start);
-            for (span, new) in &found {
-                edits.replace(*span, new.as_bytes());
-                *counts.entry(ChangeKind::Namespace).or_insert(0) += 1;
-                if details {
-                    drafts.push(Draft {
-                        at: *span,
-                        record: crate::plan::rename::innermost(&spans, span.start)
-                            .unwrap_or(usize::MAX),
-                        field: "(markup)".to_string(),
-                        old: String::from_utf8_lossy(&bytes[span.range()]).into_owned(),
-                        new: new.to_string(),
-                        rule: ChangeKind::Namespace,
-                    });
-                }
-            }
-            if !found.is_empty() {
-                edits.sort_and_check(bytes.len())?;
-            }
+            done.namespaces_in_markup(renames, bytes, range, record_spans)?;
         }
         if check {
-            self.check_left(&bytes[..range.end], range.start, &edits)?;
+            self.check_left(&bytes[..range.end], range.start, &done.edits)?;
         }
         let notes = (rec.notes.into_iter())
             .map(|(_, n)| note_with_new_id(map, n))
             .collect();
         Ok(PartDone {
-            edits,
-            counts,
-            drafts,
+            edits: done.edits,
+            counts: done.counts,
+            drafts: done.drafts,
             secrets,
             owners,
             set_missing,
@@ -268,6 +192,140 @@ impl Rewriter {
             written: rec.written,
             notes,
         })
+    }
+}
+
+/// The `display_value`s of references to records renamed in this run, with their new text.
+struct Follows<'a> {
+    edits: Vec<(&'a DisplayRef, Vec<u8>)>,
+    /// Their spans, sorted: edits inside them give way.
+    spans: Vec<Span>,
+}
+
+impl<'a> Follows<'a> {
+    fn of(
+        refs: &'a [DisplayRef],
+        bytes: &[u8],
+        renames: &crate::plan::records::Renames,
+    ) -> Follows<'a> {
+        if renames.is_empty() {
+            return Follows {
+                edits: Vec::new(),
+                spans: Vec::new(),
+            };
+        }
+        let quot = std::sync::OnceLock::new();
+        let quot = || *quot.get_or_init(|| writes_quot(bytes));
+        let edits: Vec<(&DisplayRef, Vec<u8>)> = refs
+            .iter()
+            .filter_map(|d| follow_edit(d, bytes, renames, &quot).map(|b| (d, b)))
+            .collect();
+        let mut spans: Vec<Span> = edits.iter().map(|f| f.0.span).collect();
+        spans.sort_unstable_by_key(|s| s.start);
+        Follows { edits, spans }
+    }
+
+    /// Whether `span` lies inside a followed display value.
+    fn covers(&self, span: &Span) -> bool {
+        let k = self.spans.partition_point(|f| f.start <= span.start);
+        k > 0 && self.spans[k - 1].end >= span.end
+    }
+}
+
+/// A part's final edits as they are made, counted, with their drafts when details are asked.
+struct Finished {
+    edits: Edits,
+    counts: BTreeMap<ChangeKind, usize>,
+    drafts: Vec<Draft>,
+    details: bool,
+}
+
+impl Finished {
+    fn new(details: bool) -> Finished {
+        Finished {
+            edits: Edits::new(),
+            counts: BTreeMap::new(),
+            drafts: Vec::new(),
+            details,
+        }
+    }
+
+    /// Replaces `span` with `new`, counted as `kind`; `draft` says it for the report.
+    fn add(&mut self, span: Span, new: &[u8], kind: ChangeKind, draft: impl FnOnce() -> Draft) {
+        self.edits.replace(span, new);
+        *self.counts.entry(kind).or_insert(0) += 1;
+        if self.details {
+            self.drafts.push(draft());
+        }
+    }
+
+    /// The display values that follow a renamed record.
+    fn display_values(&mut self, follows: &Follows<'_>, bytes: &[u8]) {
+        for (d, new) in &follows.edits {
+            self.add(d.span, new, ChangeKind::DisplayValue, || Draft {
+                at: d.span,
+                record: d.record,
+                field: d.field.to_string(),
+                old: String::from_utf8_lossy(&bytes[d.span.range()]).into_owned(),
+                new: String::from_utf8_lossy(new).into_owned(),
+                rule: ChangeKind::DisplayValue,
+            });
+        }
+    }
+
+    /// The sys_ids found where no rule placed them (scripts, queries, lists), mapped.
+    fn sys_ids(
+        &mut self,
+        candidates: Vec<(Span, usize)>,
+        fields: &[String],
+        follows: &Follows<'_>,
+        map: &IdMap,
+        bytes: &[u8],
+    ) {
+        for (k, (span, record)) in candidates.into_iter().enumerate() {
+            if follows.covers(&span) {
+                continue;
+            }
+            let old = &bytes[span.range()];
+            if let Some(new) = map_token(map, old) {
+                self.add(span, &new, ChangeKind::SysId, || Draft {
+                    at: span,
+                    record,
+                    field: fields.get(k).cloned().unwrap_or_default(),
+                    old: String::from_utf8_lossy(old).into_owned(),
+                    new: String::from_utf8_lossy(&new).into_owned(),
+                    rule: ChangeKind::SysId,
+                });
+            }
+        }
+    }
+
+    /// A namespace renamed as a prefix, in the markup of the part (element and attribute
+    /// names of dictionary files), once the other edits are sorted.
+    fn namespaces_in_markup(
+        &mut self,
+        renames: &crate::plan::namespace::NamespaceRenames,
+        bytes: &[u8],
+        range: Span,
+        mut spans: Vec<(Span, usize)>,
+    ) -> Result<(), RewriteError> {
+        let found = crate::plan::rename::markup_renames(renames, bytes, range, &self.edits)?;
+        if found.is_empty() {
+            return Ok(());
+        }
+        spans.sort_by_key(|(s, _)| s.start);
+        for (span, new) in &found {
+            self.add(*span, new.as_bytes(), ChangeKind::Namespace, || Draft {
+                at: *span,
+                record: crate::plan::rename::innermost(&spans, span.start).unwrap_or(usize::MAX),
+                field: "(markup)".to_string(),
+                old: String::from_utf8_lossy(&bytes[span.range()]).into_owned(),
+                new: new.to_string(),
+                rule: ChangeKind::Namespace,
+            });
+        }
+        self.edits.sort_and_check(bytes.len())?;
+        Ok(())
     }
 }
 
