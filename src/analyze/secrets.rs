@@ -247,10 +247,11 @@ impl SecretRules {
         field: &crate::model::Field<'_>,
         values: &dyn RecordValues,
     ) -> Option<(SecretReason, Option<CipherShape>)> {
-        let may_cipher = may_hold_ciphertext(record.raw(field));
+        // A payload's own records are asked about in turn (its whole text is not read here).
         if field.payload.is_some() {
             return None;
         }
+        let may_cipher = may_hold_ciphertext(record.raw(field));
         let known = columns.is_some_and(|c| c.contains(lower(field.name).as_ref()));
         let property = record.table == "sys_properties" && field.name == "value";
         let maybe = known
