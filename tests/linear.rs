@@ -23,13 +23,22 @@ fn unload(body: &str) -> String {
 /// die or print more than 64 KB of messages, and the whole may take at most eight times the
 /// quarter (plus a second).
 fn every_command_in_time(name: &str, shape: impl Fn(usize) -> String) {
-    let small = times(&format!("{name}-quarter"), &shape(N / 4));
-    let large = times(name, &shape(N));
-    for ((what, a), (_, b)) in small.iter().zip(&large) {
-        assert!(
-            *b < *a * 8 + Duration::from_secs(1),
-            "{name} {what}: {a:?} for a quarter, {b:?} for the whole (quadratic?)"
-        );
+    // Timed twice when the first timing is over (a busy machine, not a quadratic step, is
+    // what a second timing tells apart: quadratic fails both).
+    for attempt in 0..2 {
+        let small = times(&format!("{name}-quarter"), &shape(N / 4));
+        let large = times(name, &shape(N));
+        let slow = small
+            .iter()
+            .zip(&large)
+            .find(|((_, a), (_, b))| *b >= *a * 8 + Duration::from_secs(1));
+        match slow {
+            None => return,
+            Some(((what, a), (_, b))) => assert!(
+                attempt == 0,
+                "{name} {what}: {a:?} for a quarter, {b:?} for the whole (quadratic?)"
+            ),
+        }
     }
 }
 
