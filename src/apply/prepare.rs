@@ -370,33 +370,21 @@ fn refuse_looks_secret(
     rewritten: &[Result<Rewritten, Error>],
     inputs: &[(&str, &[u8])],
 ) -> Result<(), Error> {
-    let looks_secret = |r: &Result<Rewritten, Error>| {
-        matches!(
-            r.as_ref().map_err(Error::kind),
-            Err(ErrorKind::Rewrite {
-                source: RewriteError::LooksSecret(_),
-                ..
-            })
-        )
-    };
-    if !rewritten.iter().any(looks_secret)
-        || !rewritten.iter().all(|r| r.is_ok() || looks_secret(r))
-    {
-        return Ok(());
-    }
-    let looks: Vec<(String, crate::plan::LooksSecret)> = rewritten
-        .iter()
-        .zip(inputs)
-        .filter_map(|(r, (name, _))| match r.as_ref().map_err(Error::kind) {
+    let mut looks: Vec<(String, crate::plan::LooksSecret)> = Vec::new();
+    for (r, (name, _)) in rewritten.iter().zip(inputs) {
+        match r.as_ref().map_err(Error::kind) {
+            Ok(_) => {}
             Err(ErrorKind::Rewrite {
                 source: RewriteError::LooksSecret(list),
                 ..
-            }) => Some(list.iter().map(move |l| (name.to_string(), l.clone()))),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    Err(ErrorKind::LooksSecret(looks).into())
+            }) => looks.extend(list.iter().map(|l| (name.to_string(), l.clone()))),
+            Err(_) => return Ok(()),
+        }
+    }
+    match looks.is_empty() {
+        true => Ok(()),
+        false => Err(ErrorKind::LooksSecret(looks).into()),
+    }
 }
 
 /// The finished files gathered for the report, in input order.
