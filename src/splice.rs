@@ -119,7 +119,7 @@ impl Edits {
                 }
                 _ => true,
             };
-        if self.edits.is_empty() && self.pool.is_empty() {
+        if self.edits.capacity() == 0 && self.pool.is_empty() {
             *self = Edits { sorted, ..other };
             return;
         }
@@ -130,6 +130,11 @@ impl Edits {
         self.edits
             .extend(other.edits.into_iter().map(|(s, id)| (s, base + id)));
         self.sorted = sorted;
+    }
+
+    /// Makes room for `more` edits (e.g. before appending the edits of every part).
+    pub(crate) fn reserve(&mut self, more: usize) {
+        self.edits.reserve(more);
     }
 
     /// Keeps the first `len` edits added (in the order they were added), drops the rest.
@@ -158,6 +163,12 @@ impl Edits {
         self.edits
             .iter()
             .map(|(s, id)| (*s, &*self.pool[*id as usize]))
+    }
+
+    /// Edit `i` as `(span, replacement)`, in the order they are held.
+    pub(crate) fn get(&self, i: usize) -> Option<(Span, &[u8])> {
+        let &(s, id) = self.edits.get(i)?;
+        Some((s, &*self.pool[id as usize]))
     }
 
     /// Sorts by position (stable: equal spans keep insertion order) and checks that the edits

@@ -177,8 +177,19 @@ impl HostFinder {
     /// Every instance host in `text`, in order of position, in any letter case. A host written
     /// after a percent-escape (`redirect_uri=https%3A%2F%2Fdev1.service-now.com`) starts after
     /// the escape's two hex digits.
-    pub fn find_all<'t>(&'t self, text: &'t [u8]) -> impl Iterator<Item = HostMatch<'t>> + 't {
-        service_dots(text).into_iter().filter_map(move |at| {
+    pub fn find_all<'t>(&self, text: &'t [u8]) -> impl Iterator<Item = HostMatch<'t>> + use<'t> {
+        self.find_at(text, service_dots(text))
+    }
+
+    /// The hosts [`HostFinder::find_all`] finds in `text`, from the offsets in `text` of the
+    /// `.service`s that may start one, in order (the [`HostFinder::candidates`] of a larger
+    /// text inside `text`, shifted): `text` is not searched again.
+    pub(crate) fn find_at<'t, I: IntoIterator<Item = usize>>(
+        &self,
+        text: &'t [u8],
+        dots: I,
+    ) -> impl Iterator<Item = HostMatch<'t>> + use<'t, I> {
+        dots.into_iter().filter_map(move |at| {
             let rest = &text[at..];
             let dlen = INSTANCE_DOMAINS
                 .iter()

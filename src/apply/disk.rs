@@ -123,13 +123,14 @@ pub(super) fn write_to(
         .zip(&dropped)
         .map(|(d, &dropped)| (!dropped && !job.dry_run).then(|| d.clone()))
         .collect();
-    let report = match ready {
-        Ready::Checked(p) => p.report,
-        Ready::Unchecked(u) => u.into_report(),
+    let (report, edits) = match ready {
+        Ready::Checked(p) => (p.report, p.edits),
+        Ready::Unchecked(u) => u.into_parts(),
     };
-    // The inputs' bytes are left to the operating system: freeing many small allocations one
-    // by one would only delay the end of the job.
-    std::mem::forget(files);
+    // The inputs and the edits are freed on another thread: freeing many allocations one by
+    // one would only delay the answer (a process about to exit may not wait for it at all).
+    drop(named);
+    rayon::spawn(move || drop((files, edits)));
     Ok(Written {
         report,
         outputs,

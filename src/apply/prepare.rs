@@ -191,6 +191,12 @@ impl Unverified {
         self.prepared.report
     }
 
+    /// What was done and the edits, apart.
+    #[cfg(feature = "io")]
+    pub(crate) fn into_parts(self) -> (ApplyReport, Vec<(String, Edits)>) {
+        (self.prepared.report, self.prepared.edits)
+    }
+
     /// Size of output `i`, whose input is `len` bytes long.
     pub fn output_len(&self, i: usize, len: usize) -> usize {
         self.prepared.output_len(i, len)

@@ -199,6 +199,7 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
     if !a.quiet {
         print_summary(&a, &written.report);
     }
+    super::forget_before_exit((written, job));
     Ok(ExitCode::SUCCESS)
 }
 

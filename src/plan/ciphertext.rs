@@ -38,10 +38,16 @@ fn ciphertext_left_at(
     edits: &Edits,
     anchors: &[usize],
 ) -> Option<usize> {
+    let skip = edits
+        .iter()
+        .position(|(s, _)| s.start >= from)
+        .unwrap_or(edits.len());
     let out = Output {
         input,
         from,
-        edits: edits.iter().filter(|(s, _)| s.start >= from).collect(),
+        edits,
+        skip,
+        len: edits.len() - skip,
     };
     let mut value = Vec::new();
     let mut found: Option<usize> = None;
@@ -52,10 +58,10 @@ fn ciphertext_left_at(
     // Anchors in the input that stay in the output (edits walked once, in order).
     let mut j = 0;
     for &i in anchors.iter().filter(|&&i| i >= from && i < input.len()) {
-        while out.edits.get(j).is_some_and(|(s, _)| s.end <= i) {
+        while out.edit(j).is_some_and(|(s, _)| s.end <= i) {
             j += 1;
         }
-        if out.edits.get(j).is_some_and(|(s, _)| s.start <= i) {
+        if out.edit(j).is_some_and(|(s, _)| s.start <= i) {
             continue; // replaced
         }
         let p = (2 * j, i - out.stretch_start(j));
@@ -65,7 +71,7 @@ fn ciphertext_left_at(
         }
     }
     // Anchors in the replacements.
-    for (j, (_, replacement)) in out.edits.iter().enumerate() {
+    for (j, (_, replacement)) in (0..out.len).filter_map(|j| Some((j, out.edit(j)?))) {
         for off in memchr::memchr2_iter(b'#', 0xEF, replacement) {
             if let Some(m) = match_at(&out, (2 * j + 1, off), &mut value) {
                 keep(m);
@@ -81,38 +87,49 @@ fn ciphertext_left_at(
 struct Output<'a> {
     input: &'a [u8],
     from: usize,
-    edits: Vec<(Span, &'a [u8])>,
+    /// Sorted; those from `skip` on are the output's (`len` of them).
+    edits: &'a Edits,
+    skip: usize,
+    len: usize,
 }
 
 /// A place in the output: segment and offset in it.
 type Point = (usize, usize);
 
 impl<'a> Output<'a> {
+    /// The output's edit `j`.
+    fn edit(&self, j: usize) -> Option<(Span, &'a [u8])> {
+        match j < self.len {
+            true => self.edits.get(self.skip + j),
+            false => None,
+        }
+    }
+
     fn segments(&self) -> usize {
-        2 * self.edits.len() + 1
+        2 * self.len + 1
     }
 
     /// Where stretch `j` starts in the input.
     fn stretch_start(&self, j: usize) -> usize {
-        match j {
-            0 => self.from,
-            j => self.edits[j - 1].0.end,
+        match j.checked_sub(1).and_then(|i| self.edit(i)) {
+            Some((s, _)) => s.end,
+            None => self.from,
         }
     }
 
     fn segment(&self, k: usize) -> &'a [u8] {
         let j = k / 2;
         if k % 2 == 1 {
-            return self.edits[j].1;
+            return self.edit(j).map_or(&[], |e| e.1);
         }
-        let end = self.edits.get(j).map_or(self.input.len(), |e| e.0.start);
+        let end = self.edit(j).map_or(self.input.len(), |e| e.0.start);
         &self.input[self.stretch_start(j)..end]
     }
 
     /// The input offset a point stands for (in a replacement: where its edit starts).
     fn input_at(&self, (k, off): Point) -> usize {
-        match k % 2 {
-            1 => self.edits[k / 2].0.start,
+        match (k % 2, self.edit(k / 2)) {
+            (1, Some((s, _))) => s.start,
             _ => self.stretch_start(k / 2) + off,
         }
     }

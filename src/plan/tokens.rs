@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::ids::IdMap;
 use super::namespace::NamespaceRenames;
-use crate::analyze::hosts::{HostFinder, lowercase};
+use crate::analyze::hosts::{HostFinder, HostMatch, lowercase};
 use crate::scan::Span;
 
 /// Why a value changed.
@@ -347,9 +347,31 @@ impl TokenRules {
         ids: bool,
         out: &mut Vec<Subst<'t>>,
     ) {
+        self.scan_found_into(text, finder.find_all(text), ids, out);
+    }
+
+    /// [`TokenRules::scan_into`] without `ids`, the hosts found from the offsets of `text`'s
+    /// candidates (see [`HostFinder::find_at`]).
+    pub(crate) fn scan_into_at<'t>(
+        &'t self,
+        text: &'t [u8],
+        finder: &HostFinder,
+        dots: impl IntoIterator<Item = usize>,
+        out: &mut Vec<Subst<'t>>,
+    ) {
+        self.scan_found_into(text, finder.find_at(text, dots), false, out);
+    }
+
+    fn scan_found_into<'t>(
+        &'t self,
+        text: &'t [u8],
+        hosts: impl Iterator<Item = HostMatch<'t>>,
+        ids: bool,
+        out: &mut Vec<Subst<'t>>,
+    ) {
         out.clear();
         if !self.hosts.is_empty() {
-            for m in finder.find_all(text) {
+            for m in hosts {
                 let key = lowercase(m.host);
                 if let Some(new) = self.hosts.get(key.as_ref()) {
                     out.push(Subst {

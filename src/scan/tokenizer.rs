@@ -6,10 +6,20 @@
 //! tags, one root, quoted attributes without `<`, valid references, no DOCTYPE) and never
 //! allocates per token: names and values are spans; attributes go into a caller-owned vector.
 
+use std::sync::LazyLock;
+
 use memchr::{memchr, memchr2, memmem};
 
 use super::Span;
 use crate::error::SyntaxError;
+
+/// The ends of a processing instruction, a comment and a CDATA section: searchers made once
+/// (a payload starts with a declaration, and is often a CDATA section).
+static PI_END: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("?>"));
+static COMMENT_END: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("-->"));
+static CDATA_END: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("]]>"));
 
 /// Deepest element nesting accepted (the tokenizer keeps its own stack, so this guards memory,
 /// not the call stack).
@@ -265,7 +275,7 @@ impl<'a> Tokenizer<'a> {
 
     fn pi(&mut self, start: usize) -> Result<Token, ScanError> {
         let src = self.src;
-        let Some(k) = memmem::find(&src[start + 2..], b"?>") else {
+        let Some(k) = PI_END.find(&src[start + 2..]) else {
             return err(
                 start,
                 SyntaxError::UnexpectedEof("in a processing instruction"),
@@ -292,7 +302,7 @@ impl<'a> Tokenizer<'a> {
         let src = self.src;
         let rest = &src[start..];
         if rest.starts_with(b"<!--") {
-            let Some(k) = memmem::find(&src[start + 4..], b"-->") else {
+            let Some(k) = COMMENT_END.find(&src[start + 4..]) else {
                 return err(start, SyntaxError::UnexpectedEof("in a comment"));
             };
             let end = start + 4 + k + 3;
@@ -307,7 +317,7 @@ impl<'a> Tokenizer<'a> {
                 );
             }
             let cstart = start + 9;
-            let Some(k) = memmem::find(&src[cstart..], b"]]>") else {
+            let Some(k) = CDATA_END.find(&src[cstart..]) else {
                 return err(start, SyntaxError::UnexpectedEof("in a CDATA section"));
             };
             let end = cstart + k + 3;

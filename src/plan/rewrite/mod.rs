@@ -10,7 +10,6 @@
 //! for), and a note per secret replaced. The output is checked before it is returned: no
 //! ciphertext may be left unless secrets are kept.
 
-use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::ciphertext::ciphertext_left;
@@ -324,9 +323,10 @@ impl Rewriter {
                 .flat_map(|p| p.parts.iter().flat_map(|p| &p.defined))
                 .collect();
         }
-        // By id; a stable sort keeps the first seen first.
-        defined.par_sort_by(|a, b| a.id.cmp(&b.id));
-        defined.dedup_by(|later, first| later.id == first.id);
+        // The first seen of each id, in the order read.
+        let mut seen = rustc_hash::FxHashSet::default();
+        seen.reserve(defined.len());
+        defined.retain(|d| seen.insert(d.id));
         // Ids the plan maps to (records that exist on the target) are kept too, so that a
         // second run leaves them be.
         let map_targets: std::collections::BTreeSet<&str> =
@@ -347,6 +347,7 @@ impl Rewriter {
                 Some(new) => out.map.insert_bytes(d.id, new),
             }
         }
+        out.kept_natural.sort_unstable_by(|a, b| a.1.cmp(&b.1));
         for (old, new) in &rules.map {
             out.map.insert(old, new);
         }

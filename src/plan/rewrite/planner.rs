@@ -61,6 +61,15 @@ impl Marks {
         self.cursor = k;
         at.get(k).is_some_and(|&p| p < span.end)
     }
+
+    /// The positions inside `span`, in order.
+    pub(super) fn within(&mut self, span: Span) -> &[usize] {
+        if !self.inside(span) {
+            return &[];
+        }
+        let from = &self.at[self.cursor..];
+        &from[..from.partition_point(|&p| p < span.end)]
+    }
 }
 
 /// A secret found in a record: its field (and the key inside the value, for an embedded one),
@@ -260,9 +269,13 @@ impl Planner<'_, '_> {
     pub(super) fn tokens_in(&mut self, record: usize, field: &str, file_span: Span) {
         let raw = &self.file[file_span.range()];
         let at = |s: Span| Span::new(file_span.start + s.start, file_span.start + s.end);
-        if !self.w.tokens.namespace_prefixes.is_empty() || self.host_at.inside(file_span) {
+        let dots = self.host_at.within(file_span);
+        if !self.w.tokens.namespace_prefixes.is_empty() || !dots.is_empty() {
             let mut found = Vec::new();
-            self.w.tokens.scan_into(raw, &self.hosts, false, &mut found);
+            let dots = dots.iter().map(|d| d - file_span.start);
+            self.w
+                .tokens
+                .scan_into_at(raw, &self.hosts, dots, &mut found);
             for s in found {
                 if s.rule == ChangeKind::Host {
                     // Which source host it was (no allocation for the usual lower-case one).
