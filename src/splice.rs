@@ -111,7 +111,7 @@ impl Edits {
     /// Adds every edit of `other`. Edits that were sorted and checked stay so when all of
     /// `other`'s come after all of these (as for the parts of one file, in order).
     pub fn append(&mut self, other: Edits) {
-        let sorted = self.sorted
+        let sorted = (self.sorted || self.edits.is_empty())
             && other.sorted
             && match (self.edits.last(), other.edits.first()) {
                 (Some((a, _)), Some((b, _))) => {
