@@ -300,14 +300,25 @@ pub fn shown_url(url: &str) -> String {
 /// assert_eq!(found, [("https://a.service-now.com/x", "a.service-now.com"), ("http://b.example", "b.example")]);
 /// ```
 pub fn urls(text: &str) -> impl Iterator<Item = (&str, &str)> {
-    text.split([',', ' ', '\n'])
-        .map(str::trim)
-        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-        .map(|u| {
-            let rest = u.split_once("://").map_or("", |(_, r)| r);
-            let host = rest.split(['/', '?', '#', ':']).next().unwrap_or("");
-            (u, host)
-        })
+    static HTTP: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("http"));
+    const SEPARATORS: [char; 3] = [',', ' ', '\n'];
+    // The pieces between separators, trimmed, that start with a scheme: found from each
+    // `http` (most values hold none, long scripts a few), not by splitting every value.
+    HTTP.find_iter(text.as_bytes()).filter_map(move |at| {
+        let start = text[..at].rfind(SEPARATORS).map_or(0, |i| i + 1);
+        let end = text[at..].find(SEPARATORS).map_or(text.len(), |i| at + i);
+        // Only the `http` that starts its piece (after the blanks `trim` takes away).
+        if start + (end - start - text[start..end].trim_start().len()) != at {
+            return None;
+        }
+        let u = text[at..end].trim_end();
+        let rest = u
+            .strip_prefix("https://")
+            .or_else(|| u.strip_prefix("http://"))?;
+        let host = rest.split(['/', '?', '#', ':']).next().unwrap_or("");
+        Some((u, host))
+    })
 }
 
 /// `true` for a ServiceNow instance host (in any letter case).
@@ -327,6 +338,40 @@ pub fn is_instance_host(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The URLs as first found: every value split at its separators.
+    fn urls_by_splitting(text: &str) -> Vec<(&str, &str)> {
+        text.split([',', ' ', '\n'])
+            .map(str::trim)
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .map(|u| {
+                let rest = u.split_once("://").map_or("", |(_, r)| r);
+                (u, rest.split(['/', '?', '#', ':']).next().unwrap_or(""))
+            })
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn urls_are_the_pieces_between_separators_that_start_with_a_scheme(
+            pieces in proptest::collection::vec(
+                prop_oneof![
+                    Just("https://".to_string()),
+                    Just("http://".to_string()),
+                    Just("http".to_string()),
+                    "[a-z.:/?#]{0,6}",
+                    "[ ,\n\t\r]{1,2}",
+                    Just("\u{a0}".to_string()),
+                    Just("é".to_string()),
+                ],
+                0..16,
+            )
+        ) {
+            let text = pieces.concat();
+            prop_assert_eq!(urls(&text).collect::<Vec<_>>(), urls_by_splitting(&text));
+        }
+    }
 
     fn hosts(s: &str) -> Vec<String> {
         HostFinder::new()

@@ -618,27 +618,32 @@ fn add_handoff_files(
         crate::plan::SecretMode::Keep => inventory.files.iter().map(|f| f.secrets.len()).sum(),
         _ => 0,
     };
+    // Each file with its digest, made on two cores.
+    let hashed = |bytes: Vec<u8>| {
+        let digest = sha256_hex(&bytes);
+        (bytes, digest)
+    };
     let (manifest_json, handoff) = rayon::join(
-        || serde_json::to_vec_pretty(manifest),
+        || serde_json::to_vec_pretty(manifest).map(hashed),
         || handoff_of(manifest, report, files, kept_secrets),
     );
-    let manifest_json = manifest_json.map_err(|source| ErrorKind::Serialize {
+    let (manifest_json, manifest_sha) = manifest_json.map_err(|source| ErrorKind::Serialize {
         what: "manifest.json",
         source,
     })?;
     let handoff = handoff?;
-    let (checklist_md, review_html) = rayon::join(
-        || handoff.checklist_md(&manifest.tool).into_bytes(),
-        || handoff.review_html(&manifest.tool, report).into_bytes(),
+    let ((checklist_md, checklist_sha), (review_html, review_sha)) = rayon::join(
+        || hashed(handoff.checklist_md(&manifest.tool).into_bytes()),
+        || hashed(handoff.review_html(&manifest.tool, report).into_bytes()),
     );
     let mut listed: Vec<(&str, String)> = manifest
         .order
         .iter()
         .map(|e| (e.file.as_str(), e.sha256.clone()))
         .collect();
-    listed.push(("manifest.json", sha256_hex(&manifest_json)));
-    listed.push(("CHECKLIST.md", sha256_hex(&checklist_md)));
-    listed.push(("review.html", sha256_hex(&review_html)));
+    listed.push(("manifest.json", manifest_sha));
+    listed.push(("CHECKLIST.md", checklist_sha));
+    listed.push(("review.html", review_sha));
     let marker = marker::marker(&listed);
     files.push(("manifest.json".into(), manifest_json));
     files.push(("CHECKLIST.md".into(), checklist_md));

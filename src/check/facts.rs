@@ -90,6 +90,19 @@ pub struct Facts<'s> {
 }
 
 impl<'s> Facts<'s> {
+    /// Frees what the facts own on another thread: the records of a large bundle take a while
+    /// to free, and nothing needs to wait for that.
+    pub(crate) fn drop_in_background(self) {
+        let Facts {
+            records,
+            references,
+            defined,
+            diagnostics,
+            ..
+        } = self;
+        rayon::spawn(move || drop((records, references, defined, diagnostics)));
+    }
+
     /// Reads every file.
     pub fn gather(sources: &'s [(&'s str, &'s [u8])]) -> Result<Facts<'s>, ReadError> {
         // Each file alone, in parallel: its records (with their paths), the references they

@@ -5,6 +5,8 @@
 //! attribute (`db_object_id=`, `query="documentkey=..."`), an element name (`<x_ns_table>`) or a
 //! payload's root is as much a leftover as a field.
 
+use rayon::prelude::*;
+
 use super::RuleId;
 use crate::analyze::hosts::HostFinder;
 use crate::check::{CheckOptions, Facts, Finding};
@@ -14,47 +16,65 @@ use crate::plan::namespace::occurrences;
 pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) {
     hosts_left(facts, options, out);
     let keep = kept_namespaces(facts, options);
-    for (file, source) in facts.sources.iter().enumerate() {
-        let bytes = source.1;
-        if !options.old_ids.is_empty() {
-            for span in hex32_runs(bytes) {
-                let id = String::from_utf8_lossy(&bytes[span.range()]).to_ascii_lowercase();
-                if options.old_ids.contains(&id) {
-                    let at = facts.place(file, span.start);
-                    let message = format!("{} still holds the old sys_id {id}", where_(facts, at));
-                    out.push(facts.finding(
-                        at,
-                        RuleId::OldIdLeft,
-                        Severity::Error,
-                        message,
-                        Some("a reference to a record that will not exist"),
-                        "check how the id is written there; the rewrite only replaces whole 32-hex tokens",
-                    ));
-                }
-            }
-        }
-        for ns in &options.old_namespaces {
-            for span in occurrences(ns, &keep, bytes, true) {
+    // Every byte of every file: the files on every core, their findings in file order.
+    let per_file: Vec<Vec<Finding>> = (0..facts.sources.len())
+        .into_par_iter()
+        .map(|file| {
+            let mut out = Vec::new();
+            file_leftovers(facts, options, &keep, file, &mut out);
+            out
+        })
+        .collect();
+    out.extend(per_file.into_iter().flatten());
+}
+
+/// The old ids and namespaces left in file `file`.
+fn file_leftovers(
+    facts: &Facts<'_>,
+    options: &CheckOptions,
+    keep: &[String],
+    file: usize,
+    out: &mut Vec<Finding>,
+) {
+    let bytes = facts.sources[file].1;
+    if !options.old_ids.is_empty() {
+        for span in hex32_runs(bytes) {
+            let id = String::from_utf8_lossy(&bytes[span.range()]).to_ascii_lowercase();
+            if options.old_ids.contains(&id) {
                 let at = facts.place(file, span.start);
-                let written = String::from_utf8_lossy(&bytes[span.range()]);
-                let message = format!(
-                    "{} still names the old namespace {ns}{}",
-                    where_(facts, at),
-                    if written == ns.as_str() {
-                        String::new()
-                    } else {
-                        format!(" (written {written})")
-                    }
-                );
+                let message = format!("{} still holds the old sys_id {id}", where_(facts, at));
                 out.push(facts.finding(
                     at,
-                    RuleId::OldNamespaceLeft,
+                    RuleId::OldIdLeft,
                     Severity::Error,
                     message,
-                    Some("a name in a scope that is not this application's"),
-                    "rename it by hand (only names written in lower case, as ServiceNow writes them, are renamed)",
+                    Some("a reference to a record that will not exist"),
+                    "check how the id is written there; the rewrite only replaces whole 32-hex tokens",
                 ));
             }
+        }
+    }
+    for ns in &options.old_namespaces {
+        for span in occurrences(ns, keep, bytes, true) {
+            let at = facts.place(file, span.start);
+            let written = String::from_utf8_lossy(&bytes[span.range()]);
+            let message = format!(
+                "{} still names the old namespace {ns}{}",
+                where_(facts, at),
+                if written == ns.as_str() {
+                    String::new()
+                } else {
+                    format!(" (written {written})")
+                }
+            );
+            out.push(facts.finding(
+                at,
+                RuleId::OldNamespaceLeft,
+                Severity::Error,
+                message,
+                Some("a name in a scope that is not this application's"),
+                "rename it by hand (only names written in lower case, as ServiceNow writes them, are renamed)",
+            ));
         }
     }
 }
@@ -144,25 +164,85 @@ fn hosts_left(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>)
 /// replaces, so that an id it could not reach, e.g. `g<id>`, is reported), lower-case runs
 /// first.
 fn hex32_runs(b: &[u8]) -> impl Iterator<Item = crate::Span> + '_ {
-    let runs = move |in_case: fn(&u8) -> bool| {
-        let mut i = 0;
-        std::iter::from_fn(move || {
+    runs_of_32(b, |c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
+        .chain(runs_of_32(b, |c| c.is_ascii_digit() || (b'A'..=b'F').contains(c)))
+}
+
+/// Every run of exactly 32 bytes of `class` in `b`, in order. A run of 32 holds the 32nd
+/// byte from any point before it: only that byte is looked at until one is of the class.
+fn runs_of_32(b: &[u8], class: fn(&u8) -> bool) -> impl Iterator<Item = crate::Span> + '_ {
+    // No run starts before `i` unreported (the byte before `i` is not of the class).
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i + 32 <= b.len() {
+            let probe = i + 31;
+            if !class(&b[probe]) {
+                i = probe + 1;
+                continue;
+            }
+            let mut start = probe;
+            while start > i && class(&b[start - 1]) {
+                start -= 1;
+            }
+            let mut end = probe + 1;
+            while end < b.len() && class(&b[end]) {
+                end += 1;
+            }
+            i = end + 1;
+            if end - start == 32 {
+                return Some(crate::Span::new(start, end));
+            }
+        }
+        None
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hex32_runs;
+    use proptest::prelude::*;
+
+    /// Every run of exactly 32, looked at byte by byte.
+    fn naive(b: &[u8]) -> Vec<(usize, usize)> {
+        let runs = |class: fn(&u8) -> bool| {
+            let mut out = Vec::new();
+            let mut i = 0;
             while i < b.len() {
-                if !in_case(&b[i]) {
+                if !class(&b[i]) {
                     i += 1;
                     continue;
                 }
                 let start = i;
-                while i < b.len() && in_case(&b[i]) {
+                while i < b.len() && class(&b[i]) {
                     i += 1;
                 }
                 if i - start == 32 {
-                    return Some(crate::Span::new(start, i));
+                    out.push((start, i));
                 }
             }
-            None
-        })
-    };
-    runs(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
-        .chain(runs(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c)))
+            out
+        };
+        let mut all = runs(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c));
+        all.extend(runs(|c| c.is_ascii_digit() || (b'A'..=b'F').contains(c)));
+        all
+    }
+
+    proptest! {
+        #[test]
+        fn the_skipping_scan_finds_what_a_byte_by_byte_scan_finds(
+            pieces in proptest::collection::vec(
+                prop_oneof![
+                    "[0-9a-f]{28,36}",
+                    "[0-9A-F]{28,36}",
+                    "[0-9]{30,34}",
+                    "[0-9a-fA-Fg-z ]{0,40}",
+                ],
+                0..12,
+            )
+        ) {
+            let text = pieces.concat();
+            let got: Vec<_> = hex32_runs(text.as_bytes()).map(|s| (s.start, s.end)).collect();
+            prop_assert_eq!(got, naive(text.as_bytes()));
+        }
+    }
 }
