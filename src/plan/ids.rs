@@ -88,6 +88,11 @@ impl IdGen {
     }
 }
 
+/// The bit of `fingerprint` in a filter of `len` bits (a power of two): its top bits.
+fn filter_bit(fingerprint: u64, len: usize) -> usize {
+    (fingerprint >> (64 - len.trailing_zeros())) as usize
+}
+
 fn hex(bytes: &[u8; 16]) -> String {
     String::from_utf8_lossy(&hex_bytes(bytes)).into_owned()
 }
@@ -116,6 +121,41 @@ fn unhex(s: &str) -> Option<[u8; 16]> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IdMap {
     map: HashMap<IdKey, [u8; 32], BuildHasherDefault<FxHasher>>,
+    /// The keys' [`fingerprint`]s, for [`IdMap::may_map`].
+    filter: Filter,
+}
+
+/// A bitset of fingerprints, made on first use after the map last changed. Most sys_id-shaped
+/// tokens of an export are not in the map (update guids, hashes): a bit in a small table says
+/// so without reading the token again or probing the map.
+#[derive(Default, Clone)]
+struct Filter(std::sync::OnceLock<Vec<u64>>);
+
+impl PartialEq for Filter {
+    /// A cache of the map: maps are equal whatever their filters hold.
+    fn eq(&self, _: &Filter) -> bool {
+        true
+    }
+}
+
+impl Eq for Filter {}
+
+impl std::fmt::Debug for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Filter")
+    }
+}
+
+/// A 32-byte token's fingerprint for [`IdMap::may_map`]: the same for a sys_id written in
+/// either letter case (`| 0x20` lowers `A`-`F` and keeps digits).
+pub(crate) fn fingerprint(token: &[u8; 32]) -> u64 {
+    let word = |k: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&token[8 * k..8 * k + 8]);
+        u64::from_le_bytes(w) | 0x2020_2020_2020_2020
+    };
+    (word(0) ^ word(1).rotate_left(16) ^ word(2).rotate_left(32) ^ word(3).rotate_left(48))
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// A sys_id as a map key, hashed as one word folded from its four: sys_ids are random hex, so
@@ -146,11 +186,35 @@ impl IdMap {
 
     /// [`IdMap::insert`], from the ids' bytes.
     pub fn insert_bytes(&mut self, old: [u8; 32], new: [u8; 32]) {
+        self.filter = Filter::default();
         if old != new {
             self.map.insert(IdKey(old), new);
         } else {
             self.map.remove(&IdKey(old));
         }
+    }
+
+    /// `false` when no token of fingerprint `token` ([`fingerprint`]) is mapped, in either
+    /// letter case; `true` when one may be ([`map_token`](super::tokens::map_token) says).
+    pub(crate) fn may_map(&self, token: u64) -> bool {
+        let bits = self.filter.0.get_or_init(|| {
+            if self.map.is_empty() {
+                return Vec::new();
+            }
+            // 16 bits per key: about one token in 16 that is not mapped passes.
+            let len = (self.map.len() * 16).next_power_of_two().max(64);
+            let mut bits = vec![0u64; len / 64];
+            for key in self.map.keys() {
+                let at = filter_bit(fingerprint(&key.0), len);
+                bits[at / 64] |= 1 << (at % 64);
+            }
+            bits
+        });
+        if bits.is_empty() {
+            return false;
+        }
+        let at = filter_bit(token, bits.len() * 64);
+        bits[at / 64] & (1 << (at % 64)) != 0
     }
 
     /// Makes room for `more` entries.
@@ -184,5 +248,35 @@ impl IdMap {
                 std::str::from_utf8(n).unwrap_or_default(),
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{IdGen, IdMap, fingerprint};
+
+    fn token(s: &str) -> &[u8; 32] {
+        s.as_bytes().try_into().unwrap()
+    }
+
+    #[test]
+    fn the_filter_passes_every_mapped_token_in_either_case_and_follows_changes() {
+        let g = IdGen::new("s", "t");
+        let mut map = IdMap::default();
+        assert!(!map.may_map(fingerprint(token("0123456789abcdef0123456789abcdef"))));
+        let olds: Vec<String> = (0..500).map(|k| g.value("x", "y", &k.to_string())).collect();
+        for old in &olds[..250] {
+            map.insert(old, &g.sys_id(old));
+        }
+        let passes = |map: &IdMap, s: &str| map.may_map(fingerprint(token(s)));
+        for old in &olds[..250] {
+            assert!(passes(&map, old) && passes(&map, &old.to_ascii_uppercase()));
+        }
+        // Most others are told apart (16 bits per key).
+        let passed = olds[250..].iter().filter(|o| passes(&map, o)).count();
+        assert!(passed < 50, "{passed} of 250 unmapped tokens passed");
+        // A change after the filter was made is seen.
+        map.insert(&olds[400], &g.sys_id(&olds[400]));
+        assert!(passes(&map, &olds[400]));
     }
 }

@@ -277,14 +277,15 @@ impl Finished {
     /// The sys_ids found where no rule placed them (scripts, queries, lists), mapped.
     fn sys_ids(
         &mut self,
-        candidates: Vec<(Span, usize)>,
+        candidates: Vec<(Span, usize, u64)>,
         fields: &[String],
         follows: &Follows<'_>,
         map: &IdMap,
         bytes: &[u8],
     ) {
-        for (k, (span, record)) in candidates.into_iter().enumerate() {
-            if follows.covers(&span) {
+        for (k, (span, record, fingerprint)) in candidates.into_iter().enumerate() {
+            // Most are not mapped: the filter says so without reading the token again.
+            if !map.may_map(fingerprint) || follows.covers(&span) {
                 continue;
             }
             let old = &bytes[span.range()];

@@ -160,8 +160,9 @@ pub(super) struct PartPass {
     /// Edits whose replacement may hold sys_ids to map (index into `edits`), and the record's
     /// own old id when the replacement holds it (a placeholder's `{sys_id}`).
     pub(super) deferred: Vec<(usize, Option<[u8; 32]>)>,
-    /// Spans (in the file) of sys_id-shaped tokens in values, and their record.
-    pub(super) candidates: Vec<(Span, usize)>,
+    /// Spans (in the file) of sys_id-shaped tokens in values, their record and their
+    /// [`fingerprint`](crate::plan::ids::fingerprint).
+    pub(super) candidates: Vec<(Span, usize, u64)>,
     /// Per candidate, the field (only with details).
     pub(super) candidate_fields: Vec<String>,
     /// Per edit (only with details).
@@ -291,7 +292,11 @@ impl Planner<'_, '_> {
         }
         if self.ids && raw.len() >= 32 {
             for s in id_tokens(raw) {
-                self.part.candidates.push((at(s), record));
+                let Ok(token) = <&[u8; 32]>::try_from(&raw[s.range()]) else {
+                    continue;
+                };
+                let fingerprint = crate::plan::ids::fingerprint(token);
+                self.part.candidates.push((at(s), record, fingerprint));
                 if self.details {
                     self.part.candidate_fields.push(field.to_string());
                 }

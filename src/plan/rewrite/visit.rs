@@ -248,7 +248,7 @@ impl Planner<'_, '_> {
         let keep = p
             .candidates
             .iter()
-            .position(|&(_, o)| o >= first_index)
+            .position(|&(_, o, _)| o >= first_index)
             .unwrap_or(p.candidates.len());
         p.candidates.truncate(keep);
         p.candidate_fields
