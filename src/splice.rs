@@ -119,7 +119,7 @@ impl Edits {
                 }
                 _ => true,
             };
-        if self.edits.capacity() == 0 && self.pool.is_empty() {
+        if self.edits.is_empty() && self.pool.is_empty() {
             *self = Edits { sorted, ..other };
             return;
         }
@@ -130,11 +130,6 @@ impl Edits {
         self.edits
             .extend(other.edits.into_iter().map(|(s, id)| (s, base + id)));
         self.sorted = sorted;
-    }
-
-    /// Makes room for `more` edits (e.g. before appending the edits of every part).
-    pub(crate) fn reserve(&mut self, more: usize) {
-        self.edits.reserve(more);
     }
 
     /// Keeps the first `len` edits added (in the order they were added), drops the rest.

@@ -174,8 +174,10 @@ fn many_hosts_in_one_value() {
         });
         let glued = repeat(n, |_| "dev1.service-now.com".to_string());
         let dotted = "a.".repeat(n) + "service-now.com";
+        // One piece holding many schemes, no separator between them (`urls` of the check).
+        let schemes = "http".repeat(n);
         unload(&format!(
-            "<oauth_entity action=\"INSERT_OR_UPDATE\"><redirect_url>{listed}</redirect_url><u_a>{glued}</u_a><u_b>{dotted}</u_b></oauth_entity>"
+            "<oauth_entity action=\"INSERT_OR_UPDATE\"><redirect_url>{listed}</redirect_url><u_a>{glued}</u_a><u_b>{dotted}</u_b><u_c>{schemes}</u_c></oauth_entity>"
         ))
     });
 }

@@ -304,10 +304,16 @@ pub fn urls(text: &str) -> impl Iterator<Item = (&str, &str)> {
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new("http"));
     const SEPARATORS: [char; 3] = [',', ' ', '\n'];
     // The pieces between separators, trimmed, that start with a scheme: found from each
-    // `http` (most values hold none, long scripts a few), not by splitting every value.
+    // `http` (most values hold none, long scripts a few), not by splitting every value. Each
+    // piece is looked at once (`seen`: where the last one ended), however many `http` it holds.
+    let mut seen = 0;
     HTTP.find_iter(text.as_bytes()).filter_map(move |at| {
-        let start = text[..at].rfind(SEPARATORS).map_or(0, |i| i + 1);
+        if at < seen {
+            return None;
+        }
+        let start = text[seen..at].rfind(SEPARATORS).map_or(seen, |i| seen + i + 1);
         let end = text[at..].find(SEPARATORS).map_or(text.len(), |i| at + i);
+        seen = end;
         // Only the `http` that starts its piece (after the blanks `trim` takes away).
         if start + (end - start - text[start..end].trim_start().len()) != at {
             return None;

@@ -38,6 +38,8 @@ fn ciphertext_left_at(
     edits: &Edits,
     anchors: &[usize],
 ) -> Option<usize> {
+    // Sorted (as `Rewriter::check_left` is given them): the output's edits are the last ones.
+    debug_assert!(edits.iter().is_sorted_by_key(|(s, _)| s.start));
     let skip = edits
         .iter()
         .position(|(s, _)| s.start >= from)
@@ -71,7 +73,7 @@ fn ciphertext_left_at(
         }
     }
     // Anchors in the replacements.
-    for (j, (_, replacement)) in (0..out.len).filter_map(|j| Some((j, out.edit(j)?))) {
+    for (j, (_, replacement)) in edits.iter().skip(skip).enumerate() {
         for off in memchr::memchr2_iter(b'#', 0xEF, replacement) {
             if let Some(m) = match_at(&out, (2 * j + 1, off), &mut value) {
                 keep(m);

@@ -149,13 +149,17 @@ impl std::fmt::Debug for Filter {
 /// A 32-byte token's fingerprint for [`IdMap::may_map`]: the same for a sys_id written in
 /// either letter case (`| 0x20` lowers `A`-`F` and keeps digits).
 pub(crate) fn fingerprint(token: &[u8; 32]) -> u64 {
+    fold(token, 0x2020_2020_2020_2020).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// The four words of a 32-byte id, each or-ed with `or`, folded into one.
+fn fold(id: &[u8; 32], or: u64) -> u64 {
     let word = |k: usize| {
         let mut w = [0u8; 8];
-        w.copy_from_slice(&token[8 * k..8 * k + 8]);
-        u64::from_le_bytes(w) | 0x2020_2020_2020_2020
+        w.copy_from_slice(&id[8 * k..8 * k + 8]);
+        u64::from_le_bytes(w) | or
     };
-    (word(0) ^ word(1).rotate_left(16) ^ word(2).rotate_left(32) ^ word(3).rotate_left(48))
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    word(0) ^ word(1).rotate_left(16) ^ word(2).rotate_left(32) ^ word(3).rotate_left(48)
 }
 
 /// A sys_id as a map key, hashed as one word folded from its four: sys_ids are random hex, so
@@ -165,14 +169,7 @@ struct IdKey([u8; 32]);
 
 impl std::hash::Hash for IdKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        let word = |k: usize| {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&self.0[8 * k..8 * k + 8]);
-            u64::from_le_bytes(w)
-        };
-        state.write_u64(
-            word(0) ^ word(1).rotate_left(16) ^ word(2).rotate_left(32) ^ word(3).rotate_left(48),
-        );
+        state.write_u64(fold(&self.0, 0));
     }
 }
 

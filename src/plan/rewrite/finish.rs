@@ -33,7 +33,6 @@ impl Rewriter {
             .map(|part| self.finish_part(part, ids, bytes, details, check))
             .collect();
         let mut edits = Edits::new();
-        edits.reserve(done.iter().flatten().map(|d| d.edits.len()).sum());
         let mut counts = BTreeMap::new();
         let mut drafts = Vec::new();
         let mut secrets = Vec::new();
