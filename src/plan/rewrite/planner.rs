@@ -495,8 +495,13 @@ impl Planner<'_, '_> {
             let key = e.path.replace(" > ", "/");
             let field = format!("{}/{key}", f.name);
             let value = self.secret_value(r, &field, name.as_deref());
-            // Inside a JSON string: no `"` (placeholders hold none) and no lone backslash.
-            let local = value.replace('\\', "\\\\");
+            // Inside a JSON string: no `"` (placeholders hold none) and no lone backslash; then
+            // written as the field's own text is (the key named in it comes from the input).
+            let json = value.replace('\\', "\\\\");
+            let local = match f.kind {
+                ValueKind::Cdata => crate::plan::escape::split_cdata_end(&json),
+                _ => escape_text(&json, self.quot(&json)),
+            };
             let bytes = self.in_layers(local, &layers);
             let span = r.file_span(Span::new(start, end));
             let shown = format!(
