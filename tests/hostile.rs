@@ -612,3 +612,69 @@ fn names_cannot_inject_steps_links_or_terminal_controls() {
     assert!(!ran.stderr.contains('\u{1b}'), "{:?}", ran.stderr);
     assert!(ran.stderr.contains("\\u{1b}[31mred"), "{:?}", ran.stderr);
 }
+
+/// A host or a sys_id (a record's own too) with a character spelled as a character reference
+/// (`&#46;`, `&#x61;`),
+/// in a value, inside an entity-escaped payload (`&amp;#46;` there) and inside a CDATA
+/// payload, is rewritten as ServiceNow would read it: the whole spelling is replaced (the
+/// run's own check of its output, which reads decoded text, finds nothing left).
+#[test]
+fn hosts_and_sys_ids_spelled_with_character_references_are_rewritten_at_every_depth() {
+    // ID1 with its `a` spelled, once as decimal and once as hex.
+    let id1_spelled = ID1.replacen('a', "&#97;", 1);
+    let script = format!(
+        "<sys_script><name>S</name><script>var u = 'https://dev1&#46;service-now.com/x.do'; var g = '{id1_spelled}';</script><sys_id>{ID2}</sys_id></sys_script>"
+    );
+    let cdata_inner = format!(
+        "<record_update table=\"sys_script\"><sys_script><name>C</name><script>var u = 'https://&#100;ev1.service-now.com/y.do'; var g = '{}';</script><sys_id>{ID3}</sys_id></sys_script></record_update>",
+        ID1.replacen('a', "&#x61;", 1)
+    );
+    let records = format!(
+        "<x_app_group action=\"INSERT_OR_UPDATE\"><name>G</name><sys_id>{}</sys_id></x_app_group>\
+         <sys_properties action=\"INSERT_OR_UPDATE\"><name>p</name><u_group>{ID1}</u_group><value>https://dev1&#x2E;service-now.com/z.do</value><sys_id>0123456789abcdef0123456789abcd04</sys_id></sys_properties>\
+         <sys_properties action=\"INSERT_OR_UPDATE\"><name>q</name><value>https://dev1.service-now.com/plain.do</value><sys_id>0123456789abcdef0123456789abcd05</sys_id></sys_properties>\
+         {}\
+         <sys_update_xml action=\"INSERT_OR_UPDATE\"><name>c</name><payload><![CDATA[{cdata_inner}]]></payload><sys_id>0123456789abcdef0123456789abcd06</sys_id></sys_update_xml>\
+         <sys_update_xml action=\"INSERT_OR_UPDATE\"><name>o</name><payload>&lt;record_update&gt;&lt;sys_script&gt;&lt;script&gt;https://dev1&#46;service-now.com/outer.do&lt;/script&gt;&lt;sys_id&gt;0123456789abcdef0123456789abcd07&lt;/sys_id&gt;&lt;/sys_script&gt;&lt;/record_update&gt;</payload><sys_id>0123456789abcdef0123456789abcd08</sys_id></sys_update_xml>",
+        ID1.replacen('a', "&#97;", 1),
+        escaped_row(&script, "0123456789abcdef0123456789abcd09"),
+    );
+    let d = folder_of("spelled-refs", &[("in.xml", &unload(&records))]);
+    let out = d.join("out.xml");
+    let ran = sn(&[
+        &"apply",
+        &d.join("in.xml"),
+        &"--source",
+        &"dev1",
+        &"--target",
+        &"acme",
+        &"--sys-ids",
+        &"regenerate",
+        &"--out",
+        &out,
+    ]);
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
+    let written = std::fs::read_to_string(&out).unwrap();
+    for gone in [
+        "dev1",
+        "ev1.service-now",
+        ID1,
+        &id1_spelled,
+        "&#46;",
+        "&#x2E;",
+        "&#100;",
+    ] {
+        assert!(!written.contains(gone), "{gone} left: {written}");
+    }
+    for url in ["z.do", "plain.do", "x.do", "y.do", "outer.do"] {
+        assert!(
+            written.contains(&format!("https://acme.service-now.com/{url}")),
+            "{url}: {written}"
+        );
+    }
+    // The group's new id everywhere its old one was, however it was spelled (its own sys_id
+    // too: the record is regenerated as ServiceNow reads its id).
+    let new = written.split("<sys_id>").nth(1).unwrap()[..32].to_string();
+    assert!(new.bytes().all(|b| b.is_ascii_hexdigit()), "{written}");
+    assert_eq!(written.matches(&new).count(), 4, "{written}");
+}

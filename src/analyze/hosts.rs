@@ -1,7 +1,8 @@
 //! Instance hosts in text: `<name>.service-now.com`, boundary-aware.
 //!
 //! In: any text (a field value, a script, an escaped payload: host names contain no escapable
-//! character, so raw bytes are searched as they are). Out: every [`HostMatch`], with its span.
+//! character, so raw bytes are searched as they are; the rewrite decodes first a value that
+//! spells a host's character with a character reference, `dev1&#46;service-now.com`). Out: every [`HostMatch`], with its span.
 //! A match is a whole host name: `xdev1.service-now.com` is the instance `xdev1`, not `dev1`;
 //! `dev1.service-now.com.evil.example` is no ServiceNow host at all. Hosts are found in any
 //! letter case (`Dev1.Service-Now.com`) and after percent-escapes

@@ -33,6 +33,7 @@ pub mod namespace;
 mod records;
 mod rename;
 mod rewrite;
+mod spelled;
 internal_mod!(tokens);
 mod words;
 

@@ -2,7 +2,8 @@
 //!
 //! In: raw bytes of a value (as stored in the file, at any escaping depth: hosts, 32-hex ids
 //! and namespaces hold no character that escaping changes, so they read the same in every
-//! layer). Out: each substitution with its span in those bytes. A sys_id is a whole token: 32
+//! layer; a value spelling one of their characters with a character reference is given
+//! decoded by the rewrite). Out: each substitution with its span in those bytes. A sys_id is a whole token: 32
 //! lowercase hex digits with no lower-case letter or digit on either side (`sys_script_<id>`,
 //! `documentkey=<id>`, `sys_id=<id>` in URLs and `sys_idIN<id>,<id>` in encoded queries, whose
 //! operators are upper case, all qualify).

@@ -265,6 +265,14 @@ fn digits_after_hash<C: Cursor>(c: &C, hash: C::P) -> Option<(char, Option<C::P>
     Some((char::from_u32(code)?, c.next(at)))
 }
 
+/// The numeric character reference (`&#46;`, `&#x2E;`, after any number of `amp;` layers:
+/// `&amp;#46;`) whose `#` is at `hash` in `bytes`: where it starts (its `&`), the character it
+/// stands for, and where it ends (after its `;`).
+pub(crate) fn reference_at_hash(bytes: &[u8], hash: usize) -> Option<(usize, char, usize)> {
+    let (start, ch, after) = ref_around_hash(&Flat(bytes), hash)?;
+    Some((start, ch, after.unwrap_or(bytes.len())))
+}
+
 /// The numeric reference whose `#` is at `hash`: where it starts (its `&`), its character and
 /// the place after its `;`.
 fn ref_around_hash<C: Cursor>(c: &C, hash: C::P) -> Option<(C::P, char, Option<C::P>)> {

@@ -287,7 +287,16 @@ impl Finished {
             if !map.may_map(fingerprint) || follows.covers(&span) {
                 continue;
             }
-            let old = &bytes[span.range()];
+            let raw = &bytes[span.range()];
+            // A token spelled with character references is longer in the file.
+            let decoded;
+            let old = match raw.len() {
+                32 => raw,
+                _ => {
+                    decoded = crate::plan::spelled::Decoded::of(raw).bytes;
+                    decoded.as_slice()
+                }
+            };
             if let Some(new) = map_token(map, old) {
                 self.add(span, &new, ChangeKind::SysId, || Draft {
                     at: span,

@@ -261,6 +261,13 @@ impl Rewriter {
                 false => HostFinder::scan_document(part),
             };
             host_at.iter_mut().for_each(|at| *at += covers.start);
+            let spelled_at = match self.tokens.hosts.is_empty()
+                && !self.maps_ids()
+                && self.tokens.namespace_prefixes.is_empty()
+            {
+                true => Vec::new(),
+                false => crate::plan::spelled::token_refs(part, covers.start),
+            };
             Planner {
                 w: self,
                 file: bytes,
@@ -269,6 +276,7 @@ impl Rewriter {
                 quot: &quot,
                 hosts,
                 host_at: Marks::new(host_at),
+                spelled_at: Marks::new(spelled_at),
                 learner: DictionaryLearner::default(),
                 learned: None,
                 last_table: None,

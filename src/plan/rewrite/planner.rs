@@ -14,7 +14,8 @@ use crate::model::{Escaping, Field, Record, ValueKind};
 use crate::plan::SecretMode;
 use crate::plan::escape::{cdata_section, escape_attr, escape_text, through_layers};
 use crate::plan::records::RecordsPass;
-use crate::plan::tokens::{ChangeKind, id_tokens};
+use crate::plan::spelled::Decoded;
+use crate::plan::tokens::{ChangeKind, Subst, id_tokens};
 use crate::scan::Span;
 use crate::splice::Edits;
 
@@ -205,6 +206,9 @@ pub(super) struct Planner<'w, 'f> {
     pub(super) hosts: HostFinder,
     /// Where the part may hold a host (see [`HostFinder::candidates`]), as file offsets.
     pub(super) host_at: Marks,
+    /// Where the part spells a token character with a character reference (see
+    /// [`crate::plan::spelled`]), as file offsets: the values holding one are searched decoded.
+    pub(super) spelled_at: Marks,
     /// Dictionary records seen: the plan's secret rules plus what they declare (made at the
     /// first one).
     pub(super) learner: DictionaryLearner,
@@ -266,10 +270,26 @@ impl Planner<'_, '_> {
     }
 
     /// Token substitutions in a value's raw bytes, at their file position; sys_id-shaped
-    /// tokens are kept as candidates until every file has been read.
+    /// tokens are kept as candidates until every file has been read. A value that spells a
+    /// token character with a character reference is searched decoded, each substitution made
+    /// on the raw bytes it covers (see [`crate::plan::spelled`]).
     pub(super) fn tokens_in(&mut self, record: usize, field: &str, file_span: Span) {
-        let raw = &self.file[file_span.range()];
-        let at = |s: Span| Span::new(file_span.start + s.start, file_span.start + s.end);
+        let file = self.file;
+        let shift = |s: Span| Span::new(file_span.start + s.start, file_span.start + s.end);
+        if self.spelled_at.inside(file_span) {
+            let decoded = Decoded::of(&file[file_span.range()]);
+            let text = decoded.bytes.as_slice();
+            let at = |s: Span| shift(decoded.raw_span(s));
+            let mut found = Vec::new();
+            let dots = self.hosts.candidates(text);
+            self.w
+                .tokens
+                .scan_into_at(text, &self.hosts, dots, &mut found);
+            self.push_found(record, field, found, at);
+            self.id_candidates(record, field, text, at);
+            return;
+        }
+        let raw = &file[file_span.range()];
         let dots = self.host_at.within(file_span);
         if !self.w.tokens.namespace_prefixes.is_empty() || !dots.is_empty() {
             let mut found = Vec::new();
@@ -277,29 +297,52 @@ impl Planner<'_, '_> {
             self.w
                 .tokens
                 .scan_into_at(raw, &self.hosts, dots, &mut found);
-            for s in found {
-                if s.rule == ChangeKind::Host {
-                    // Which source host it was (no allocation for the usual lower-case one).
-                    if let Ok(old) = std::str::from_utf8(s.old) {
-                        let key = crate::analyze::hosts::lowercase(old);
-                        if self.w.tokens.hosts.contains_key(key.as_ref()) {
-                            self.part.rec.host_seen(&key);
-                        }
+            self.push_found(record, field, found, shift);
+        }
+        self.id_candidates(record, field, raw, shift);
+    }
+
+    /// The edits of substitutions found in a value (`at`: their spans in the file).
+    fn push_found(
+        &mut self,
+        record: usize,
+        field: &str,
+        found: Vec<Subst<'_>>,
+        at: impl Fn(Span) -> Span,
+    ) {
+        for s in found {
+            if s.rule == ChangeKind::Host {
+                // Which source host it was (no allocation for the usual lower-case one).
+                if let Ok(old) = std::str::from_utf8(s.old) {
+                    let key = crate::analyze::hosts::lowercase(old);
+                    if self.w.tokens.hosts.contains_key(key.as_ref()) {
+                        self.part.rec.host_seen(&key);
                     }
                 }
-                self.push(record, field, at(s.span), &s.new, Change::of(s.rule));
             }
+            self.push(record, field, at(s.span), &s.new, Change::of(s.rule));
         }
-        if self.ids && raw.len() >= 32 {
-            for s in id_tokens(raw) {
-                let Ok(token) = <&[u8; 32]>::try_from(&raw[s.range()]) else {
-                    continue;
-                };
-                let fingerprint = crate::plan::ids::fingerprint(token);
-                self.part.candidates.push((at(s), record, fingerprint));
-                if self.details {
-                    self.part.candidate_fields.push(field.to_string());
-                }
+    }
+
+    /// The sys_id-shaped tokens of a value, kept as candidates (`at`: their spans in the file).
+    fn id_candidates(
+        &mut self,
+        record: usize,
+        field: &str,
+        text: &[u8],
+        at: impl Fn(Span) -> Span,
+    ) {
+        if !self.ids || text.len() < 32 {
+            return;
+        }
+        for s in id_tokens(text) {
+            let Ok(token) = <&[u8; 32]>::try_from(&text[s.range()]) else {
+                continue;
+            };
+            let fingerprint = crate::plan::ids::fingerprint(token);
+            self.part.candidates.push((at(s), record, fingerprint));
+            if self.details {
+                self.part.candidate_fields.push(field.to_string());
             }
         }
     }

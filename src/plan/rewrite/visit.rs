@@ -106,7 +106,13 @@ impl Planner<'_, '_> {
 
     /// A record whose sys_id is regenerated: its id defined here, to map everywhere.
     fn define_id(&mut self, r: &Record<'_>) {
-        if let Some(id) = r.sys_id().filter(|id| is_sys_id(id) && !self.cur.existing) {
+        // Read as ServiceNow reads it, should character references spell it (`&#97;`).
+        let id = match r.sys_id() {
+            Some(id) => Some(std::borrow::Cow::Borrowed(id)),
+            None => r.field("sys_id").map(|f| r.text(f)),
+        };
+        let id = id.as_deref().map(str::trim);
+        if let Some(id) = id.filter(|id| is_sys_id(id) && !self.cur.existing) {
             if self.w.rules.sys_ids == IdMode::Regenerate {
                 let g = &self.w.generator;
                 let table = match &self.last_table {
