@@ -453,3 +453,65 @@ fn readme_rule_table_names_every_rule_and_no_other() {
         RuleId::ALL.iter().map(|r| r.id().to_string()).collect();
     assert_eq!(named, ids, "the README's rule table and RuleId disagree");
 }
+
+/// `check` finds a source host left in a file when told the source (`--source`), and in a
+/// bundle from its manifest, where `apply` and `bundle` send outputs too large to check
+/// themselves.
+#[test]
+fn source_hosts_left_are_found_from_the_flag_or_the_manifest() {
+    use crate::support::folder_of;
+    let unload = |url: &str| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><unload unload_date=\"2024-01-01 00:00:00\"><sys_properties action=\"INSERT_OR_UPDATE\"><name>x.url</name><value>{url}</value><sys_id>0123456789abcdef0123456789abcdef</sys_id></sys_properties></unload>"
+        )
+    };
+    let d = folder_of(
+        "check-source",
+        &[("left.xml", &unload("https://dev1.service-now.com/x.do"))],
+    );
+    let file = d.join("left.xml");
+    let ran = sn(&[&"check", &file]);
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
+    let ran = sn(&[&"check", &file, &"--source", &"dev1", &"--format", &"json"]);
+    assert_eq!(ran.code, Some(1), "{}", ran.all());
+    assert_eq!(ran.json()["findings"][0]["rule"], "source-host-left");
+
+    // A bundle made from dev1, with the host put back by hand into one output.
+    let input = folder_of(
+        "check-source-in",
+        &[("in.xml", &unload("https://dev1.service-now.com/x.do"))],
+    );
+    let bundle = d.join("bundle");
+    let ran = sn(&[
+        &"bundle",
+        &input,
+        &"--source",
+        &"dev1",
+        &"--target",
+        &"prod1",
+        &"--out",
+        &bundle,
+        &"-q",
+    ]);
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
+    let ran = sn(&[&"check", &bundle]);
+    assert_eq!(ran.code, Some(0), "{}", ran.all());
+    let out = std::fs::read_dir(&bundle)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "xml"))
+        .unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let edited = text.replace("prod1.service-now.com", "dev1.service-now.com");
+    assert_ne!(text, edited);
+    std::fs::write(&out, edited).unwrap();
+    let ran = sn(&[&"check", &bundle, &"--format", &"json"]);
+    assert_eq!(ran.code, Some(1), "{}", ran.all());
+    let rules: Vec<String> = ran.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect();
+    assert!(rules.iter().any(|r| r == "source-host-left"), "{rules:?}");
+}

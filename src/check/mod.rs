@@ -112,6 +112,9 @@ pub struct RunFacts {
     pub new_client_ids: BTreeSet<String>,
     /// Records the run was told exist on the target.
     pub existing: Vec<Existing>,
+    /// The hosts the run moved away from (its host map's sources): still named, each is
+    /// `source-host-left`, as for [`CheckOptions::sources`].
+    pub sources: Vec<String>,
 }
 
 impl RunFacts {
@@ -147,6 +150,10 @@ impl RunFacts {
                 .into_iter()
                 .filter_map(|e| Existing::parse(e.as_str()?).ok())
                 .collect(),
+            sources: strings("hosts")
+                .into_iter()
+                .filter_map(|h| h["from"].as_str().map(str::to_string))
+                .collect(),
         })
     }
 
@@ -167,6 +174,7 @@ impl RunFacts {
                 .iter()
                 .filter_map(|e| Existing::parse(e).ok())
                 .collect(),
+            sources: report.hosts.iter().map(|h| h.from.clone()).collect(),
         }
     }
 }

@@ -186,9 +186,17 @@ pub fn run(a: ApplyArgs) -> anyhow::Result<ExitCode> {
         write_review(page, &written, a.force)?;
     }
     if !written.checked && !a.quiet {
+        // `check` knows the sources only when told (an apply output has no manifest).
+        let sources: String = written
+            .report
+            .hosts
+            .iter()
+            .map(|h| format!(" --source {}", h.from))
+            .collect();
         say!(
-            "sn-retarget: note: outputs over {} MB; run `sn-retarget check` on them separately",
-            CHECK_LIMIT_BYTES / 1_000_000
+            "sn-retarget: note: outputs over {} MB together are not checked here; check them with `sn-retarget check {}{sources}`",
+            CHECK_LIMIT_BYTES / 1_000_000,
+            super::shell_word(&out.display().to_string())
         );
     }
     if a.report.is_none() && a.dry_run {

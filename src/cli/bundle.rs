@@ -27,8 +27,9 @@ pub fn run(a: BundleArgs) -> anyhow::Result<ExitCode> {
     let findings = &b.manifest.findings;
     if !b.manifest.checked && !a.quiet {
         say!(
-            "sn-retarget: note: outputs over {} MB; run `sn-retarget check` on them separately",
-            super::CHECK_LIMIT_BYTES / 1_000_000
+            "sn-retarget: note: outputs over {} MB together are not checked here; check them with `sn-retarget check {}` (its manifest.json names the source hosts)",
+            super::CHECK_LIMIT_BYTES / 1_000_000,
+            super::shell_word(&a.out.display().to_string())
         );
     }
     let all_in = a.out.join("manifest.json").display().to_string();

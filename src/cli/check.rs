@@ -1,24 +1,17 @@
 //! `sn-retarget check`.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use sn_retarget::check::{CheckOptions, RunFacts, check, render};
 use sn_retarget::plan::{Existing, Instance};
 
-use super::{CheckFormat, EXIT_BAD_INPUT};
+use super::{CheckArgs, CheckFormat, EXIT_BAD_INPUT};
 
-pub fn run(
-    inputs: &[PathBuf],
-    target: Option<&str>,
-    namespaces: &[String],
-    keep_scopes: &[String],
-    existing: &[String],
-    format: CheckFormat,
-) -> anyhow::Result<ExitCode> {
-    let sources = super::load(inputs, &[])?;
-    for ns in namespaces.iter().chain(keep_scopes) {
+pub fn run(a: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let sources = super::load(&a.inputs, &[])?;
+    for ns in a.namespaces.iter().chain(&a.keep_scopes) {
         let plain = !ns.is_empty() && ns.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
         anyhow::ensure!(
             plain,
@@ -26,14 +19,24 @@ pub fn run(
         );
     }
     let options = CheckOptions {
-        target: target.map(Instance::parse).transpose()?,
-        old_namespaces: namespaces.iter().map(|n| n.to_ascii_lowercase()).collect(),
-        keep_namespaces: keep_scopes.to_vec(),
-        existing: existing
+        target: a.target.as_deref().map(Instance::parse).transpose()?,
+        sources: a
+            .sources
+            .iter()
+            .map(|s| Instance::parse(s))
+            .collect::<Result<_, _>>()?,
+        old_namespaces: a
+            .namespaces
+            .iter()
+            .map(|n| n.to_ascii_lowercase())
+            .collect(),
+        keep_namespaces: a.keep_scopes.to_vec(),
+        existing: a
+            .existing
             .iter()
             .map(|e| Existing::parse(e))
             .collect::<Result<_, _>>()?,
-        run: inputs.iter().find_map(|p| manifest_of(p)),
+        run: a.inputs.iter().find_map(|p| manifest_of(p)),
         ..CheckOptions::default()
     };
     let named: Vec<(&str, &[u8])> = sources
@@ -51,7 +54,7 @@ pub fn run(
         }
     };
     let mut out = std::io::stdout().lock();
-    match format {
+    match a.format {
         CheckFormat::Text => {
             let text = render::text(&report);
             out.write_all(sn_retarget::untrusted::terminal(&text).as_bytes())?

@@ -78,30 +78,7 @@ enum Command {
     /// Check a bundle offline: dangling references, secrets left, URL forms, OAuth consistency.
     /// Exit 1 when an error is found.
     #[command(after_help = examples::CHECK)]
-    Check {
-        /// Export files, folders or zip archives.
-        #[arg(required = true)]
-        inputs: Vec<PathBuf>,
-        /// The instance the bundle is for (a bundle's manifest.json made for another instance
-        /// is an error).
-        #[arg(long)]
-        target: Option<String>,
-        /// A namespace that should no longer occur (after `fork`: the old one); every
-        /// occurrence, in any case, is an error (`old-namespace-left`). Repeatable.
-        #[arg(long = "namespace")]
-        namespaces: Vec<String>,
-        /// Another application's namespace that starts with a --namespace one and is not a
-        /// leftover of it (repeatable).
-        #[arg(long = "keep-scope", value_name = "NAMESPACE", requires = "namespaces")]
-        keep_scopes: Vec<String>,
-        /// A record that already exists on the target, `table:name-or-sys_id` (repeatable):
-        /// references to it are notes, not missing records.
-        #[arg(long = "existing", value_name = "TABLE:NAME")]
-        existing: Vec<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "text")]
-        format: CheckFormat,
-    },
+    Check(CheckArgs),
     /// Print the import order of a bundle, one file a line, with the reason for its place.
     /// With plan options (as for `bundle`), the order of the bundle they would make: its
     /// files, new ids and names.
@@ -179,6 +156,47 @@ enum SecretArg {
     Placeholder,
     Blank,
     Keep,
+}
+
+/// `word` as one shell word in a command shown to be copied: as it is when plain, else in
+/// single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b'+');
+    match !word.is_empty() && word.bytes().all(plain) {
+        true => word.to_string(),
+        false => format!("'{}'", word.replace('\'', "'\\''")),
+    }
+}
+
+/// `sn-retarget check`'s flags.
+#[derive(Args)]
+pub struct CheckArgs {
+    /// Export files, folders or zip archives.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// The instance the bundle is for (a bundle's manifest.json made for another instance
+    /// is an error).
+    #[arg(long)]
+    target: Option<String>,
+    /// An instance the files were moved away from (repeatable): a value still naming it is
+    /// an error (`source-host-left`). A bundle's manifest.json names its own.
+    #[arg(long = "source", value_name = "INSTANCE")]
+    sources: Vec<String>,
+    /// A namespace that should no longer occur (after `fork`: the old one); every
+    /// occurrence, in any case, is an error (`old-namespace-left`). Repeatable.
+    #[arg(long = "namespace")]
+    namespaces: Vec<String>,
+    /// Another application's namespace that starts with a --namespace one and is not a
+    /// leftover of it (repeatable).
+    #[arg(long = "keep-scope", value_name = "NAMESPACE", requires = "namespaces")]
+    keep_scopes: Vec<String>,
+    /// A record that already exists on the target, `table:name-or-sys_id` (repeatable):
+    /// references to it are notes, not missing records.
+    #[arg(long = "existing", value_name = "TABLE:NAME")]
+    existing: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: CheckFormat,
 }
 
 #[derive(Args)]
@@ -467,21 +485,7 @@ fn run_command(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bundle(args) => bundle::run(*args),
         Command::Order(a) => bundle::order(&a.inputs, a.json, &a.plan),
         Command::Fork(args) => fork::run(*args),
-        Command::Check {
-            inputs,
-            target,
-            namespaces,
-            keep_scopes,
-            existing,
-            format,
-        } => check::run(
-            &inputs,
-            target.as_deref(),
-            &namespaces,
-            &keep_scopes,
-            &existing,
-            format,
-        ),
+        Command::Check(args) => check::run(&args),
         Command::Plan {
             inputs,
             target,

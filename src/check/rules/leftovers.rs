@@ -126,7 +126,12 @@ fn where_(facts: &Facts<'_>, at: crate::check::Place<'_>) -> String {
 }
 
 fn hosts_left(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) {
-    if options.sources.is_empty() {
+    // Those given, and those the run that made the bundle moved away from.
+    let mut sources: Vec<&str> = options.sources.iter().map(|s| s.host()).collect();
+    if let Some(run) = &options.run {
+        sources.extend(run.sources.iter().map(String::as_str));
+    }
+    if sources.is_empty() {
         return;
     }
     let finder = HostFinder::new();
@@ -136,11 +141,7 @@ fn hosts_left(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>)
                 continue; // its records are checked themselves
             }
             for m in finder.find_all(f.text.as_bytes()) {
-                if options
-                    .sources
-                    .iter()
-                    .any(|s| s.host().eq_ignore_ascii_case(m.host))
-                {
+                if sources.iter().any(|s| s.eq_ignore_ascii_case(m.host)) {
                     out.push(facts.finding(
                         facts.record_place(k, Some(&f.name)),
                         RuleId::SourceHostLeft,
