@@ -678,3 +678,56 @@ fn hosts_and_sys_ids_spelled_with_character_references_are_rewritten_at_every_de
     assert!(new.bytes().all(|b| b.is_ascii_hexdigit()), "{written}");
     assert_eq!(written.matches(&new).count(), 4, "{written}");
 }
+
+/// Two payload spellings that were passed through unread (plaintext secret, source host and
+/// sys_id kept, at every size): a CDATA payload holding a CDATA section (its `]]>` split, so
+/// the field is several sections), and an escaped payload that leaves `>` unescaped.
+#[test]
+fn payloads_in_split_cdata_or_with_bare_gt_are_read() {
+    let inner = |script: &str| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><record_update table=\"oauth_entity\"><oauth_entity action=\"INSERT_OR_UPDATE\"><name>P</name><client_secret>{SECRET}</client_secret><redirect_url>https://dev1.service-now.com/oauth_redirect.do</redirect_url>{script}<sys_id>{ID1}</sys_id></oauth_entity></record_update>"
+        )
+    };
+    // The document's own CDATA section ends in `]]>`, split by the enclosing CDATA.
+    let split = format!(
+        "<sys_update_xml action=\"INSERT_OR_UPDATE\"><name>a</name><payload><![CDATA[{}]]></payload><sys_id>{ID2}</sys_id></sys_update_xml>",
+        inner("<script><![CDATA[x]]]]><![CDATA[></script>")
+    );
+    let bare_gt = format!(
+        "<sys_update_xml action=\"INSERT_OR_UPDATE\"><name>b</name><payload>{}</payload><sys_id>{ID3}</sys_id></sys_update_xml>",
+        inner("").replace('&', "&amp;").replace('<', "&lt;")
+    );
+    for (what, records) in [("split", split), ("bare-gt", bare_gt)] {
+        let d = folder_of(&format!("payload-{what}"), &[("in.xml", &unload(&records))]);
+        let out = d.join("out.xml");
+        let ran = sn(&[
+            &"apply",
+            &d.join("in.xml"),
+            &"--source",
+            &"dev1",
+            &"--target",
+            &"acme",
+            &"--sys-ids",
+            &"regenerate",
+            &"--out",
+            &out,
+        ]);
+        assert_eq!(ran.code, Some(0), "{what}: {}", ran.all());
+        assert!(!ran.all().contains(SECRET), "{what}");
+        let written = std::fs::read_to_string(&out).unwrap();
+        for gone in [SECRET, "dev1", ID1] {
+            assert!(!written.contains(gone), "{what}: {gone} left: {written}");
+        }
+        assert!(
+            written.contains("SN-RETARGET-SECRET(oauth_entity.client_secret:"),
+            "{what}"
+        );
+        let ran = sn(&[&"inspect", &out]);
+        assert!(
+            ran.stdout.contains("(payload of #0, depth 1)"),
+            "{what}: {}",
+            ran.stdout
+        );
+    }
+}

@@ -11,7 +11,9 @@ use super::{Attr, Escaping, Field, PayloadInfo, Place, Record, Shape, ValueKind,
 use crate::error::{
     Diagnostic, Location, PayloadFrame, Position, ReadError, Severity, Snippet, SyntaxError,
 };
-use crate::scan::{OffsetMap, RawAttr, ScanError, Span, Token, Tokenizer, decode_escaped};
+use crate::scan::{
+    OffsetMap, RawAttr, ScanError, Span, Token, Tokenizer, decode_escaped, join_cdata_sections,
+};
 
 /// Payloads nested deeper than this are kept as text (with a diagnostic).
 pub const MAX_PAYLOAD_DEPTH: usize = 8;
@@ -66,17 +68,35 @@ pub fn read_with<V: Visitor>(
 /// `true` when `raw` (a payload field's text, stored with `escaping`) holds a
 /// `<record_update>` document, optionally after an XML declaration: what ServiceNow writes in
 /// payloads. Other XML-looking text in a field named `payload` stays text.
+/// How a payload's document is stored in its field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    /// One CDATA section.
+    Cdata,
+    /// CDATA sections one after the other (the document holds `]]>`).
+    Sections,
+    /// Entity-escaped text.
+    Escaped,
+}
+
+const CDATA_OPEN: &[u8] = b"<![CDATA[";
+
 fn is_update_document(raw: &[u8], escaping: Escaping) -> bool {
-    let (lt, gt): (&[u8], &[u8]) = match escaping {
-        Escaping::Cdata => (b"<", b">"),
-        Escaping::Escaped => (b"&lt;", b"&gt;"),
+    // The declaration ends at `?>`, its `>` escaped or not (XML does not ask for it).
+    let (lt, decl_ends): (&[u8], &[&[u8]]) = match escaping {
+        Escaping::Cdata => (b"<", &[b"?>"]),
+        Escaping::Escaped => (b"&lt;", &[b"?&gt;", b"?>"]),
     };
     let mut rest = raw.trim_ascii_start();
     if rest.starts_with(lt) && rest[lt.len()..].starts_with(b"?xml") {
-        let Some(end) = memchr::memmem::find(rest, gt) else {
+        let end = decl_ends
+            .iter()
+            .filter_map(|e| memchr::memmem::find(rest, e).map(|k| k + e.len()))
+            .min();
+        let Some(end) = end else {
             return false;
         };
-        rest = rest[end + gt.len()..].trim_ascii_start();
+        rest = rest[end..].trim_ascii_start();
     }
     rest.starts_with(lt) && rest[lt.len()..].starts_with(b"record_update")
 }
@@ -490,12 +510,25 @@ impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
         doc: &Doc<'a>,
         owner: PayloadOwner<'_>,
     ) -> Option<PayloadInfo> {
-        let (escaping, text) = match field.kind {
-            ValueKind::Cdata => (Escaping::Cdata, field.cdata?),
-            ValueKind::Text => (Escaping::Escaped, field.content),
+        let content = &doc.buf[field.content.range()];
+        let (stored, text) = match field.kind {
+            ValueKind::Cdata => (Stored::Cdata, field.cdata?),
+            ValueKind::Text => (Stored::Escaped, field.content),
+            // A CDATA payload holding `]]>` is CDATA sections one after the other.
+            ValueKind::Mixed if content.starts_with(CDATA_OPEN) => {
+                (Stored::Sections, field.content)
+            }
             _ => return None,
         };
-        if !is_update_document(&doc.buf[text.range()], escaping) {
+        let escaping = match stored {
+            Stored::Escaped => Escaping::Escaped,
+            Stored::Cdata | Stored::Sections => Escaping::Cdata,
+        };
+        let head = match stored {
+            Stored::Sections => &content[CDATA_OPEN.len()..],
+            _ => &doc.buf[text.range()],
+        };
+        if !is_update_document(head, escaping) {
             return None;
         }
         let unread = PayloadInfo {
@@ -526,7 +559,7 @@ impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
         });
         let first_index = self.next_index;
         let diag_mark = self.diagnostics.len();
-        let result = self.read_payload_doc(doc, text, escaping, owner.index);
+        let result = self.read_payload_doc(doc, text, stored, owner.index);
         let chain_frame = self.chain.len() - 1;
         let info = match result {
             Ok(()) => {
@@ -566,7 +599,7 @@ impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
         &mut self,
         doc: &Doc<'_>,
         text: Span,
-        escaping: Escaping,
+        stored: Stored,
         owner: usize,
     ) -> Result<(), PayloadFailure> {
         let Doc {
@@ -579,45 +612,47 @@ impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
             snippet: Snippet::capture(doc, e.offset),
             kind: e.kind,
         };
-        match escaping {
-            Escaping::Cdata => {
-                let inner = Layer {
-                    base: text.start,
-                    escaping: Some(escaping),
-                    map: None,
-                    parent: Some(layer),
-                };
-                self.read_doc(raw, &inner, depth + 1, Some(owner), None)
-                    .map(drop)
-                    .map_err(|e| failure(&inner, raw, e))
-            }
-            Escaping::Escaped => {
-                if self.scratch.len() <= depth {
-                    self.scratch.resize_with(depth + 1, Default::default);
-                }
-                let (mut out, mut map) = std::mem::take(&mut self.scratch[depth]);
-                let result = if decode_escaped(raw, &mut out, &mut map) {
+        let (escaping, decode): (Escaping, fn(&[u8], &mut Vec<u8>, &mut OffsetMap) -> bool) =
+            match stored {
+                Stored::Cdata => {
                     let inner = Layer {
                         base: text.start,
-                        escaping: Some(escaping),
-                        map: Some(&map),
+                        escaping: Some(Escaping::Cdata),
+                        map: None,
                         parent: Some(layer),
                     };
-                    self.read_doc(&out, &inner, depth + 1, Some(owner), None)
+                    return self
+                        .read_doc(raw, &inner, depth + 1, Some(owner), None)
                         .map(drop)
-                        .map_err(|e| failure(&inner, &out, e))
-                } else {
-                    Err(PayloadFailure {
-                        file_offset: layer.to_file(text.start),
-                        inner: Position::locate(&[], 0),
-                        snippet: None,
-                        kind: SyntaxError::BadReference("in payload".into()),
-                    })
-                };
-                self.scratch[depth] = (out, map);
-                result
-            }
+                        .map_err(|e| failure(&inner, raw, e));
+                }
+                Stored::Sections => (Escaping::Cdata, join_cdata_sections),
+                Stored::Escaped => (Escaping::Escaped, decode_escaped),
+            };
+        if self.scratch.len() <= depth {
+            self.scratch.resize_with(depth + 1, Default::default);
         }
+        let (mut out, mut map) = std::mem::take(&mut self.scratch[depth]);
+        let result = if decode(raw, &mut out, &mut map) {
+            let inner = Layer {
+                base: text.start,
+                escaping: Some(escaping),
+                map: Some(&map),
+                parent: Some(layer),
+            };
+            self.read_doc(&out, &inner, depth + 1, Some(owner), None)
+                .map(drop)
+                .map_err(|e| failure(&inner, &out, e))
+        } else {
+            Err(PayloadFailure {
+                file_offset: layer.to_file(text.start),
+                inner: Position::locate(&[], 0),
+                snippet: None,
+                kind: SyntaxError::BadReference("in payload".into()),
+            })
+        };
+        self.scratch[depth] = (out, map);
+        result
     }
 
     fn location_at(

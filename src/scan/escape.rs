@@ -103,6 +103,45 @@ pub fn decode_escaped(raw: &[u8], out: &mut Vec<u8>, map: &mut OffsetMap) -> boo
     true
 }
 
+/// Joins the contents of adjacent CDATA sections (`<![CDATA[a]]]]><![CDATA[>b]]>`, how a CDATA
+/// value holding `]]>` is written) into `out` (cleared first), filling `map` with where each
+/// section's content starts in `raw`.
+///
+/// Returns `false` when `raw` is not CDATA sections alone, one after the other.
+///
+/// ```
+/// use sn_retarget::scan::{join_cdata_sections, OffsetMap};
+/// let raw = b"<![CDATA[a]]]]><![CDATA[>b]]>";
+/// let (mut out, mut map) = (Vec::new(), OffsetMap::default());
+/// assert!(join_cdata_sections(raw, &mut out, &mut map));
+/// assert_eq!(out, b"a]]>b");
+/// // ">b" starts at 3 in the joined text, at 24 in the raw text.
+/// assert_eq!((map.to_raw(0), map.to_raw(3)), (9, 24));
+/// assert!(!join_cdata_sections(b"<![CDATA[a]]> <![CDATA[b]]>", &mut out, &mut map));
+/// ```
+pub fn join_cdata_sections(raw: &[u8], out: &mut Vec<u8>, map: &mut OffsetMap) -> bool {
+    const OPEN: &[u8] = b"<![CDATA[";
+    out.clear();
+    map.clear();
+    if raw.len() > u32::MAX as usize {
+        return false;
+    }
+    let mut at = 0;
+    while at < raw.len() {
+        if !raw[at..].starts_with(OPEN) {
+            return false;
+        }
+        let start = at + OPEN.len();
+        let Some(k) = memchr::memmem::find(&raw[start..], b"]]>") else {
+            return false;
+        };
+        map.marks.push((out.len() as u32, start as u32));
+        out.extend_from_slice(&raw[start..start + k]);
+        at = start + k + 3;
+    }
+    !map.marks.is_empty()
+}
+
 /// Unescapes validated text (a field value or attribute value) for reading.
 ///
 /// Borrowed when there is nothing to decode. Text with an invalid reference is returned as it

@@ -10,7 +10,7 @@ mod escape;
 mod tokenizer;
 
 pub use chars::{CharProblem, check_chars, cut_character, first_control};
-pub use escape::{OffsetMap, decode_escaped, unescape};
+pub use escape::{OffsetMap, decode_escaped, join_cdata_sections, unescape};
 pub use tokenizer::{MAX_DEPTH, RawAttr, ScanError, Token, Tokenizer, decode_reference};
 
 use serde::Serialize;
