@@ -81,6 +81,9 @@ enum Stored {
 
 const CDATA_OPEN: &[u8] = b"<![CDATA[";
 
+/// Decodes a payload's stored text into its document and the offset map back.
+type Decode = fn(&[u8], &mut Vec<u8>, &mut OffsetMap) -> bool;
+
 fn is_update_document(raw: &[u8], escaping: Escaping) -> bool {
     // The declaration ends at `?>`, its `>` escaped or not (XML does not ask for it).
     let (lt, decl_ends): (&[u8], &[&[u8]]) = match escaping {
@@ -612,23 +615,22 @@ impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
             snippet: Snippet::capture(doc, e.offset),
             kind: e.kind,
         };
-        let (escaping, decode): (Escaping, fn(&[u8], &mut Vec<u8>, &mut OffsetMap) -> bool) =
-            match stored {
-                Stored::Cdata => {
-                    let inner = Layer {
-                        base: text.start,
-                        escaping: Some(Escaping::Cdata),
-                        map: None,
-                        parent: Some(layer),
-                    };
-                    return self
-                        .read_doc(raw, &inner, depth + 1, Some(owner), None)
-                        .map(drop)
-                        .map_err(|e| failure(&inner, raw, e));
-                }
-                Stored::Sections => (Escaping::Cdata, join_cdata_sections),
-                Stored::Escaped => (Escaping::Escaped, decode_escaped),
-            };
+        let (escaping, decode): (Escaping, Decode) = match stored {
+            Stored::Cdata => {
+                let inner = Layer {
+                    base: text.start,
+                    escaping: Some(Escaping::Cdata),
+                    map: None,
+                    parent: Some(layer),
+                };
+                return self
+                    .read_doc(raw, &inner, depth + 1, Some(owner), None)
+                    .map(drop)
+                    .map_err(|e| failure(&inner, raw, e));
+            }
+            Stored::Sections => (Escaping::Cdata, join_cdata_sections),
+            Stored::Escaped => (Escaping::Escaped, decode_escaped),
+        };
         if self.scratch.len() <= depth {
             self.scratch.resize_with(depth + 1, Default::default);
         }
