@@ -23,6 +23,7 @@ mod properties;
 mod recipes;
 mod regressions;
 mod seed000;
+mod spellings;
 mod streamed_check;
 mod structured;
 mod support;
