@@ -18,7 +18,8 @@
 
 use proptest::prelude::*;
 use sn_retarget::apply::{Applied, Apply, check_outputs};
-use sn_retarget::plan::{IdMode, Plan};
+use sn_retarget::plan::Rewriter;
+use sn_retarget::plan::{IdMode, Plan, SecretMode};
 
 /// The record every generated export defines (its id is regenerated, so every spelling of it
 /// must follow).
@@ -91,6 +92,26 @@ fn run_with(plan: &Plan, inputs: &[(String, String)]) -> Outcome {
 
 fn run(inputs: &[(String, String)]) -> Outcome {
     run_with(&plan(), inputs)
+}
+
+/// The plans the properties run: ids regenerated (secrets as placeholders, or emptied), or
+/// kept with the two ids re-pointed by a map (`--map`).
+fn plan_strategy() -> impl Strategy<Value = Plan> {
+    prop_oneof![
+        3 => Just(plan()),
+        1 => Just(Plan {
+            secrets: SecretMode::Blank,
+            ..plan()
+        }),
+        1 => Just(Plan {
+            sys_ids: IdMode::Keep,
+            map: [(ID, "fedcba9876543210fedcba9876543210"), (ID2, "fedcba9876543210fedcba9876543211")]
+                .into_iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            ..plan()
+        }),
+    ]
 }
 
 /// The file every run has: the record `ID` (and `ID2`) defines and each source host in its
@@ -494,7 +515,13 @@ struct Spot {
     file: FileKind,
     /// Payloads start with an XML declaration.
     decl: bool,
+    /// The record is an OAuth entity holding a plaintext client secret (a known secret
+    /// column), in this spelling.
+    secret: Option<&'static str>,
 }
+
+/// The plaintext client secret planted in some records.
+const PLANTED: &str = "plainS3cret";
 
 fn spot_strategy(value: BoxedStrategy<Value>) -> impl Strategy<Value = Spot> {
     (
@@ -520,14 +547,21 @@ fn spot_strategy(value: BoxedStrategy<Value>) -> impl Strategy<Value = Spot> {
             1 => Just(FileKind::Database),
         ],
         any::<bool>(),
+        prop_oneof![
+            3 => Just(None),
+            1 => Just(Some(PLANTED)),
+            1 => Just(Some("plain&#83;3cret")),
+            1 => Just(Some("<![CDATA[plainS3cret]]>")),
+        ],
     )
-        .prop_map(|(value, field, place, layers, file, decl)| Spot {
+        .prop_map(|(value, field, place, layers, file, decl, secret)| Spot {
             value,
             field,
             place,
             layers,
             file,
             decl,
+            secret,
         })
 }
 
@@ -583,8 +617,15 @@ fn value_record(s: &Spot, n: &mut usize) -> String {
         ),
         Place::RecordAttr => (format!(" u_note=\"{}\"", as_attr(v)), String::new()),
     };
+    let (table, secret) = match s.secret {
+        Some(secret) => (
+            "oauth_entity",
+            format!("<client_secret>{secret}</client_secret>"),
+        ),
+        None => ("sys_script", String::new()),
+    };
     format!(
-        "<sys_script action=\"INSERT_OR_UPDATE\"{attr}><name>S{n}</name>{field}<sys_id>{id}</sys_id></sys_script>"
+        "<{table} action=\"INSERT_OR_UPDATE\"{attr}><name>S{n}</name>{field}{secret}<sys_id>{id}</sys_id></{table}>"
     )
 }
 
@@ -717,8 +758,28 @@ fn secret_path_names_a_host(text: &str) -> bool {
         })
 }
 
+/// `true` when a CDATA payload around the spot holds a CDATA section (its `]]>` split, as any
+/// XML writer splits it).
+fn cdata_payload_holds_cdata(s: &Spot) -> bool {
+    if matches!(s.file, FileKind::Database) {
+        return false;
+    }
+    let mut holds_end = value_record(s, &mut 0).contains("]]>");
+    for layer in &s.layers {
+        match layer {
+            Layer::Cdata if holds_end => return true,
+            Layer::Cdata => holds_end = true,
+            Layer::Escaped => holds_end = false,
+        }
+    }
+    false
+}
+
 /// The open bug a spot's shape runs into, named by its test, or `None`.
 fn known_bug(s: &Spot) -> Option<&'static str> {
+    if cdata_payload_holds_cdata(s) {
+        return Some("a_cdata_payload_holding_a_cdata_section_is_read");
+    }
     let read = read_at_any_depth(&s.value.source);
     let checked =
         matches!(s.place, Place::Text | Place::Cdata) && !matches!(s.file, FileKind::Database);
@@ -756,17 +817,150 @@ proptest! {
     /// left: what it reads decoded, the rewrite rewrote.
     #[test]
     fn the_check_finds_nothing_the_rewrite_left(
-        mut spots in proptest::collection::vec(spot_strategy(value_strategy().boxed()), 1..4)
+        mut spots in proptest::collection::vec(spot_strategy(value_strategy().boxed()), 1..4),
+        plan in plan_strategy(),
     ) {
         // Known bugs, each kept as the test it names.
         spots.retain(|s| known_bug(s).is_none());
         let inputs = inputs_of(&spots);
         let texts: Vec<String> = inputs.iter().map(|i| i.1.clone()).collect();
-        match run(&inputs) {
+        match run_with(&plan, &inputs) {
+            Outcome::Refused(e) => prop_assert!(false, "refused: {e}\n{}", shown(&texts)),
+            Outcome::Ran { outputs, left } => {
+                prop_assert!(left.is_empty(), "{left:#?}\nin:\n{}\nout:\n{}", shown(&texts), shown(&outputs));
+                // What both could miss: a record not read at all keeps its id and its secret.
+                let all = outputs.iter().map(|o| read_at_any_depth(o)).collect::<String>();
+                prop_assert!(!all.contains(PLANTED), "secret left:\nin:\n{}\nout:\n{}", shown(&texts), shown(&outputs));
+                if plan.sys_ids == IdMode::Regenerate {
+                    for k in 1..100 {
+                        let id = row_id(k);
+                        if texts.iter().any(|t| t.contains(&id)) {
+                            prop_assert!(!all.contains(&id), "{id} kept:\nin:\n{}\nout:\n{}", shown(&texts), shown(&outputs));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Near misses: hosts of other instances or not of ServiceNow at all, hex runs that are not an
+/// id of the input, in the same spellings and places.
+fn near_miss_strategy() -> impl Strategy<Value = Value> {
+    let host = prop_oneof![
+        Just("xdev1.service-now.com"),
+        Just("my-dev1.service-now.com"),
+        Just("dev11.service-now.com"),
+        Just("dev3.service-now.com"),
+        Just("dev2.service-now.com"),
+        Just("dev1.servicenowservices.com"),
+        Just("dev1.service-now.com.evil.example"),
+        Just("dev1.service-now.community"),
+        Just("dev1.service-now.com-x"),
+        Just("dev1-service-now.com"),
+        Just("dev1.service-now.co"),
+        Just("dev1.service-now"),
+    ];
+    // No reference one level deeper (`&amp;#46;`) here: the rewrite reads it as the character
+    // (as HTML would) and the check as text, so `dev1.service-now.com&amp;#46;evil.example`
+    // is a source host to one and not to the other. No export writes that; see the report in
+    // `a_deeper_reference_beside_a_host_is_read_two_ways`.
+    let how = proptest::collection::vec(char_strategy(), 1..24).prop_map(|how| {
+        how.into_iter()
+            .map(|c| match c {
+                Char::Deeper => Char::Dec,
+                c => c,
+            })
+            .collect::<Vec<_>>()
+    });
+    let host = (host, how).prop_map(|(h, how)| spell(h, &how));
+    let id = prop_oneof![
+        Just(format!("{ID}0")),
+        Just(format!("0{ID}")),
+        Just(format!("a{ID}")),
+        Just(ID[..31].to_string()),
+        Just(format!("{ID}{ID2}")),
+        Just("0123456789abcdef0123456789abcd99".to_string()),
+        Just("0123456789ABCDEF0123456789ABCD99".to_string()),
+        Just(format!("{}0", ID.to_ascii_uppercase())),
+        Just(format!("sys_id={}", &ID[1..])),
+    ];
+    let piece = prop_oneof![host.boxed(), id.boxed(), filler_strategy().boxed()];
+    proptest::collection::vec((piece, separator_strategy()), 1..4).prop_map(|pieces| {
+        let mut out = String::new();
+        for (i, (p, s)) in pieces.iter().enumerate() {
+            if i > 0 {
+                out.push_str(s);
+            }
+            out.push_str(p);
+        }
+        Value {
+            source: out,
+            kind: Kind::Tokens,
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases(32)))]
+
+    /// The converse: what is not the source (another instance, a longer hex run, an id the
+    /// input does not define) is not reported as left behind, which would stop the run.
+    #[test]
+    fn the_check_reports_no_leftover_that_is_not_the_source(
+        mut spots in proptest::collection::vec(spot_strategy(near_miss_strategy().boxed()), 1..4),
+        plan in plan_strategy(),
+    ) {
+        // An unread payload is read by the check as text (see the test named).
+        spots.retain(|s| !cdata_payload_holds_cdata(s));
+        let inputs = inputs_of(&spots);
+        let texts: Vec<String> = inputs.iter().map(|i| i.1.clone()).collect();
+        match run_with(&plan, &inputs) {
             Outcome::Refused(e) => prop_assert!(false, "refused: {e}\n{}", shown(&texts)),
             Outcome::Ran { outputs, left } => {
                 prop_assert!(left.is_empty(), "{left:#?}\nin:\n{}\nout:\n{}", shown(&texts), shown(&outputs));
             }
+        }
+    }
+}
+
+/// The records of `spots` that an `<unload>` can hold, in one `<unload>` with the base file's.
+fn one_file(spots: &[Spot]) -> String {
+    let mut n = 0;
+    let base = base_file().1;
+    let records: Vec<String> = spots
+        .iter()
+        .filter(|s| !matches!(s.file, FileKind::Database))
+        .map(|s| layered(s, &mut n))
+        .collect();
+    base.replace("</unload>", &format!("{}\n</unload>", records.join("\n")))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases(16)))]
+
+    /// A large file is read in parts (each finding its own spelled references): read in parts
+    /// of any size, a file gives the edits it gives read whole.
+    #[test]
+    fn spellings_read_in_parts_give_the_edits_read_whole(
+        spots in proptest::collection::vec(spot_strategy(value_strategy().boxed()), 2..6),
+    ) {
+        let text = one_file(&spots);
+        let bytes = text.as_bytes();
+        let plan = plan();
+        let run = |part_bytes: Option<usize>| {
+            let mut w = Rewriter::new(plan.compile().unwrap());
+            if let Some(n) = part_bytes {
+                w = w.with_part_bytes(n);
+            }
+            let pass = w.read(bytes, true).map_err(|e| e.to_string())?;
+            let ids = w.resolve([&pass]);
+            w.finish(pass, &ids, bytes, true).map_err(|e| e.to_string())
+        };
+        let whole = run(None);
+        prop_assert!(whole.is_ok(), "{whole:?}\n{text}");
+        for n in [1, 150, 400] {
+            prop_assert_eq!(&run(Some(n)), &whole, "in parts of {}:\n{}", n, text);
         }
     }
 }
