@@ -104,6 +104,11 @@ fn plan_strategy() -> impl Strategy<Value = Plan> {
             ..plan()
         }),
         1 => Just(Plan {
+            scopes: vec![format!("{NAMESPACE}=x_new")],
+            scope_prefix: true,
+            ..plan()
+        }),
+        1 => Just(Plan {
             sys_ids: IdMode::Keep,
             map: [(ID, "fedcba9876543210fedcba9876543210"), (ID2, "fedcba9876543210fedcba9876543211")]
                 .into_iter()
@@ -294,6 +299,41 @@ fn id_strategy() -> impl Strategy<Value = String> {
         })
 }
 
+/// The scope the namespace plan renames (`--scope x_old=x_new`, prefixes too).
+const NAMESPACE: &str = "x_old";
+
+/// A namespace where it names the scope: alone, prefixing a name, in a REST path.
+fn namespace_strategy() -> impl Strategy<Value = String> {
+    let prefix = prop_oneof![
+        Just(""),
+        Just("/api/"),
+        Just("sys_dictionary_"),
+        Just("'"),
+        Just("new "),
+        Just("&quot;"),
+        Just("scope="),
+    ];
+    let suffix = prop_oneof![
+        Just(""),
+        Just(".Util"),
+        Just("_table"),
+        Just("_t_f"),
+        Just("/v1/x"),
+        Just("'"),
+        Just("."),
+    ];
+    // Spelled one character at a time; never in another case (see `known_bug`).
+    let how = proptest::collection::vec(char_strategy(), 1..8).prop_map(|how| {
+        how.into_iter()
+            .map(|c| match c {
+                Char::Case => Char::Plain,
+                c => c,
+            })
+            .collect::<Vec<_>>()
+    });
+    (prefix, how, suffix).prop_map(|(p, how, s)| format!("{p}{}{s}", spell(NAMESPACE, &how)))
+}
+
 /// Text beside the tokens (never a letter or digit touching one: see the named tests).
 fn filler_strategy() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -349,6 +389,7 @@ fn piece_strategy() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => host_strategy(),
         3 => id_strategy(),
+        1 => namespace_strategy(),
         1 => filler_strategy(),
     ]
 }
@@ -726,12 +767,17 @@ fn read_at_any_depth(source: &str) -> String {
     out
 }
 
-/// `true` when `text` (a value as read) holds a secret under a key that names a source host:
+/// `true` when `text` (a value as read) holds a secret under a key that names a source host
+/// (or the renamed namespace):
 /// a JSON key before a secret-named one, or a query parameter's name (the whole token before
 /// `=` when there is no `?` and no scheme).
 fn secret_path_names_a_host(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
-    let host_in = |t: &str| t.contains("service-now.com") || t.contains("servicenowservices.com");
+    let host_in = |t: &str| {
+        t.contains("service-now.com")
+            || t.contains("servicenowservices.com")
+            || t.contains(NAMESPACE)
+    };
     if lower.trim_start().starts_with('{') {
         // `{"<host>":{"password":...}}`
         return lower
@@ -913,6 +959,10 @@ proptest! {
     ) {
         // An unread payload is read by the check as text (see the test named).
         spots.retain(|s| !cdata_payload_holds_cdata(s));
+        // A reference inside CDATA is text to XML (and to the check), a character to the
+        // rewrite: `<![CDATA[m&#121;-dev1.service-now.com]]>` names `dev1` to one and `my-dev1`
+        // to the other. No export writes references in CDATA (see the report).
+        spots.retain(|s| !(s.place == Place::Cdata && s.value.source.contains("&#")));
         let inputs = inputs_of(&spots);
         let texts: Vec<String> = inputs.iter().map(|i| i.1.clone()).collect();
         match run_with(&plan, &inputs) {
@@ -990,14 +1040,183 @@ fn the_check_sees_what_is_left_in_every_place() {
     assert!(rules.contains(&"old-id-left"), "{rules:?}");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Disagreements found, each with its minimal input (ignored while open).
+// ---------------------------------------------------------------------------------------------
+
+/// Runs the plan on the base file and an `<unload>` of `records`: the output of the latter and
+/// what the check finds left in it.
+fn rewrite(records: &str) -> (String, Vec<String>) {
+    let inputs = vec![base_file(), ("in.xml".to_string(), unload(records))];
+    match run(&inputs) {
+        Outcome::Refused(e) => panic!("refused: {e}"),
+        Outcome::Ran { mut outputs, left } => (outputs.remove(1), left),
+    }
+}
+
+/// A script record holding `field` (XML source of the whole element).
+fn script_with(field: &str) -> String {
+    format!(
+        "<sys_script action=\"INSERT_OR_UPDATE\"><name>S</name>{field}<sys_id>0123456789abcdef0123456789abcd09</sys_id></sys_script>"
+    )
+}
+
+/// A JSON or JavaScript string escape (`\n`, `\t`) right before an id: ServiceNow reads a line
+/// break, then the id. The rewrite takes the escape's letter as part of a longer word and
+/// leaves the id; the check sees it (the whole-token rule of `id_tokens`, src/plan/tokens.rs).
+#[test]
+#[ignore = "bug: an id right after a JSON escape (\\n0123...) is left; the check sees it, outputs over 64 MB keep it"]
+fn an_id_right_after_a_json_escape_is_rewritten() {
+    let (out, left) = rewrite(&script_with(&format!(
+        "<script>var ids = \"{ID2}\\n{ID}\\t{ID2}\";</script>"
+    )));
+    assert!(left.is_empty(), "{left:?}\n{out}");
+    assert!(!out.contains(ID) && !out.contains(ID2), "{out}");
+}
+
+/// The same escape right before a bare host: ServiceNow reads a line break, then the host;
+/// both the rewrite and the check read the instance `ndev1` (`host_at`, src/analyze/hosts.rs),
+/// so the host is left at every size.
+#[test]
+#[ignore = "bug: a host right after a JSON escape (\\ndev1.service-now.com) is left, and the check misses it too"]
+fn a_host_right_after_a_json_escape_is_rewritten() {
+    let (out, left) = rewrite(&script_with(
+        "<u_json>{\"hosts\":\"acme.service-now.com\\ndev1.service-now.com\\tdev1.service-now.com\"}</u_json>",
+    ));
+    assert!(left.is_empty(), "{left:?}\n{out}");
+    assert!(!out.contains("dev1.service-now.com"), "{out}");
+}
+
+/// A lower-case percent-escape right before an id (`sys_id%3d<id>`, as .NET's `UrlEncode`
+/// writes it): ServiceNow decodes `sys_id=<id>`; both the rewrite and the check read a 34-digit
+/// run (`id_tokens`, src/plan/tokens.rs; `hex32_runs`, src/check/rules/leftovers.rs), so the id
+/// is left at every size. (Hosts after `%2f` are found: `host_at` skips the escape.)
+#[test]
+#[ignore = "bug: an id after a lower-case percent-escape (sys_id%3d0123...) is left, and the check misses it too"]
+fn an_id_after_a_lower_case_percent_escape_is_rewritten() {
+    let (out, left) = rewrite(&script_with(&format!(
+        "<u_url>https://x.example/cb?q=sys_id%3d{ID}%2c{ID2}</u_url>"
+    )));
+    assert!(left.is_empty(), "{left:?}\n{out}");
+    assert!(!out.contains(ID) && !out.contains(ID2), "{out}");
+}
+
+/// A JSON value with a secret-named key, after a line break written as ServiceNow's exports
+/// write it (`&#13;` and a line feed): the rewrite's quick filter reads the raw bytes, whose
+/// first one is `&`, not `{` (`may_embed` on `r.raw(f)` in `Visitor::record`,
+/// src/plan/rewrite/visit.rs), and leaves the secret; the check reads the decoded text and
+/// finds it.
+#[test]
+#[ignore = "bug: a secret in JSON after a spelled line break (&#13;\\n{...}) is left; the check sees it, outputs over 64 MB keep it"]
+fn a_secret_in_json_after_a_spelled_line_break_is_replaced() {
+    let (out, left) = rewrite(&script_with(
+        "<u_json>&#13;\n{\"password\":\"s3cr3tValue\"}</u_json>",
+    ));
+    assert!(left.is_empty(), "{left:?}\n{out}");
+    assert!(!out.contains("s3cr3tValue"), "{out}");
+}
+
+/// A JSON value holding `]]>` in CDATA, split as every writer splits it
+/// (`]]]]><![CDATA[>`): the value is two CDATA sections (`ValueKind::Mixed`), which the
+/// rewrite never searches for secret-named keys (`Planner::embedded`,
+/// src/plan/rewrite/planner.rs, returns `false`); the check reads the joined text and finds
+/// the secret.
+#[test]
+#[ignore = "bug: a secret in JSON split across CDATA sections is left; the check sees it, outputs over 64 MB keep it"]
+fn a_secret_in_json_split_across_cdata_sections_is_replaced() {
+    let (out, left) = rewrite(&script_with(
+        "<u_json><![CDATA[{\"password\":\"s3cr3tValue\",\"xml\":\"<![CDATA[x]]]]><![CDATA[>\"}]]></u_json>",
+    ));
+    assert!(left.is_empty(), "{left:?}\n{out}");
+    assert!(!out.contains("s3cr3tValue"), "{out}");
+}
+
+/// Credentials keyed by instance (`{"https://dev1.service-now.com/":{"api_key":...}}`): the
+/// key is rewritten, but the placeholder names the secret's path as read in the input
+/// (`Planner::embedded` builds it from `e.path`; ids in it are mapped, hosts are not), so the
+/// output names the source instance; the check finds it.
+#[test]
+#[ignore = "bug: the placeholder of a secret under a key naming the source host keeps the host; the check sees it, outputs over 64 MB keep it"]
+fn a_secret_under_a_key_naming_the_source_gets_a_placeholder_without_it() {
+    let (out, left) = rewrite(&script_with(
+        "<u_json>{\"https://dev1.service-now.com/\":{\"api_key\":\"s3cr3tValue\"}}</u_json>",
+    ));
+    assert!(left.is_empty(), "{left:?}\n{out}");
+    assert!(!out.contains("dev1.service-now.com"), "{out}");
+    assert!(out.contains("acme.service-now.com/api_key"), "{out}");
+}
+
+/// A CDATA payload whose document holds a CDATA section (a script, as payloads hold them):
+/// its `]]>` is split (`]]]]><![CDATA[>`), so the payload field is several CDATA sections
+/// (`ValueKind::Mixed`), which the reader never reads as a payload (`Reader::payload`,
+/// src/model/reader.rs: only one section is). Its records are not read: the plaintext
+/// client_secret is left, the record keeps its source sys_id, and the check reads the payload
+/// as plain text and finds nothing, at every size. (It also reads a reference in it as text,
+/// one level: `&#120;dev1.service-now.com` there is reported as the source host.)
+#[test]
+#[ignore = "bug: a CDATA payload holding a CDATA section is not read: its secret and sys_id are left, silently, at every size"]
+fn a_cdata_payload_holding_a_cdata_section_is_read() {
+    let inner = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><record_update table=\"oauth_entity\"><oauth_entity action=\"INSERT_OR_UPDATE\"><name>P</name><client_secret>{PLANTED}</client_secret><u_group>{ID}</u_group><script><![CDATA[x]]]]><![CDATA[></script><sys_id>0123456789abcdef0123456789ab0101</sys_id></oauth_entity></record_update>"
+    );
+    let (out, left) = rewrite(&format!(
+        "<sys_update_xml action=\"INSERT_OR_UPDATE\"><name>oauth_entity_0123456789abcdef0123456789ab0101</name><payload><![CDATA[{inner}]]></payload><sys_id>0123456789abcdef0123456789ab0102</sys_id></sys_update_xml>"
+    ));
+    assert!(left.is_empty(), "{left:?}\n{out}");
+    assert!(!out.contains(PLANTED), "secret left: {out}");
+    assert!(
+        !out.contains("0123456789abcdef0123456789ab0101"),
+        "id kept: {out}"
+    );
+}
+
+/// The converse: an id glued to a letter that is no hex digit (`<id>g`) is not that id to
+/// ServiceNow, and the rewrite leaves it; the check reports it as an old id left
+/// (`hex32_runs`, src/check/rules/leftovers.rs, is wider on purpose, for the escapes above)
+/// and stops the run.
+#[test]
+#[ignore = "bug: an id glued to a letter (0123...g) is reported as left and stops the run, though it is no id"]
+fn an_id_glued_to_a_letter_is_not_reported() {
+    let (out, left) = rewrite(&script_with(&format!(
+        "<script>var x{ID} = 1; var y = '{ID}g';</script>"
+    )));
+    assert!(left.is_empty(), "{left:?}\n{out}");
+}
+
+/// Found beside the above: a secret-named JSON key holding an escaped quote
+/// (`{"my\"password":...}`) is named in its placeholder as decoded, with a bare `"`, inside
+/// the JSON string (`Planner::embedded` escapes only `\\`): the value no longer parses as
+/// JSON on the target. Nothing of the source is left, the check sees nothing.
+#[test]
+#[ignore = "bug: a placeholder naming a key that holds a quote breaks the JSON it is written in"]
+fn a_placeholder_keeps_its_json_valid() {
+    let (out, _) = rewrite(&script_with(
+        "<u_json>{\"my\\\"password\":\"s3cr3tValue\"}</u_json>",
+    ));
+    let json = out
+        .split("<u_json>")
+        .nth(1)
+        .and_then(|v| v.split("</u_json>").next())
+        .unwrap();
+    assert!(
+        serde_json::from_str::<serde_json::Value>(json).is_ok(),
+        "{json}"
+    );
+}
+
 #[test]
 #[ignore]
 fn probe() {
     let cases = std::fs::read_to_string("/tmp/probe-cases.txt").unwrap();
+    let mut plan = plan();
+    if std::env::var("PROBE_NS").is_ok() {
+        plan.scopes = vec!["x_old=x_new".into()];
+        plan.scope_prefix = true;
+    }
     for line in cases.lines().filter(|l| !l.trim().is_empty()) {
         let body = line.replace("{ID}", ID);
         let inputs = vec![base_file(), ("in.xml".to_string(), unload(&body))];
-        match run(&inputs) {
+        match run_with(&plan, &inputs) {
             Outcome::Refused(e) => println!("REFUSED {line}\n   {e}"),
             Outcome::Ran { outputs, left } => {
                 let body = outputs[1].lines().skip(2).collect::<Vec<_>>().join("\n");
