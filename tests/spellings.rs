@@ -793,7 +793,7 @@ fn read_at_any_depth(source: &str) -> String {
 /// references (`source`: the value as written; `text`: as read).
 fn secret_path_names_the_source(source: &str, text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
-    let spelled = source.contains("&#");
+    let spelled = source.contains("&#") || source.contains("&amp;#");
     let host_in = |t: &str| {
         t.contains("service-now.com")
             || t.contains("servicenowservices.com")
@@ -1203,6 +1203,47 @@ fn an_id_glued_to_a_letter_is_not_reported() {
     let (out, left) = rewrite(&script_with(&format!(
         "<script>var x{ID} = 1; var y = '{ID}g';</script>"
     )));
+    assert!(left.is_empty(), "{left:?}\n{out}");
+}
+
+/// Runs [`rewrite`] with the namespace renamed as a prefix (`--scope x_old=x_new`, what `fork`
+/// does).
+fn rewrite_namespace(records: &str) -> (String, Vec<String>) {
+    let plan = Plan {
+        scopes: vec![format!("{NAMESPACE}=x_new")],
+        scope_prefix: true,
+        ..plan()
+    };
+    let inputs = vec![base_file(), ("in.xml".to_string(), unload(records))];
+    match run_with(&plan, &inputs) {
+        Outcome::Refused(e) => panic!("refused: {e}"),
+        Outcome::Ran { mut outputs, left } => (outputs.remove(1), left),
+    }
+}
+
+/// A REST path of the old scope, percent-encoded inside a URL's parameter
+/// (`redirect_uri=https%3A%2F%2Facme.service-now.com%2Fapi%2Fx_old%2Fv1`): ServiceNow decodes
+/// `/api/x_old/v1`; both the rewrite and the check take the escape's `F` for a letter of a
+/// longer name (`occurrences`, src/plan/namespace.rs: hosts skip the escape, namespaces do not),
+/// so the old scope is left at every size.
+#[test]
+#[ignore = "bug: a namespace after a percent-escape (%2Fx_old%2F) is left, and the check misses it too"]
+fn a_namespace_after_a_percent_escape_is_renamed() {
+    let (out, left) = rewrite_namespace(&script_with(
+        "<u_url>https://x.example/cb?redirect_uri=https%3A%2F%2Fdev1.service-now.com%2Fapi%2Fx_old%2Fv1</u_url>",
+    ));
+    assert!(left.is_empty(), "{left:?}\n{out}");
+    assert!(out.contains("%2Fapi%2Fx_new%2Fv1"), "{out}");
+}
+
+/// The converse: the old namespace in other letter cases (`X_OLD.Util`) names no scope to
+/// ServiceNow (scopes, tables and script names are lower case; JavaScript is case-sensitive),
+/// and the rewrite leaves it; the check reports it in any case (`occurrences(.., true)` in
+/// src/check/rules/leftovers.rs) and stops the run. Over 64 MB the same output passes.
+#[test]
+#[ignore = "bug: the old namespace in upper case (X_OLD.Util) is reported as left and stops the run, though the rewrite rightly leaves it"]
+fn a_namespace_in_another_case_is_not_reported() {
+    let (out, left) = rewrite_namespace(&script_with("<script>var x = X_OLD.Util;</script>"));
     assert!(left.is_empty(), "{left:?}\n{out}");
 }
 
