@@ -17,6 +17,7 @@
 //! open (`bug: ...`); the properties leave its shape out, naming that test.
 
 use proptest::prelude::*;
+use sn_retarget::analyze::hosts::HostFinder;
 use sn_retarget::apply::{Applied, Apply, check_outputs};
 use sn_retarget::plan::Rewriter;
 use sn_retarget::plan::{IdMode, Intent, Plan, SecretMode};
@@ -879,7 +880,7 @@ fn shown(files: &[String]) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases(48)))]
+    #![proptest_config(ProptestConfig::with_cases(cases(512)))]
 
     /// The check finds no source host, old sys_id or secret in the outputs that the rewrite
     /// left: what it reads decoded, the rewrite rewrote.
@@ -908,9 +909,31 @@ proptest! {
                         }
                     }
                 }
+                // Where the check does not look (attributes, `<database>` files: it reads no
+                // host there), the rewrite's own reading (references at any depth) finds none.
+                let hosts = HostFinder::new();
+                let left_hosts: Vec<&str> = hosts
+                    .find_all(all.as_bytes())
+                    .map(|m| m.host)
+                    .filter(|h| HOSTS.iter().any(|s| s.eq_ignore_ascii_case(h)))
+                    .collect();
+                prop_assert!(left_hosts.is_empty(), "{left_hosts:?}\nin:\n{}\nout:\n{}", shown(&texts), shown(&outputs));
+                let old = [ID, ID2];
+                prop_assert!(!old.iter().any(|id| has_token(&all, id)), "old id left:\nin:\n{}\nout:\n{}", shown(&texts), shown(&outputs));
             }
         }
     }
+}
+
+/// `true` when `text` holds `id` (in any case) as a whole run of hex digits.
+fn has_token(text: &str, id: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    let b = lower.as_bytes();
+    lower.match_indices(id).any(|(at, _)| {
+        let end = at + id.len();
+        (at == 0 || !b[at - 1].is_ascii_hexdigit())
+            && (end == b.len() || !b[end].is_ascii_hexdigit())
+    })
 }
 
 /// Near misses: hosts of other instances or not of ServiceNow at all, hex runs that are not an
@@ -932,8 +955,8 @@ fn near_miss_strategy() -> impl Strategy<Value = Value> {
     ];
     // No reference one level deeper (`&amp;#46;`) here: the rewrite reads it as the character
     // (as HTML would) and the check as text, so `dev1.service-now.com&amp;#46;evil.example`
-    // is a source host to one and not to the other. No export writes that; see the report in
-    // `a_deeper_reference_beside_a_host_is_read_two_ways`.
+    // is a source host to the check and not to the rewrite. No export writes a deeper
+    // reference beside a host.
     let how = proptest::collection::vec(char_strategy(), 1..24).prop_map(|how| {
         how.into_iter()
             .map(|c| match c {
@@ -971,7 +994,7 @@ fn near_miss_strategy() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases(32)))]
+    #![proptest_config(ProptestConfig::with_cases(cases(256)))]
 
     /// The converse: what is not the source (another instance, a longer hex run, an id the
     /// input does not define) is not reported as left behind, which would stop the run.
@@ -984,7 +1007,7 @@ proptest! {
         spots.retain(|s| !cdata_payload_holds_cdata(s));
         // A reference inside CDATA is text to XML (and to the check), a character to the
         // rewrite: `<![CDATA[m&#121;-dev1.service-now.com]]>` names `dev1` to one and `my-dev1`
-        // to the other. No export writes references in CDATA (see the report).
+        // to the other. No export writes references in CDATA.
         spots.retain(|s| !(s.place == Place::Cdata && s.value.source.contains("&#")));
         let inputs = inputs_of(&spots);
         let texts: Vec<String> = inputs.iter().map(|i| i.1.clone()).collect();
@@ -1010,7 +1033,7 @@ fn one_file(spots: &[Spot]) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases(16)))]
+    #![proptest_config(ProptestConfig::with_cases(cases(64)))]
 
     /// A large file is read in parts (each finding its own spelled references): read in parts
     /// of any size, a file gives the edits it gives read whole.
@@ -1193,6 +1216,30 @@ fn a_cdata_payload_holding_a_cdata_section_is_read() {
     );
 }
 
+/// An entity-escaped payload that escapes `<` and `&` but leaves `>` as it is (all XML asks)
+/// after an XML declaration: `is_update_document` (src/model/reader.rs) looks for `&gt;` to end
+/// the declaration, finds one far inside the document, and the payload is not read. As with
+/// the CDATA payload above, its plaintext client_secret and its record's sys_id are left and
+/// the check finds nothing, at every size.
+#[test]
+#[ignore = "bug: an escaped payload whose `>` are not escaped (after an XML declaration) is not read: its secret and sys_id are left, silently"]
+fn an_escaped_payload_with_a_bare_gt_is_read() {
+    let inner = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><record_update table=\"oauth_entity\"><oauth_entity action=\"INSERT_OR_UPDATE\"><name>P</name><client_secret>{PLANTED}</client_secret><u_group>{ID}</u_group><sys_id>0123456789abcdef0123456789ab0101</sys_id></oauth_entity></record_update>"
+    )
+    .replace('&', "&amp;")
+    .replace('<', "&lt;");
+    let (out, left) = rewrite(&format!(
+        "<sys_update_xml action=\"INSERT_OR_UPDATE\"><name>oauth_entity_0123456789abcdef0123456789ab0101</name><payload>{inner}</payload><sys_id>0123456789abcdef0123456789ab0102</sys_id></sys_update_xml>"
+    ));
+    assert!(left.is_empty(), "{left:?}\n{out}");
+    assert!(!out.contains(PLANTED), "secret left: {out}");
+    assert!(
+        !out.contains("0123456789abcdef0123456789ab0101"),
+        "id kept: {out}"
+    );
+}
+
 /// The converse: an id glued to a letter that is no hex digit (`<id>g`) is not that id to
 /// ServiceNow, and the rewrite leaves it; the check reports it as an old id left
 /// (`hex32_runs`, src/check/rules/leftovers.rs, is wider on purpose, for the escapes above)
@@ -1266,29 +1313,4 @@ fn a_placeholder_keeps_its_json_valid() {
         serde_json::from_str::<serde_json::Value>(json).is_ok(),
         "{json}"
     );
-}
-
-#[test]
-#[ignore]
-fn probe() {
-    let cases = std::fs::read_to_string("/tmp/probe-cases.txt").unwrap();
-    let mut plan = plan();
-    if std::env::var("PROBE_NS").is_ok() {
-        plan.scopes = vec!["x_old=x_new".into()];
-        plan.scope_prefix = true;
-    }
-    for line in cases.lines().filter(|l| !l.trim().is_empty()) {
-        let body = line.replace("{ID}", ID);
-        let inputs = vec![base_file(), ("in.xml".to_string(), unload(&body))];
-        match run_with(&plan, &inputs) {
-            Outcome::Refused(e) => println!("REFUSED {line}\n   {e}"),
-            Outcome::Ran { outputs, left } => {
-                let body = outputs[1].lines().skip(2).collect::<Vec<_>>().join("\n");
-                println!(
-                    "{} {line}\n   -> {body}\n   left: {left:?}",
-                    if left.is_empty() { "ok  " } else { "LEFT" },
-                );
-            }
-        }
-    }
 }
