@@ -322,28 +322,8 @@ pub(super) fn secret_path_names_the_source(source: &str, text: &str) -> bool {
         })
 }
 
-/// `true` when a CDATA payload around the spot holds a CDATA section (its `]]>` split, as any
-/// XML writer splits it).
-pub(super) fn cdata_payload_holds_cdata(s: &Spot) -> bool {
-    if matches!(s.file, FileKind::Database) {
-        return false;
-    }
-    let mut holds_end = value_record(s, &mut 0).contains("]]>");
-    for layer in &s.layers {
-        match layer {
-            Layer::Cdata if holds_end => return true,
-            Layer::Cdata => holds_end = true,
-            Layer::Escaped => holds_end = false,
-        }
-    }
-    false
-}
-
 /// The open bug a spot's shape runs into, named by its test, or `None`.
 pub(super) fn known_bug(s: &Spot) -> Option<&'static str> {
-    if cdata_payload_holds_cdata(s) {
-        return Some("a_cdata_payload_holding_a_cdata_section_is_read");
-    }
     let read = read_at_any_depth(&s.value.source);
     let checked =
         matches!(s.place, Place::Text | Place::Cdata) && !matches!(s.file, FileKind::Database);
