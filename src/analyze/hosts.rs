@@ -45,9 +45,9 @@ fn is_label_byte(b: u8) -> bool {
 /// ```
 /// use sn_retarget::analyze::hosts::HostFinder;
 /// let f = HostFinder::new();
-/// let text = "https://dev1.service-now.com/oauth_token.do, https://Dev2.Service-Now.com/x, https://dev1.service-now.com.evil.example/";
+/// let text = "https://dev1.service-now.com/oauth_token.do, https://Dev2.Service-Now.com/x, https://dev1.service-now.com.evil.example/, \\ndev3.service-now.com";
 /// let hosts: Vec<_> = f.find_all(text.as_bytes()).map(|m| m.host).collect();
-/// assert_eq!(hosts, ["dev1.service-now.com", "Dev2.Service-Now.com"]);
+/// assert_eq!(hosts, ["dev1.service-now.com", "Dev2.Service-Now.com", "dev3.service-now.com"]);
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct HostFinder {
@@ -262,6 +262,11 @@ fn host_at(text: &[u8], at: usize, dlen: usize) -> Option<HostMatch<'_>> {
                 break; // `%25` is an escaped `%`: another pair of digits follows
             }
         }
+    }
+    // After a backslash escape (`\ndev1.service-now.com` in a JSON or script string: a line
+    // break, then the host), the escape's letter is not part of the host.
+    if start > 0 && text[start - 1] == b'\\' && matches!(text[start], b'n' | b'r' | b't' | b'v' | b'b' | b'f') {
+        start += 1;
     }
     // Trim leading dots or hyphens (not part of a host name).
     while start < at && matches!(text[start], b'.' | b'-') {

@@ -182,6 +182,10 @@ fn is_lower_alnum(b: u8) -> bool {
 /// let text = b"sys_id=0123456789abcdef0123456789abcdef^x 0123456789abcdef0123456789abcdef0 ID=0123456789ABCDEF0123456789ABCDEF";
 /// let found: Vec<_> = id_tokens(text).map(|s| s.start).collect();
 /// assert_eq!(found, [7, 79]);
+/// // After an escape: `\n` in a JSON string, `%3d` in a URL.
+/// let text = br"a\n0123456789abcdef0123456789abcdef b=%3d0123456789abcdef0123456789abcdef";
+/// let found: Vec<_> = id_tokens(text).map(|s| s.start).collect();
+/// assert_eq!(found, [3, 41]);
 /// ```
 pub fn id_tokens(text: &[u8]) -> impl Iterator<Item = Span> + '_ {
     let n = text.len();
@@ -216,8 +220,9 @@ pub fn id_tokens(text: &[u8]) -> impl Iterator<Item = Span> + '_ {
                 continue;
             }
             if !upper {
+                let (start, escaped) = after_escape(text, start);
                 let whole = end - start == 32
-                    && (start == 0 || !is_lower_alnum(text[start - 1]))
+                    && (start == 0 || !is_lower_alnum(text[start - 1]) || escaped)
                     && (end == n || !is_lower_alnum(text[end]));
                 if whole {
                     return Some(Span::new(start, end));
@@ -231,6 +236,30 @@ pub fn id_tokens(text: &[u8]) -> impl Iterator<Item = Span> + '_ {
         }
         None
     })
+}
+
+/// Where a run of hex digits starting at `start` really starts, and whether an escape ends
+/// right before that: past the digits of a percent-escape (`%3d<id>`, `%253d<id>`, as
+/// lower-case URL encoders write) or the letter of a backslash escape (`\n<id>`: a line
+/// break, then the id, to JavaScript and JSON; `\b`, `\f` are hex digits themselves).
+fn after_escape(text: &[u8], mut start: usize) -> (usize, bool) {
+    if start > 0 && text[start - 1] == b'%' {
+        let from = start;
+        while text.get(start..start + 2).is_some_and(|p| p.iter().all(u8::is_ascii_hexdigit)) {
+            let pair = &text[start..start + 2];
+            start += 2;
+            if pair != b"25" {
+                break; // `%25` is an escaped `%`: another pair of digits follows
+            }
+        }
+        return (start, start > from);
+    }
+    let backslash = |k: usize| k > 0 && text[k - 1] == b'\\';
+    if backslash(start) && matches!(text[start], b'b' | b'f') {
+        return (start + 1, true);
+    }
+    let letter = start >= 1 && matches!(text[start - 1], b'n' | b'r' | b't' | b'v');
+    (start, letter && backslash(start - 1))
 }
 
 /// The tokens inside a run of hex digits of both cases (`text[start..end]`, at least 32 long),

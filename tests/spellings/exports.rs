@@ -327,14 +327,6 @@ pub(super) fn known_bug(s: &Spot) -> Option<&'static str> {
     let read = read_at_any_depth(&s.value.source);
     let checked =
         matches!(s.place, Place::Text | Place::Cdata) && !matches!(s.file, FileKind::Database);
-    for id in [ID, ID2, ROW1] {
-        let glued = read.match_indices(id).any(|(at, _)| {
-            at > 0 && read.as_bytes()[at - 1].is_ascii_lowercase() && read.as_bytes()[at - 1] > b'f'
-        });
-        if glued {
-            return Some("an_id_right_after_a_json_escape_is_rewritten");
-        }
-    }
     if checked && secret_path_names_the_source(&s.value.source, &read) {
         return Some("a_secret_under_a_key_naming_the_source_gets_a_placeholder_without_it");
     }
