@@ -43,7 +43,7 @@ use exports::{
     FileKind, Layer, Place, Spot, inputs_of, known_bug, one_file, read_at_any_depth, row_id, shown,
     spot_strategy,
 };
-use spelled::{Char, Kind, Value, near_miss_strategy, value_strategy};
+use spelled::{Char, Value, near_miss_strategy, value_strategy};
 
 /// The record every generated export defines (its id is regenerated, so every spelling of it
 /// must follow).
@@ -283,7 +283,6 @@ fn the_check_sees_the_source_in_text_at_every_depth() {
     let plan = plan();
     let value = Value {
         source: format!("https://dev1.service-now.com/x.do?sys_id={ID}"),
-        kind: Kind::Tokens,
     };
     let layers: [&[Layer]; 5] = [
         &[],

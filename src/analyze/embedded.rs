@@ -22,13 +22,31 @@ pub struct Embedded {
     pub span: Range<usize>,
 }
 
+/// `raw` after its leading blanks, written as they are or as character references (`&#13;`,
+/// the carriage return of a line break as ServiceNow exports it).
+fn blank_start(mut raw: &[u8]) -> &[u8] {
+    loop {
+        raw = raw.trim_ascii_start();
+        let Some(rest) = raw.strip_prefix(b"&#") else {
+            return raw;
+        };
+        let Some(end) = rest.iter().take(8).position(|&b| b == b';') else {
+            return raw;
+        };
+        match crate::scan::decode_reference(&raw[1..2 + end]) {
+            Some(c) if c.is_ascii_whitespace() => raw = &rest[end + 1..],
+            _ => return raw,
+        }
+    }
+}
+
 /// `true` when raw field bytes may hold an embedded secret: the value starts with `{` or `[`,
 /// or it is one token (no blank) holding `=`. A quick filter before decoding.
 pub fn may_embed(raw: &[u8]) -> bool {
     /// Longer values are only looked at as JSON (a URL or query string is shorter).
     const QUERY_MAX: usize = 8 << 10;
-    let t = raw.trim_ascii_start();
-    let t = t.strip_prefix(b"<![CDATA[").unwrap_or(t).trim_ascii_start();
+    let t = blank_start(raw);
+    let t = blank_start(t.strip_prefix(b"<![CDATA[").unwrap_or(t));
     match t.first() {
         Some(b'{' | b'[') => true,
         // Blanks first: most long values (scripts) have one near their start.

@@ -215,20 +215,10 @@ pub(super) fn filler_strategy() -> impl Strategy<Value = String> {
     ]
 }
 
-/// What a generated value is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kind {
-    /// Hosts, ids and text.
-    Tokens,
-    /// A JSON document or a query string with a secret-named key in it.
-    Embedding,
-}
-
 /// A generated value: XML source text at the level of its document.
 #[derive(Debug, Clone)]
 pub(super) struct Value {
     pub(super) source: String,
-    pub(super) kind: Kind,
 }
 
 pub(super) fn separator_strategy() -> impl Strategy<Value = &'static str> {
@@ -269,10 +259,7 @@ pub(super) fn tokens_strategy() -> impl Strategy<Value = Value> {
             }
             out.push_str(p);
         }
-        Value {
-            source: out,
-            kind: Kind::Tokens,
-        }
+        Value { source: out }
     })
 }
 
@@ -332,10 +319,7 @@ pub(super) fn json_strategy() -> impl Strategy<Value = Value> {
                 // Keyed by the token (credentials per instance, per record).
                 _ => format!("{lead}{{{q}{piece}{q}:{{{member}}}}}"),
             };
-            Value {
-                source,
-                kind: Kind::Embedding,
-            }
+            Value { source }
         })
 }
 
@@ -362,7 +346,6 @@ pub(super) fn query_strategy() -> impl Strategy<Value = Value> {
             let piece = piece.replace([' ', '\t', '\n'], "");
             Value {
                 source: format!("{lead}https://x.example/cb?{key}={secret}{amp}u={piece}"),
-                kind: Kind::Embedding,
             }
         })
 }
@@ -426,9 +409,6 @@ pub(super) fn near_miss_strategy() -> impl Strategy<Value = Value> {
             }
             out.push_str(p);
         }
-        Value {
-            source: out,
-            kind: Kind::Tokens,
-        }
+        Value { source: out }
     })
 }

@@ -513,6 +513,15 @@ impl Planner<'_, '_> {
                 let c = f.cdata.unwrap_or(f.content);
                 (r.buffer()[c.range()].to_vec(), c.start, None)
             }
+            // CDATA sections one after the other (the value holds `]]>`).
+            ValueKind::Mixed => {
+                let mut out = Vec::new();
+                let mut map = crate::scan::OffsetMap::default();
+                if !crate::scan::join_cdata_sections(r.raw(f), &mut out, &mut map) {
+                    return false;
+                }
+                (out, f.content.start, Some(map))
+            }
             _ => return false,
         };
         let Ok(text) = std::str::from_utf8(&decoded) else {
@@ -542,7 +551,7 @@ impl Planner<'_, '_> {
             // written as the field's own text is (the key named in it comes from the input).
             let json = value.replace('\\', "\\\\");
             let local = match f.kind {
-                ValueKind::Cdata => crate::plan::escape::split_cdata_end(&json),
+                ValueKind::Cdata | ValueKind::Mixed => crate::plan::escape::split_cdata_end(&json),
                 _ => escape_text(&json, self.quot(&json)),
             };
             let bytes = self.in_layers(local, &layers);
