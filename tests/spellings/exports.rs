@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 
 use super::spelled::{Char, Value, char_strategy, spell};
-use super::{HOSTS, ID, ID2, NAMESPACE, PLANTED, ROW1};
+use super::{HOSTS, ID, ID2, PLANTED};
 
 /// The file every run has: the record `ID` (and `ID2`) defines and each source host in its
 /// plain spelling (`--source` must be named by the input).
@@ -281,56 +281,6 @@ pub(super) fn read_at_any_depth(source: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// `true` when a value holds a secret under a key that names the source: a JSON key before a
-/// secret-named one, or a query parameter's name (the whole token before `=` when there is no
-/// `?` and no scheme), holding a source host, the renamed namespace, or an id spelled with
-/// references (`source`: the value as written; `text`: as read).
-pub(super) fn secret_path_names_the_source(source: &str, text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    let spelled = source.contains("&#") || source.contains("&amp;#");
-    let host_in = |t: &str| {
-        t.contains("service-now.com")
-            || t.contains("servicenowservices.com")
-            || t.contains(NAMESPACE)
-            || (spelled && [ID, ID2, ROW1].iter().any(|id| t.contains(id)))
-    };
-    if lower.trim_start().starts_with('{') {
-        // `{"<host>":{"password":...}}`
-        return lower
-            .split("\":{")
-            .next()
-            .is_some_and(|first| host_in(first) && lower.contains("\":{\""));
-    }
-    if lower.trim().contains(char::is_whitespace) || !lower.contains('=') {
-        return false;
-    }
-    let query = match lower.split_once('?') {
-        Some((_, q)) => q,
-        None if lower.contains("://") => return false,
-        None => lower.as_str(),
-    };
-    query
-        .split(['&', ';'])
-        .filter_map(|pair| pair.split_once('=').map(|(k, _)| k))
-        .any(|k| {
-            host_in(k)
-                && ["token", "secret", "password", "key", "pwd"]
-                    .iter()
-                    .any(|w| k.contains(w))
-        })
-}
-
-/// The open bug a spot's shape runs into, named by its test, or `None`.
-pub(super) fn known_bug(s: &Spot) -> Option<&'static str> {
-    let read = read_at_any_depth(&s.value.source);
-    let checked =
-        matches!(s.place, Place::Text | Place::Cdata) && !matches!(s.file, FileKind::Database);
-    if checked && secret_path_names_the_source(&s.value.source, &read) {
-        return Some("a_secret_under_a_key_naming_the_source_gets_a_placeholder_without_it");
-    }
-    None
 }
 
 /// The records of `spots` that an `<unload>` can hold, in one `<unload>` with the base file's.

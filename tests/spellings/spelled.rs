@@ -187,7 +187,7 @@ pub(super) fn namespace_strategy() -> impl Strategy<Value = String> {
         Just("'"),
         Just("."),
     ];
-    // Spelled one character at a time; never in another case (see `known_bug`).
+    // Spelled one character at a time; never in another case (see the tests in `found`).
     let how = proptest::collection::vec(char_strategy(), 1..8).prop_map(|how| {
         how.into_iter()
             .map(|c| match c {
@@ -233,7 +233,7 @@ pub(super) fn separator_strategy() -> impl Strategy<Value = &'static str> {
         Just("&#13;\n"),
         Just("|"),
         Just("\t"),
-        // Escapes of a JSON or JavaScript string (see `known_bug`).
+        // Escapes of a JSON or JavaScript string (see the tests in `found`).
         Just("\\n"),
         Just("\\t"),
     ]

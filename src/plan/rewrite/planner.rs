@@ -302,6 +302,31 @@ impl Planner<'_, '_> {
         self.id_candidates(record, field, raw, shift);
     }
 
+    /// `text` with the token substitutions of the rewrite made (hosts, namespaces), its
+    /// character references read as the rewrite reads them (see [`crate::plan::spelled`]).
+    fn tokens_mapped(&self, text: &str) -> String {
+        let decoded = Decoded::of(text.as_bytes());
+        let bytes = decoded.bytes.as_slice();
+        let mut found = Vec::new();
+        let dots = self.hosts.candidates(bytes);
+        self.w
+            .tokens
+            .scan_into_at(bytes, &self.hosts, dots, &mut found);
+        found.sort_by_key(|s| s.span.start);
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut at = 0;
+        for s in &found {
+            if s.span.start < at {
+                continue; // overlaps the one before
+            }
+            out.extend_from_slice(&bytes[at..s.span.start]);
+            out.extend_from_slice(&s.new);
+            at = s.span.end;
+        }
+        out.extend_from_slice(&bytes[at..]);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
     /// The edits of substitutions found in a value (`at`: their spans in the file).
     fn push_found(
         &mut self,
@@ -544,12 +569,17 @@ impl Planner<'_, '_> {
             self.tokens_in(r.index, f.name, r.file_span(Span::new(hole, start)));
             hole = end;
             let name = self.name_after(r);
-            let key = e.path.replace(" > ", "/");
+            // The key comes from the input: the hosts and namespaces it names are mapped as
+            // everywhere else, so that the placeholder does not keep the source.
+            let key = self.tokens_mapped(&e.path.replace(" > ", "/"));
             let field = format!("{}/{key}", f.name);
             let value = self.secret_value(r, &field, name.as_deref());
-            // Inside a JSON string: no `"` (placeholders hold none) and no lone backslash; then
-            // written as the field's own text is (the key named in it comes from the input).
-            let json = value.replace('\\', "\\\\");
+            // Inside a JSON string: no lone backslash and no bare `"` (the key named in it comes
+            // from the input); then written as the field's own text is.
+            let json = match e.path.starts_with('?') {
+                true => value.clone(), // a query parameter: no quotes around it
+                false => value.replace('\\', "\\\\").replace('"', "\\\""),
+            };
             let local = match f.kind {
                 ValueKind::Cdata | ValueKind::Mixed => crate::plan::escape::split_cdata_end(&json),
                 _ => escape_text(&json, self.quot(&json)),
