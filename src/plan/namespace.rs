@@ -104,6 +104,8 @@ fn is_alnum(b: u8) -> bool {
 /// let found: Vec<_> = occurrences("x_a_b", &[], text, false).map(|s| s.start).collect();
 /// assert_eq!(found, [15]);
 /// assert_eq!(occurrences("x_a_b", &[], text, true).count(), 2);
+/// // After a percent-escape in a URL.
+/// assert_eq!(occurrences("x_a_b", &[], b"%2Fapi%2Fx_a_b%2Fv1", false).count(), 1);
 /// ```
 pub fn occurrences<'t>(
     namespace: &'t str,
@@ -121,7 +123,7 @@ pub fn occurrences<'t>(
             let at = from + find(&text[from.min(text.len())..], ns, ignore_case)?;
             from = at + 1;
             let end = at + ns.len();
-            let left = at == 0 || !is_alnum(text[at - 1]);
+            let left = at == 0 || !is_alnum(text[at - 1]) || after_percent_escape(text, at);
             let right = end == text.len() || !is_alnum(text[end]);
             if !(left && right) {
                 continue;
@@ -139,6 +141,14 @@ pub fn occurrences<'t>(
             }
         }
     })
+}
+
+/// `true` when a percent-escape (`%2F`, or `%252F` escaped twice) ends right before `at`: its
+/// hex digits are not part of a name (`%2Fapi%2Fx_app%2F` names `x_app`).
+fn after_percent_escape(text: &[u8], at: usize) -> bool {
+    let hex2 = |k: usize| text[k..k + 2].iter().all(u8::is_ascii_hexdigit);
+    (at >= 3 && text[at - 3] == b'%' && hex2(at - 2))
+        || (at >= 5 && text[at - 5] == b'%' && &text[at - 4..at - 2] == b"25" && hex2(at - 2))
 }
 
 fn same(a: &[u8], b: &[u8], ignore_case: bool) -> bool {
