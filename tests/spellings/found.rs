@@ -1,5 +1,6 @@
 //! The disagreements found, each with its minimal input: each doc says what went wrong before
 //! the fix; the two false alarms kept on purpose (the run stops, nothing leaks) say so.
+
 use sn_retarget::plan::Plan;
 
 use super::exports::{base_file, unload};
