@@ -249,6 +249,10 @@ fn host_at(text: &[u8], at: usize, dlen: usize) -> Option<HostMatch<'_>> {
     if start == floor && floor > 0 && (is_label_byte(text[floor - 1]) || text[floor - 1] == b'.') {
         return None; // longer than any host name
     }
+    // An empty label (`..`) ends a host name: only what follows the last one can be a host.
+    if let Some(k) = memchr::memmem::rfind(&text[start..=at], b"..") {
+        start += k + 2;
+    }
     // After a percent-escape (`%2F`, `%3A`, or `%252F` escaped twice), the escape's hex digits
     // are not part of the host.
     if start > 0 && text[start - 1] == b'%' {
@@ -272,7 +276,7 @@ fn host_at(text: &[u8], at: usize, dlen: usize) -> Option<HostMatch<'_>> {
     while start < at && matches!(text[start], b'.' | b'-') {
         start += 1;
     }
-    if start == at {
+    if start >= at {
         return None;
     }
     let host = std::str::from_utf8(&text[start..end]).ok()?;
@@ -445,6 +449,9 @@ mod tests {
         assert!(hosts("dev1.service-now.com.evil.example").is_empty());
         assert!(hosts("dev1.service-now.community").is_empty());
         assert!(hosts("https://.service-now.com").is_empty());
+        // An empty label ends a host name (a fuzz find: `a....dev1` is no host).
+        assert_eq!(hosts("lifespa....dev1.service-now.com"), ["dev1.service-now.com"]);
+        assert!(hosts("dev1..service-now.com").is_empty());
         assert_eq!(
             hosts("HTTPS://DEV1.SERVICE-NOW.COM/x"),
             ["DEV1.SERVICE-NOW.COM"]
