@@ -253,25 +253,9 @@ fn host_at(text: &[u8], at: usize, dlen: usize) -> Option<HostMatch<'_>> {
     if let Some(k) = memchr::memmem::rfind(&text[start..=at], b"..") {
         start += k + 2;
     }
-    // After a percent-escape (`%2F`, `%3A`, or `%252F` escaped twice), the escape's hex digits
-    // are not part of the host.
-    if start > 0 && text[start - 1] == b'%' {
-        loop {
-            let pair = text
-                .get(start..start + 2)
-                .filter(|p| p.iter().all(u8::is_ascii_hexdigit));
-            let Some(pair) = pair else { break };
-            start += 2;
-            if pair != b"25" {
-                break; // `%25` is an escaped `%`: another pair of digits follows
-            }
-        }
-    }
-    // After a backslash escape (`\ndev1.service-now.com` in a JSON or script string: a line
-    // break, then the host), the escape's letter is not part of the host.
-    if start > 0 && text[start - 1] == b'\\' && matches!(text[start], b'n' | b'r' | b't' | b'v' | b'b' | b'f') {
-        start += 1;
-    }
+    // After a percent-escape (`%2F`, `%252F`) or a backslash escape (`\ndev1...` in a JSON
+    // string), the escape's digits or letter are not part of the host.
+    start = crate::scan::escapes::past_escape(text, start);
     // Trim leading dots or hyphens (not part of a host name).
     while start < at && matches!(text[start], b'.' | b'-') {
         start += 1;

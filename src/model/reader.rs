@@ -85,21 +85,25 @@ const CDATA_OPEN: &[u8] = b"<![CDATA[";
 type Decode = fn(&[u8], &mut Vec<u8>, &mut OffsetMap) -> bool;
 
 fn is_update_document(raw: &[u8], escaping: Escaping) -> bool {
-    // The declaration ends at `?>`, its `>` escaped or not (XML does not ask for it).
-    let (lt, decl_ends): (&[u8], &[&[u8]]) = match escaping {
-        Escaping::Cdata => (b"<", &[b"?>"]),
-        Escaping::Escaped => (b"&lt;", &[b"?&gt;", b"?>"]),
+    let lt: &[u8] = match escaping {
+        Escaping::Cdata => b"<",
+        Escaping::Escaped => b"&lt;",
     };
     let mut rest = raw.trim_ascii_start();
     if rest.starts_with(lt) && rest[lt.len()..].starts_with(b"?xml") {
-        let end = decl_ends
-            .iter()
-            .filter_map(|e| memchr::memmem::find(rest, e).map(|k| k + e.len()))
-            .min();
-        let Some(end) = end else {
+        // The declaration ends at its first `?` (its values hold none), then `>`, escaped or
+        // not (XML does not ask for it): a look at a few bytes, not a search of the payload.
+        let from = lt.len() + 4;
+        let Some(q) = memchr::memchr(b'?', &rest[from..]).map(|k| from + k) else {
             return false;
         };
-        rest = rest[end..].trim_ascii_start();
+        let after = &rest[q + 1..];
+        let end = match after {
+            [b'>', ..] => 1,
+            [b'&', b'g', b't', b';', ..] => 4,
+            _ => return false,
+        };
+        rest = after[end..].trim_ascii_start();
     }
     rest.starts_with(lt) && rest[lt.len()..].starts_with(b"record_update")
 }

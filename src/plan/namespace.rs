@@ -123,7 +123,9 @@ pub fn occurrences<'t>(
             let at = from + find(&text[from.min(text.len())..], ns, ignore_case)?;
             from = at + 1;
             let end = at + ns.len();
-            let left = at == 0 || !is_alnum(text[at - 1]) || after_percent_escape(text, at);
+            let left = at == 0
+                || !is_alnum(text[at - 1])
+                || crate::scan::escapes::escape_ends_at(text, at);
             let right = end == text.len() || !is_alnum(text[end]);
             if !(left && right) {
                 continue;
@@ -141,14 +143,6 @@ pub fn occurrences<'t>(
             }
         }
     })
-}
-
-/// `true` when a percent-escape (`%2F`, or `%252F` escaped twice) ends right before `at`: its
-/// hex digits are not part of a name (`%2Fapi%2Fx_app%2F` names `x_app`).
-fn after_percent_escape(text: &[u8], at: usize) -> bool {
-    let hex2 = |k: usize| text[k..k + 2].iter().all(u8::is_ascii_hexdigit);
-    (at >= 3 && text[at - 3] == b'%' && hex2(at - 2))
-        || (at >= 5 && text[at - 5] == b'%' && &text[at - 4..at - 2] == b"25" && hex2(at - 2))
 }
 
 fn same(a: &[u8], b: &[u8], ignore_case: bool) -> bool {

@@ -242,24 +242,10 @@ pub fn id_tokens(text: &[u8]) -> impl Iterator<Item = Span> + '_ {
 /// right before that: past the digits of a percent-escape (`%3d<id>`, `%253d<id>`, as
 /// lower-case URL encoders write) or the letter of a backslash escape (`\n<id>`: a line
 /// break, then the id, to JavaScript and JSON; `\b`, `\f` are hex digits themselves).
-fn after_escape(text: &[u8], mut start: usize) -> (usize, bool) {
-    if start > 0 && text[start - 1] == b'%' {
-        let from = start;
-        while text.get(start..start + 2).is_some_and(|p| p.iter().all(u8::is_ascii_hexdigit)) {
-            let pair = &text[start..start + 2];
-            start += 2;
-            if pair != b"25" {
-                break; // `%25` is an escaped `%`: another pair of digits follows
-            }
-        }
-        return (start, start > from);
-    }
-    let backslash = |k: usize| k > 0 && text[k - 1] == b'\\';
-    if backslash(start) && matches!(text[start], b'b' | b'f') {
-        return (start + 1, true);
-    }
-    let letter = start >= 1 && matches!(text[start - 1], b'n' | b'r' | b't' | b'v');
-    (start, letter && backslash(start - 1))
+fn after_escape(text: &[u8], start: usize) -> (usize, bool) {
+    use crate::scan::escapes::{escape_ends_at, past_escape};
+    let past = past_escape(text, start);
+    (past, past > start || escape_ends_at(text, start))
 }
 
 /// The tokens inside a run of hex digits of both cases (`text[start..end]`, at least 32 long),

@@ -7,6 +7,7 @@
 
 mod chars;
 mod escape;
+pub(crate) mod escapes;
 mod tokenizer;
 
 pub use chars::{CharProblem, check_chars, cut_character, first_control};

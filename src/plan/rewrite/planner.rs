@@ -15,7 +15,7 @@ use crate::plan::SecretMode;
 use crate::plan::escape::{cdata_section, escape_attr, escape_text, through_layers};
 use crate::plan::records::RecordsPass;
 use crate::plan::spelled::Decoded;
-use crate::plan::tokens::{ChangeKind, Subst, id_tokens};
+use crate::plan::tokens::{ChangeKind, Subst, TokenRules, id_tokens};
 use crate::scan::Span;
 use crate::splice::Edits;
 
@@ -280,11 +280,7 @@ impl Planner<'_, '_> {
             let decoded = Decoded::of(&file[file_span.range()]);
             let text = decoded.bytes.as_slice();
             let at = |s: Span| shift(decoded.raw_span(s));
-            let mut found = Vec::new();
-            let dots = self.hosts.candidates(text);
-            self.w
-                .tokens
-                .scan_into_at(text, &self.hosts, dots, &mut found);
+            let found = substitutions(&self.w.tokens, &self.hosts, text);
             self.push_found(record, field, found, at);
             self.id_candidates(record, field, text, at);
             return;
@@ -306,24 +302,12 @@ impl Planner<'_, '_> {
     /// character references read as the rewrite reads them (see [`crate::plan::spelled`]).
     fn tokens_mapped(&self, text: &str) -> String {
         let decoded = Decoded::of(text.as_bytes());
-        let bytes = decoded.bytes.as_slice();
-        let mut found = Vec::new();
-        let dots = self.hosts.candidates(bytes);
-        self.w
-            .tokens
-            .scan_into_at(bytes, &self.hosts, dots, &mut found);
-        found.sort_by_key(|s| s.span.start);
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut at = 0;
-        for s in &found {
-            if s.span.start < at {
-                continue; // overlaps the one before
-            }
-            out.extend_from_slice(&bytes[at..s.span.start]);
-            out.extend_from_slice(&s.new);
-            at = s.span.end;
+        let mut edits = Edits::new();
+        for s in substitutions(&self.w.tokens, &self.hosts, &decoded.bytes) {
+            edits.replace(s.span, &s.new);
         }
-        out.extend_from_slice(&bytes[at..]);
+        // (Substitutions never overlap; should they, nothing is mapped rather than half.)
+        let out = edits.apply_to_vec(&decoded.bytes).unwrap_or(decoded.bytes);
         String::from_utf8_lossy(&out).into_owned()
     }
 
@@ -689,4 +673,11 @@ impl Planner<'_, '_> {
         });
         true
     }
+}
+
+/// The token substitutions in `text` (hosts, namespaces), searched whole.
+fn substitutions<'t>(tokens: &'t TokenRules, hosts: &HostFinder, text: &'t [u8]) -> Vec<Subst<'t>> {
+    let mut found = Vec::new();
+    tokens.scan_into_at(text, hosts, hosts.candidates(text), &mut found);
+    found
 }
