@@ -79,7 +79,35 @@ enum Stored {
     Escaped,
 }
 
+impl Stored {
+    /// How the document's text is escaped in its field.
+    fn escaping(self) -> Escaping {
+        match self {
+            Stored::Escaped => Escaping::Escaped,
+            Stored::Cdata | Stored::Sections => Escaping::Cdata,
+        }
+    }
+}
+
 const CDATA_OPEN: &[u8] = b"<![CDATA[";
+
+/// How `field` (in `buf`) stores an update document, and the span of its stored text, when it
+/// holds one.
+fn update_document(field: &Field<'_>, buf: &[u8]) -> Option<(Stored, Span)> {
+    let content = &buf[field.content.range()];
+    let (stored, text) = match field.kind {
+        ValueKind::Cdata => (Stored::Cdata, field.cdata?),
+        ValueKind::Text => (Stored::Escaped, field.content),
+        // A CDATA payload holding `]]>` is CDATA sections one after the other.
+        ValueKind::Mixed if content.starts_with(CDATA_OPEN) => (Stored::Sections, field.content),
+        _ => return None,
+    };
+    let head = match stored {
+        Stored::Sections => &content[CDATA_OPEN.len()..],
+        _ => &buf[text.range()],
+    };
+    is_update_document(head, stored.escaping()).then_some((stored, text))
+}
 
 /// Decodes a payload's stored text into its document and the offset map back.
 type Decode = fn(&[u8], &mut Vec<u8>, &mut OffsetMap) -> bool;
@@ -517,27 +545,8 @@ impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
         doc: &Doc<'a>,
         owner: PayloadOwner<'_>,
     ) -> Option<PayloadInfo> {
-        let content = &doc.buf[field.content.range()];
-        let (stored, text) = match field.kind {
-            ValueKind::Cdata => (Stored::Cdata, field.cdata?),
-            ValueKind::Text => (Stored::Escaped, field.content),
-            // A CDATA payload holding `]]>` is CDATA sections one after the other.
-            ValueKind::Mixed if content.starts_with(CDATA_OPEN) => {
-                (Stored::Sections, field.content)
-            }
-            _ => return None,
-        };
-        let escaping = match stored {
-            Stored::Escaped => Escaping::Escaped,
-            Stored::Cdata | Stored::Sections => Escaping::Cdata,
-        };
-        let head = match stored {
-            Stored::Sections => &content[CDATA_OPEN.len()..],
-            _ => &doc.buf[text.range()],
-        };
-        if !is_update_document(head, escaping) {
-            return None;
-        }
+        let (stored, text) = update_document(field, doc.buf)?;
+        let escaping = stored.escaping();
         let unread = PayloadInfo {
             escaping,
             read: false,

@@ -508,30 +508,8 @@ impl Planner<'_, '_> {
     /// Secret-named keys inside the value of `f` (JSON, query string) replaced in place, and
     /// the value's other tokens rewritten around them. `false` when it holds none.
     pub(super) fn embedded(&mut self, r: &Record<'_>, f: &Field<'_>) -> bool {
-        // The value's text, and where each of its bytes is in the record's buffer.
-        let (decoded, base, map) = match f.kind {
-            ValueKind::Text => {
-                let mut out = Vec::new();
-                let mut map = crate::scan::OffsetMap::default();
-                if !crate::scan::decode_escaped(r.raw(f), &mut out, &mut map) {
-                    return false;
-                }
-                (out, f.content.start, Some(map))
-            }
-            ValueKind::Cdata => {
-                let c = f.cdata.unwrap_or(f.content);
-                (r.buffer()[c.range()].to_vec(), c.start, None)
-            }
-            // CDATA sections one after the other (the value holds `]]>`).
-            ValueKind::Mixed => {
-                let mut out = Vec::new();
-                let mut map = crate::scan::OffsetMap::default();
-                if !crate::scan::join_cdata_sections(r.raw(f), &mut out, &mut map) {
-                    return false;
-                }
-                (out, f.content.start, Some(map))
-            }
-            _ => return false,
+        let Some((decoded, base, map)) = value_text(r, f) else {
+            return false;
         };
         let Ok(text) = std::str::from_utf8(&decoded) else {
             return false;
@@ -680,4 +658,26 @@ fn substitutions<'t>(tokens: &'t TokenRules, hosts: &HostFinder, text: &'t [u8])
     let mut found = Vec::new();
     tokens.scan_into_at(text, hosts, hosts.candidates(text), &mut found);
     found
+}
+
+/// A value's text, decoded (escaped text, one CDATA section, or CDATA sections one after the
+/// other), with where it starts in the record's buffer and the map of its bytes back to it.
+fn value_text(
+    r: &Record<'_>,
+    f: &Field<'_>,
+) -> Option<(Vec<u8>, usize, Option<crate::scan::OffsetMap>)> {
+    type Decode = fn(&[u8], &mut Vec<u8>, &mut crate::scan::OffsetMap) -> bool;
+    let decode: Decode = match f.kind {
+        ValueKind::Text => crate::scan::decode_escaped,
+        // CDATA sections one after the other (the value holds `]]>`).
+        ValueKind::Mixed => crate::scan::join_cdata_sections,
+        ValueKind::Cdata => {
+            let c = f.cdata.unwrap_or(f.content);
+            return Some((r.buffer()[c.range()].to_vec(), c.start, None));
+        }
+        _ => return None,
+    };
+    let mut out = Vec::new();
+    let mut map = crate::scan::OffsetMap::default();
+    decode(r.raw(f), &mut out, &mut map).then_some((out, f.content.start, Some(map)))
 }
