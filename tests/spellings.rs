@@ -155,7 +155,7 @@ fn plan_strategy() -> impl Strategy<Value = Plan> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases(512)))]
+    #![proptest_config(config(512))]
 
     /// The check finds no source host, old sys_id or secret in the outputs that the rewrite
     /// left: what it reads decoded, the rewrite rewrote.
@@ -218,7 +218,7 @@ fn has_token(text: &str, id: &str) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases(256)))]
+    #![proptest_config(config(256))]
 
     /// The converse: what is not the source (another instance, a longer hex run, an id the
     /// input does not define) is not reported as left behind, which would stop the run.
@@ -243,7 +243,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases(64)))]
+    #![proptest_config(config(64))]
 
     /// A large file is read in parts (each finding its own spelled references): read in parts
     /// of any size, a file gives the edits it gives read whole.
@@ -272,6 +272,17 @@ proptest! {
 }
 
 /// Cases per property: `PROPTEST_CASES` when set (for long runs), else `default`.
+/// `default` cases (or `PROPTEST_CASES`), from a fixed seed unless `PROPTEST_RNG_SEED` gives
+/// one: CI runs the same cases every time (a new seed explores: `PROPTEST_RNG_SEED=n`), and
+/// what any seed found is replayed from `proptest-regressions/spellings.txt`.
+fn config(default: u32) -> ProptestConfig {
+    let mut c = ProptestConfig::with_cases(cases(default));
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        c.rng_seed = proptest::test_runner::RngSeed::Fixed(0x5e11_1165);
+    }
+    c
+}
+
 fn cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()

@@ -50,6 +50,8 @@ pub fn may_embed(raw: &[u8]) -> bool {
     match t.first() {
         Some(b'{' | b'[') => true,
         // Blanks first: most long values (scripts) have one near their start.
+        // A character reference may spell the `=` (`&#61;`): decoded, it is looked at.
+        Some(_) if t.len() <= QUERY_MAX && memchr::memmem::find(t, b"&#").is_some() => true,
         Some(_) if t.len() <= QUERY_MAX => {
             // One token holding `=`: the first of `=`, space and line feed is a `=`, and no
             // blank follows.
