@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
 use rustc_hash::FxHasher;
+use sha1::{Digest, Sha1};
 use uuid::Uuid;
 
 /// The namespace all generated values derive from.
@@ -31,36 +32,41 @@ pub const NAMESPACE: Uuid = Uuid::from_bytes([
 /// ```
 #[derive(Debug, Clone)]
 pub struct IdGen {
-    key: String,
+    /// The hash state after the namespace and the key (seed and target): every value's hash
+    /// starts from it.
+    keyed: Sha1,
 }
 
 impl IdGen {
     /// A generator for `seed` and the target host.
     pub fn new(seed: &str, target: &str) -> IdGen {
-        IdGen {
-            key: format!("sn-retarget\0{seed}\0{target}\0"),
+        let mut keyed = Sha1::new();
+        keyed.update(NAMESPACE.as_bytes());
+        keyed.update(format!("sn-retarget\0{seed}\0{target}\0").as_bytes());
+        IdGen { keyed }
+    }
+
+    /// The UUID v5 of the namespace and the key followed by `parts`.
+    fn v5(&self, parts: &[&[u8]]) -> [u8; 16] {
+        let mut h = self.keyed.clone();
+        for p in parts {
+            h.update(p);
         }
+        let digest = h.finalize();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        uuid::Builder::from_sha1_bytes(bytes).into_uuid().into_bytes()
     }
 
     fn tagged(&self, kind: &str, old: &str) -> [u8; 16] {
-        let mut name = String::with_capacity(self.key.len() + kind.len() + old.len() + 1);
-        name.push_str(&self.key);
-        name.push_str(kind);
-        name.push('\0');
-        name.push_str(old);
-        let mut bytes = *Uuid::new_v5(&NAMESPACE, name.as_bytes()).as_bytes();
+        let mut bytes = self.v5(&[kind.as_bytes(), b"\0", old.as_bytes()]);
         let tag = self.tag(&bytes[..12]);
         bytes[12..].copy_from_slice(&tag);
         bytes
     }
 
     fn tag(&self, head: &[u8]) -> [u8; 4] {
-        let mut name = Vec::with_capacity(self.key.len() + 4 + head.len());
-        name.extend_from_slice(self.key.as_bytes());
-        name.extend_from_slice(b"tag\0");
-        name.extend_from_slice(head);
-        let u = Uuid::new_v5(&NAMESPACE, &name);
-        let b = u.as_bytes();
+        let b = self.v5(&[b"tag\0", head]);
         [b[0], b[1], b[2], b[3]]
     }
 
