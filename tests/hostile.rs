@@ -731,3 +731,67 @@ fn payloads_in_split_cdata_or_with_bare_gt_are_read() {
         );
     }
 }
+
+/// A payload whose records are not read (not well-formed, or nested deeper than the reader
+/// goes) used to pass through with its plaintext secret while the run said "0 secrets to
+/// re-enter". Now `apply` and `bundle` refuse it (exit 2, nothing written, the secret's
+/// element named, never its value), `check` reports it as `secret-left`, and `--secrets keep`
+/// still writes it as asked.
+#[test]
+fn secrets_in_payloads_that_are_not_read_stop_the_run() {
+    let inner = format!(
+        "<record_update table=\"oauth_entity\"><oauth_entity action=\"INSERT_OR_UPDATE\"><name>P</name><client_secret>{SECRET}</client_secret><sys_id>{ID1}</sys_id></oauth_entity></record_updat>"
+    );
+    let cdata = format!(
+        "<sys_update_xml action=\"INSERT_OR_UPDATE\"><name>a</name><payload><![CDATA[{inner}]]></payload><sys_id>{ID2}</sys_id></sys_update_xml>"
+    );
+    let escaped = escaped_row(&inner, ID2);
+    // Well-formed, but nine payloads deep: the reader stops at eight.
+    let mut deep = format!(
+        "<record_update table=\"oauth_entity\"><oauth_entity action=\"INSERT_OR_UPDATE\"><client_secret>{SECRET}</client_secret><sys_id>{ID1}</sys_id></oauth_entity></record_update>"
+    );
+    for k in 0..9 {
+        let id = format!("{:032x}", 0xd00 + k);
+        deep = escaped_row(&deep, &id);
+        if k < 8 {
+            deep = format!("<record_update table=\"sys_update_xml\">{deep}</record_update>");
+        }
+    }
+    for (what, records) in [("cdata", cdata), ("escaped", escaped), ("deep", deep)] {
+        let d = folder_of(&format!("unread-{what}"), &[("in.xml", &unload(&records))]);
+        let out = d.join("out.xml");
+        let ran = sn(&[&"apply", &d.join("in.xml"), &"--out", &out]);
+        assert_eq!(ran.code, Some(2), "{what}: {}", ran.all());
+        assert!(
+            ran.stderr.contains("is not read") && ran.stderr.contains("client_secret"),
+            "{what}: {}",
+            ran.stderr
+        );
+        assert!(!out.exists(), "{what}");
+        let bundle = d.join("bundle");
+        let ran = sn(&[&"bundle", &d.join("in.xml"), &"--out", &bundle, &"--quiet"]);
+        assert_eq!(ran.code, Some(2), "{what}: {}", ran.all());
+        assert!(!bundle.exists(), "{what}");
+        let ran = sn(&[&"check", &d.join("in.xml")]);
+        assert_eq!(ran.code, Some(1), "{what}: {}", ran.all());
+        assert!(
+            ran.stdout.contains("error[secret-left]"),
+            "{what}: {}",
+            ran.stdout
+        );
+        assert!(!ran.all().contains(SECRET), "{what}");
+        let ran = sn(&[
+            &"apply",
+            &d.join("in.xml"),
+            &"--secrets",
+            &"keep",
+            &"--out",
+            &out,
+        ]);
+        assert_eq!(ran.code, Some(0), "{what}: {}", ran.all());
+        assert!(
+            std::fs::read_to_string(&out).unwrap().contains(SECRET),
+            "{what}"
+        );
+    }
+}

@@ -64,6 +64,6 @@ pub trait Visitor {
     fn record(&mut self, record: &Record<'_>);
 
     /// Forget every record whose index is `>= first_index` (they came from a payload that
-    /// turned out to be malformed; it passes through untouched, as text).
+    /// turned out to be malformed; it is kept as text).
     fn discard_from(&mut self, first_index: usize);
 }

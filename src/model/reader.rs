@@ -598,7 +598,7 @@ impl<'f, 'v, V: Visitor> Reader<'f, 'v, V> {
                     severity: Severity::Warning,
                     code: "malformed-payload",
                     message: format!(
-                        "payload is not well-formed ({kind}); it passes through untouched, as text"
+                        "payload is not well-formed ({kind}); its records are not read: it is kept as text"
                     ),
                     location,
                 });

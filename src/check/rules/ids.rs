@@ -77,8 +77,8 @@ rule_ids! {
     OAuthScopeUndefined => ("oauth-scope-undefined", "error", "a profile scope naming a scope the bundle does not define"),
     /// more than one instance record marked production
     SeveralProduction => ("several-production", "error", "more than one instance record marked production"),
-    /// a payload that is not well-formed (it passes through as text)
-    MalformedPayload => ("malformed-payload", "warning", "a payload that is not well-formed (it passes through as text)"),
+    /// a payload that is not well-formed (its records are not read; it is kept as text)
+    MalformedPayload => ("malformed-payload", "warning", "a payload that is not well-formed (its records are not read; it is kept as text)"),
     /// after `apply` or `fork`: a source host still in a value
     SourceHostLeft => ("source-host-left", "error", "after `apply` or `fork`: a source host still in a value"),
     /// after `apply` or `fork`: an old sys_id still anywhere in a file

@@ -3,6 +3,7 @@
 use super::RuleId;
 use crate::analyze::embedded::{embedded_secrets, may_embed};
 use crate::analyze::secrets::{DictionaryLearner, SecretReason, SecretRules, ciphertext_shape};
+use crate::analyze::unread::unread_secrets;
 use crate::check::{CheckOptions, Facts, Finding};
 use crate::error::Severity;
 
@@ -35,6 +36,9 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
         for f in &r.record.fields {
             if f.payload.is_some_and(|p| p.read) {
                 continue; // its records are checked themselves
+            }
+            if f.payload.is_some() {
+                unread_payload(facts, &rules, k, f, out);
             }
             let text = f.text.trim();
             if rules.is_placeholder(text) {
@@ -89,5 +93,36 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
                 "run `sn-retarget apply` (secrets become placeholders; a value named like a secret needs `secret_fields` or `not_secret` in the plan), then re-enter the value on the target",
             ));
         }
+    }
+}
+
+/// A payload whose records are not read (see [`crate::analyze::unread`]): each secret in its
+/// text is left, as no rewrite can replace it there.
+fn unread_payload(
+    facts: &Facts<'_>,
+    rules: &SecretRules,
+    k: usize,
+    f: &crate::model::OwnedField,
+    out: &mut Vec<Finding>,
+) {
+    for found in unread_secrets(&f.text, rules) {
+        out.push(facts.finding(
+            crate::check::Place {
+                file: facts.records[k].file,
+                offset: f.file_span.start,
+                record: Some(k),
+                field: Some(&f.name),
+            },
+            RuleId::SecretLeft,
+            Severity::Error,
+            format!(
+                "a payload that is not read (not well-formed, or nested too deep) holds {}.{} ({}), which no rewrite replaces there",
+                found.table,
+                found.field,
+                found.reason.describe()
+            ),
+            Some("the value leaks with the update, and its record cannot be previewed"),
+            "fix or re-export that update, or leave its record out (`apply --exclude`), then re-enter the value on the target",
+        ));
     }
 }

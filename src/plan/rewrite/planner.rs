@@ -177,7 +177,8 @@ pub(super) struct PartPass {
     pub(super) set_missing: BTreeMap<(String, String), usize>,
     /// Values that look secret with no rule: record index, what.
     pub(super) looks: Vec<(usize, LooksSecret)>,
-    /// Edits refused because they would write into a secret: record index, why.
+    /// Edits refused because they would write into a secret, and secrets in payloads that are
+    /// not read: record index, why.
     pub(super) refused: Vec<(usize, RewriteError)>,
     /// Selection, renames, display references, client_ids, hosts met.
     pub(super) rec: RecordsPass,

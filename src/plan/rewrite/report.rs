@@ -137,6 +137,22 @@ pub enum RewriteError {
     /// Values look like secrets (by their names) and no rule says whether they are.
     #[error("{} value(s) look like secrets but no rule covers them: {}", .0.len(), looks_list(.0))]
     LooksSecret(Vec<LooksSecret>),
+    /// A payload whose records are not read (not well-formed, or nested too deep) holds a
+    /// secret: it cannot be replaced there, and would be left in the output.
+    #[error(
+        "the payload at {position} is not read (it is not well-formed, or nested too deep) and holds a secret in {table}.{field} ({}): it cannot be replaced there; fix or re-export that update, leave its record out (--exclude), or use --secrets keep",
+        .reason.describe()
+    )]
+    SecretInUnreadPayload {
+        /// Where the payload starts in the file.
+        position: Position,
+        /// The record element the secret sits in, as the payload's text names it.
+        table: String,
+        /// The element holding the secret.
+        field: String,
+        /// Why it is a secret.
+        reason: crate::analyze::SecretReason,
+    },
     /// `--set`, `--replace` or `--regenerate-field` would write into a secret.
     #[error("{0}")]
     EditOnSecret(Box<SecretEdit>),

@@ -2,9 +2,11 @@
 
 use super::finish::Owner;
 use super::planner::{Change, Defined, Planner, SecretFound};
+use super::report::RewriteError;
 use crate::analyze::embedded::may_embed;
 use crate::analyze::refs::is_sys_id;
 use crate::analyze::secrets::SecretReason;
+use crate::analyze::unread::unread_secrets;
 use crate::model::{Attr, Field, Record, Visitor};
 use crate::plan::escape::escape_attr;
 use crate::plan::records::RecordNote;
@@ -54,6 +56,9 @@ impl Visitor for Planner<'_, '_> {
             if f.payload.is_some_and(|p| p.read) {
                 continue; // its records are rewritten themselves
             }
+            if f.payload.is_some() && !keep_secrets {
+                self.unread_payload(r, f);
+            }
             let secret = secret_rules.field_secret_with(secret_columns, r, f, &values);
             if let (false, Some((why, _))) = (keep_secrets, secret) {
                 self.secret_field(r, f, why);
@@ -100,6 +105,26 @@ impl Planner<'_, '_> {
                 name: after,
                 depth: r.place.depth,
                 left_out: false,
+            },
+        ));
+    }
+
+    /// A payload whose records are not read (see [`crate::analyze::unread`]): a secret in its
+    /// text cannot be replaced, so the file is refused rather than written with it.
+    fn unread_payload(&mut self, r: &Record<'_>, f: &Field<'_>) {
+        let rules = self.learned.as_ref().unwrap_or(&self.w.rules.secret_rules);
+        let text = r.text(f);
+        let Some(found) = unread_secrets(&text, rules).into_iter().next() else {
+            return;
+        };
+        let position = self.locator.locate(r.file_span(f.content).start);
+        self.part.refused.push((
+            r.index,
+            RewriteError::SecretInUnreadPayload {
+                position,
+                table: found.table,
+                field: found.field,
+                reason: found.reason,
             },
         ));
     }
