@@ -21,7 +21,7 @@ fn bench(c: &mut Criterion) {
             path: name.clone().into(),
             relative: name.clone().into(),
             name,
-            bytes,
+            bytes: bytes.into(),
         })
         .collect();
     let bytes: usize = sources.iter().map(|s| s.bytes.len()).sum();

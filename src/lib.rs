@@ -56,7 +56,8 @@
 //! archives in, atomic writes out), `fork`'s `App::load` and `Forked::write`, `bundle`'s
 //! `check_replaceable`, and `apply`'s writes to disk ([`Apply::write_to`]).
 
-#![forbid(unsafe_code)]
+// One exception, in `io::mapped`: a large input file is mapped into memory rather than copied.
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -98,7 +99,7 @@ pub use error::{
 };
 pub use plan::Plan;
 pub use scan::Span;
-pub use source::Source;
+pub use source::{Bytes, Source};
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

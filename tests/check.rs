@@ -14,7 +14,7 @@ fn source(name: &str, bytes: Vec<u8>) -> Source {
         name: name.into(),
         path: name.into(),
         relative: name.into(),
-        bytes,
+        bytes: bytes.into(),
     }
 }
 
@@ -310,7 +310,7 @@ fn seed000_both_directions_pass_once_applied() {
         assert!(errors(&report).is_empty(), "{:?}", report.findings);
         // One field broken: the provider no longer shares the endpoint's client id.
         let mut broken = out.clone();
-        let text = String::from_utf8(broken[2].bytes.clone()).unwrap();
+        let text = String::from_utf8(broken[2].bytes.to_vec()).unwrap();
         let cid = text
             .split("<client_id>")
             .nth(2)
@@ -321,7 +321,8 @@ fn seed000_both_directions_pass_once_applied() {
             .to_string();
         broken[2].bytes = text
             .replacen(&format!("<client_id>{cid}"), "<client_id>x", 1)
-            .into_bytes();
+            .into_bytes()
+            .into();
         // (the first client_id is the endpoint's; changing it leaves the provider unmatched)
         assert!(
             check(&named(&broken), &options)
@@ -333,10 +334,11 @@ fn seed000_both_directions_pass_once_applied() {
         // After apply, a source host or an old id left is an error.
         if !options.sources.is_empty() {
             let mut left = out.clone();
-            left[0].bytes = String::from_utf8(left[0].bytes.clone())
+            left[0].bytes = String::from_utf8(left[0].bytes.to_vec())
                 .unwrap()
                 .replace("prod12345.service-now.com", "dev12345.service-now.com")
-                .into_bytes();
+                .into_bytes()
+                .into();
             assert!(
                 check(&named(&left), &options)
                     .unwrap()
@@ -345,10 +347,11 @@ fn seed000_both_directions_pass_once_applied() {
                     .is_some()
             );
             let old = applied.report.id_map[0].old.clone();
-            left[1].bytes = String::from_utf8(left[1].bytes.clone())
+            left[1].bytes = String::from_utf8(left[1].bytes.to_vec())
                 .unwrap()
                 .replace("<username>", &format!("<username>{old}"))
-                .into_bytes();
+                .into_bytes()
+                .into();
             assert!(
                 check(&named(&left), &options)
                     .unwrap()

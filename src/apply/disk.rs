@@ -60,6 +60,27 @@ pub(super) fn write_to(
         .chain(job.report_to.as_deref())
         .collect();
     let files = load(inputs, &own)?;
+    let written = write_files(job, &files, unchanged, out, force);
+    // Checked on failure too: a change while read may be what broke an input.
+    if written.is_err() {
+        crate::io::inputs_unchanged(&files)?;
+    }
+    let (written, edits) = written?;
+    // The inputs and the edits are freed on another thread: freeing many allocations one by
+    // one would only delay the answer (a process about to exit may not wait for it at all).
+    rayon::spawn(move || drop((files, edits)));
+    Ok(written)
+}
+
+/// [`write_to`] with its inputs read: the outputs written, and the edits (to be freed).
+fn write_files(
+    job: &Apply,
+    files: &[Source],
+    unchanged: bool,
+    out: &Path,
+    force: bool,
+) -> Result<(Written, Vec<(String, crate::splice::Edits)>), Error> {
+    let plan = &job.plan;
     let named: Vec<(&str, &[u8])> = files
         .iter()
         .map(|f| (f.name.as_str(), f.bytes.as_slice()))
@@ -116,6 +137,9 @@ pub(super) fn write_to(
     if let Some(path) = report_to {
         staged.add_with(path, |w| w.write_all(&report_json))?;
     }
+    // An input mapped into memory and changed meanwhile may have given partly old, partly new
+    // bytes: nothing written from it is moved into place (`staged` removes it).
+    crate::io::inputs_unchanged(files)?;
     staged.commit()?;
     write_special(job.report_to.as_deref(), &report_json)?;
     let outputs = dests
@@ -127,15 +151,12 @@ pub(super) fn write_to(
         Ready::Checked(p) => (p.report, p.edits),
         Ready::Unchecked(u) => u.into_parts(),
     };
-    // The inputs and the edits are freed on another thread: freeing many allocations one by
-    // one would only delay the answer (a process about to exit may not wait for it at all).
-    drop(named);
-    rayon::spawn(move || drop((files, edits)));
-    Ok(Written {
+    let written = Written {
         report,
         outputs,
         checked,
-    })
+    };
+    Ok((written, edits))
 }
 
 /// The outputs' names in the report (each file's `output`), and the report as JSON when it is

@@ -77,9 +77,14 @@ impl<'p> Bundler<'p> {
         }
     }
 
-    /// The bundle of `sources`, in memory ([`super::build_with`]).
+    /// The bundle of `sources`, in memory ([`super::build_with`]); an error when a large input
+    /// (read in place: mapped into memory) changed while it was read
+    /// ([`InputError::Changed`](crate::io::InputError::Changed)).
     pub fn build(&self, sources: &[crate::Source]) -> Result<Bundle, Error> {
-        build_with(&self.plan, sources, self.combine, self.progress)
+        let built = build_with(&self.plan, sources, self.combine, self.progress);
+        // Checked on failure too: a change may be what broke the input.
+        crate::io::inputs_unchanged(sources)?;
+        built
     }
 
     /// Reads the exports under `inputs` (files, folders, zip archives; never `out` itself nor

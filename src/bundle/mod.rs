@@ -306,7 +306,7 @@ pub fn build_with(
     let notes = dropped_notes(&applied.report);
     let mut files = Vec::with_capacity(count + 2);
     files.extend(order.sequence.iter().map(|p| {
-        let bytes = std::mem::take(&mut outputs[p.unit].bytes);
+        let bytes = std::mem::take(&mut outputs[p.unit].bytes).into_vec();
         (names[p.unit].clone(), bytes)
     }));
     if combine_all {
@@ -368,7 +368,7 @@ fn kept_outputs(sources: &[Source], applied: &mut Applied) -> (Vec<usize>, Vec<S
             name: sources[i].name.clone(),
             path: sources[i].path.clone(),
             relative: sources[i].relative.clone(),
-            bytes: std::mem::take(&mut applied.outputs[i].bytes),
+            bytes: std::mem::take(&mut applied.outputs[i].bytes).into(),
         })
         .collect();
     (kept, outputs)

@@ -15,6 +15,7 @@ mod archive;
 mod direct;
 mod durable;
 mod folder;
+mod mapped;
 mod names;
 mod pending;
 mod sys;
@@ -27,6 +28,7 @@ pub(crate) use direct::{Direct, DirectAt, write_direct};
 #[cfg_attr(feature = "internals", visibility::make(pub))]
 pub(crate) use durable::{WriteAt, start_writeback, sync_all};
 pub use folder::write_folder;
+pub(crate) use mapped::Mapped;
 pub use names::temp_owner;
 #[cfg_attr(feature = "internals", visibility::make(pub))]
 #[cfg_attr(not(feature = "internals"), allow(unused_imports))]
@@ -82,6 +84,14 @@ pub enum InputError {
         first: String,
         /// The second entry's name.
         entry: String,
+    },
+    /// An input that another program changed while it was read in place (a large file is
+    /// mapped into memory, not copied): what was read may be partly old and partly new, so
+    /// nothing is written from it.
+    #[error("{}: changed while it was read; nothing is written (run again once it is saved)", path.display())]
+    Changed {
+        /// The file.
+        path: PathBuf,
     },
     /// An input that is not a regular file (a FIFO, a device, a socket): never read, as
     /// reading it could wait forever.
@@ -268,6 +278,28 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, InputError> {
     read_whole(&file, &meta).map_err(io_error(path))
 }
 
+/// Files from this size on are mapped into memory (see [`Mapped`]) where they can be, and read
+/// in two halves at once otherwise.
+const LARGE: u64 = 32 << 20;
+
+/// Reads an input file for a [`Source`]: a large one is mapped where it can be (see
+/// [`Mapped`]), any other read whole.
+fn read_source(path: &Path) -> Result<crate::Bytes, InputError> {
+    let (file, meta) = open_regular(path)?;
+    if meta.len() >= LARGE {
+        if let Some(m) = Mapped::map(&file, path, &meta) {
+            return Ok(crate::Bytes::mapped(m));
+        }
+    }
+    Ok(read_whole(&file, &meta).map_err(io_error(path))?.into())
+}
+
+/// An error when an input mapped into memory changed since it was mapped (see [`Mapped`]):
+/// asked before anything written from them is moved into place.
+pub(crate) fn inputs_unchanged(sources: &[Source]) -> Result<(), InputError> {
+    sources.iter().try_for_each(|s| s.bytes.unchanged())
+}
+
 /// Opens `path` for reading if it is a regular file. Where it can (Linux), without waiting: a
 /// FIFO put in a file's place is opened at once, and then refused.
 fn open_regular(path: &Path) -> Result<(fs::File, fs::Metadata), InputError> {
@@ -294,7 +326,6 @@ fn read_whole(file: &fs::File, meta: &fs::Metadata) -> std::io::Result<Vec<u8>> 
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileExt;
-        const LARGE: u64 = 32 << 20;
         if meta.len() >= LARGE && usize::try_from(meta.len()).is_ok() {
             let len = meta.len() as usize;
             let mut bytes = vec![0u8; len];
@@ -351,8 +382,8 @@ pub fn load_inputs_except(
     let loaded: Vec<Result<Vec<Source>, InputError>> = files
         .into_par_iter()
         .map(|(relative, path, _)| {
-            let bytes = read_file(&path)?;
             if !is_zip(&path) {
+                let bytes = read_source(&path)?;
                 return Ok(vec![Source {
                     name: path.display().to_string(),
                     path,
@@ -360,6 +391,7 @@ pub fn load_inputs_except(
                     bytes,
                 }]);
             }
+            let bytes = read_file(&path)?;
             let parent = relative.parent().map(Path::to_path_buf).unwrap_or_default();
             Ok(archive::read_zip_within(&path, &bytes, limits, &budget)?
                 .into_iter()
@@ -367,7 +399,7 @@ pub fn load_inputs_except(
                     name: format!("{}!{}", path.display(), entry.display()),
                     path: path.clone(),
                     relative: parent.join(&entry),
-                    bytes,
+                    bytes: bytes.into(),
                 })
                 .collect())
         })
