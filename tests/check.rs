@@ -518,3 +518,50 @@ fn source_hosts_left_are_found_from_the_flag_or_the_manifest() {
         .collect();
     assert!(rules.iter().any(|r| r == "source-host-left"), "{rules:?}");
 }
+
+/// `old-id-left` reads values as the instance reads them: an old id spelled with character
+/// references (`&#48;` for `0`, in a file or two payloads down) is as much left as one written
+/// plainly, and each is reported once.
+#[test]
+fn old_ids_spelled_with_references_are_left_too() {
+    let old = "0123456789abcdef0123456789abcdef";
+    let spelled = format!("&#48;{}", &old[1..]);
+    let file = |value: &str| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><unload><sys_script action=\"INSERT_OR_UPDATE\"><name>n</name><script>var x = '{value}';</script><sys_id>fedcba9876543210fedcba9876543210</sys_id></sys_script></unload>"
+        )
+    };
+    let payload = |value: &str| {
+        let inner = format!(
+            "<record_update table=\"sys_script\"><sys_script action=\"INSERT_OR_UPDATE\"><script>{value}</script><sys_id>fedcba9876543210fedcba9876543211</sys_id></sys_script></record_update>"
+        );
+        let escaped = inner
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><unload><sys_update_xml action=\"INSERT_OR_UPDATE\"><payload>{escaped}</payload><sys_id>fedcba9876543210fedcba9876543212</sys_id></sys_update_xml></unload>"
+        )
+    };
+    let options = CheckOptions {
+        old_ids: [old.to_string()].into(),
+        ..CheckOptions::default()
+    };
+    for (what, text) in [
+        ("plain", file(old)),
+        ("spelled", file(&spelled)),
+        ("spelled in a payload", payload(&spelled)),
+        (
+            "hex reference in a payload",
+            payload(&format!("&#x30;{}", &old[1..])),
+        ),
+    ] {
+        let report = check(&[("f.xml", text.as_bytes())], &options).unwrap();
+        let left: Vec<_> = report.of("old-id-left").collect();
+        assert_eq!(left.len(), 1, "{what}: {:?}", report.findings);
+    }
+    // Another id spelled the same way is no leftover.
+    let other = format!("&#49;{}", &old[1..]);
+    let report = check(&[("f.xml", file(&other).as_bytes())], &options).unwrap();
+    assert_eq!(report.of("old-id-left").count(), 0);
+}

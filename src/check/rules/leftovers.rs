@@ -42,17 +42,10 @@ fn file_leftovers(
             let id = String::from_utf8_lossy(&bytes[span.range()]).to_ascii_lowercase();
             if options.old_ids.contains(&id) {
                 let at = facts.place(file, span.start);
-                let message = format!("{} still holds the old sys_id {id}", where_(facts, at));
-                out.push(facts.finding(
-                    at,
-                    RuleId::OldIdLeft,
-                    Severity::Error,
-                    message,
-                    Some("a reference to a record that will not exist"),
-                    "check how the id is written there; the rewrite only replaces whole 32-hex tokens",
-                ));
+                old_id_left(facts, at, &id, "", out);
             }
         }
+        spelled_ids_left(facts, options, file, out);
     }
     for ns in &options.old_namespaces {
         for span in occurrences(ns, keep, bytes, true) {
@@ -75,6 +68,63 @@ fn file_leftovers(
                 Some("a name in a scope that is not this application's"),
                 "rename it by hand (only names written in lower case, as ServiceNow writes them, are renamed)",
             ));
+        }
+    }
+}
+
+fn old_id_left(
+    facts: &Facts<'_>,
+    at: crate::check::Place<'_>,
+    id: &str,
+    spelled: &str,
+    out: &mut Vec<Finding>,
+) {
+    let message = format!(
+        "{} still holds the old sys_id {id}{spelled}",
+        where_(facts, at)
+    );
+    out.push(facts.finding(
+        at,
+        RuleId::OldIdLeft,
+        Severity::Error,
+        message,
+        Some("a reference to a record that will not exist"),
+        "check how the id is written there; the rewrite only replaces whole 32-hex tokens",
+    ));
+}
+
+/// Old ids a value of file `file` spells with character references (`&#48;` for `0`): read
+/// as the instance reads them, in the value's text, when its bytes in the file hold a `#` and
+/// not the id as it is (that one the search of the bytes reports).
+fn spelled_ids_left(
+    facts: &Facts<'_>,
+    options: &CheckOptions,
+    file: usize,
+    out: &mut Vec<Finding>,
+) {
+    let bytes = facts.sources[file].1;
+    for (k, r) in facts.records.iter().enumerate() {
+        if r.file != file {
+            continue;
+        }
+        for f in &r.record.fields {
+            let raw = bytes.get(f.file_span.range()).unwrap_or_default();
+            if f.payload.is_some_and(|p| p.read) || memchr::memchr(b'#', raw).is_none() {
+                continue;
+            }
+            for span in hex32_runs(f.text.as_bytes()) {
+                let id = f.text[span.range()].to_ascii_lowercase();
+                let written = memchr::memmem::find(raw, f.text[span.range()].as_bytes());
+                if written.is_none() && options.old_ids.contains(&id) {
+                    let at = crate::check::Place {
+                        file,
+                        offset: f.file_span.start,
+                        record: Some(k),
+                        field: Some(&f.name),
+                    };
+                    old_id_left(facts, at, &id, " (spelled with character references)", out);
+                }
+            }
         }
     }
 }
