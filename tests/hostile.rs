@@ -757,7 +757,19 @@ fn secrets_in_payloads_that_are_not_read_stop_the_run() {
             deep = format!("<record_update table=\"sys_update_xml\">{deep}</record_update>");
         }
     }
-    for (what, records) in [("cdata", cdata), ("escaped", escaped), ("deep", deep)] {
+    // A broken payload holding a well-formed one, escaped: the secret is a level further in.
+    let well_formed = inner.replace("</record_updat>", "</record_update>");
+    let nested = format!(
+        "<sys_update_xml action=\"INSERT_OR_UPDATE\"><name>n</name><payload><![CDATA[<record_update table=\"sys_update_xml\">{}</record_updat>]]></payload><sys_id>{ID3}</sys_id></sys_update_xml>",
+        escaped_row(&well_formed, ID2)
+    );
+    let cases = [
+        ("cdata", cdata),
+        ("escaped", escaped),
+        ("deep", deep),
+        ("nested", nested),
+    ];
+    for (what, records) in cases {
         let d = folder_of(&format!("unread-{what}"), &[("in.xml", &unload(&records))]);
         let out = d.join("out.xml");
         let ran = sn(&[&"apply", &d.join("in.xml"), &"--out", &out]);

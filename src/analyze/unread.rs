@@ -14,7 +14,8 @@ use crate::model::RecordValues;
 /// An element of an unread payload that holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnreadSecret {
-    /// Where its value starts in the payload's text.
+    /// Where its value starts in the payload's text (0 for one inside a document escaped in
+    /// that text).
     pub offset: usize,
     /// The record element it sits in (the last start tag with an `action` attribute), or the
     /// empty string.
@@ -55,8 +56,40 @@ fn is_name_byte(b: u8) -> bool {
 /// assert_eq!(&text[found[0].offset..found[0].offset + 12], "s3cr3t-value");
 /// ```
 pub fn unread_secrets(text: &str, rules: &SecretRules) -> Vec<UnreadSecret> {
-    let b = text.as_bytes();
     let mut found = Vec::new();
+    tags(text, rules, &mut found);
+    // A document escaped inside it (a payload's own payload) is looked at too, one level of
+    // escaping undone at a time (leniently: the text need not be well-formed); what is found
+    // there is placed at the start of the text.
+    let mut inner = text.to_string();
+    for _ in 0..crate::model::MAX_PAYLOAD_DEPTH {
+        let decoded = inner
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&");
+        if decoded == inner {
+            break;
+        }
+        inner = decoded;
+        // The outer levels' tags are read again: only what they did not hold counts.
+        let mut deeper = Vec::new();
+        tags(&inner, rules, &mut deeper);
+        for mut f in deeper {
+            let seen = |g: &UnreadSecret| (&g.table, &g.field) == (&f.table, &f.field);
+            if !found.iter().any(seen) {
+                f.offset = 0;
+                found.push(f);
+            }
+        }
+    }
+    found
+}
+
+/// The secrets among the elements of `text` whose tags are written as they are.
+fn tags(text: &str, rules: &SecretRules, found: &mut Vec<UnreadSecret>) {
+    let b = text.as_bytes();
     let mut table = "";
     let mut at = 0;
     while let Some(k) = memchr::memchr(b'<', &b[at..]) {
@@ -98,7 +131,6 @@ pub fn unread_secrets(text: &str, rules: &SecretRules) -> Vec<UnreadSecret> {
             });
         }
     }
-    found
 }
 
 #[cfg(test)]
@@ -135,6 +167,25 @@ mod tests {
         rules.add_placeholder("__SET_ME__{table}");
         let text = "<oauth_entity action=\"INSERT\"><client_secret>__SET_ME__x</client_secret>";
         assert!(unread_secrets(text, &rules).is_empty());
+    }
+
+    #[test]
+    fn documents_escaped_inside_are_looked_at_too() {
+        let inner = "<oauth_entity action=\"INSERT\"><client_secret>abc</client_secret></oauth_entity>";
+        let once = inner.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let twice = once.replace('&', "&amp;");
+        for text in [
+            format!("<x action=\"INSERT\"><payload>{once}</payload></x><broken"),
+            format!("<x action=\"INSERT\"><payload>{twice} &amp;nbsp; &bogus;</payload>"),
+            // Found once, though the outer tags are read again with the inner ones.
+            format!("<oauth_entity action=\"INSERT\"><client_secret>abc</client_secret><payload>{once}</payload>"),
+        ] {
+            assert_eq!(
+                fields(&text),
+                [("oauth_entity".to_string(), "client_secret".to_string())],
+                "{text}"
+            );
+        }
     }
 
     #[test]
