@@ -7,7 +7,7 @@ use sn_retarget::check::{CheckOptions, CheckReport, check, render};
 use sn_retarget::io::{Limits, load_inputs};
 use sn_retarget::plan::{Instance, Plan};
 
-use crate::support::{corpus_dir, manifest_dir, sn};
+use crate::support::{corpus_dir, manifest_dir, sn, xml_escaped};
 
 fn source(name: &str, bytes: Vec<u8>) -> Source {
     Source {
@@ -535,10 +535,7 @@ fn old_ids_spelled_with_references_are_left_too() {
         let inner = format!(
             "<record_update table=\"sys_script\"><sys_script action=\"INSERT_OR_UPDATE\"><script>{value}</script><sys_id>fedcba9876543210fedcba9876543211</sys_id></sys_script></record_update>"
         );
-        let escaped = inner
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;");
+        let escaped = xml_escaped(&inner);
         format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?><unload><sys_update_xml action=\"INSERT_OR_UPDATE\"><payload>{escaped}</payload><sys_id>fedcba9876543210fedcba9876543212</sys_id></sys_update_xml></unload>"
         )

@@ -6,7 +6,7 @@
 //! Every case fails closed: the output holds no secret, or the run stops with exit 2, names
 //! what it found, and writes nothing. No secret value ever reaches standard output or error.
 
-use crate::support::{folder_of, sn, tmp};
+use crate::support::{folder_of, sn, tmp, xml_escaped};
 
 /// The secret's characters: none of them may be shown or written.
 const SECRET: &str = "Sup3rS3cr3tValue";
@@ -25,10 +25,7 @@ fn escaped_row(inner: &str, id: &str) -> String {
         true => inner.to_string(),
         false => format!("<record_update table=\"x_t\">{inner}</record_update>"),
     };
-    let escaped = inner
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+    let escaped = xml_escaped(&inner);
     format!(
         "<sys_update_xml action=\"INSERT_OR_UPDATE\"><name>x_t_{id}</name><payload>{escaped}</payload><sys_id>{id}</sys_id></sys_update_xml>"
     )

@@ -9,7 +9,7 @@ use sn_retarget::plan::fit::MisfitError;
 use sn_retarget::plan::{Intent, Plan, PlanError};
 use sn_retarget::{Error, ErrorKind};
 
-use crate::support::{bin, collect, fixture_files, manifest_dir, tmp};
+use crate::support::{bin, collect, fixture_files, manifest_dir, tmp, xml_escaped};
 
 fn try_run(plan: &Plan, files: &[(String, Vec<u8>)]) -> Result<Applied, Error> {
     let inputs: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (n.as_str(), &b[..])).collect();
@@ -321,17 +321,11 @@ fn update_set() -> Vec<u8> {
     let entity = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><record_update table=\"oauth_entity\"><oauth_entity action=\"INSERT_OR_UPDATE\"><name>OAuth Provider Dev</name><type>oauth_provider</type><sys_id>{ID1}</sys_id></oauth_entity></record_update>"
     );
-    let escaped = entity
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+    let escaped = xml_escaped(&entity);
     let deep = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><record_update table=\"oauth_entity_profile\"><oauth_entity_profile action=\"INSERT_OR_UPDATE\"><name>old</name><oauth_entity display_value=\"OAuth Provider Dev\">{ID1}</oauth_entity><sys_id>{ID2}</sys_id></oauth_entity_profile></record_update>"
     );
-    let deep_escaped = deep
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+    let deep_escaped = xml_escaped(&deep);
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?><unload unload_date="2026-06-01 10:00:00">
 <sys_update_xml action="INSERT_OR_UPDATE"><name>oauth_entity_{ID1}</name><payload>{escaped}</payload><target_name>OAuth Provider Dev</target_name><sys_id>1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b01</sys_id></sys_update_xml>

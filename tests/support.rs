@@ -152,6 +152,13 @@ pub fn folder_of(what: &str, files: &[(&str, &str)]) -> PathBuf {
 }
 
 /// `p` as text (for arguments and messages).
+/// `text` entity-escaped as a payload's text is (`&`, `<` and `>`).
+pub fn xml_escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 pub fn s(p: &Path) -> String {
     p.display().to_string()
 }

@@ -10,7 +10,6 @@ internal_mod!(hosts);
 pub mod inspect;
 internal_mod!(refs);
 internal_mod!(secrets);
-internal_mod!(unread);
 
 // The types of these internals that public items name.
 pub use apps::{AppEntry, AppFacts};

@@ -217,13 +217,19 @@ impl<'s> Facts<'s> {
         }
     }
 
+    /// The indexes in `records` of file `file`'s records (records are in file order).
+    pub(crate) fn file_records(&self, file: usize) -> std::ops::Range<usize> {
+        let first = self.records.partition_point(|r| r.file < file);
+        let end = self.records.partition_point(|r| r.file <= file);
+        first..end
+    }
+
     /// Where byte `offset` of file `file` is: the innermost record whose element holds it, and
     /// that record's field whose value holds it (none for markup and attributes).
     pub fn place(&self, file: usize, offset: usize) -> Place<'_> {
         let spans = self.spans[file].get_or_init(|| {
-            let first = self.records.partition_point(|r| r.file < file);
-            let end = self.records.partition_point(|r| r.file <= file);
-            let mut spans: Vec<(crate::Span, usize)> = (first..end)
+            let mut spans: Vec<(crate::Span, usize)> = self
+                .file_records(file)
                 .map(|k| (self.records[k].record.file_span, k))
                 .collect();
             spans.sort_by_key(|(s, _)| s.start);

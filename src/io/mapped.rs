@@ -18,11 +18,7 @@ use super::InputError;
 
 /// A file mapped read-only into memory, and what it was when mapped.
 pub struct Mapped {
-    #[cfg(all(
-        any(target_os = "linux", target_os = "android"),
-        not(feature = "portable-io")
-    ))]
-    map: memmap2::Mmap,
+    map: super::sys::Map,
     path: PathBuf,
     stamp: Stamp,
 }
@@ -54,52 +50,17 @@ impl Mapped {
     /// `file` (at `path`, described by `meta`) mapped, or `None` where files are not mapped
     /// or the mapping fails (the caller reads the file instead).
     pub(crate) fn map(file: &File, path: &Path, meta: &Metadata) -> Option<Mapped> {
-        #[cfg(all(
-            any(target_os = "linux", target_os = "android"),
-            not(feature = "portable-io")
-        ))]
-        {
-            // SAFETY: the map is read-only and private, and lives as long as the `Mapped`
-            // that owns it; the bytes are only read. Another program changing the file while
-            // it is mapped would change them under the reader: `unchanged` finds that before
-            // anything is written from them (module docs).
-            #[allow(unsafe_code)]
-            let map = unsafe { memmap2::MmapOptions::new().map(file) }.ok()?;
-            if map.len() as u64 != meta.len() {
-                return None;
-            }
-            Some(Mapped {
-                map,
-                path: path.to_path_buf(),
-                stamp: Stamp::of(meta),
-            })
-        }
-        #[cfg(not(all(
-            any(target_os = "linux", target_os = "android"),
-            not(feature = "portable-io")
-        )))]
-        {
-            let _ = (file, path, meta);
-            None
-        }
+        let map = super::sys::map(file)?;
+        (map.len() as u64 == meta.len()).then(|| Mapped {
+            map,
+            path: path.to_path_buf(),
+            stamp: Stamp::of(meta),
+        })
     }
 
     /// The file's bytes.
     pub(crate) fn bytes(&self) -> &[u8] {
-        #[cfg(all(
-            any(target_os = "linux", target_os = "android"),
-            not(feature = "portable-io")
-        ))]
-        {
-            &self.map
-        }
-        #[cfg(not(all(
-            any(target_os = "linux", target_os = "android"),
-            not(feature = "portable-io")
-        )))]
-        {
-            &[]
-        }
+        &self.map
     }
 
     /// An error when the file is no longer what it was when mapped.

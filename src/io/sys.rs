@@ -1,7 +1,8 @@
 //! The calls the standard library lacks, each with a fallback made of the standard library
 //! alone.
 //!
-//! On Linux and Android, [`rustix`] gives five of them: starting an output's writeback early
+//! On Linux and Android, [`rustix`] gives five of them (and `memmap2` a sixth, mapping a large
+//! input into memory instead of copying it): starting an output's writeback early
 //! (`posix_fadvise`), one flush per filesystem for a folder of outputs (`syncfs`), writes past
 //! the page cache (`O_DIRECT`), whether a process still runs (`kill` with signal 0), and opening
 //! a file without waiting on a FIFO put in its place (`O_NONBLOCK`). Everywhere else, and on
@@ -81,6 +82,19 @@ mod imp {
         })
     }
 
+    /// A file mapped read-only into memory (see [`super::Mapped`]).
+    pub(crate) type Map = memmap2::Mmap;
+
+    /// `file` mapped read-only into memory, or `None` when it cannot be.
+    pub(crate) fn map(file: &File) -> Option<Map> {
+        // SAFETY: the map is read-only and private, owned by the `Mapped` that holds it, and
+        // only read. Another program changing the file while it is mapped would change the
+        // bytes under the reader: `Mapped::unchanged` finds that before anything is written
+        // from them.
+        #[allow(unsafe_code)]
+        unsafe { memmap2::MmapOptions::new().map(file) }.ok()
+    }
+
     /// Turns direct I/O (`O_DIRECT`) on or off for `file`; whether it changed.
     pub(crate) fn set_direct(file: &File, on: bool) -> bool {
         use rustix::fs::{OFlags, fcntl_getfl, fcntl_setfl};
@@ -131,6 +145,21 @@ mod imp {
 
     /// No `syncfs`: the caller `fsync`s each file.
     pub(crate) fn sync_filesystems(_: &[&Path]) -> Option<Result<(), (PathBuf, std::io::Error)>> {
+        None
+    }
+
+    /// Nothing is mapped: no value of this type exists.
+    pub(crate) enum Map {}
+
+    impl std::ops::Deref for Map {
+        type Target = [u8];
+        fn deref(&self) -> &[u8] {
+            match *self {}
+        }
+    }
+
+    /// No mapping: every file is read.
+    pub(crate) fn map(_: &File) -> Option<Map> {
         None
     }
 

@@ -35,6 +35,7 @@ mod rename;
 mod rewrite;
 mod spelled;
 internal_mod!(tokens);
+internal_mod!(unread);
 mod words;
 
 pub use compile::{AppName, PlanError, Rules};

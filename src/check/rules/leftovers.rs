@@ -103,11 +103,8 @@ fn spelled_ids_left(
     out: &mut Vec<Finding>,
 ) {
     let bytes = facts.sources[file].1;
-    for (k, r) in facts.records.iter().enumerate() {
-        if r.file != file {
-            continue;
-        }
-        for f in &r.record.fields {
+    for k in facts.file_records(file) {
+        for f in &facts.records[k].record.fields {
             let raw = bytes.get(f.file_span.range()).unwrap_or_default();
             if f.payload.is_some_and(|p| p.read) || memchr::memchr(b'#', raw).is_none() {
                 continue;

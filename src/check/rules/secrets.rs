@@ -3,7 +3,7 @@
 use super::RuleId;
 use crate::analyze::embedded::{embedded_secrets, may_embed};
 use crate::analyze::secrets::{DictionaryLearner, SecretReason, SecretRules, ciphertext_shape};
-use crate::analyze::unread::unread_secrets;
+use crate::plan::unread::unread_secrets;
 use crate::check::{CheckOptions, Facts, Finding};
 use crate::error::Severity;
 
@@ -96,7 +96,7 @@ pub fn check(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) 
     }
 }
 
-/// A payload whose records are not read (see [`crate::analyze::unread`]): each secret in its
+/// A payload whose records are not read (see [`crate::plan::unread`]): each secret in its
 /// text is left, as no rewrite can replace it there.
 fn unread_payload(
     facts: &Facts<'_>,

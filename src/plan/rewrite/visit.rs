@@ -6,11 +6,11 @@ use super::report::RewriteError;
 use crate::analyze::embedded::may_embed;
 use crate::analyze::refs::is_sys_id;
 use crate::analyze::secrets::SecretReason;
-use crate::analyze::unread::unread_secrets;
 use crate::model::{Attr, Field, Record, Visitor};
 use crate::plan::escape::escape_attr;
 use crate::plan::records::RecordNote;
 use crate::plan::tokens::ChangeKind;
+use crate::plan::unread::unread_secrets;
 use crate::plan::{IdMode, SecretMode};
 
 impl Visitor for Planner<'_, '_> {
@@ -109,12 +109,17 @@ impl Planner<'_, '_> {
         ));
     }
 
-    /// A payload whose records are not read (see [`crate::analyze::unread`]): a secret in its
+    /// A payload whose records are not read (see [`crate::plan::unread`]): a secret in its
     /// text cannot be replaced, so the file is refused rather than written with it.
     fn unread_payload(&mut self, r: &Record<'_>, f: &Field<'_>) {
         let rules = self.learned.as_ref().unwrap_or(&self.w.rules.secret_rules);
         let text = r.text(f);
-        let Some(found) = unread_secrets(&text, rules).into_iter().next() else {
+        // Ciphertext, in any spelling, is the output check's to refuse (`SecretLeft`): what is
+        // left here is a secret in plain text.
+        let plain = unread_secrets(&text, rules)
+            .into_iter()
+            .find(|s| s.reason != SecretReason::Ciphertext);
+        let Some(found) = plain else {
             return;
         };
         let position = self.locator.locate(r.file_span(f.content).start);

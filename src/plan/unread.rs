@@ -8,7 +8,8 @@
 
 use std::borrow::Cow;
 
-use super::secrets::{SecretReason, SecretRules};
+use crate::analyze::secrets::{SecretReason, SecretRules};
+use crate::plan::spelled::Decoded;
 use crate::model::RecordValues;
 
 /// An element of an unread payload that holds a secret.
@@ -47,7 +48,7 @@ fn is_name_byte(b: u8) -> bool {
 ///
 /// ```
 /// use sn_retarget::analyze::secrets::SecretRules;
-/// use sn_retarget::analyze::unread::unread_secrets;
+/// use sn_retarget::plan::unread::unread_secrets;
 /// let text = "<record_update><oauth_entity action=\"INSERT_OR_UPDATE\">\
 ///     <client_secret>s3cr3t-value</client_secret><name>x</name></oauth_entity></record_updat>";
 /// let found = unread_secrets(text, &SecretRules::default());
@@ -59,16 +60,18 @@ pub fn unread_secrets(text: &str, rules: &SecretRules) -> Vec<UnreadSecret> {
     let mut found = Vec::new();
     tags(text, rules, &mut found);
     // A document escaped inside it (a payload's own payload) is looked at too, one level of
-    // escaping undone at a time (leniently: the text need not be well-formed); what is found
-    // there is placed at the start of the text.
+    // escaping undone at a time (leniently: the text need not be well-formed), in named or
+    // numeric references; what is found there is placed at the start of the text.
     let mut inner = text.to_string();
     for _ in 0..crate::model::MAX_PAYLOAD_DEPTH {
-        let decoded = inner
+        // Numeric references (`&#60;`, `&amp;#x3C;`) are read as the rewrite reads them.
+        let named = inner
             .replace("&lt;", "<")
             .replace("&gt;", ">")
             .replace("&quot;", "\"")
             .replace("&apos;", "'")
             .replace("&amp;", "&");
+        let decoded = String::from_utf8_lossy(&Decoded::of(named.as_bytes()).bytes).into_owned();
         if decoded == inner {
             break;
         }
@@ -177,6 +180,8 @@ mod tests {
         for text in [
             format!("<x action=\"INSERT\"><payload>{once}</payload></x><broken"),
             format!("<x action=\"INSERT\"><payload>{twice} &amp;nbsp; &bogus;</payload>"),
+            // Spelled with numeric references.
+            format!("<x action=\"INSERT\"><payload>{}</payload><broken", inner.replace('<', "&#60;").replace('>', "&#x3e;")),
             // Found once, though the outer tags are read again with the inner ones.
             format!("<oauth_entity action=\"INSERT\"><client_secret>abc</client_secret><payload>{once}</payload>"),
         ] {
