@@ -207,17 +207,44 @@ impl Visitor for AppFinder {
     }
 }
 
+/// One application as [`merge`] gathers it.
+#[derive(Default)]
+struct Acc {
+    namespace: Option<String>,
+    name: Option<String>,
+    defined: bool,
+    records: usize,
+    tables: BTreeSet<String>,
+}
+
+impl Acc {
+    /// The application's own record: it says best.
+    fn defines(&mut self, namespace: &Option<String>, name: &Option<String>) {
+        if namespace.is_some() {
+            self.namespace.clone_from(namespace);
+        }
+        if name.is_some() {
+            self.name.clone_from(name);
+        }
+        self.defined = true;
+        self.records += 1;
+    }
+
+    /// A record of the application: its namespace and name where none is known yet.
+    fn member(&mut self, namespace: &Option<String>, name: &Option<String>) {
+        if self.namespace.is_none() {
+            self.namespace.clone_from(namespace);
+        }
+        if self.name.is_none() {
+            self.name.clone_from(name);
+        }
+        self.records += 1;
+    }
+}
+
 /// The applications of every file's facts, sorted by namespace then sys_id. A table
 /// definition without a scope goes to the application whose namespace starts its name.
 pub fn merge<'a>(files: impl IntoIterator<Item = &'a AppFacts>) -> Vec<AppEntry> {
-    #[derive(Default)]
-    struct Acc {
-        namespace: Option<String>,
-        name: Option<String>,
-        defined: bool,
-        records: usize,
-        tables: BTreeSet<String>,
-    }
     let mut by_id: BTreeMap<String, Acc> = BTreeMap::new();
     let mut loose_tables = Vec::new();
     for facts in files {
@@ -228,33 +255,13 @@ pub fn merge<'a>(files: impl IntoIterator<Item = &'a AppFacts>) -> Vec<AppEntry>
                     namespace,
                     name,
                     ..
-                } => {
-                    let a = by_id.entry(id.clone()).or_default();
-                    // The application's own record says best.
-                    if namespace.is_some() {
-                        a.namespace.clone_from(namespace);
-                    }
-                    if name.is_some() {
-                        a.name.clone_from(name);
-                    }
-                    a.defined = true;
-                    a.records += 1;
-                }
+                } => by_id.entry(id.clone()).or_default().defines(namespace, name),
                 Row::Member {
                     id,
                     namespace,
                     name,
                     ..
-                } => {
-                    let a = by_id.entry(id.clone()).or_default();
-                    if a.namespace.is_none() {
-                        a.namespace.clone_from(namespace);
-                    }
-                    if a.name.is_none() {
-                        a.name.clone_from(name);
-                    }
-                    a.records += 1;
-                }
+                } => by_id.entry(id.clone()).or_default().member(namespace, name),
                 Row::Table { name, scope, .. } => match scope {
                     Some(id) => {
                         by_id

@@ -119,20 +119,7 @@ fn write_files(
     let copied = copied?;
     let report_json = name_outputs(ready.report_mut(), &dests, job.report_to.is_some())?;
     let dropped: Vec<bool> = ready.report_mut().files.iter().map(|f| f.dropped).collect();
-    for (i, (_, input)) in named.iter().enumerate() {
-        // A file whose every record was left out has no output.
-        if dropped[i] {
-            continue;
-        }
-        write_one(
-            &ready,
-            &mut staged,
-            written.get(i).copied(),
-            i,
-            input,
-            copied,
-        )?;
-    }
+    write_outputs(&ready, &mut staged, &written, &named, &dropped, copied)?;
     let report_to = job.report_to.as_deref().filter(|p| !is_special(p));
     if let Some(path) = report_to {
         staged.add_with(path, |w| w.write_all(&report_json))?;
@@ -209,6 +196,24 @@ fn check_as_named(
     let findings = super::check_named(plan, &p.report, &outputs)?;
     super::refuse_left_behind(plan, &findings)?;
     p.report.findings = findings;
+    Ok(())
+}
+
+/// Writes every output (`dests`: none for a dry run) but those of the files whose every record
+/// was left out (`dropped`), which have none; see [`write_one`].
+fn write_outputs(
+    ready: &Ready,
+    staged: &mut Staged,
+    dests: &[&PathBuf],
+    named: &[(&str, &[u8])],
+    dropped: &[bool],
+    copied: bool,
+) -> Result<(), Error> {
+    for (i, (_, input)) in named.iter().enumerate() {
+        if !dropped[i] {
+            write_one(ready, staged, dests.get(i).copied(), i, input, copied)?;
+        }
+    }
     Ok(())
 }
 

@@ -244,6 +244,8 @@ impl Unverified {
     }
 }
 
+/// [`prepare_with_rules`], leaving the check for ciphertext left in the outputs to the caller
+/// unless `check`; the rewriter comes back with the plan (the caller's check uses its rules).
 fn prepare_checking(
     plan: &Plan,
     rules: Rules,
@@ -254,15 +256,7 @@ fn prepare_checking(
 ) -> Result<(Prepared, Rewriter), Error> {
     let mut rewriter = Rewriter::new(rules);
     let passes = read_passes(&mut rewriter, inputs, details)?;
-    // The plan must fit the input: every source host in it, not several merged into one.
-    let seen: std::collections::BTreeSet<&str> =
-        passes.iter().flat_map(|p| p.hosts_seen()).collect();
-    crate::plan::fit::check_hosts(rewriter.rules(), &seen, inputs)?;
-    let mut hits = Hits::default();
-    for p in &passes {
-        hits.add(&p.hits());
-    }
-    let warnings = crate::plan::fit::unused_rules(plan, rewriter.rules(), &hits);
+    let warnings = fit(plan, rewriter.rules(), &passes, inputs)?;
     let ids = rewriter.resolve(&passes);
     // The report's id map is made while the files are finished.
     let (rewritten, id_map): (Vec<Result<Rewritten, Error>>, Vec<IdPair>) = rayon::join(
@@ -337,6 +331,24 @@ fn read_error(name: &str, source: RewriteError) -> Error {
         }
         .into(),
     }
+}
+
+/// Refuses a plan that does not fit the inputs (a source host missing from them, several merged
+/// into one); the warnings about its rules that changed nothing.
+fn fit(
+    plan: &Plan,
+    rules: &Rules,
+    passes: &[Pass],
+    inputs: &[(&str, &[u8])],
+) -> Result<Vec<String>, Error> {
+    let seen: std::collections::BTreeSet<&str> =
+        passes.iter().flat_map(|p| p.hosts_seen()).collect();
+    crate::plan::fit::check_hosts(rules, &seen, inputs)?;
+    let mut hits = Hits::default();
+    for p in passes {
+        hits.add(&p.hits());
+    }
+    Ok(crate::plan::fit::unused_rules(plan, rules, &hits))
 }
 
 /// Every input read once, in parallel; again, with all of them, when a dictionary in any file

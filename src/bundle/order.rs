@@ -136,27 +136,8 @@ fn rank(u: &Unit) -> (u8, String) {
 /// ```
 pub fn order(units: &[Unit]) -> Order {
     let n = units.len();
-    let mut definer: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, u) in units.iter().enumerate() {
-        for id in &u.defines {
-            definer.entry(id.as_str()).or_insert(i);
-        }
-    }
     // preds[u] = (v, why) for each unit v that u depends on.
-    let mut preds: Vec<BTreeMap<usize, String>> = vec![BTreeMap::new(); n];
-    for (u, unit) in units.iter().enumerate() {
-        for r in &unit.references {
-            if let Some(&v) = definer.get(r.target.as_str()) {
-                if v != u && !unit.defines.contains(&r.target) {
-                    let why = match &r.display {
-                        Some(d) if !d.is_empty() => format!("{} -> {} ({d})", r.from, r.target),
-                        _ => format!("{} -> {}", r.from, r.target),
-                    };
-                    preds[u].entry(v).or_insert(why);
-                }
-            }
-        }
-    }
+    let preds = dependencies(units);
     let mut succs: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut indegree = vec![0usize; n];
     for (u, p) in preds.iter().enumerate() {
@@ -218,6 +199,32 @@ pub fn order(units: &[Unit]) -> Order {
         }
     }
     Order { sequence, cycles }
+}
+
+/// Per unit, the units it depends on (it references a record they define), each with why: the
+/// first such reference.
+fn dependencies(units: &[Unit]) -> Vec<BTreeMap<usize, String>> {
+    let mut definer: BTreeMap<&str, usize> = BTreeMap::new();
+    for (i, u) in units.iter().enumerate() {
+        for id in &u.defines {
+            definer.entry(id.as_str()).or_insert(i);
+        }
+    }
+    let mut preds: Vec<BTreeMap<usize, String>> = vec![BTreeMap::new(); units.len()];
+    for (u, unit) in units.iter().enumerate() {
+        for r in &unit.references {
+            if let Some(&v) = definer.get(r.target.as_str()) {
+                if v != u && !unit.defines.contains(&r.target) {
+                    let why = match &r.display {
+                        Some(d) if !d.is_empty() => format!("{} -> {} ({d})", r.from, r.target),
+                        _ => format!("{} -> {}", r.from, r.target),
+                    };
+                    preds[u].entry(v).or_insert(why);
+                }
+            }
+        }
+    }
+    preds
 }
 
 /// The unplaced units on a cycle through `start`: reachable from it and reaching it.

@@ -9,9 +9,9 @@ use sn_retarget::apply::{Apply, ApplyReport, Written};
 use sn_retarget::check::CHECK_LIMIT_BYTES;
 use sn_retarget::handoff::Handoff;
 use sn_retarget::io::{same_file, write_atomic};
-use sn_retarget::plan::{IdMode, Intent, Plan, SecretMode, parse_id_map};
+use sn_retarget::plan::{Intent, Plan, parse_id_map};
 
-use super::{ApplyArgs, IdModeArg, IntentArg, PlanArgs, SecretArg};
+use super::{ApplyArgs, IdModeArg, PlanArgs};
 
 /// `OLD=NEW` pairs of a repeatable flag.
 fn pairs(
@@ -49,17 +49,10 @@ pub(super) fn plan_from(a: &PlanArgs) -> anyhow::Result<Plan> {
         None => Plan::default(),
     };
     if let Some(i) = a.intent {
-        plan.intent = Some(match i {
-            IntentArg::Copy => Intent::Copy,
-            IntentArg::Move => Intent::Move,
-            IntentArg::Derive => Intent::Derive,
-        });
+        plan.intent = Some(i.into());
     }
     if let Some(t) = &a.target {
         plan.target = Some(t.clone());
-    }
-    if !a.sources.is_empty() {
-        plan.sources.clone_from(&a.sources);
     }
     if !a.hosts.is_empty() {
         plan.hosts = pairs("--host", &a.hosts)?;
@@ -73,10 +66,7 @@ pub(super) fn plan_from(a: &PlanArgs) -> anyhow::Result<Plan> {
                 "--intent derive makes new records: every record the input defines gets a new id; --sys-ids keep contradicts it (use --intent copy or move to keep ids)"
             );
         }
-        plan.sys_ids = match m {
-            IdModeArg::Keep => IdMode::Keep,
-            IdModeArg::Regenerate => IdMode::Regenerate,
-        };
+        plan.sys_ids = m.into();
     }
     if let Some(s) = &a.seed {
         plan.seed.clone_from(s);
@@ -87,22 +77,9 @@ pub(super) fn plan_from(a: &PlanArgs) -> anyhow::Result<Plan> {
         plan.map.extend(map);
     }
     plan.force_natural_keys |= a.force_natural_keys;
-    if !a.regenerate_fields.is_empty() {
-        plan.regenerate_fields.clone_from(&a.regenerate_fields);
-    }
-    if !a.scopes.is_empty() {
-        plan.scopes.clone_from(&a.scopes);
-    }
     plan.scope_prefix |= a.scope_prefix;
     if let Some(s) = a.secrets {
-        plan.secrets = match s {
-            SecretArg::Placeholder => SecretMode::Placeholder,
-            SecretArg::Blank => SecretMode::Blank,
-            SecretArg::Keep => SecretMode::Keep,
-        };
-    }
-    if !a.secret_fields.is_empty() {
-        plan.secret_fields.clone_from(&a.secret_fields);
+        plan.secrets = s.into();
     }
     for n in &a.not_secret {
         let (field, reason) = split_outside_brackets(n, '=')
@@ -115,13 +92,14 @@ pub(super) fn plan_from(a: &PlanArgs) -> anyhow::Result<Plan> {
     if let Some(p) = &a.placeholder {
         plan.placeholder.clone_from(p);
     }
-    if !a.set.is_empty() {
-        plan.set.clone_from(&a.set);
-    }
-    if !a.replace.is_empty() {
-        plan.replace.clone_from(&a.replace);
-    }
+    // A list on the command line replaces the plan file's.
     for (flag, list) in [
+        (&a.sources, &mut plan.sources),
+        (&a.regenerate_fields, &mut plan.regenerate_fields),
+        (&a.scopes, &mut plan.scopes),
+        (&a.secret_fields, &mut plan.secret_fields),
+        (&a.set, &mut plan.set),
+        (&a.replace, &mut plan.replace),
         (&a.replace_substring, &mut plan.replace_substring),
         (&a.only, &mut plan.only),
         (&a.exclude, &mut plan.exclude),

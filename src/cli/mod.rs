@@ -158,6 +158,35 @@ enum SecretArg {
     Keep,
 }
 
+impl From<IntentArg> for sn_retarget::plan::Intent {
+    fn from(i: IntentArg) -> Self {
+        match i {
+            IntentArg::Copy => Self::Copy,
+            IntentArg::Move => Self::Move,
+            IntentArg::Derive => Self::Derive,
+        }
+    }
+}
+
+impl From<IdModeArg> for sn_retarget::plan::IdMode {
+    fn from(m: IdModeArg) -> Self {
+        match m {
+            IdModeArg::Keep => Self::Keep,
+            IdModeArg::Regenerate => Self::Regenerate,
+        }
+    }
+}
+
+impl From<SecretArg> for sn_retarget::plan::SecretMode {
+    fn from(s: SecretArg) -> Self {
+        match s {
+            SecretArg::Placeholder => Self::Placeholder,
+            SecretArg::Blank => Self::Blank,
+            SecretArg::Keep => Self::Keep,
+        }
+    }
+}
+
 /// `word` as one shell word in a command shown to be copied: as it is when plain, else in
 /// single quotes.
 fn shell_word(word: &str) -> String {

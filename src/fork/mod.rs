@@ -64,6 +64,7 @@ pub use paths::Renamer;
 pub use report::{Change, ForkReport, OtherAction, OtherFile, Summary};
 
 use crate::error::Error;
+use crate::splice::SpliceError;
 use error::refuse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -198,6 +199,26 @@ struct Written {
 }
 
 impl Written {
+    /// Adds every file of `app` (`kinds`: their kinds), the exports as `outputs` gives them, in
+    /// order; see [`Written::add`].
+    fn add_all(
+        &mut self,
+        app: &App,
+        kinds: &[FileKind],
+        mut outputs: impl Iterator<Item = Result<Vec<u8>, SpliceError>>,
+        renamer: &Renamer<'_>,
+        names_old: impl Fn(&[u8]) -> bool,
+    ) -> Result<(), Error> {
+        for (f, &kind) in app.files.iter().zip(kinds) {
+            let output = (kind == FileKind::Xml)
+                .then(|| outputs.next())
+                .flatten()
+                .transpose()?;
+            self.add(f, kind, output, renamer, &names_old);
+        }
+        Ok(())
+    }
+
     /// Adds `f` of kind `kind` (`rewritten`: an export's output), named by `renamer`;
     /// `names_old` tells whether a copied file still names the old application.
     fn add(
@@ -298,7 +319,6 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, Error> {
     let keep = longer_namespaces(&survey, options, old);
 
     let (plan, rules) = plan_for(options, old, app_id, entry.name.as_deref(), &keep)?;
-    let old_name = entry.name.clone().unwrap_or_default();
     // The outputs are checked with the secret rules as they read after the rename (a selector
     // naming `x_old.api_password` names `x_new.api_password` there).
     let renames =
@@ -321,16 +341,10 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, Error> {
     written
         .warnings
         .extend(undefined_names(&inputs, old, &keep, &entry.tables));
-    let mut outputs = (0..xml.len()).map(|k| prepared.output(k, &app.files[xml[k]].bytes));
-    for (i, f) in app.files.iter().enumerate() {
-        let output = (kinds[i] == FileKind::Xml)
-            .then(|| outputs.next())
-            .flatten()
-            .transpose()?;
-        written.add(f, kinds[i], output, &renamer, |b| {
-            names_old(b, old, &keep, &ids)
-        });
-    }
+    let outputs = (0..xml.len()).map(|k| prepared.output(k, &app.files[xml[k]].bytes));
+    written.add_all(app, &kinds, outputs, &renamer, |b| {
+        names_old(b, old, &keep, &ids)
+    })?;
     let Written {
         files,
         other_files,
@@ -346,24 +360,16 @@ pub fn fork(app: &App, options: &ForkOptions) -> Result<Forked, Error> {
     if let Some(w) = check_forked(&files, &mut apply, names, &keep, check_rules)? {
         written_warnings.push(w);
     }
-    let app_sys_id = Change {
-        old: app_id.to_string(),
-        new: ids.get(app_id.as_bytes()).map_or(app_id.to_string(), |n| {
-            String::from_utf8_lossy(n).into_owned()
-        }),
-    };
-    let summary = summary_of(&files, survey.records, &apply);
+    let new_app_id = ids
+        .get(app_id.as_bytes())
+        .map(|n| String::from_utf8_lossy(n));
+    let app_sys_id = Change::of(app_id, new_app_id.as_deref().unwrap_or(app_id));
+    let old_name = entry.name.as_deref().unwrap_or_default();
     let report = ForkReport {
-        namespace: Change {
-            old: old.to_string(),
-            new: new.to_string(),
-        },
+        namespace: Change::of(old, new),
         app_sys_id,
-        name: Change {
-            new: options.name.clone().unwrap_or_else(|| old_name.clone()),
-            old: old_name,
-        },
-        summary,
+        name: Change::of(old_name, options.name.as_deref().unwrap_or(old_name)),
+        summary: summary_of(&files, survey.records, &apply),
         other_files,
         skipped: app.skipped.iter().map(|p| shown(p)).collect(),
         warnings: written_warnings,

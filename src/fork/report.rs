@@ -16,6 +16,15 @@ pub struct Change {
     pub new: String,
 }
 
+impl Change {
+    pub(crate) fn of(old: &str, new: &str) -> Change {
+        Change {
+            old: old.to_string(),
+            new: new.to_string(),
+        }
+    }
+}
+
 /// What happened to a file that is not an export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

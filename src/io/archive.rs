@@ -145,31 +145,49 @@ fn read_zip_entries(
         if let Some(first) = named.insert(file, raw_name.clone()) {
             return Err(twice(&first, &raw_name));
         }
-        let mut data = Vec::new();
-        loop {
-            let got = (&mut entry)
-                .take(STEP)
-                .read_to_end(&mut data)
-                .map_err(|e| InputError::Zip {
-                    path: path.to_path_buf(),
-                    message: format!("{raw_name}: {e}"),
-                })? as u64;
-            if data.len() as u64 > limits.max_entry_bytes {
-                return Err(over("an entry's size", limits.max_entry_bytes));
-            }
-            let charged = budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-                left.checked_sub(got)
-            });
-            if charged.is_err() {
-                return Err(over("the total size", limits.max_total_bytes));
-            }
-            if got < STEP {
-                break;
-            }
-        }
+        let data = inflate(&mut entry, &raw_name, path, limits, budget)?;
         out.push((name, data));
     }
     Ok(out)
+}
+
+/// An entry's bytes (`raw_name` in the archive at `path`), inflated a step at a time, each
+/// step taken from `budget`; refused over the limits.
+fn inflate(
+    mut entry: impl Read,
+    raw_name: &str,
+    path: &Path,
+    limits: &Limits,
+    budget: &AtomicU64,
+) -> Result<Vec<u8>, InputError> {
+    let over = |what, limit| InputError::OverLimit {
+        path: path.to_path_buf(),
+        what,
+        limit,
+    };
+    let mut data = Vec::new();
+    loop {
+        let got = (&mut entry)
+            .take(STEP)
+            .read_to_end(&mut data)
+            .map_err(|e| InputError::Zip {
+                path: path.to_path_buf(),
+                message: format!("{raw_name}: {e}"),
+            })? as u64;
+        if data.len() as u64 > limits.max_entry_bytes {
+            return Err(over("an entry's size", limits.max_entry_bytes));
+        }
+        let charged = budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+            left.checked_sub(got)
+        });
+        if charged.is_err() {
+            return Err(over("the total size", limits.max_total_bytes));
+        }
+        if got < STEP {
+            break;
+        }
+    }
+    Ok(data)
 }
 
 /// The first name the central directory (from `start` in `bytes`) gives twice, with the same

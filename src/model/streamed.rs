@@ -100,34 +100,14 @@ pub fn check_outer_streamed_with<R: Read>(
     drop(keep);
     loop {
         let start = root.end;
-        let mut attrs = Vec::new();
         if pieces.eof {
-            let mut tok = Tokenizer::fragment(&buf, start, buf.len(), root).to_document_end();
-            let ok = loop {
-                match tok.next(&mut attrs) {
-                    Ok(Some(_)) => {}
-                    Ok(None) => break true,
-                    Err(_) => break false,
-                }
-            };
+            let ok = rest_is_well_formed(&buf, root);
             let chars = pieces.chars_ok && pieces.utf8_tail.is_empty();
             return Ok(ok && chars && pieces.total <= MAX_DOCUMENT_BYTES);
         }
         // Up to the last child of the root that ends in the buffer; a child cut by the end of
         // the buffer (or the root's end and what follows) waits for more bytes.
-        let mut tok = Tokenizer::fragment(&buf, start, buf.len(), root);
-        let mut cut = start;
-        loop {
-            match tok.next(&mut attrs) {
-                Ok(Some(Token::End { .. })) if tok.depth() == 1 => cut = tok.offset(),
-                Ok(Some(Token::Start { empty: true, .. })) if tok.depth() == 1 => {
-                    cut = tok.offset()
-                }
-                Ok(Some(_)) if tok.depth() == 0 => break,
-                Ok(Some(_)) => {}
-                Ok(None) | Err(_) => break,
-            }
-        }
+        let cut = last_child_end(&buf, root);
         // No child ended: read more at a time (a record larger than a piece), so that a large
         // record is not tokenized again for every piece.
         let more = if cut == start { buf.len() } else { piece };
@@ -136,6 +116,37 @@ pub fn check_outer_streamed_with<R: Read>(
             return pieces.drain_false();
         }
         pieces.fill_by(&mut buf, more.max(piece))?;
+    }
+}
+
+/// Whether `buf` (the root's name at `root`, then the rest of the document from between two
+/// of its children) reads to the document's end.
+fn rest_is_well_formed(buf: &[u8], root: Span) -> bool {
+    let mut tok = Tokenizer::fragment(buf, root.end, buf.len(), root).to_document_end();
+    let mut attrs = Vec::new();
+    loop {
+        match tok.next(&mut attrs) {
+            Ok(Some(_)) => {}
+            Ok(None) => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Where the last of the root's children that ends in `buf` (laid out as for
+/// [`rest_is_well_formed`]) ends; `root.end` when none does.
+fn last_child_end(buf: &[u8], root: Span) -> usize {
+    let mut tok = Tokenizer::fragment(buf, root.end, buf.len(), root);
+    let mut attrs = Vec::new();
+    let mut cut = root.end;
+    loop {
+        match tok.next(&mut attrs) {
+            Ok(Some(Token::End { .. })) if tok.depth() == 1 => cut = tok.offset(),
+            Ok(Some(Token::Start { empty: true, .. })) if tok.depth() == 1 => cut = tok.offset(),
+            Ok(Some(_)) if tok.depth() == 0 => return cut,
+            Ok(Some(_)) => {}
+            Ok(None) | Err(_) => return cut,
+        }
     }
 }
 

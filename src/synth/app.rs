@@ -244,6 +244,14 @@ impl AppFiles {
     /// Table `t`: its dictionary file, its `sys_db_object`, and per column its
     /// `sys_dictionary`, `sys_documentation` and (for two) `sys_choice` records.
     fn table_files(&mut self, t: &str) {
+        // A column's reference: the user for `u_requested_for`, else the table itself.
+        let reference = |c: &str| {
+            if c == "u_requested_for" {
+                "sys_user"
+            } else {
+                t
+            }
+        };
         let mut db = format!(
             "{DECL}<database>\n    <element label=\"{t}\" max_length=\"40\" name=\"{t}\" type=\"collection\">\n"
         );
@@ -251,11 +259,7 @@ impl AppFiles {
             let _ = writeln!(
                 db,
                 "        <element label=\"{c}\" max_length=\"40\" name=\"{c}\" reference=\"{}\" type=\"string\"/>",
-                if c == "u_requested_for" {
-                    "sys_user"
-                } else {
-                    t
-                }
+                reference(c)
             );
         }
         db.push_str("    </element>\n</database>\n");
@@ -286,14 +290,7 @@ impl AppFiles {
                 .f("column_label", c)
                 .f("element", c)
                 .f("name", t)
-                .f(
-                    "reference",
-                    if c == "u_requested_for" {
-                        "sys_user".into()
-                    } else {
-                        t.to_string()
-                    },
-                );
+                .f("reference", reference(c));
             self.out.push((
                 self.update.join(format!("{name}.xml")),
                 rec.file(&self.app_id, &name),

@@ -103,7 +103,6 @@ impl Rewriter {
         check: bool,
     ) -> Result<PartDone, RewriteError> {
         let map = &ids.map;
-        let mut mapped = Vec::new();
         let mut done = Finished::new(details);
         let PartPass {
             range,
@@ -125,44 +124,18 @@ impl Rewriter {
         // References whose record was renamed show its new name; edits inside the attribute
         // (a host in it) give way.
         let follows = Follows::of(&rec.display_refs, bytes, &ids.renames);
-        let mut conditional = rec.conditional.iter().peekable();
-        let mut client_id_edits = rec.client_ids.iter().peekable();
-        let mut client_ids = Vec::new();
-        let mut deferred = deferred.into_iter().peekable();
-        for (k, (span, replacement)) in part_edits.iter().enumerate() {
-            let mut new = replacement;
-            let deferred_here = deferred.next_if(|(i, _)| *i == k);
-            let client_id = client_id_edits.next_if(|(i, _, _)| *i == k);
-            // A provider's client_id follows only an endpoint's that changes too.
-            if let Some((_, old)) = conditional.next_if(|(i, _)| *i == k) {
-                if !ids.endpoint_client_ids.contains(old) {
-                    continue;
-                }
-            }
-            if follows.covers(&span) {
-                continue;
-            }
-            if let Some((_, own)) = deferred_here {
-                mapped.clear();
-                map_ids(map, replacement, own.as_ref(), &mut mapped);
-                new = &mapped;
-                if new == &bytes[span.range()] {
-                    continue;
-                }
-                if details {
-                    part_drafts[k].new = String::from_utf8_lossy(new).into_owned();
-                }
-            }
-            done.add(span, new, rules[k], || std::mem::take(&mut part_drafts[k]));
-            if let Some((_, old, _)) = client_id {
-                client_ids.push(ClientIdChange {
-                    old: old.clone(),
-                    new: String::from_utf8_lossy(new).trim().to_string(),
-                });
-            }
-        }
+        let planned = Planned {
+            edits: &part_edits,
+            rules: &rules,
+            deferred,
+            drafts: &mut part_drafts,
+            conditional: &rec.conditional,
+            client_ids: &rec.client_ids,
+        };
+        let client_ids = done.planned(planned, ids, &follows, bytes);
         done.display_values(&follows, bytes);
         done.sys_ids(candidates, &candidate_fields, &follows, map, bytes);
+        let mut mapped = Vec::new();
         let secrets = part_secrets
             .into_iter()
             .map(|(i, note, own)| (i, with_new_ids(map, note, own, &mut mapped)))
@@ -233,6 +206,22 @@ impl<'a> Follows<'a> {
 }
 
 /// A part's final edits as they are made, counted, with their drafts when details are asked.
+/// A part's planned edits, as [`Finished::planned`] takes them from its pass.
+struct Planned<'p> {
+    edits: &'p Edits,
+    /// Per edit: its rule.
+    rules: &'p [ChangeKind],
+    /// Edits whose replacement may hold sys_ids to map, and the record's own old id.
+    deferred: Vec<(usize, Option<[u8; 32]>)>,
+    /// Per edit (only with details).
+    drafts: &'p mut [Draft],
+    /// Provider client_id edits (edit index, old value) written only where an endpoint's
+    /// client_id changes too.
+    conditional: &'p [(usize, String)],
+    /// `oauth_entity.client_id` edits: edit index, old value, new value.
+    client_ids: &'p [(usize, String, String)],
+}
+
 struct Finished {
     edits: Edits,
     counts: BTreeMap<ChangeKind, usize>,
@@ -257,6 +246,58 @@ impl Finished {
         if self.details {
             self.drafts.push(draft());
         }
+    }
+
+    /// The planned edits as written: a provider's client_id only where its endpoint's changes
+    /// too, none inside a display value that follows a renamed record, the sys_ids inside a
+    /// replacement mapped (and an edit that then changes nothing dropped). Returns the
+    /// client_ids changed.
+    fn planned(
+        &mut self,
+        part: Planned<'_>,
+        ids: &ResolvedIds,
+        follows: &Follows<'_>,
+        bytes: &[u8],
+    ) -> Vec<ClientIdChange> {
+        let mut mapped = Vec::new();
+        let mut conditional = part.conditional.iter().peekable();
+        let mut client_id_edits = part.client_ids.iter().peekable();
+        let mut client_ids = Vec::new();
+        let mut deferred = part.deferred.into_iter().peekable();
+        for (k, (span, replacement)) in part.edits.iter().enumerate() {
+            let mut new = replacement;
+            let deferred_here = deferred.next_if(|(i, _)| *i == k);
+            let client_id = client_id_edits.next_if(|(i, _, _)| *i == k);
+            if let Some((_, old)) = conditional.next_if(|(i, _)| *i == k) {
+                if !ids.endpoint_client_ids.contains(old) {
+                    continue;
+                }
+            }
+            if follows.covers(&span) {
+                continue;
+            }
+            if let Some((_, own)) = deferred_here {
+                mapped.clear();
+                map_ids(&ids.map, replacement, own.as_ref(), &mut mapped);
+                new = &mapped;
+                if new == &bytes[span.range()] {
+                    continue;
+                }
+                if self.details {
+                    part.drafts[k].new = String::from_utf8_lossy(new).into_owned();
+                }
+            }
+            self.add(span, new, part.rules[k], || {
+                std::mem::take(&mut part.drafts[k])
+            });
+            if let Some((_, old, _)) = client_id {
+                client_ids.push(ClientIdChange {
+                    old: old.clone(),
+                    new: String::from_utf8_lossy(new).trim().to_string(),
+                });
+            }
+        }
+        client_ids
     }
 
     /// The display values that follow a renamed record.
