@@ -110,17 +110,9 @@ where
     let mut gaps = vec![Span::new(content.start, parts[0].start)];
     gaps.extend(parts.windows(2).map(|w| Span::new(w[0].end, w[1].start)));
     gaps.push(Span::new(parts[parts.len() - 1].end, content.end));
-    let gaps_ok = gaps.iter().all(|g| {
-        let mut tok = Tokenizer::fragment(src, g.start, g.end, root);
-        let mut attrs = Vec::new();
-        loop {
-            match tok.next(&mut attrs) {
-                Ok(Some(_)) => {}
-                Ok(None) => break true,
-                Err(_) => break false,
-            }
-        }
-    });
+    let gaps_ok = gaps
+        .iter()
+        .all(|g| Tokenizer::fragment(src, g.start, g.end, root).reads_to_end());
     match gaps_ok.then(|| read_runs(src, root, &parts, false, &make)) {
         Some(Some(done)) => Ok(done),
         // Where the first error is: the plain read says.

@@ -122,15 +122,9 @@ pub fn check_outer_streamed_with<R: Read>(
 /// Whether `buf` (the root's name at `root`, then the rest of the document from between two
 /// of its children) reads to the document's end.
 fn rest_is_well_formed(buf: &[u8], root: Span) -> bool {
-    let mut tok = Tokenizer::fragment(buf, root.end, buf.len(), root).to_document_end();
-    let mut attrs = Vec::new();
-    loop {
-        match tok.next(&mut attrs) {
-            Ok(Some(_)) => {}
-            Ok(None) => return true,
-            Err(_) => return false,
-        }
-    }
+    Tokenizer::fragment(buf, root.end, buf.len(), root)
+        .to_document_end()
+        .reads_to_end()
 }
 
 /// Where the last of the root's children that ends in `buf` (laid out as for

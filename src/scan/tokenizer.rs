@@ -177,6 +177,25 @@ impl<'a> Tokenizer<'a> {
         self
     }
 
+    /// Whether the rest of the input reads without an error to a well-formed end (every token
+    /// read and dropped).
+    ///
+    /// ```
+    /// use sn_retarget::scan::{Span, Tokenizer};
+    /// assert!(Tokenizer::new(b"<a><b/></a>").reads_to_end());
+    /// assert!(!Tokenizer::new(b"<a><b></a>").reads_to_end());
+    /// ```
+    pub fn reads_to_end(mut self) -> bool {
+        let mut attrs = Vec::new();
+        loop {
+            match self.next(&mut attrs) {
+                Ok(Some(_)) => {}
+                Ok(None) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// Number of elements currently open.
     pub fn depth(&self) -> usize {
         self.stack.len()
