@@ -7,6 +7,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc for small blocks, the system's allocator for large ones (see `cli::alloc`).
+#[global_allocator]
+static ALLOCATOR: cli::alloc::Allocator = cli::alloc::Allocator;
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     cli::install_cleanup();

@@ -8,6 +8,7 @@ macro_rules! say {
     };
 }
 
+pub mod alloc;
 mod apply;
 mod bundle;
 mod check;
