@@ -9,8 +9,9 @@
 //! with its members and broken by the same priorities, never silently.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// Import priority of a table: lower goes first when references do not decide.
@@ -146,7 +147,7 @@ pub fn order(units: &[Unit]) -> Order {
             indegree[u] += 1;
         }
     }
-    let ranks: Vec<(u8, String)> = units.iter().map(rank).collect();
+    let ranks: Vec<(u8, String)> = units.par_iter().map(rank).collect();
     let key = |u: usize| Reverse((ranks[u].0, u));
     let mut ready: BinaryHeap<Reverse<(u8, usize)>> =
         (0..n).filter(|&u| indegree[u] == 0).map(key).collect();
@@ -204,27 +205,32 @@ pub fn order(units: &[Unit]) -> Order {
 /// Per unit, the units it depends on (it references a record they define), each with why: the
 /// first such reference.
 fn dependencies(units: &[Unit]) -> Vec<BTreeMap<usize, String>> {
-    let mut definer: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut definer: HashMap<&str, usize> = HashMap::new();
     for (i, u) in units.iter().enumerate() {
         for id in &u.defines {
             definer.entry(id.as_str()).or_insert(i);
         }
     }
-    let mut preds: Vec<BTreeMap<usize, String>> = vec![BTreeMap::new(); units.len()];
-    for (u, unit) in units.iter().enumerate() {
-        for r in &unit.references {
-            if let Some(&v) = definer.get(r.target.as_str()) {
+    // Each unit's on its own, in parallel: the map of definers is only read.
+    units
+        .par_iter()
+        .enumerate()
+        .map(|(u, unit)| {
+            let mut preds = BTreeMap::new();
+            for r in &unit.references {
+                let Some(&v) = definer.get(r.target.as_str()) else {
+                    continue;
+                };
                 if v != u && !unit.defines.contains(&r.target) {
-                    let why = match &r.display {
+                    preds.entry(v).or_insert_with(|| match &r.display {
                         Some(d) if !d.is_empty() => format!("{} -> {} ({d})", r.from, r.target),
                         _ => format!("{} -> {}", r.from, r.target),
-                    };
-                    preds[u].entry(v).or_insert(why);
+                    });
                 }
             }
-        }
-    }
-    preds
+            preds
+        })
+        .collect()
 }
 
 /// The unplaced units on a cycle through `start`: reachable from it and reaching it.
