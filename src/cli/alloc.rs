@@ -76,3 +76,34 @@ unsafe impl GlobalAlloc for Allocator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A block grown past `LARGE` moves to the system allocator and back when it shrinks,
+    /// its bytes kept each way, at the default alignment and a larger one.
+    #[test]
+    fn a_block_crossing_the_large_size_keeps_its_bytes_both_ways() {
+        for align in [8, 4096] {
+            let small = Layout::from_size_align(1000, align).unwrap();
+            // SAFETY: each pointer is used with the layout it was last allocated or resized to.
+            unsafe {
+                let p = Allocator.alloc(small);
+                assert!(!p.is_null());
+                for i in 0..1000 {
+                    *p.add(i) = i as u8;
+                }
+                let p = Allocator.realloc(p, small, 3 * LARGE);
+                assert!(!p.is_null() && p.align_offset(align) == 0);
+                assert!((0..1000).all(|i| *p.add(i) == i as u8));
+                *p.add(3 * LARGE - 1) = 7;
+                let big = Layout::from_size_align(3 * LARGE, align).unwrap();
+                let p = Allocator.realloc(p, big, 500);
+                assert!(!p.is_null() && p.align_offset(align) == 0);
+                assert!((0..500).all(|i| *p.add(i) == i as u8));
+                Allocator.dealloc(p, Layout::from_size_align(500, align).unwrap());
+            }
+        }
+    }
+}

@@ -181,7 +181,7 @@ impl<'a> Tokenizer<'a> {
     /// read and dropped).
     ///
     /// ```
-    /// use sn_retarget::scan::{Span, Tokenizer};
+    /// use sn_retarget::scan::Tokenizer;
     /// assert!(Tokenizer::new(b"<a><b/></a>").reads_to_end());
     /// assert!(!Tokenizer::new(b"<a><b></a>").reads_to_end());
     /// ```
