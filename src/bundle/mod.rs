@@ -623,19 +623,23 @@ fn add_handoff_files(
         let digest = sha256_hex(&bytes);
         (bytes, digest)
     };
-    let (manifest_json, handoff) = rayon::join(
+    // The manifest's JSON on one core; the hand-off, then its two pages, on the other.
+    let (manifest_json, made) = rayon::join(
         || serde_json::to_vec_pretty(manifest).map(hashed),
-        || handoff_of(manifest, report, files, kept_secrets),
+        || {
+            let handoff = handoff_of(manifest, report, files, kept_secrets)?;
+            let (checklist, review) = rayon::join(
+                || hashed(handoff.checklist_md(&manifest.tool).into_bytes()),
+                || hashed(handoff.review_html(&manifest.tool, report).into_bytes()),
+            );
+            Ok::<_, Error>((handoff, checklist, review))
+        },
     );
     let (manifest_json, manifest_sha) = manifest_json.map_err(|source| ErrorKind::Serialize {
         what: "manifest.json",
         source,
     })?;
-    let handoff = handoff?;
-    let ((checklist_md, checklist_sha), (review_html, review_sha)) = rayon::join(
-        || hashed(handoff.checklist_md(&manifest.tool).into_bytes()),
-        || hashed(handoff.review_html(&manifest.tool, report).into_bytes()),
-    );
+    let (handoff, (checklist_md, checklist_sha), (review_html, review_sha)) = made?;
     let mut listed: Vec<(&str, String)> = manifest
         .order
         .iter()

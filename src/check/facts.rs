@@ -134,7 +134,8 @@ impl<'s> Facts<'s> {
                 ))
             })
             .collect();
-        let mut records = Vec::new();
+        let count = |f: &Result<FileFacts, ReadError>| f.as_ref().map_or(0, |f| f.0.len());
+        let mut records = Vec::with_capacity(per_file.iter().map(count).sum());
         let mut references = Vec::new();
         let mut diagnostics = Vec::new();
         for (i, f) in per_file.into_iter().enumerate() {

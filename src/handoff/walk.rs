@@ -3,6 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use rayon::prelude::*;
+
 use super::situation::{RecordFacts, Scope, Situation};
 use super::steps::{Kind, Per, Phase, Replaced, STEPS, ScopeIs, Step, table_matches};
 
@@ -63,26 +65,28 @@ impl Checklist {
     /// Walks [`STEPS`] over `situation`: every row that applies, for everything it applies
     /// to.
     pub fn of(situation: &Situation) -> Checklist {
-        let mut sections = Vec::new();
-        for phase in [
+        // The phases, and the steps of each, on every core.
+        let sections = [
             Phase::Before,
             Phase::Import,
             Phase::Records,
             Phase::After,
             Phase::Others,
-        ] {
-            let items = match phase {
+        ]
+        .into_par_iter()
+        .map(|phase| {
+            let items: Vec<Item> = match phase {
                 Phase::Records => record_items(situation),
                 _ => STEPS
-                    .iter()
+                    .par_iter()
                     .filter(|s| s.phase == phase)
-                    .flat_map(|s| items_of(s, situation))
+                    .flat_map_iter(|s| items_of(s, situation))
                     .collect(),
             };
-            if !items.is_empty() {
-                sections.push(Section { phase, items });
-            }
-        }
+            Section { phase, items }
+        })
+        .filter(|section| !section.items.is_empty())
+        .collect();
         Checklist {
             target: situation.target.clone(),
             sections,
@@ -224,19 +228,29 @@ fn record_items(s: &Situation) -> Vec<Item> {
         .filter(|st| matches!(st.when.kind, Kind::KeptSecrets))
         .flat_map(|st| items_of(st, s))
         .collect();
-    let mut current: Option<&Scope> = None;
-    for (k, r) in s.records.iter().enumerate() {
-        let mut own = Vec::new();
-        for st in steps.iter().filter(|st| {
-            !matches!(st.when.kind, Kind::ScopeChange | Kind::KeptSecrets) && record_holds(st, s, r)
-        }) {
-            match st.per {
-                Per::Secret => {
-                    own.extend((0..r.secrets.len()).map(|n| item(st, s, Some(k), Some(n))))
+    // Each record's own items on every core; the scope changes between them in order.
+    let own: Vec<Vec<Item>> = s
+        .records
+        .par_iter()
+        .enumerate()
+        .map(|(k, r)| {
+            let mut own = Vec::new();
+            for st in steps.iter().filter(|st| {
+                !matches!(st.when.kind, Kind::ScopeChange | Kind::KeptSecrets)
+                    && record_holds(st, s, r)
+            }) {
+                match st.per {
+                    Per::Secret => {
+                        own.extend((0..r.secrets.len()).map(|n| item(st, s, Some(k), Some(n))))
+                    }
+                    _ => own.push(item(st, s, Some(k), None)),
                 }
-                _ => own.push(item(st, s, Some(k), None)),
             }
-        }
+            own
+        })
+        .collect();
+    let mut current: Option<&Scope> = None;
+    for ((k, r), own) in s.records.iter().enumerate().zip(own) {
         if own.is_empty() {
             continue;
         }

@@ -21,8 +21,7 @@
 //! assert!(!inv.to_string().contains("c2VjcmV0"));
 //! ```
 
-use std::collections::BTreeSet;
-
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::analyze::apps::{AppEntry, AppFacts};
@@ -292,15 +291,26 @@ impl Inspector {
 
     /// Resolves references across all files and returns the inventory.
     pub fn finish(mut self) -> Inventory {
-        let defined: BTreeSet<&str> = self
-            .files
-            .iter()
-            .flat_map(|f| f.records.iter().filter_map(|r| r.sys_id.as_deref()))
-            .collect();
-        let defined: BTreeSet<String> = defined.into_iter().map(str::to_string).collect();
-        for f in &mut self.files {
-            for r in &mut f.references {
-                r.resolved = defined.contains(&r.target);
+        // Whether each reference's target is defined, found on every core, then noted.
+        let resolved: Vec<Vec<bool>> = {
+            let defined: std::collections::HashSet<&str> = self
+                .files
+                .iter()
+                .flat_map(|f| f.records.iter().filter_map(|r| r.sys_id.as_deref()))
+                .collect();
+            self.files
+                .par_iter()
+                .map(|f| {
+                    f.references
+                        .iter()
+                        .map(|r| defined.contains(r.target.as_str()))
+                        .collect()
+                })
+                .collect()
+        };
+        for (f, resolved) in self.files.iter_mut().zip(resolved) {
+            for (r, resolved) in f.references.iter_mut().zip(resolved) {
+                r.resolved = resolved;
             }
         }
         let apps = crate::analyze::apps::merge(self.files.iter().map(|f| &f.app_facts));

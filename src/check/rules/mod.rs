@@ -13,49 +13,43 @@ mod urls;
 
 pub use ids::RuleId;
 
+use rayon::prelude::*;
+
 use super::{CheckOptions, Facts, Finding};
 
-/// Runs every rule.
+/// A rule: the findings it makes in a bundle.
+type RuleFn = fn(&Facts<'_>, &CheckOptions, &mut Vec<Finding>);
+
+/// Every rule, in the order their findings are listed before they are sorted by place (which
+/// keeps this order among findings at one place).
+const RULES: [RuleFn; 8] = [
+    references::check,
+    |facts, _, out| identity::check(facts, out),
+    secrets::check,
+    |facts, _, out| urls::check(facts, out),
+    oauth::check,
+    |facts, _, out| malformed_payloads(facts, out),
+    leftovers::check,
+    intent::check,
+];
+
+/// Runs every rule: the rules on every core (the largest, the leftover scan of every byte and
+/// the secrets of every record, each on every core too), their findings listed rule by rule
+/// in a fixed order, whatever the number of threads.
 pub fn run_all(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) {
-    // The leftover scan reads every byte of every file; the other rules read the records: the
-    // two on two cores, their findings in the same order as one after the other.
-    let (mut records, mut bytes) = rayon::join(
-        || {
-            let mut out = Vec::new();
-            record_rules(facts, options, &mut out);
-            out
-        },
-        || {
-            let mut out = Vec::new();
-            leftovers::check(facts, options, &mut out);
-            out
-        },
-    );
-    out.append(&mut records);
-    out.append(&mut bytes);
-    intent::check(facts, options, out);
+    let found: Vec<Vec<Finding>> = RULES
+        .par_iter()
+        .map(|rule| {
+            let mut found = Vec::new();
+            rule(facts, options, &mut found);
+            found
+        })
+        .collect();
+    out.extend(found.into_iter().flatten());
 }
 
-/// The rules that read the records (and the payloads that could not be read).
-fn record_rules(facts: &Facts<'_>, options: &CheckOptions, out: &mut Vec<Finding>) {
-    // Two halves on two cores, their findings in the order of one rule after the other.
-    let (mut first, mut second) = rayon::join(
-        || {
-            let mut out = Vec::new();
-            references::check(facts, options, &mut out);
-            identity::check(facts, &mut out);
-            secrets::check(facts, options, &mut out);
-            out
-        },
-        || {
-            let mut out = Vec::new();
-            urls::check(facts, &mut out);
-            oauth::check(facts, options, &mut out);
-            out
-        },
-    );
-    out.append(&mut first);
-    out.append(&mut second);
+/// The payloads that could not be read.
+fn malformed_payloads(facts: &Facts<'_>, out: &mut Vec<Finding>) {
     for (file, d) in &facts.diagnostics {
         out.push(super::Finding {
             rule: RuleId::MalformedPayload.id(),
