@@ -335,7 +335,7 @@ pub fn build_with(
 }
 
 /// New sys_id -> the sys_id it had in the input (the id map read backwards).
-type InputIds<'a> = std::collections::HashMap<&'a str, &'a str>;
+type InputIds<'a> = rustc_hash::FxHashMap<&'a str, &'a str>;
 
 /// A record of the manifest: its sys_id in the output and, when the rewrite changed it, in the
 /// input.

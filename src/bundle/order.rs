@@ -9,9 +9,10 @@
 //! with its members and broken by the same priorities, never silently.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 /// Import priority of a table: lower goes first when references do not decide.
@@ -205,7 +206,7 @@ pub fn order(units: &[Unit]) -> Order {
 /// Per unit, the units it depends on (it references a record they define), each with why: the
 /// first such reference.
 fn dependencies(units: &[Unit]) -> Vec<BTreeMap<usize, String>> {
-    let mut definer: HashMap<&str, usize> = HashMap::new();
+    let mut definer: FxHashMap<&str, usize> = FxHashMap::default();
     for (i, u) in units.iter().enumerate() {
         for id in &u.defines {
             definer.entry(id.as_str()).or_insert(i);

@@ -7,9 +7,9 @@ use rayon::prelude::*;
 
 use super::rules::RuleId;
 use super::{Finding, FindingLocation};
-use crate::analyze::inspect::{Inspector, Reference};
+use crate::analyze::inspect::Reference;
 use crate::error::{Diagnostic, ReadError, Severity};
-use crate::model::{Collect, IN_PAYLOAD, OwnedRecord, path_step};
+use crate::model::{Collect, IN_PAYLOAD, OwnedRecord, Record, Visitor, path_step};
 
 /// One record of the bundle.
 #[derive(Debug, Clone)]
@@ -54,6 +54,28 @@ impl BundleRecord {
         } else {
             n
         }
+    }
+}
+
+/// The records of a file and the references they hold, from one read.
+#[derive(Default)]
+struct RecordsAndReferences {
+    records: Collect,
+    references: Vec<Reference>,
+}
+
+impl Visitor for RecordsAndReferences {
+    fn record(&mut self, r: &Record<'_>) {
+        self.records.record(r);
+        let references = &mut self.references;
+        crate::analyze::refs::for_each_reference(r, |found| {
+            references.push(Reference::of(r, found));
+        });
+    }
+
+    fn discard_from(&mut self, first_index: usize) {
+        self.records.discard_from(first_index);
+        self.references.retain(|r| r.record < first_index);
     }
 }
 
@@ -116,14 +138,17 @@ impl<'s> Facts<'s> {
             .par_iter()
             .map(|s| {
                 let (name, bytes) = *s;
-                let (c, outcome) = Collect::read_sorted(bytes).map_err(|e| e.with_path(name))?;
+                let mut read = RecordsAndReferences::default();
+                let outcome =
+                    crate::model::read(bytes, &mut read).map_err(|e| e.with_path(name))?;
+                let RecordsAndReferences {
+                    records: mut c,
+                    mut references,
+                } = read;
+                c.sort();
+                references.sort_by_key(|r| r.record);
                 let (by_index, paths) = record_paths(&c.records);
-                let mut inspector = Inspector::new();
-                inspector.add(name, bytes)?;
-                let references = inspector
-                    .into_reports()
-                    .remove(0)
-                    .references
+                let references = references
                     .into_iter()
                     .filter_map(|r| by_index.get(&r.record).map(|&k| (k, r)))
                     .collect();
@@ -149,14 +174,19 @@ impl<'s> Facts<'s> {
             references.extend(refs.into_iter().map(|(k, r)| (base + k, r)));
             diagnostics.extend(diags.into_iter().map(|d| (i, d)));
         }
-        let mut defined = BTreeMap::new();
-        for (k, r) in records.iter().enumerate() {
-            if let Some(id) = r.sys_id() {
-                if !r.is_deletion() && !in_version(r) {
-                    defined.entry(id.to_string()).or_insert(k);
-                }
-            }
-        }
+        // Each id with the first record defining it: the pairs found and sorted on every core,
+        // the first of each id kept, the map built from them in order.
+        let mut ids: Vec<(&str, usize)> = records
+            .par_iter()
+            .enumerate()
+            .filter_map(|(k, r)| {
+                let id = r.sys_id()?;
+                (!r.is_deletion() && !in_version(r)).then_some((id, k))
+            })
+            .collect();
+        ids.par_sort_unstable();
+        ids.dedup_by_key(|(id, _)| *id);
+        let defined = ids.into_iter().map(|(id, k)| (id.to_string(), k)).collect();
         Ok(Facts {
             sources,
             records,

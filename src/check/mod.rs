@@ -231,7 +231,7 @@ pub fn check(sources: &[(&str, &[u8])], options: &CheckOptions) -> Result<CheckR
     let mut findings = Vec::new();
     rules::run_all(&facts, options, &mut findings);
     // Files by name, looked up once per finding (not once per comparison).
-    let index: std::collections::HashMap<&str, usize> =
+    let index: rustc_hash::FxHashMap<&str, usize> =
         sources.iter().enumerate().map(|(i, s)| (s.0, i)).collect();
     let file_index = |name: &str| index.get(name).copied().unwrap_or(usize::MAX);
     findings.sort_by(|a, b| {
@@ -248,7 +248,7 @@ pub fn check(sources: &[(&str, &[u8])], options: &CheckOptions) -> Result<CheckR
     // The offending line is shown for the first findings of each rule in each file (a bundle
     // with thousands of one finding needs its location, not thousands of snippets).
     const SNIPPETS: usize = 50;
-    let mut shown: std::collections::HashMap<(&str, &str), usize> = Default::default();
+    let mut shown: rustc_hash::FxHashMap<(&str, &str), usize> = Default::default();
     let wanted: Vec<Option<(usize, usize)>> = findings
         .iter()
         .map(|f| {

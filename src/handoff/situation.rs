@@ -2,9 +2,10 @@
 //! a step (as the outputs hold them: new ids, new names), the secrets replaced in them, the
 //! intent and the target.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 use crate::apply::{ApplyReport, FileSecret};
 use crate::error::Error;
@@ -156,7 +157,7 @@ impl Situation {
                 .and_then(|t| Instance::parse(t).ok())
                 .map(|i| i.host().to_string())
         });
-        let mut by_input: HashMap<&str, Vec<&FileSecret>> = HashMap::new();
+        let mut by_input: FxHashMap<&str, Vec<&FileSecret>> = FxHashMap::default();
         for s in &report.secrets {
             by_input.entry(s.file.as_str()).or_default().push(s);
         }
@@ -220,12 +221,12 @@ fn attach_secrets(
     records: Vec<RecordFacts>,
 ) -> Vec<RecordFacts> {
     let mut records = records;
-    let mut at: HashMap<(usize, String, String), usize> = HashMap::new();
+    let mut at: FxHashMap<(usize, String, String), usize> = FxHashMap::default();
     for (k, r) in records.iter().enumerate() {
         let id = r.sys_id.clone().unwrap_or_default();
         at.entry((r.file, r.table.clone(), id)).or_insert(k);
     }
-    let mut file_of: HashMap<&str, usize> = HashMap::new();
+    let mut file_of: FxHashMap<&str, usize> = FxHashMap::default();
     for (k, (f, _)) in outputs.iter().enumerate() {
         for i in &f.inputs {
             file_of.entry(i.as_str()).or_insert(k);

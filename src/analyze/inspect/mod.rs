@@ -77,6 +77,24 @@ pub struct Reference {
     pub resolved: bool,
 }
 
+impl Reference {
+    /// The reference `found` in record `r`, its target in lower case (ids compare so, however
+    /// a reference spells them).
+    pub(crate) fn of(r: &Record<'_>, found: crate::analyze::refs::RefFound<'_>) -> Reference {
+        Reference {
+            record: r.index,
+            table: r.table.to_string(),
+            sys_id: r.sys_id().map(str::to_string),
+            field: found.field.to_string(),
+            target: crate::analyze::hosts::lowercase(found.target).into_owned(),
+            display_value: found.display_value.map(|d| d.into_owned()),
+            kind: found.kind,
+            depth: r.place.depth,
+            resolved: false,
+        }
+    }
+}
+
 /// An instance host named in the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -293,11 +311,14 @@ impl Inspector {
     pub fn finish(mut self) -> Inventory {
         // Whether each reference's target is defined, found on every core, then noted.
         let resolved: Vec<Vec<bool>> = {
-            let defined: std::collections::HashSet<&str> = self
-                .files
-                .iter()
-                .flat_map(|f| f.records.iter().filter_map(|r| r.sys_id.as_deref()))
-                .collect();
+            let count = self.files.iter().map(|f| f.records.len()).sum();
+            let mut defined = rustc_hash::FxHashSet::<&str>::default();
+            defined.reserve(count);
+            defined.extend(
+                self.files
+                    .iter()
+                    .flat_map(|f| f.records.iter().filter_map(|r| r.sys_id.as_deref())),
+            );
             self.files
                 .par_iter()
                 .map(|f| {
