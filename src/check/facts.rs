@@ -201,6 +201,16 @@ impl<'s> Facts<'s> {
         })
     }
 
+    /// The place of field `f` of record `k` (a field of `records[k]`, at its value's start).
+    pub fn field_place<'a>(&self, k: usize, f: &'a crate::model::OwnedField) -> Place<'a> {
+        Place {
+            file: self.records[k].file,
+            offset: f.file_span.start,
+            record: Some(k),
+            field: Some(&f.name),
+        }
+    }
+
     /// The place of record `k`'s field `field` (or of the record itself, when `None` or
     /// absent).
     pub fn record_place<'a>(&self, k: usize, field: Option<&'a str>) -> Place<'a> {

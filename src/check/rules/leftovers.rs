@@ -113,12 +113,7 @@ fn spelled_ids_left(
                 let id = f.text[span.range()].to_ascii_lowercase();
                 let written = memchr::memmem::find(raw, f.text[span.range()].as_bytes());
                 if written.is_none() && options.old_ids.contains(&id) {
-                    let at = crate::check::Place {
-                        file,
-                        offset: f.file_span.start,
-                        record: Some(k),
-                        field: Some(&f.name),
-                    };
+                    let at = facts.field_place(k, f);
                     old_id_left(facts, at, &id, " (spelled with character references)", out);
                 }
             }

@@ -66,12 +66,7 @@ fn record_secrets(
         let text = f.text.trim();
         if rules.is_placeholder(text) {
             out.push(facts.finding(
-                crate::check::Place {
-                    file: r.file,
-                    offset: f.file_span.start,
-                    record: Some(k),
-                    field: Some(&f.name),
-                },
+                facts.field_place(k, f),
                 RuleId::SecretPlaceholder,
                 Severity::Info,
                 format!(
@@ -103,12 +98,7 @@ fn record_secrets(
             None => continue,
         };
         out.push(facts.finding(
-            crate::check::Place {
-                file: r.file,
-                offset: f.file_span.start,
-                record: Some(k),
-                field: Some(&f.name),
-            },
+            facts.field_place(k, f),
             RuleId::SecretLeft,
             Severity::Error,
             format!("{}.{} {what}", r.table(), f.name),
@@ -129,12 +119,7 @@ fn unread_payload(
 ) {
     for found in unread_secrets(&f.text, rules) {
         out.push(facts.finding(
-            crate::check::Place {
-                file: facts.records[k].file,
-                offset: f.file_span.start,
-                record: Some(k),
-                field: Some(&f.name),
-            },
+            facts.field_place(k, f),
             RuleId::SecretLeft,
             Severity::Error,
             format!(

@@ -46,12 +46,7 @@ pub fn check(facts: &Facts<'_>, out: &mut Vec<Finding>) {
             for (u, host) in urls(&f.text) {
                 if u.starts_with("http://") && is_instance_host(host) {
                     out.push(facts.finding(
-                        crate::check::Place {
-                            file: r.file,
-                            offset: f.file_span.start,
-                            record: Some(k),
-                            field: Some(&f.name),
-                        },
+                        facts.field_place(k, f),
                         RuleId::HttpInstanceUrl,
                         Severity::Warning,
                         format!("{}.{} reaches instance {host} over http", r.table(), f.name),
