@@ -86,7 +86,7 @@ impl Reference {
             table: r.table.to_string(),
             sys_id: r.sys_id().map(str::to_string),
             field: found.field.to_string(),
-            target: crate::analyze::hosts::lowercase(found.target).into_owned(),
+            target: visit::id_lower(found.target).into_owned(),
             display_value: found.display_value.map(|d| d.into_owned()),
             kind: found.kind,
             depth: r.place.depth,

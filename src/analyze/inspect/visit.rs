@@ -343,7 +343,7 @@ impl Visitor for FileVisitor<'_> {
 }
 
 /// `s` in lower case (sys_ids are compared so).
-fn id_lower(s: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn id_lower(s: &str) -> std::borrow::Cow<'_, str> {
     lowercase(s)
 }
 
